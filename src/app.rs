@@ -1,0 +1,169 @@
+//! Application assembly: state, the one router, the listener, background upkeep and graceful shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::service::Services;
+use crate::store::sessions::DbSessionStore;
+use crate::store::{ConnectOptions, Store};
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub services: Services,
+    pub config: Arc<Config>,
+}
+
+/// Form and JSON bodies above this are refused with 413.
+const BODY_LIMIT: usize = 256 * 1024;
+
+pub fn build_router(state: AppState) -> Router {
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.services.store.clone()))
+        .with_name("statusgate_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.is_https())
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(i64::from(
+            state.config.security.session_idle_minutes,
+        ))));
+    let web = crate::web::router()
+        .layer(axum::middleware::from_fn(crate::web::private_headers))
+        .layer(sessions);
+    Router::new()
+        .route("/mcp/health", get(health))
+        .merge(web)
+        .nest_service("/static", ServeDir::new(static_dir()))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            axum::http::HeaderValue::from_static("nosniff"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// `static/` next to the crate when run from a checkout, else next to the working directory.
+fn static_dir() -> std::path::PathBuf {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
+    if here.is_dir() {
+        here
+    } else {
+        std::path::PathBuf::from("static")
+    }
+}
+
+/// Readiness: 200 with the version when the database answers, 503 when it does not.
+async fn health(State(services): State<Services>) -> Response {
+    let db = services.store.ping().await;
+    let body = json!({
+        "status": if db { "ok" } else { "unavailable" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": if db { "reachable" } else { "unreachable" },
+        "backend": services.store.backend().as_str(),
+    });
+    let status = if db {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+/// A built application: connected, migrated, seeded, listening.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    pub state: AppState,
+    pub demo_account: Option<crate::service::demo::DemoAccount>,
+}
+
+impl App {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let store = connect(&config).await?;
+        store.migrate().await?;
+        let services = Services::new(store, clock, config.security.clone());
+        let demo_account = if config.demo {
+            services
+                .seed_demo(&config.admin.email, config.admin.password.as_deref())
+                .await?
+        } else {
+            None
+        };
+        let listener = TcpListener::bind(config.bind_addr()?).await?;
+        let state = AppState {
+            services,
+            config: Arc::new(config),
+        };
+        Ok(Self {
+            listener,
+            router: build_router(state.clone()),
+            state,
+            demo_account,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let upkeep = tokio::spawn(upkeep(self.state.services.clone()));
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        upkeep.abort();
+        self.state.services.store.close().await;
+        Ok(result?)
+    }
+}
+
+pub async fn connect(config: &Config) -> anyhow::Result<Store> {
+    let opts = ConnectOptions {
+        max_connections: config.database.max_connections,
+        busy_timeout: Duration::from_millis(config.database.busy_timeout_ms),
+    };
+    Store::connect(&config.database_url, opts)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open database {}: {e}",
+                crate::config::redact_url(&config.database_url)
+            )
+        })
+}
+
+/// Periodic clean-up of expired sessions. Every instance may run it; the deletes are idempotent.
+async fn upkeep(services: Services) {
+    use tower_sessions::ExpiredDeletion;
+    let sessions = DbSessionStore::new(services.store.clone());
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = sessions.delete_expired().await {
+            tracing::warn!(error = %e, "expired-session clean-up failed");
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The `statusgate` command line. Bad input prints one line and exits 2; a failure at run time exits 1.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::App;
+use crate::config::Config;
+use crate::domain::Role;
+use crate::service::{ServiceError, Services};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "statusgate",
+    version,
+    about = "Status pages with a Hosted MCP connector"
+)]
+pub struct Cli {
+    /// Configuration file (default: ./config.toml, if present).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the web pages and APIs (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create a user with a role in an organisation; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long, value_name = "SLUG")]
+        org: String,
+        #[arg(long, value_name = "owner|admin|editor|viewer")]
+        role: String,
+        /// Create the organisation if it does not exist yet.
+        #[arg(long)]
+        create_org: bool,
+    },
+}
+
+/// An error for the one line the user sees, with the exit code it earns.
+struct Failure {
+    code: u8,
+    line: String,
+}
+
+fn usage(line: impl Into<String>) -> Failure {
+    Failure {
+        code: 2,
+        line: line.into(),
+    }
+}
+
+fn runtime(line: impl Into<String>) -> Failure {
+    Failure {
+        code: 1,
+        line: line.into(),
+    }
+}
+
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("statusgate: {}", f.line);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let (path, named) = match &cli.config {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from("config.toml"), false),
+    };
+    let config = Config::load(&path, named).map_err(|e| usage(e.to_string()))?;
+    init_tracing(&config.log);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let store = crate::app::connect(&config)
+                .await
+                .map_err(|e| runtime(e.to_string()))?;
+            let n = store
+                .migrate()
+                .await
+                .map_err(|e| runtime(format!("migration failed: {e}")))?;
+            println!("applied {n} migration(s)");
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    password_stdin: _,
+                    org,
+                    role,
+                    create_org,
+                },
+        } => {
+            let role = Role::parse(&role).map_err(|e| usage(e.to_string()))?;
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .map_err(|e| usage(format!("cannot read password: {e}")))?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            let store = crate::app::connect(&config)
+                .await
+                .map_err(|e| runtime(e.to_string()))?;
+            store
+                .migrate()
+                .await
+                .map_err(|e| runtime(format!("migration failed: {e}")))?;
+            let services = Services::new(
+                store,
+                std::sync::Arc::new(crate::clock::SystemClock),
+                config.security.clone(),
+            );
+            let org = match services.org_by_slug(&org).await {
+                Ok(o) => o,
+                Err(ServiceError::NotFound(_)) if create_org => services
+                    .create_org(&org, &org)
+                    .await
+                    .map_err(service_failure)?,
+                Err(ServiceError::NotFound(_)) => {
+                    return Err(usage(format!(
+                        "no organisation `{org}` (add --create-org to create it)"
+                    )))
+                }
+                Err(e) => return Err(service_failure(e)),
+            };
+            let user = services
+                .create_user(&email, password, &org, role)
+                .await
+                .map_err(service_failure)?;
+            println!(
+                "created {} as {} of {}",
+                user.email,
+                role.as_str(),
+                org.slug
+            );
+            Ok(())
+        }
+    }
+}
+
+fn service_failure(e: ServiceError) -> Failure {
+    match e {
+        ServiceError::Internal(inner) => runtime(format!("internal error: {inner}")),
+        other => usage(other.to_string()),
+    }
+}
+
+async fn serve(config: Config) -> Result<(), Failure> {
+    let public_url = config.public_url.clone();
+    let app = App::build(config)
+        .await
+        .map_err(|e| runtime(format!("{e:#}")))?;
+    let addr = app.local_addr().map_err(|e| runtime(e.to_string()))?;
+    println!(
+        "statusgate {} listening on http://{addr}",
+        env!("CARGO_PKG_VERSION")
+    );
+    if let Some(demo) = &app.demo_account {
+        println!("demo workspace created: status page {public_url}/status/api");
+        match &demo.generated_password {
+            Some(p) => println!(
+                "sign in at {public_url}/login as {} with password {p} (shown once)",
+                demo.email
+            ),
+            None => println!(
+                "sign in at {public_url}/login as {} with STATUSGATE_ADMIN_PASSWORD",
+                demo.email
+            ),
+        }
+    } else {
+        println!("sign in at {public_url}/login");
+    }
+    app.run_until(shutdown_signal())
+        .await
+        .map_err(|e| runtime(format!("{e:#}")))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

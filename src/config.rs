@@ -1,0 +1,317 @@
+//! Configuration: `config.toml` (every key documented there), then `STATUSGATE_*` environment overrides,
+//! then validation. A bad value stops start-up with one line naming the key.
+
+use std::{fmt, net::SocketAddr, path::Path};
+
+use serde::Deserialize;
+
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub bind: String,
+    pub public_url: String,
+    pub database_url: String,
+    pub demo: bool,
+    pub log: String,
+    pub admin: AdminConfig,
+    pub database: DatabaseConfig,
+    pub security: SecurityConfig,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    pub email: String,
+    /// Prefer `STATUSGATE_ADMIN_PASSWORD`; when neither is set the demo prints a generated one once.
+    pub password: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub max_connections: u32,
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    pub login_max_failures: u32,
+    pub login_window_minutes: u32,
+    pub session_idle_minutes: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            database_url: "sqlite://data/statusgate.db".into(),
+            demo: false,
+            log: "info".into(),
+            admin: AdminConfig::default(),
+            database: DatabaseConfig::default(),
+            security: SecurityConfig::default(),
+        }
+    }
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            email: "admin@example.com".into(),
+            password: None,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            busy_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            login_max_failures: 5,
+            login_window_minutes: 15,
+            session_idle_minutes: 720,
+        }
+    }
+}
+
+/// The admin password never reaches a log line.
+impl fmt::Debug for AdminConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdminConfig")
+            .field("email", &self.email)
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("demo", &self.demo)
+            .field("admin", &self.admin)
+            .field("database", &self.database)
+            .field("security", &self.security)
+            .finish()
+    }
+}
+
+/// Hides a password in `scheme://user:password@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{}:[redacted]{}", &url[..s + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+fn key_error(key: &str, reason: impl fmt::Display) -> ConfigError {
+    ConfigError(format!("configuration key `{key}`: {reason}"))
+}
+
+impl Config {
+    /// Reads `path` (a missing default file means defaults; a missing named file is an error), applies
+    /// the environment, validates.
+    pub fn load(path: &Path, must_exist: bool) -> Result<Self, ConfigError> {
+        let mut cfg = match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse_toml(&text, path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => Self::default(),
+            Err(e) => return Err(ConfigError(format!("cannot read {}: {e}", path.display()))),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn parse_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let msg = e.message().replace('\n', " ");
+            match line {
+                Some(l) => ConfigError(format!("{} line {l}: {msg}", path.display())),
+                None => ConfigError(format!("{}: {msg}", path.display())),
+            }
+        })
+    }
+
+    /// `STATUSGATE_*` variables override the file.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = get("STATUSGATE_BIND") {
+            self.bind = v;
+        }
+        if let Some(v) = get("STATUSGATE_PUBLIC_URL") {
+            self.public_url = v;
+        }
+        if let Some(v) = get("STATUSGATE_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = get("STATUSGATE_ADMIN_EMAIL") {
+            self.admin.email = v;
+        }
+        if let Some(v) = get("STATUSGATE_ADMIN_PASSWORD") {
+            self.admin.password = Some(v);
+        }
+        if let Some(v) = get("STATUSGATE_DEMO") {
+            self.demo = match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => return Err(key_error("STATUSGATE_DEMO", "expected true or false")),
+            };
+        }
+        if let Some(v) = get("STATUSGATE_LOG") {
+            self.log = v;
+        }
+        Ok(())
+    }
+
+    pub fn validate(&mut self) -> Result<(), ConfigError> {
+        self.bind_addr()?;
+        let url = self.public_url.trim().trim_end_matches('/').to_owned();
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .ok_or_else(|| key_error("public_url", "must start with http:// or https://"))?;
+        if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+            return Err(key_error(
+                "public_url",
+                "must be a scheme and host (and port), with no path",
+            ));
+        }
+        self.public_url = url;
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err(key_error(
+                "database_url",
+                "must start with sqlite: or postgres://",
+            ));
+        }
+        crate::domain::Email::parse(&self.admin.email)
+            .map_err(|_| key_error("admin.email", "is not a valid email address"))?;
+        if let Some(p) = &self.admin.password {
+            if p.chars().count() < 8 {
+                return Err(key_error("admin.password", "must be at least 8 characters"));
+            }
+        }
+        if !(1..=512).contains(&self.database.max_connections) {
+            return Err(key_error(
+                "database.max_connections",
+                "must be between 1 and 512",
+            ));
+        }
+        if self.security.login_max_failures == 0 {
+            return Err(key_error(
+                "security.login_max_failures",
+                "must be at least 1",
+            ));
+        }
+        if self.security.login_window_minutes == 0 {
+            return Err(key_error(
+                "security.login_window_minutes",
+                "must be at least 1",
+            ));
+        }
+        if self.security.session_idle_minutes == 0 {
+            return Err(key_error(
+                "security.session_idle_minutes",
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.bind.trim().parse().map_err(|_| {
+            key_error(
+                "bind",
+                format!("`{}` is not an address like 127.0.0.1:8080", self.bind),
+            )
+        })
+    }
+
+    /// Cookies get `Secure` only when the public URL is https.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_env(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        c.apply_env(|k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(from_env(&[]).is_ok());
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let e = from_env(&[("STATUSGATE_BIND", "nowhere")])
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("`bind`")));
+        let e = from_env(&[("STATUSGATE_PUBLIC_URL", "ftp://x")])
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("`public_url`")));
+        let e = from_env(&[("STATUSGATE_DEMO", "maybe")])
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("STATUSGATE_DEMO")));
+    }
+
+    #[test]
+    fn public_url_loses_its_trailing_slash() {
+        let c = from_env(&[("STATUSGATE_PUBLIC_URL", "https://status.example.com/")]);
+        assert!(c.is_ok_and(|c| c.public_url == "https://status.example.com" && c.is_https()));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_a_line_number() {
+        let e = Config::parse_toml("bind = \"127.0.0.1:1\"\nbnid = 3\n", Path::new("c.toml"));
+        assert!(e.err().is_some_and(|e| e.to_string().contains("line 2")));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let mut c = Config::default();
+        c.admin.password = Some("hunter2hunter2".into());
+        c.database_url = "postgres://sg:pw123@db/sg".into();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("pw123"));
+    }
+}

@@ -1,0 +1,104 @@
+//! Roles and the permissions they grant. Every front end (web, REST, MCP) asks these same questions.
+
+use super::DomainError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Viewer,
+    Editor,
+    Admin,
+    Owner,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    PageRead,
+    IncidentRead,
+    IncidentManage,
+    MaintenanceRead,
+    MaintenanceManage,
+    AnalyticsRead,
+    MonitorRead,
+    MonitorManage,
+    SubscriberManage,
+    SettingsManage,
+}
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PageRead => "page read",
+            Self::IncidentRead => "incident read",
+            Self::IncidentManage => "incident manage",
+            Self::MaintenanceRead => "maintenance read",
+            Self::MaintenanceManage => "maintenance manage",
+            Self::AnalyticsRead => "analytics read",
+            Self::MonitorRead => "monitor read",
+            Self::MonitorManage => "monitor manage",
+            Self::SubscriberManage => "subscriber manage",
+            Self::SettingsManage => "settings manage",
+        }
+    }
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Editor, Role::Admin, Role::Owner];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Editor => "editor",
+            Self::Admin => "admin",
+            Self::Owner => "owner",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        Ok(match s {
+            "viewer" => Self::Viewer,
+            "editor" => Self::Editor,
+            "admin" => Self::Admin,
+            "owner" => Self::Owner,
+            _ => {
+                return Err(DomainError::invalid(
+                    "role",
+                    "must be one of owner, admin, editor, viewer",
+                ))
+            }
+        })
+    }
+
+    /// The permission table. Viewers read everything an org shows; editors run the page day to day;
+    /// admins also manage subscribers and settings; owners are admins who cannot be demoted by an admin.
+    pub fn allows(self, p: Permission) -> bool {
+        use Permission::*;
+        match p {
+            PageRead | IncidentRead | MaintenanceRead | AnalyticsRead | MonitorRead => true,
+            IncidentManage | MaintenanceManage | MonitorManage => self >= Role::Editor,
+            SubscriberManage | SettingsManage => self >= Role::Admin,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn viewers_read_but_do_not_manage() {
+        assert!(Role::Viewer.allows(Permission::IncidentRead));
+        assert!(!Role::Viewer.allows(Permission::IncidentManage));
+        assert!(Role::Editor.allows(Permission::IncidentManage));
+        assert!(!Role::Editor.allows(Permission::SettingsManage));
+        assert!(Role::Admin.allows(Permission::SettingsManage));
+        assert!(Role::Owner.allows(Permission::SubscriberManage));
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Ok(r));
+        }
+        assert!(Role::parse("root").is_err());
+    }
+}

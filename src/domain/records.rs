@@ -1,0 +1,107 @@
+//! The records the domain hands out: what storage reads back and every front end shows.
+
+use time::OffsetDateTime;
+
+use super::{ActorType, ComponentKind, ComponentStatus, IncidentStage, MaintenanceState, Role};
+use crate::ids::*;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Org {
+    pub id: OrgId,
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+}
+
+/// A user's place in one organisation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Membership {
+    pub org: Org,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub id: PageId,
+    pub org_id: OrgId,
+    pub slug: String,
+    pub public_slug: String,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Component {
+    pub id: ComponentId,
+    pub page_id: PageId,
+    pub parent_id: Option<ComponentId>,
+    pub kind: ComponentKind,
+    pub name: String,
+    pub description: String,
+    pub status: ComponentStatus,
+    pub position: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incident {
+    pub id: IncidentId,
+    pub page_id: PageId,
+    pub title: String,
+    pub stage: IncidentStage,
+    pub started_at: OffsetDateTime,
+    pub resolved_at: Option<OffsetDateTime>,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncidentUpdate {
+    pub id: IncidentUpdateId,
+    pub incident_id: IncidentId,
+    pub stage: IncidentStage,
+    pub message: String,
+    pub notify: bool,
+    pub created_at: OffsetDateTime,
+    pub affected: Vec<(ComponentId, ComponentStatus)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Maintenance {
+    pub id: MaintenanceId,
+    pub page_id: PageId,
+    pub title: String,
+    pub state: MaintenanceState,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    pub components: Vec<ComponentId>,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MaintenanceUpdate {
+    pub id: MaintenanceUpdateId,
+    pub maintenance_id: MaintenanceId,
+    pub state: MaintenanceState,
+    pub message: String,
+    pub notify: bool,
+    pub created_at: OffsetDateTime,
+}
+
+/// One audit-log row as read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub id: AuditId,
+    pub org_id: OrgId,
+    pub actor_type: ActorType,
+    pub actor_id: String,
+    pub user_id: Option<UserId>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub detail: String,
+    pub created_at: OffsetDateTime,
+}

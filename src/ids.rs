@@ -1,0 +1,94 @@
+//! Newtype ids. Every id is random (96 bits, hex) with a short prefix naming its kind, generated in Rust so
+//! that SQLite and PostgreSQL store the same text.
+
+use std::fmt;
+
+use rand::RngCore;
+
+/// Longest id we accept from outside: prefix + 24 hex digits, with room to spare.
+const MAX_ID_LEN: usize = 40;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            /// A fresh random id.
+            pub fn generate() -> Self {
+                Self(format!("{}{}", $prefix, random_hex(12)))
+            }
+
+            /// Accepts only the shape we generate, so a stray value never reaches a query.
+            pub fn parse(s: &str) -> Option<Self> {
+                let rest = s.strip_prefix($prefix)?;
+                let ok = s.len() <= MAX_ID_LEN
+                    && !rest.is_empty()
+                    && rest.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+                ok.then(|| Self(s.to_owned()))
+            }
+
+            /// Wraps a value read back from our own database.
+            pub(crate) fn from_db(s: String) -> Self {
+                Self(s)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+id_type!(OrgId, "org_");
+id_type!(UserId, "usr_");
+id_type!(PageId, "pg_");
+id_type!(ComponentId, "cmp_");
+id_type!(IncidentId, "inc_");
+id_type!(IncidentUpdateId, "iup_");
+id_type!(MaintenanceId, "mnt_");
+id_type!(MaintenanceUpdateId, "mup_");
+id_type!(AuditId, "aud_");
+
+/// `n` random bytes as lowercase hex.
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_parse_back() {
+        let id = PageId::generate();
+        assert_eq!(PageId::parse(id.as_str()), Some(id));
+    }
+
+    #[test]
+    fn foreign_shapes_are_refused() {
+        assert!(PageId::parse("inc_00ff").is_none());
+        assert!(PageId::parse("pg_").is_none());
+        assert!(PageId::parse("pg_XYZ").is_none());
+        assert!(PageId::parse("pg_00ff'; drop table pages").is_none());
+        assert!(PageId::parse(&format!("pg_{}", "a".repeat(60))).is_none());
+    }
+}

@@ -1,0 +1,19 @@
+//! statusgate: self-hosted status pages with a Hosted MCP connector.
+//!
+//! # Layout
+//! - [`domain`]: values, lifecycle rules and the role/permission table. No I/O.
+//! - [`store`]: SQLite or PostgreSQL through one set of SQL; rows become domain records here.
+//! - [`service`]: use cases; each takes the acting [`service::Principal`] and checks permissions first.
+//! - [`web`]: HTML pages (public status page, sign-in, admin), rendering service errors as pages.
+//! - [`app`]: the router, the listener and shutdown; [`config`] and [`clock`] are injected into it.
+//! - [`cli`]: the `statusgate` command line.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod ids;
+pub mod service;
+pub mod store;
+pub mod web;

@@ -1,0 +1,235 @@
+//! Incident use cases: open, post updates, resolve, reopen. Each change and its audit row commit together.
+
+use serde_json::json;
+
+use super::{NotFoundAs, Principal, Result, ServiceError, Services};
+use crate::domain::incident::check_affected;
+use crate::domain::{
+    ComponentStatus, DomainError, Incident, IncidentStage, IncidentUpdate, Name, NewIncidentUpdate,
+    Page, Permission,
+};
+use crate::ids::{ComponentId, IncidentId, IncidentUpdateId, PageId};
+use crate::store::{StoreError, Tx};
+
+/// Caps for listings, so no request can ask for an unbounded read.
+pub const DEFAULT_LIMIT: i64 = 20;
+pub const MAX_LIMIT: i64 = 200;
+
+pub fn clamp_limit(limit: Option<i64>) -> i64 {
+    limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
+}
+
+impl Services {
+    pub async fn active_incidents(&self, who: &Principal, page: &PageId) -> Result<Vec<Incident>> {
+        self.page_for(who, page, Permission::IncidentRead).await?;
+        Ok(self.store.active_incidents(page).await?)
+    }
+
+    pub async fn resolved_incidents(
+        &self,
+        who: &Principal,
+        page: &PageId,
+        limit: Option<i64>,
+    ) -> Result<Vec<Incident>> {
+        self.page_for(who, page, Permission::IncidentRead).await?;
+        Ok(self
+            .store
+            .resolved_incidents(page, clamp_limit(limit))
+            .await?)
+    }
+
+    /// An incident and its updates (newest first).
+    pub async fn incident(
+        &self,
+        who: &Principal,
+        id: &IncidentId,
+        limit: Option<i64>,
+    ) -> Result<(Incident, Vec<IncidentUpdate>)> {
+        let incident = self.store.incident(id).await.or_not_found("incident")?;
+        self.page_for(who, &incident.page_id, Permission::IncidentRead)
+            .await?;
+        let updates = self.store.incident_updates(id, clamp_limit(limit)).await?;
+        Ok((incident, updates))
+    }
+
+    /// Opens an incident with its first update.
+    #[tracing::instrument(skip(self, first), fields(page = %page_id))]
+    pub async fn create_incident(
+        &self,
+        who: &Principal,
+        page_id: &PageId,
+        title: &str,
+        first: NewIncidentUpdate,
+    ) -> Result<(Incident, IncidentUpdate)> {
+        let page = self
+            .page_for(who, page_id, Permission::IncidentManage)
+            .await?;
+        let title = Name::parse("title", title)?;
+        if first.stage == IncidentStage::Resolved {
+            return Err(
+                DomainError::invalid("stage", "a new incident cannot start resolved").into(),
+            );
+        }
+        self.check_components(&page, &first.affected).await?;
+        let now = self.clock.now();
+        let incident = Incident {
+            id: IncidentId::generate(),
+            page_id: page.id.clone(),
+            title: title.into_inner(),
+            stage: first.stage,
+            started_at: now,
+            resolved_at: None,
+            updated_at: now,
+        };
+        let mut tx = self.store.begin().await?;
+        self.store
+            .insert_incident(&mut tx, &incident, Some(&who.user_id), now)
+            .await?;
+        let update = self.write_update(&mut tx, who, &incident, first).await?;
+        let detail = json!({ "title": incident.title, "stage": incident.stage.as_str(), "notify": update.notify });
+        self.audit(
+            &mut tx,
+            who,
+            &page.org_id,
+            "incident.created",
+            ("incident", incident.id.as_str()),
+            detail,
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok((incident, update))
+    }
+
+    /// Posts an update; a `resolved` update resolves the incident. A resolved incident must be reopened first.
+    #[tracing::instrument(skip(self, update), fields(incident = %id))]
+    pub async fn add_incident_update(
+        &self,
+        who: &Principal,
+        id: &IncidentId,
+        update: NewIncidentUpdate,
+    ) -> Result<(Incident, IncidentUpdate)> {
+        let mut incident = self.store.incident(id).await.or_not_found("incident")?;
+        let page = self
+            .page_for(who, &incident.page_id, Permission::IncidentManage)
+            .await?;
+        incident.stage.check_update(update.stage)?;
+        self.check_components(&page, &update.affected).await?;
+        let mut tx = self.store.begin().await?;
+        let written = self.write_update(&mut tx, who, &incident, update).await?;
+        incident.stage = written.stage;
+        let action = if written.stage == IncidentStage::Resolved {
+            "incident.resolved"
+        } else {
+            "incident.updated"
+        };
+        let detail = json!({ "stage": written.stage.as_str(), "update": written.id.as_str(), "notify": written.notify });
+        self.audit(
+            &mut tx,
+            who,
+            &page.org_id,
+            action,
+            ("incident", id.as_str()),
+            detail,
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        let incident = self.store.incident(id).await?;
+        Ok((incident, written))
+    }
+
+    /// Reopens a resolved incident to an open stage, with a message saying why.
+    pub async fn reopen_incident(
+        &self,
+        who: &Principal,
+        id: &IncidentId,
+        update: NewIncidentUpdate,
+    ) -> Result<(Incident, IncidentUpdate)> {
+        let incident = self.store.incident(id).await.or_not_found("incident")?;
+        let page = self
+            .page_for(who, &incident.page_id, Permission::IncidentManage)
+            .await?;
+        incident.stage.check_reopen(update.stage)?;
+        self.check_components(&page, &update.affected).await?;
+        let mut tx = self.store.begin().await?;
+        let written = self.write_update(&mut tx, who, &incident, update).await?;
+        let detail = json!({ "stage": written.stage.as_str(), "notify": written.notify });
+        self.audit(
+            &mut tx,
+            who,
+            &page.org_id,
+            "incident.reopened",
+            ("incident", id.as_str()),
+            detail,
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        let incident = self.store.incident(id).await?;
+        Ok((incident, written))
+    }
+
+    /// Writes the update, moves the stage and sets component statuses. On resolve, every component the
+    /// incident touched and the update does not name goes back to operational.
+    async fn write_update(
+        &self,
+        tx: &mut Tx,
+        who: &Principal,
+        incident: &Incident,
+        new: NewIncidentUpdate,
+    ) -> Result<IncidentUpdate> {
+        let now = self.clock.now();
+        let update = IncidentUpdate {
+            id: IncidentUpdateId::generate(),
+            incident_id: incident.id.clone(),
+            stage: new.stage,
+            message: new.message.into_inner(),
+            notify: new.notify,
+            created_at: now,
+            affected: new.affected,
+        };
+        if update.stage != incident.stage {
+            self.store
+                .set_incident_stage(tx, &incident.id, update.stage, now)
+                .await?;
+        }
+        let mut touched: Vec<(ComponentId, ComponentStatus)> = update.affected.clone();
+        if update.stage == IncidentStage::Resolved {
+            for c in self.store.incident_components(&incident.id).await? {
+                if !touched.iter().any(|(t, _)| *t == c) {
+                    touched.push((c, ComponentStatus::Operational));
+                }
+            }
+        }
+        self.store
+            .insert_incident_update(tx, &update, Some(&who.user_id))
+            .await?;
+        for (c, status) in &touched {
+            self.store.set_component_status(tx, c, *status, now).await?;
+        }
+        Ok(update)
+    }
+
+    /// Every affected component must be a component (not a group) of this page.
+    async fn check_components(
+        &self,
+        page: &Page,
+        affected: &[(ComponentId, ComponentStatus)],
+    ) -> Result<()> {
+        check_affected(affected)?;
+        if affected.is_empty() {
+            return Ok(());
+        }
+        let known = self.store.components(&page.id).await?;
+        for (id, _) in affected {
+            let ok = known
+                .iter()
+                .any(|c| c.id == *id && c.kind == crate::domain::ComponentKind::Component);
+            if !ok {
+                return Err(ServiceError::Invalid(DomainError::invalid(
+                    "affected_components",
+                    format!("{id} is not a component of page {}", page.slug),
+                )));
+            }
+        }
+        Ok(())
+    }
+}

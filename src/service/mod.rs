@@ -1,0 +1,129 @@
+//! Use cases. Every public function takes the acting `Principal` and checks the domain's permission rules
+//! before it touches storage, so the web pages, the REST API and MCP get one answer to "may they?".
+
+pub mod accounts;
+pub mod demo;
+pub mod incidents;
+pub mod maintenances;
+pub mod pages;
+mod principal;
+
+use std::sync::Arc;
+
+pub use principal::{Actor, Principal};
+
+use crate::clock::Clock;
+use crate::domain::{DomainError, Permission};
+use crate::ids::OrgId;
+use crate::store::{AuditRecord, Store, StoreError, Tx};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("wrong email or password")]
+    BadCredentials,
+    #[error("internal error")]
+    Internal(#[from] StoreError),
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// Maps "no such row" to a named not-found; everything else stays a storage error.
+pub(crate) trait NotFoundAs<T> {
+    fn or_not_found(self, what: &'static str) -> Result<T>;
+}
+
+impl<T> NotFoundAs<T> for Result<T, StoreError> {
+    fn or_not_found(self, what: &'static str) -> Result<T> {
+        self.map_err(|e| match e {
+            StoreError::NotFound => ServiceError::NotFound(what),
+            other => ServiceError::Internal(other),
+        })
+    }
+}
+
+/// The services facade: storage and the clock. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub security: crate::config::SecurityConfig,
+}
+
+impl Services {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        security: crate::config::SecurityConfig,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            security,
+        }
+    }
+
+    /// Checks that `who` may do `what` in `org`, by their current role and, for keys and connectors,
+    /// by what the credential itself allows. Someone outside the org is told the thing does not exist.
+    pub async fn require(
+        &self,
+        who: &Principal,
+        org: &OrgId,
+        what: Permission,
+        thing: &'static str,
+    ) -> Result<()> {
+        let role = self.store.role_of(org, &who.user_id).await?;
+        let Some(role) = role else {
+            return Err(ServiceError::NotFound(thing));
+        };
+        if !role.allows(what) {
+            return Err(ServiceError::Forbidden(format!(
+                "your role ({}) does not include {} permission",
+                role.as_str(),
+                what.as_str()
+            )));
+        }
+        if !who.actor.allows(what) {
+            return Err(ServiceError::Forbidden(format!(
+                "this credential does not include {} permission",
+                what.as_str()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes the audit row for a change, inside the change's own transaction.
+    pub(crate) async fn audit(
+        &self,
+        tx: &mut Tx,
+        who: &Principal,
+        org: &OrgId,
+        action: &str,
+        target: (&str, &str),
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let mut detail = detail;
+        who.actor.describe(&mut detail);
+        let rec = AuditRecord {
+            org_id: org,
+            actor_type: who.actor.actor_type(),
+            actor_id: &who.actor_id(),
+            user_id: Some(&who.user_id),
+            action,
+            target_type: target.0,
+            target_id: target.1,
+            detail: detail.to_string(),
+        };
+        self.store.insert_audit(tx, &rec, self.clock.now()).await?;
+        Ok(())
+    }
+}

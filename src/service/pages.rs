@@ -1,0 +1,219 @@
+//! Pages, their component hierarchy, and the public view of a status page.
+
+use serde_json::json;
+use time::Duration;
+
+use super::{NotFoundAs, Principal, Result, ServiceError, Services};
+use crate::domain::{
+    Component, ComponentKind, ComponentStatus, Incident, IncidentUpdate, Maintenance, Name, Org,
+    Page, Permission, Slug,
+};
+use crate::ids::{ComponentId, OrgId, PageId};
+use crate::store::{MaintenanceFilter, StoreError};
+
+/// A component with its children, for the hierarchy tree.
+#[derive(Clone, Debug)]
+pub struct ComponentNode {
+    pub component: Component,
+    /// For a group, its worst child's status; for a component, its own.
+    pub shown_status: ComponentStatus,
+    pub children: Vec<Component>,
+}
+
+/// Groups with their components, then loose components, in display order.
+pub fn hierarchy(components: &[Component]) -> Vec<ComponentNode> {
+    components
+        .iter()
+        .filter(|c| c.parent_id.is_none())
+        .map(|c| {
+            let children: Vec<Component> = components
+                .iter()
+                .filter(|k| k.parent_id.as_ref() == Some(&c.id))
+                .cloned()
+                .collect();
+            let shown_status = match c.kind {
+                ComponentKind::Group => ComponentStatus::overall(children.iter().map(|k| k.status)),
+                ComponentKind::Component => c.status,
+            };
+            ComponentNode {
+                component: c.clone(),
+                shown_status,
+                children,
+            }
+        })
+        .collect()
+}
+
+/// Everything the public status page shows.
+#[derive(Clone, Debug)]
+pub struct PublicPage {
+    pub page: Page,
+    pub overall: ComponentStatus,
+    pub tree: Vec<ComponentNode>,
+    pub active: Vec<(Incident, Vec<IncidentUpdate>)>,
+    pub maintenances: Vec<Maintenance>,
+    pub history: Vec<(Incident, Vec<IncidentUpdate>)>,
+}
+
+/// New components for a page: `(name, group name)`; a group is created on first mention.
+pub struct NewComponent<'a> {
+    pub name: &'a str,
+    pub group: Option<&'a str>,
+}
+
+impl Services {
+    /// Pages the principal may read, across their organisations.
+    pub async fn list_pages(&self, who: &Principal) -> Result<Vec<(Org, Page)>> {
+        let mut out = Vec::new();
+        for m in self.store.memberships_of(&who.user_id).await? {
+            if m.role.allows(Permission::PageRead) && who.actor.allows(Permission::PageRead) {
+                for p in self.store.pages_of_org(&m.org.id).await? {
+                    out.push((m.org.clone(), p));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A page the principal may read with `what`; the page's org decides.
+    pub async fn page_for(&self, who: &Principal, id: &PageId, what: Permission) -> Result<Page> {
+        let page = self.store.page(id).await.or_not_found("page")?;
+        self.require(who, &page.org_id, what, "page").await?;
+        Ok(page)
+    }
+
+    pub async fn components(&self, who: &Principal, page: &PageId) -> Result<Vec<Component>> {
+        self.page_for(who, page, Permission::PageRead).await?;
+        Ok(self.store.components(page).await?)
+    }
+
+    /// Creates a page with its components (set-up, CLI and the demo; the caller needs settings-manage).
+    pub async fn create_page(
+        &self,
+        who: &Principal,
+        org: &OrgId,
+        slug: &str,
+        public_slug: &str,
+        name: &str,
+        components: &[NewComponent<'_>],
+    ) -> Result<Page> {
+        self.require(who, org, Permission::SettingsManage, "organisation")
+            .await?;
+        let page = Page {
+            id: PageId::generate(),
+            org_id: org.clone(),
+            slug: Slug::parse("slug", slug)?.as_str().to_owned(),
+            public_slug: Slug::parse("public_slug", public_slug)?.as_str().to_owned(),
+            name: Name::parse("name", name)?.into_inner(),
+            description: String::new(),
+        };
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        match self.store.insert_page(&mut tx, &page, now).await {
+            Err(StoreError::Conflict) => {
+                return Err(ServiceError::Conflict(format!(
+                    "a page with slug {} or public slug {} already exists",
+                    page.slug, page.public_slug
+                )))
+            }
+            other => other?,
+        }
+        let mut groups: Vec<(String, ComponentId)> = Vec::new();
+        for (position, nc) in components.iter().enumerate() {
+            let parent_id = match nc.group {
+                None => None,
+                Some(g) => match groups.iter().find(|(n, _)| n == g) {
+                    Some((_, id)) => Some(id.clone()),
+                    None => {
+                        let group =
+                            new_component(&page.id, None, ComponentKind::Group, g, position)?;
+                        self.store.insert_component(&mut tx, &group, now).await?;
+                        groups.push((g.to_owned(), group.id.clone()));
+                        Some(group.id)
+                    }
+                },
+            };
+            let c = new_component(
+                &page.id,
+                parent_id,
+                ComponentKind::Component,
+                nc.name,
+                position,
+            )?;
+            self.store.insert_component(&mut tx, &c, now).await?;
+        }
+        let detail = json!({ "slug": page.slug, "public_slug": page.public_slug });
+        self.audit(
+            &mut tx,
+            who,
+            org,
+            "page.created",
+            ("page", page.id.as_str()),
+            detail,
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(page)
+    }
+
+    /// The public status page: no sign-in, only what is meant to be public.
+    pub async fn public_page(&self, public_slug: &str) -> Result<PublicPage> {
+        let page = self
+            .store
+            .page_by_public_slug(public_slug)
+            .await
+            .or_not_found("status page")?;
+        let now = self.clock.now();
+        let components = self.store.components(&page.id).await?;
+        let tree = hierarchy(&components);
+        let overall = ComponentStatus::overall(tree.iter().map(|n| n.shown_status));
+        let mut active = Vec::new();
+        for i in self.store.active_incidents(&page.id).await? {
+            let updates = self.store.incident_updates(&i.id, 50).await?;
+            active.push((i, updates));
+        }
+        let mut maintenances = self
+            .store
+            .maintenances(&page.id, MaintenanceFilter::Active, now, 20)
+            .await?;
+        maintenances.extend(
+            self.store
+                .maintenances(&page.id, MaintenanceFilter::Upcoming, now, 20)
+                .await?,
+        );
+        let mut history = Vec::new();
+        for i in self.store.resolved_incidents(&page.id, 10).await? {
+            if i.resolved_at.is_some_and(|r| now - r <= Duration::days(14)) {
+                let updates = self.store.incident_updates(&i.id, 20).await?;
+                history.push((i, updates));
+            }
+        }
+        Ok(PublicPage {
+            page,
+            overall,
+            tree,
+            active,
+            maintenances,
+            history,
+        })
+    }
+}
+
+fn new_component(
+    page: &PageId,
+    parent_id: Option<ComponentId>,
+    kind: ComponentKind,
+    name: &str,
+    position: usize,
+) -> Result<Component> {
+    Ok(Component {
+        id: ComponentId::generate(),
+        page_id: page.clone(),
+        parent_id,
+        kind,
+        name: Name::parse("component", name)?.into_inner(),
+        description: String::new(),
+        status: ComponentStatus::Operational,
+        position: position as i64,
+    })
+}

@@ -1,0 +1,187 @@
+//! Organisations, users, memberships and sign-in failures.
+
+use time::OffsetDateTime;
+
+use super::{row, AnyRow, Result, Store, Tx};
+use crate::clock::to_millis;
+use crate::domain::{Membership, Org, Role, User};
+use crate::ids::{OrgId, UserId};
+
+fn org_from(r: &AnyRow) -> Result<Org> {
+    Ok(Org {
+        id: OrgId::from_db(row::text(r, "org_id")?),
+        slug: row::text(r, "slug")?,
+        name: row::text(r, "name")?,
+    })
+}
+
+impl Store {
+    pub async fn insert_org(&self, tx: &mut Tx, org: &Org, now: OffsetDateTime) -> Result<()> {
+        const SQL: &str = "insert into orgs (org_id, slug, name, created_at, updated_at) values ($1, $2, $3, $4, $4)";
+        sqlx::query(SQL)
+            .bind(org.id.as_str())
+            .bind(&org.slug)
+            .bind(&org.name)
+            .bind(to_millis(now))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn org_by_slug(&self, slug: &str) -> Result<Org> {
+        const SQL: &str = "select org_id, slug, name from orgs where slug = $1";
+        let r = sqlx::query(SQL).bind(slug).fetch_one(&self.pool).await?;
+        org_from(&r)
+    }
+
+    pub async fn org_by_id(&self, id: &OrgId) -> Result<Org> {
+        const SQL: &str = "select org_id, slug, name from orgs where org_id = $1";
+        let r = sqlx::query(SQL)
+            .bind(id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        org_from(&r)
+    }
+
+    pub async fn count_orgs(&self) -> Result<i64> {
+        let r = sqlx::query("select count(*) as n from orgs")
+            .fetch_one(&self.pool)
+            .await?;
+        row::int(&r, "n")
+    }
+
+    pub async fn insert_user(
+        &self,
+        tx: &mut Tx,
+        user: &User,
+        password_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        const SQL: &str = "insert into users (user_id, email, password_hash, created_at, updated_at) values ($1, $2, $3, $4, $4)";
+        sqlx::query(SQL)
+            .bind(user.id.as_str())
+            .bind(&user.email)
+            .bind(password_hash)
+            .bind(to_millis(now))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The user and their password hash, for sign-in.
+    pub async fn user_credentials(&self, email: &str) -> Result<(User, String)> {
+        const SQL: &str = "select user_id, email, password_hash from users where email = $1";
+        let r = sqlx::query(SQL).bind(email).fetch_one(&self.pool).await?;
+        let user = User {
+            id: UserId::from_db(row::text(&r, "user_id")?),
+            email: row::text(&r, "email")?,
+        };
+        Ok((user, row::text(&r, "password_hash")?))
+    }
+
+    pub async fn user_by_id(&self, id: &UserId) -> Result<User> {
+        const SQL: &str = "select user_id, email from users where user_id = $1";
+        let r = sqlx::query(SQL)
+            .bind(id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(User {
+            id: UserId::from_db(row::text(&r, "user_id")?),
+            email: row::text(&r, "email")?,
+        })
+    }
+
+    /// Creates or changes a membership.
+    pub async fn upsert_membership(
+        &self,
+        tx: &mut Tx,
+        org: &OrgId,
+        user: &UserId,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        const SQL: &str = "insert into memberships (org_id, user_id, role, created_at, updated_at)
+            values ($1, $2, $3, $4, $4)
+            on conflict (org_id, user_id) do update set role = excluded.role, updated_at = excluded.updated_at";
+        sqlx::query(SQL)
+            .bind(org.as_str())
+            .bind(user.as_str())
+            .bind(role.as_str())
+            .bind(to_millis(now))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The user's current role in `org`, read fresh on every check so a demotion applies at once.
+    pub async fn role_of(&self, org: &OrgId, user: &UserId) -> Result<Option<Role>> {
+        const SQL: &str = "select role from memberships where org_id = $1 and user_id = $2";
+        let r = sqlx::query(SQL)
+            .bind(org.as_str())
+            .bind(user.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        r.map(|r| row::parsed(&r, "role", Role::parse)).transpose()
+    }
+
+    pub async fn memberships_of(&self, user: &UserId) -> Result<Vec<Membership>> {
+        const SQL: &str = "select o.org_id, o.slug, o.name, m.role from memberships m
+            join orgs o on o.org_id = m.org_id where m.user_id = $1 order by o.slug";
+        let rows = sqlx::query(SQL)
+            .bind(user.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Membership {
+                    org: org_from(r)?,
+                    role: row::parsed(r, "role", Role::parse)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn record_login_failure(&self, key: &str, now: OffsetDateTime) -> Result<()> {
+        const SQL: &str = "insert into login_failures (failure_id, login_key, created_at, updated_at) values ($1, $2, $3, $3)";
+        sqlx::query(SQL)
+            .bind(crate::ids::random_hex(12))
+            .bind(key)
+            .bind(to_millis(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn count_login_failures(&self, key: &str, since: OffsetDateTime) -> Result<i64> {
+        const SQL: &str =
+            "select count(*) as n from login_failures where login_key = $1 and created_at >= $2";
+        let r = sqlx::query(SQL)
+            .bind(key)
+            .bind(to_millis(since))
+            .fetch_one(&self.pool)
+            .await?;
+        row::int(&r, "n")
+    }
+
+    pub async fn clear_login_failures(
+        &self,
+        key: &str,
+        older_than: Option<OffsetDateTime>,
+    ) -> Result<()> {
+        match older_than {
+            None => {
+                sqlx::query("delete from login_failures where login_key = $1")
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await?;
+            }
+            Some(t) => {
+                sqlx::query("delete from login_failures where created_at < $1")
+                    .bind(to_millis(t))
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}

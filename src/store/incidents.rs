@@ -1,0 +1,192 @@
+//! Incidents, their updates and the components each update affects.
+
+use time::OffsetDateTime;
+
+use super::{row, AnyRow, Result, Store, Tx};
+use crate::clock::to_millis;
+use crate::domain::{ComponentStatus, Incident, IncidentStage, IncidentUpdate};
+use crate::ids::{ComponentId, IncidentId, IncidentUpdateId, PageId, UserId};
+
+const COLS: &str = "incident_id, page_id, title, stage, started_at, resolved_at, updated_at";
+
+fn incident_from(r: &AnyRow) -> Result<Incident> {
+    Ok(Incident {
+        id: IncidentId::from_db(row::text(r, "incident_id")?),
+        page_id: PageId::from_db(row::text(r, "page_id")?),
+        title: row::text(r, "title")?,
+        stage: row::parsed(r, "stage", IncidentStage::parse)?,
+        started_at: row::instant(r, "started_at")?,
+        resolved_at: row::opt_instant(r, "resolved_at")?,
+        updated_at: row::instant(r, "updated_at")?,
+    })
+}
+
+fn update_from(r: &AnyRow) -> Result<IncidentUpdate> {
+    Ok(IncidentUpdate {
+        id: IncidentUpdateId::from_db(row::text(r, "update_id")?),
+        incident_id: IncidentId::from_db(row::text(r, "incident_id")?),
+        stage: row::parsed(r, "stage", IncidentStage::parse)?,
+        message: row::text(r, "message")?,
+        notify: row::flag(r, "notify")?,
+        created_at: row::instant(r, "created_at")?,
+        affected: Vec::new(),
+    })
+}
+
+impl Store {
+    pub async fn insert_incident(
+        &self,
+        tx: &mut Tx,
+        i: &Incident,
+        by: Option<&UserId>,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        const SQL: &str = "insert into incidents (incident_id, page_id, title, stage, created_by, started_at, resolved_at, created_at, updated_at)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
+        sqlx::query(SQL)
+            .bind(i.id.as_str())
+            .bind(i.page_id.as_str())
+            .bind(&i.title)
+            .bind(i.stage.as_str())
+            .bind(by.map(|u| u.as_str().to_owned()))
+            .bind(to_millis(i.started_at))
+            .bind(i.resolved_at.map(to_millis))
+            .bind(to_millis(now))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Moves the incident to `stage`; `resolved_at` is set when it resolves and cleared when it reopens.
+    pub async fn set_incident_stage(
+        &self,
+        tx: &mut Tx,
+        id: &IncidentId,
+        stage: IncidentStage,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        const SQL: &str = "update incidents set stage = $1, resolved_at = $2, updated_at = $3 where incident_id = $4";
+        let resolved_at = (stage == IncidentStage::Resolved).then(|| to_millis(now));
+        sqlx::query(SQL)
+            .bind(stage.as_str())
+            .bind(resolved_at)
+            .bind(to_millis(now))
+            .bind(id.as_str())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_incident_update(
+        &self,
+        tx: &mut Tx,
+        u: &IncidentUpdate,
+        by: Option<&UserId>,
+    ) -> Result<()> {
+        const SQL: &str = "insert into incident_updates (update_id, incident_id, stage, message, notify, created_by, created_at, updated_at)
+            values ($1, $2, $3, $4, $5, $6, $7, $7)";
+        const AFFECTED: &str =
+            "insert into incident_update_components (update_id, component_id, status) values ($1, $2, $3)";
+        sqlx::query(SQL)
+            .bind(u.id.as_str())
+            .bind(u.incident_id.as_str())
+            .bind(u.stage.as_str())
+            .bind(&u.message)
+            .bind(i64::from(u.notify))
+            .bind(by.map(|u| u.as_str().to_owned()))
+            .bind(to_millis(u.created_at))
+            .execute(&mut **tx)
+            .await?;
+        for (component, status) in &u.affected {
+            sqlx::query(AFFECTED)
+                .bind(u.id.as_str())
+                .bind(component.as_str())
+                .bind(status.as_str())
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn incident(&self, id: &IncidentId) -> Result<Incident> {
+        let sql = format!("select {COLS} from incidents where incident_id = $1");
+        let r = sqlx::query(&sql)
+            .bind(id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        incident_from(&r)
+    }
+
+    /// Open incidents, newest first.
+    pub async fn active_incidents(&self, page: &PageId) -> Result<Vec<Incident>> {
+        let sql = format!(
+            "select {COLS} from incidents where page_id = $1 and resolved_at is null order by started_at desc, incident_id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(page.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(incident_from).collect()
+    }
+
+    /// Resolved incidents, most recently resolved first.
+    pub async fn resolved_incidents(&self, page: &PageId, limit: i64) -> Result<Vec<Incident>> {
+        let sql = format!(
+            "select {COLS} from incidents where page_id = $1 and resolved_at is not null
+             order by resolved_at desc, incident_id limit $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(page.as_str())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(incident_from).collect()
+    }
+
+    /// Updates of an incident, newest first, each with the components it affected.
+    pub async fn incident_updates(
+        &self,
+        id: &IncidentId,
+        limit: i64,
+    ) -> Result<Vec<IncidentUpdate>> {
+        const SQL: &str = "select update_id, incident_id, stage, message, notify, created_at from incident_updates
+            where incident_id = $1 order by created_at desc, update_id desc limit $2";
+        const AFFECTED: &str =
+            "select c.update_id, c.component_id, c.status from incident_update_components c
+            join incident_updates u on u.update_id = c.update_id where u.incident_id = $1";
+        let rows = sqlx::query(SQL)
+            .bind(id.as_str())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut updates: Vec<IncidentUpdate> =
+            rows.iter().map(update_from).collect::<Result<_>>()?;
+        let affected = sqlx::query(AFFECTED)
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        for r in &affected {
+            let update_id = row::text(r, "update_id")?;
+            if let Some(u) = updates.iter_mut().find(|u| u.id.as_str() == update_id) {
+                u.affected.push((
+                    ComponentId::from_db(row::text(r, "component_id")?),
+                    row::parsed(r, "status", ComponentStatus::parse)?,
+                ));
+            }
+        }
+        Ok(updates)
+    }
+
+    /// Components affected by any update of the incident, with their latest stated status.
+    pub async fn incident_components(&self, id: &IncidentId) -> Result<Vec<ComponentId>> {
+        const SQL: &str = "select distinct c.component_id from incident_update_components c
+            join incident_updates u on u.update_id = c.update_id where u.incident_id = $1";
+        let rows = sqlx::query(SQL)
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(ComponentId::from_db(row::text(r, "component_id")?)))
+            .collect()
+    }
+}

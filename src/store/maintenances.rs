@@ -1,0 +1,190 @@
+//! Maintenance windows, their components and updates.
+
+use time::OffsetDateTime;
+
+use super::{row, AnyRow, Result, Store, Tx};
+use crate::clock::to_millis;
+use crate::domain::{Maintenance, MaintenanceState, MaintenanceUpdate};
+use crate::ids::{ComponentId, MaintenanceId, MaintenanceUpdateId, PageId, UserId};
+
+const COLS: &str = "maintenance_id, page_id, title, state, starts_at, ends_at, updated_at";
+
+fn maintenance_from(r: &AnyRow) -> Result<Maintenance> {
+    Ok(Maintenance {
+        id: MaintenanceId::from_db(row::text(r, "maintenance_id")?),
+        page_id: PageId::from_db(row::text(r, "page_id")?),
+        title: row::text(r, "title")?,
+        state: row::parsed(r, "state", MaintenanceState::parse)?,
+        starts_at: row::instant(r, "starts_at")?,
+        ends_at: row::instant(r, "ends_at")?,
+        components: Vec::new(),
+        updated_at: row::instant(r, "updated_at")?,
+    })
+}
+
+/// Which maintenances a listing wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaintenanceFilter {
+    /// Open and inside its window, or marked in progress.
+    Active,
+    /// Scheduled and not yet started.
+    Upcoming,
+    /// Completed or cancelled.
+    Past,
+    /// Every scheduled one, whatever its window.
+    Scheduled,
+}
+
+impl Store {
+    pub async fn insert_maintenance(
+        &self,
+        tx: &mut Tx,
+        m: &Maintenance,
+        by: Option<&UserId>,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        const SQL: &str = "insert into maintenances (maintenance_id, page_id, title, state, starts_at, ends_at, created_by, created_at, updated_at)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
+        const COMPONENT: &str =
+            "insert into maintenance_components (maintenance_id, component_id) values ($1, $2)";
+        sqlx::query(SQL)
+            .bind(m.id.as_str())
+            .bind(m.page_id.as_str())
+            .bind(&m.title)
+            .bind(m.state.as_str())
+            .bind(to_millis(m.starts_at))
+            .bind(to_millis(m.ends_at))
+            .bind(by.map(|u| u.as_str().to_owned()))
+            .bind(to_millis(now))
+            .execute(&mut **tx)
+            .await?;
+        for c in &m.components {
+            sqlx::query(COMPONENT)
+                .bind(m.id.as_str())
+                .bind(c.as_str())
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn set_maintenance_state(
+        &self,
+        tx: &mut Tx,
+        id: &MaintenanceId,
+        state: MaintenanceState,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        const SQL: &str =
+            "update maintenances set state = $1, updated_at = $2 where maintenance_id = $3";
+        sqlx::query(SQL)
+            .bind(state.as_str())
+            .bind(to_millis(now))
+            .bind(id.as_str())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_maintenance_update(
+        &self,
+        tx: &mut Tx,
+        u: &MaintenanceUpdate,
+        by: Option<&UserId>,
+    ) -> Result<()> {
+        const SQL: &str = "insert into maintenance_updates (update_id, maintenance_id, state, message, notify, created_by, created_at, updated_at)
+            values ($1, $2, $3, $4, $5, $6, $7, $7)";
+        sqlx::query(SQL)
+            .bind(u.id.as_str())
+            .bind(u.maintenance_id.as_str())
+            .bind(u.state.as_str())
+            .bind(&u.message)
+            .bind(i64::from(u.notify))
+            .bind(by.map(|u| u.as_str().to_owned()))
+            .bind(to_millis(u.created_at))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn maintenance(&self, id: &MaintenanceId) -> Result<Maintenance> {
+        let sql = format!("select {COLS} from maintenances where maintenance_id = $1");
+        let r = sqlx::query(&sql)
+            .bind(id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        let mut m = maintenance_from(&r)?;
+        m.components = self.maintenance_components(&m.id).await?;
+        Ok(m)
+    }
+
+    async fn maintenance_components(&self, id: &MaintenanceId) -> Result<Vec<ComponentId>> {
+        const SQL: &str = "select component_id from maintenance_components where maintenance_id = $1 order by component_id";
+        let rows = sqlx::query(SQL)
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(ComponentId::from_db(row::text(r, "component_id")?)))
+            .collect()
+    }
+
+    pub async fn maintenances(
+        &self,
+        page: &PageId,
+        filter: MaintenanceFilter,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<Maintenance>> {
+        let (cond, order) = match filter {
+            MaintenanceFilter::Active => (
+                "(state = 'in_progress' or (state = 'scheduled' and starts_at <= $2 and ends_at > $2))",
+                "starts_at",
+            ),
+            MaintenanceFilter::Upcoming => ("state = 'scheduled' and starts_at > $2", "starts_at"),
+            MaintenanceFilter::Past => ("state in ('completed', 'cancelled') and $2 = $2", "ends_at desc"),
+            MaintenanceFilter::Scheduled => ("state = 'scheduled' and $2 = $2", "starts_at"),
+        };
+        let sql = format!(
+            "select {COLS} from maintenances where page_id = $1 and {cond} order by {order}, maintenance_id limit $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(page.as_str())
+            .bind(to_millis(now))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut list: Vec<Maintenance> =
+            rows.iter().map(maintenance_from).collect::<Result<_>>()?;
+        for m in &mut list {
+            m.components = self.maintenance_components(&m.id).await?;
+        }
+        Ok(list)
+    }
+
+    pub async fn maintenance_updates(
+        &self,
+        id: &MaintenanceId,
+        limit: i64,
+    ) -> Result<Vec<MaintenanceUpdate>> {
+        const SQL: &str = "select update_id, maintenance_id, state, message, notify, created_at from maintenance_updates
+            where maintenance_id = $1 order by created_at desc, update_id desc limit $2";
+        let rows = sqlx::query(SQL)
+            .bind(id.as_str())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MaintenanceUpdate {
+                    id: MaintenanceUpdateId::from_db(row::text(r, "update_id")?),
+                    maintenance_id: MaintenanceId::from_db(row::text(r, "maintenance_id")?),
+                    state: row::parsed(r, "state", MaintenanceState::parse)?,
+                    message: row::text(r, "message")?,
+                    notify: row::flag(r, "notify")?,
+                    created_at: row::instant(r, "created_at")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,136 @@
+//! A small migrator over embedded SQL files. The two folders hold the same versions; a test checks it.
+//! Concurrent starts are serialised: an advisory lock on PostgreSQL, `begin immediate` on SQLite.
+
+use sqlx::{Acquire, Executor, Row};
+
+use super::{Backend, Result, Store, StoreError};
+use crate::clock::{to_millis, Clock, SystemClock};
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! migrations {
+    ($dir:literal: $($version:literal $name:literal),* $(,)?) => {
+        &[$(Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("../../migrations/", $dir, "/", $name, ".sql")),
+        }),*]
+    };
+}
+
+pub const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_foundation");
+pub const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_foundation");
+
+const LOCK_KEY: i64 = 0x5747_4154_45; // "SGATE"
+
+const CREATE_TABLE: &str = "create table if not exists schema_migrations (
+    version bigint primary key, name text not null, applied_at bigint not null)";
+
+pub async fn run(store: &Store) -> Result<usize> {
+    let list = match store.backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    let mut conn = store.pool.acquire().await?;
+    let conn = conn.acquire().await?;
+    match store.backend {
+        Backend::Postgres => {
+            conn.execute(sqlx::raw_sql(CREATE_TABLE)).await?;
+            sqlx::query("select pg_advisory_lock($1)")
+                .bind(LOCK_KEY)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Backend::Sqlite => {
+            conn.execute(sqlx::raw_sql("begin immediate")).await?;
+            conn.execute(sqlx::raw_sql(CREATE_TABLE)).await?;
+        }
+    }
+    let outcome = apply_pending(conn, store.backend, list).await;
+    let finish = match (store.backend, outcome.is_ok()) {
+        (Backend::Postgres, _) => "select pg_advisory_unlock_all()",
+        (Backend::Sqlite, true) => "commit",
+        (Backend::Sqlite, false) => "rollback",
+    };
+    conn.execute(sqlx::raw_sql(finish)).await?;
+    outcome
+}
+
+async fn apply_pending(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    list: &[Migration],
+) -> Result<usize> {
+    let rows = sqlx::query("select version from schema_migrations")
+        .fetch_all(&mut *conn)
+        .await?;
+    let applied: Vec<i64> = rows
+        .iter()
+        .map(|r| r.try_get::<i64, _>(0))
+        .collect::<Result<_, _>>()?;
+    if let Some(unknown) = applied
+        .iter()
+        .find(|v| !list.iter().any(|m| m.version == **v))
+    {
+        return Err(StoreError::Corrupt(format!(
+            "database has migration {unknown}, which this statusgate does not know: is it older than the database?"
+        )));
+    }
+    let mut count = 0;
+    for m in list.iter().filter(|m| !applied.contains(&m.version)) {
+        // PostgreSQL runs each migration in its own transaction; SQLite is already inside one.
+        if backend == Backend::Postgres {
+            conn.execute(sqlx::raw_sql("begin")).await?;
+        }
+        let step = async {
+            conn.execute(sqlx::raw_sql(m.sql)).await?;
+            sqlx::query(
+                "insert into schema_migrations (version, name, applied_at) values ($1, $2, $3)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(to_millis(SystemClock.now()))
+            .execute(&mut *conn)
+            .await?;
+            Ok::<_, StoreError>(())
+        }
+        .await;
+        if backend == Backend::Postgres {
+            let end = if step.is_ok() { "commit" } else { "rollback" };
+            conn.execute(sqlx::raw_sql(end)).await?;
+        }
+        step?;
+        tracing::info!(version = m.version, name = m.name, "applied migration");
+        count += 1;
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_engines_have_the_same_migrations() {
+        let a: Vec<_> = SQLITE.iter().map(|m| (m.version, m.name)).collect();
+        let b: Vec<_> = POSTGRES.iter().map(|m| (m.version, m.name)).collect();
+        assert_eq!(a, b);
+        let files = |dir: &str| -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(dir)
+                .map(|d| {
+                    d.filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            v.sort();
+            v
+        };
+        assert_eq!(files("migrations/sqlite"), files("migrations/postgres"));
+        assert_eq!(files("migrations/sqlite").len(), SQLITE.len());
+    }
+}

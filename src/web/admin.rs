@@ -1,0 +1,530 @@
+//! Admin pages for signed-in members: a dashboard of the org's pages, incidents and maintenances, and
+//! the forms to do by hand what an assistant will do through MCP.
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+use super::form::Fields;
+use super::session::WebSession;
+use super::status_page::human_time;
+use super::{render, WebError};
+use crate::app::AppState;
+use crate::domain::{
+    Component, ComponentKind, ComponentStatus, DomainError, Incident, IncidentStage,
+    IncidentUpdate, Maintenance, MaintenanceState, MaintenanceUpdate, MaintenanceWindow, Message,
+    NewIncidentUpdate, Page, Permission,
+};
+use crate::ids::{ComponentId, IncidentId, MaintenanceId, PageId};
+use crate::service::maintenances::NewMaintenance;
+use crate::service::{Principal, Services};
+use crate::store::MaintenanceFilter;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(dashboard))
+        .route("/admin/pages/{page_id}/incidents/new", get(new_incident))
+        .route("/admin/pages/{page_id}/incidents", post(create_incident))
+        .route("/admin/incidents/{id}", get(incident))
+        .route("/admin/incidents/{id}/updates", post(add_incident_update))
+        .route("/admin/incidents/{id}/reopen", post(reopen_incident))
+        .route(
+            "/admin/pages/{page_id}/maintenances/new",
+            get(new_maintenance),
+        )
+        .route(
+            "/admin/pages/{page_id}/maintenances",
+            post(create_maintenance),
+        )
+        .route("/admin/maintenances/{id}", get(maintenance))
+        .route(
+            "/admin/maintenances/{id}/updates",
+            post(add_maintenance_update),
+        )
+}
+
+/// A signed-in member; anyone else is sent to sign in and brought back.
+pub struct SignedIn {
+    pub principal: Principal,
+    pub session: WebSession,
+    pub email: String,
+    pub csrf: String,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let session = WebSession::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let to_login = || {
+            let next = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/admin");
+            let q: String = url_encode(next);
+            Redirect::to(&format!("/login?next={q}")).into_response()
+        };
+        let Some(user_id) = session
+            .user_id()
+            .await
+            .map_err(IntoResponse::into_response)?
+        else {
+            return Err(to_login());
+        };
+        // A session whose user is gone is treated as signed out.
+        let Ok(user) = state.services.user(&user_id).await else {
+            return Err(to_login());
+        };
+        let csrf = session
+            .csrf_token()
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            principal: Principal::user(user.id),
+            session,
+            email: user.email,
+            csrf,
+        })
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn parse_id<T>(raw: &str, parse: fn(&str) -> Option<T>, what: &'static str) -> Result<T, WebError> {
+    parse(raw).ok_or(WebError::Service(crate::service::ServiceError::NotFound(
+        what,
+    )))
+}
+
+struct PageSummary {
+    page: Page,
+    org_name: String,
+    can_manage: bool,
+    active: Vec<Incident>,
+    resolved: Vec<Incident>,
+    maintenances: Vec<Maintenance>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct Dashboard {
+    email: String,
+    csrf: String,
+    pages: Vec<PageSummary>,
+}
+
+async fn dashboard(State(services): State<Services>, me: SignedIn) -> Result<Response, WebError> {
+    let mut pages = Vec::new();
+    let memberships = services.memberships(&me.principal.user_id).await?;
+    for (org, page) in services.list_pages(&me.principal).await? {
+        let role = memberships
+            .iter()
+            .find(|m| m.org.id == org.id)
+            .map(|m| m.role);
+        let mut maintenances = services
+            .maintenances(&me.principal, &page.id, MaintenanceFilter::Active, None)
+            .await?;
+        maintenances.extend(
+            services
+                .maintenances(&me.principal, &page.id, MaintenanceFilter::Upcoming, None)
+                .await?,
+        );
+        pages.push(PageSummary {
+            active: services.active_incidents(&me.principal, &page.id).await?,
+            resolved: services
+                .resolved_incidents(&me.principal, &page.id, Some(5))
+                .await?,
+            maintenances,
+            can_manage: role.is_some_and(|r| r.allows(Permission::IncidentManage)),
+            org_name: org.name,
+            page,
+        });
+    }
+    Ok(render(&Dashboard {
+        email: me.email,
+        csrf: me.csrf,
+        pages,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "admin/incident_new.html")]
+struct NewIncidentPage {
+    email: String,
+    csrf: String,
+    page: Page,
+    components: Vec<Component>,
+    stages: Vec<IncidentStage>,
+    statuses: Vec<ComponentStatus>,
+}
+
+async fn new_incident(
+    State(services): State<Services>,
+    me: SignedIn,
+    Path(page_id): Path<String>,
+) -> Result<Response, WebError> {
+    let page_id = parse_id(&page_id, PageId::parse, "page")?;
+    let page = services
+        .page_for(&me.principal, &page_id, Permission::IncidentManage)
+        .await?;
+    let components = leaf_components(services.components(&me.principal, &page_id).await?);
+    let stages = IncidentStage::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.is_open())
+        .collect();
+    Ok(render(&NewIncidentPage {
+        email: me.email,
+        csrf: me.csrf,
+        page,
+        components,
+        stages,
+        statuses: ComponentStatus::ALL.to_vec(),
+    }))
+}
+
+fn leaf_components(all: Vec<Component>) -> Vec<Component> {
+    all.into_iter()
+        .filter(|c| c.kind == ComponentKind::Component)
+        .collect()
+}
+
+/// Reads the stage, message, notify flag and `component_<id>` status choices of an update form.
+fn update_from_form(form: &Fields) -> Result<NewIncidentUpdate, WebError> {
+    let stage = IncidentStage::parse(form.required("stage")?)
+        .map_err(crate::service::ServiceError::from)?;
+    let message = Message::parse("message", form.get("message").unwrap_or_default())
+        .map_err(crate::service::ServiceError::from)?;
+    let mut affected = Vec::new();
+    for (id, status) in form.with_prefix("component_") {
+        if status.is_empty() {
+            continue;
+        }
+        let id = ComponentId::parse(id)
+            .ok_or_else(|| WebError::BadRequest(format!("unknown component {id}")))?;
+        let status = ComponentStatus::parse(status).map_err(crate::service::ServiceError::from)?;
+        affected.push((id, status));
+    }
+    Ok(NewIncidentUpdate {
+        stage,
+        message,
+        affected,
+        notify: form.checked("notify"),
+    })
+}
+
+async fn create_incident(
+    State(services): State<Services>,
+    me: SignedIn,
+    Path(page_id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = Fields(form);
+    me.session.check_csrf(form.get("csrf")).await?;
+    let page_id = parse_id(&page_id, PageId::parse, "page")?;
+    let update = update_from_form(&form)?;
+    let title = form.get("title").unwrap_or_default();
+    let (incident, _) = services
+        .create_incident(&me.principal, &page_id, title, update)
+        .await?;
+    Ok(Redirect::to(&format!("/admin/incidents/{}", incident.id)).into_response())
+}
+
+struct UpdateRow {
+    stage: &'static str,
+    message: String,
+    at: String,
+    notify: bool,
+    affected: Vec<(String, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/incident.html")]
+struct IncidentPage {
+    email: String,
+    csrf: String,
+    page: Page,
+    incident: Incident,
+    stage_label: &'static str,
+    updates: Vec<UpdateRow>,
+    components: Vec<Component>,
+    stages: Vec<IncidentStage>,
+    open_stages: Vec<IncidentStage>,
+    statuses: Vec<ComponentStatus>,
+    can_manage: bool,
+}
+
+fn update_rows(updates: &[IncidentUpdate], components: &[Component]) -> Vec<UpdateRow> {
+    let name = |id: &ComponentId| {
+        components
+            .iter()
+            .find(|c| c.id == *id)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
+    updates
+        .iter()
+        .map(|u| UpdateRow {
+            stage: u.stage.label(),
+            message: u.message.clone(),
+            at: human_time(u.created_at),
+            notify: u.notify,
+            affected: u
+                .affected
+                .iter()
+                .map(|(c, s)| (name(c), s.label()))
+                .collect(),
+        })
+        .collect()
+}
+
+async fn incident(
+    State(services): State<Services>,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = parse_id(&id, IncidentId::parse, "incident")?;
+    let (incident, updates) = services.incident(&me.principal, &id, Some(200)).await?;
+    let page = services
+        .page_for(&me.principal, &incident.page_id, Permission::IncidentRead)
+        .await?;
+    let components = leaf_components(services.components(&me.principal, &page.id).await?);
+    let can_manage = services
+        .require(
+            &me.principal,
+            &page.org_id,
+            Permission::IncidentManage,
+            "page",
+        )
+        .await
+        .is_ok();
+    Ok(render(&IncidentPage {
+        email: me.email,
+        csrf: me.csrf,
+        stage_label: incident.stage.label(),
+        updates: update_rows(&updates, &components),
+        page,
+        incident,
+        components,
+        stages: IncidentStage::ALL.to_vec(),
+        open_stages: IncidentStage::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.is_open())
+            .collect(),
+        statuses: ComponentStatus::ALL.to_vec(),
+        can_manage,
+    }))
+}
+
+async fn add_incident_update(
+    State(services): State<Services>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = Fields(form);
+    me.session.check_csrf(form.get("csrf")).await?;
+    let id = parse_id(&id, IncidentId::parse, "incident")?;
+    services
+        .add_incident_update(&me.principal, &id, update_from_form(&form)?)
+        .await?;
+    Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
+}
+
+async fn reopen_incident(
+    State(services): State<Services>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = Fields(form);
+    me.session.check_csrf(form.get("csrf")).await?;
+    let id = parse_id(&id, IncidentId::parse, "incident")?;
+    services
+        .reopen_incident(&me.principal, &id, update_from_form(&form)?)
+        .await?;
+    Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "admin/maintenance_new.html")]
+struct NewMaintenancePage {
+    email: String,
+    csrf: String,
+    page: Page,
+    components: Vec<Component>,
+}
+
+async fn new_maintenance(
+    State(services): State<Services>,
+    me: SignedIn,
+    Path(page_id): Path<String>,
+) -> Result<Response, WebError> {
+    let page_id = parse_id(&page_id, PageId::parse, "page")?;
+    let page = services
+        .page_for(&me.principal, &page_id, Permission::MaintenanceManage)
+        .await?;
+    let components = leaf_components(services.components(&me.principal, &page_id).await?);
+    Ok(render(&NewMaintenancePage {
+        email: me.email,
+        csrf: me.csrf,
+        page,
+        components,
+    }))
+}
+
+/// `datetime-local` values, read as UTC (the form says so).
+fn parse_local(field: &'static str, raw: &str) -> Result<OffsetDateTime, WebError> {
+    let with_secs =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let no_secs = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    PrimitiveDateTime::parse(raw.trim(), &with_secs)
+        .or_else(|_| PrimitiveDateTime::parse(raw.trim(), &no_secs))
+        .map(PrimitiveDateTime::assume_utc)
+        .map_err(|_| {
+            WebError::Service(
+                DomainError::invalid(field, "must be a date and time like 2026-11-22T14:00").into(),
+            )
+        })
+}
+
+async fn create_maintenance(
+    State(services): State<Services>,
+    me: SignedIn,
+    Path(page_id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = Fields(form);
+    me.session.check_csrf(form.get("csrf")).await?;
+    let page_id = parse_id(&page_id, PageId::parse, "page")?;
+    let starts_at = parse_local("starts_at", form.required("starts_at")?)?;
+    let ends_at = parse_local("ends_at", form.required("ends_at")?)?;
+    let window = MaintenanceWindow::new(starts_at, ends_at, services.clock.now())
+        .map_err(crate::service::ServiceError::from)?;
+    let components = form
+        .with_prefix("component_")
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(id, _)| {
+            ComponentId::parse(id)
+                .ok_or_else(|| WebError::BadRequest(format!("unknown component {id}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let new = NewMaintenance {
+        title: form.get("title").unwrap_or_default(),
+        window,
+        components,
+        message: Message::parse("message", form.get("message").unwrap_or_default())
+            .map_err(crate::service::ServiceError::from)?,
+        notify: form.checked("notify"),
+    };
+    let (m, _) = services
+        .schedule_maintenance(&me.principal, &page_id, new)
+        .await?;
+    Ok(Redirect::to(&format!("/admin/maintenances/{}", m.id)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "admin/maintenance.html")]
+struct MaintenancePage {
+    email: String,
+    csrf: String,
+    page: Page,
+    maintenance: Maintenance,
+    state_label: &'static str,
+    window: String,
+    component_names: Vec<String>,
+    updates: Vec<(&'static str, String, String)>,
+    next_states: Vec<MaintenanceState>,
+    can_manage: bool,
+}
+
+async fn maintenance(
+    State(services): State<Services>,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = parse_id(&id, MaintenanceId::parse, "maintenance")?;
+    let (m, updates) = services.maintenance(&me.principal, &id, Some(200)).await?;
+    let page = services
+        .page_for(&me.principal, &m.page_id, Permission::MaintenanceRead)
+        .await?;
+    let components = services.components(&me.principal, &page.id).await?;
+    let can_manage = services
+        .require(
+            &me.principal,
+            &page.org_id,
+            Permission::MaintenanceManage,
+            "page",
+        )
+        .await
+        .is_ok();
+    let component_names = m
+        .components
+        .iter()
+        .filter_map(|c| {
+            components
+                .iter()
+                .find(|k| k.id == *c)
+                .map(|k| k.name.clone())
+        })
+        .collect();
+    let updates = updates
+        .iter()
+        .map(|u: &MaintenanceUpdate| (u.state.label(), u.message.clone(), human_time(u.created_at)))
+        .collect();
+    Ok(render(&MaintenancePage {
+        email: me.email,
+        csrf: me.csrf,
+        state_label: m.state.label(),
+        window: format!("{} to {}", human_time(m.starts_at), human_time(m.ends_at)),
+        next_states: MaintenanceState::ALL
+            .iter()
+            .copied()
+            .filter(|s| m.state.check_transition(*s).is_ok())
+            .collect(),
+        page,
+        maintenance: m,
+        component_names,
+        updates,
+        can_manage,
+    }))
+}
+
+async fn add_maintenance_update(
+    State(services): State<Services>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = Fields(form);
+    me.session.check_csrf(form.get("csrf")).await?;
+    let id = parse_id(&id, MaintenanceId::parse, "maintenance")?;
+    let state = MaintenanceState::parse(form.required("state")?)
+        .map_err(crate::service::ServiceError::from)?;
+    let message = Message::parse("message", form.get("message").unwrap_or_default())
+        .map_err(crate::service::ServiceError::from)?;
+    services
+        .add_maintenance_update(&me.principal, &id, state, message, form.checked("notify"))
+        .await?;
+    Ok(Redirect::to(&format!("/admin/maintenances/{id}")).into_response())
+}

@@ -1,0 +1,119 @@
+//! The HTML side: the public status page, sign-in, and the admin pages. Handlers extract, call one
+//! service function and render; `WebError` turns a service error into an error page once.
+
+mod admin;
+mod form;
+mod login;
+pub mod session;
+mod status_page;
+
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::app::AppState;
+use crate::service::ServiceError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/admin") }))
+        .route("/login", get(login::show).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/status/{public_slug}", get(status_page::show))
+        .merge(admin::router())
+}
+
+/// Renders a template; a render failure is logged and becomes a bare 500.
+pub fn render<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template render failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error("the form has expired or did not come from this site; reload the page and try again")]
+    Csrf,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("internal error")]
+    Internal,
+}
+
+impl WebError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Service(e) => match e {
+                ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+                ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+                ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                ServiceError::Conflict(_) => StatusCode::CONFLICT,
+                ServiceError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+                ServiceError::BadCredentials => StatusCode::UNAUTHORIZED,
+                ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            Self::Csrf => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        }
+        // A 500 never shows its cause.
+        let message = if status.is_server_error() {
+            "Something went wrong on our side.".to_owned()
+        } else {
+            self.to_string()
+        };
+        let title = status.canonical_reason().unwrap_or("Error");
+        let mut resp = render(&ErrorPage {
+            title,
+            message: &message,
+        });
+        *resp.status_mut() = status;
+        resp
+    }
+}
+
+/// Pages that hold forms or private data are never framed and never cached.
+pub async fn private_headers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    resp
+}
