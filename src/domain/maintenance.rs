@@ -66,11 +66,11 @@ impl MaintenanceState {
 
     pub fn check_transition(self, next: MaintenanceState) -> Result<(), DomainError> {
         use MaintenanceState::*;
-        let ok = match (self, next) {
-            (Scheduled, Scheduled | InProgress | Completed | Cancelled) => true,
-            (InProgress, InProgress | Completed | Cancelled) => true,
-            _ => false,
-        };
+        let ok = matches!(
+            (self, next),
+            (Scheduled, Scheduled | InProgress | Completed | Cancelled)
+                | (InProgress, InProgress | Completed | Cancelled)
+        );
         if ok {
             Ok(())
         } else {

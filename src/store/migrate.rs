@@ -25,7 +25,7 @@ macro_rules! migrations {
 pub const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_foundation");
 pub const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_foundation");
 
-const LOCK_KEY: i64 = 0x5747_4154_45; // "SGATE"
+const LOCK_KEY: i64 = 0x0053_4741_5445; // "SGATE"
 
 const CREATE_TABLE: &str = "create table if not exists schema_migrations (
     version bigint primary key, name text not null, applied_at bigint not null)";
@@ -65,6 +65,7 @@ async fn apply_pending(
     backend: Backend,
     list: &[Migration],
 ) -> Result<usize> {
+    conn.execute(sqlx::raw_sql(CREATE_TABLE)).await?;
     let rows = sqlx::query("select version from schema_migrations")
         .fetch_all(&mut *conn)
         .await?;
