@@ -5,6 +5,11 @@ use std::{fmt, net::SocketAddr, path::Path};
 
 use serde::Deserialize;
 
+mod monitoring;
+pub use monitoring::{
+    DeliveryConfig, MonitoringSettings, MonitorsConfig, SmtpConfig, SmtpTls,
+};
+
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -16,6 +21,9 @@ pub struct Config {
     pub admin: AdminConfig,
     pub database: DatabaseConfig,
     pub security: SecurityConfig,
+    pub monitors: MonitorsConfig,
+    pub delivery: DeliveryConfig,
+    pub smtp: SmtpConfig,
 }
 
 #[derive(Clone, Deserialize)]
@@ -52,6 +60,9 @@ impl Default for Config {
             admin: AdminConfig::default(),
             database: DatabaseConfig::default(),
             security: SecurityConfig::default(),
+            monitors: MonitorsConfig::default(),
+            delivery: DeliveryConfig::default(),
+            smtp: SmtpConfig::default(),
         }
     }
 }
@@ -104,6 +115,9 @@ impl fmt::Debug for Config {
             .field("admin", &self.admin)
             .field("database", &self.database)
             .field("security", &self.security)
+            .field("monitors", &self.monitors)
+            .field("delivery", &self.delivery)
+            .field("smtp", &self.smtp)
             .finish()
     }
 }
@@ -182,6 +196,9 @@ impl Config {
         if let Some(v) = get("STATUSGATE_LOG") {
             self.log = v;
         }
+        if let Some(v) = get("STATUSGATE_SMTP_PASSWORD") {
+            self.smtp.password = Some(v);
+        }
         Ok(())
     }
 
@@ -239,7 +256,18 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        monitoring::validate(&self.monitors, &self.delivery, &self.smtp)?;
         Ok(())
+    }
+
+    /// The settings the monitoring and delivery services read.
+    pub fn monitoring(&self) -> MonitoringSettings {
+        MonitoringSettings {
+            monitors: self.monitors.clone(),
+            delivery: self.delivery.clone(),
+            smtp: self.smtp.clone(),
+            public_url: self.public_url.clone(),
+        }
     }
 
     pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {

@@ -65,6 +65,12 @@ id_type!(IncidentUpdateId, "iup_");
 id_type!(MaintenanceId, "mnt_");
 id_type!(MaintenanceUpdateId, "mup_");
 id_type!(AuditId, "aud_");
+id_type!(MonitorId, "mon_");
+id_type!(MonitorGroupId, "mgr_");
+id_type!(MonitorEventId, "mev_");
+id_type!(PendingActionId, "act_");
+id_type!(SubscriberId, "sub_");
+id_type!(NotificationId, "ntf_");
 
 /// `n` random bytes as lowercase hex.
 pub fn random_hex(n: usize) -> String {

@@ -3,10 +3,14 @@
 //! records at this edge. The few places the engines differ are in this file.
 
 mod accounts;
+mod actions;
+pub mod analytics;
 mod audit;
 mod incidents;
 mod maintenances;
 mod migrate;
+mod monitors;
+mod outbox;
 mod pages;
 pub mod sessions;
 

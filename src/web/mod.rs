@@ -2,10 +2,13 @@
 //! service function and render; `WebError` turns a service error into an error page once.
 
 mod admin;
+mod deliveries;
 mod form;
 mod login;
+mod monitors;
 pub mod session;
 mod status_page;
+mod subscribe;
 
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -23,6 +26,9 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(login::logout))
         .route("/status/{public_slug}", get(status_page::show))
         .merge(admin::router())
+        .merge(monitors::router())
+        .merge(deliveries::router())
+        .merge(subscribe::router())
 }
 
 /// Renders a template; a render failure is logged and becomes a bare 500.
