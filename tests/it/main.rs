@@ -5,6 +5,11 @@ mod helpers;
 
 mod cli;
 mod domain_rules;
+mod loopback;
+mod monitor_instances;
+mod monitor_pages;
+mod monitors;
 mod multi_instance;
+mod notifications;
 mod storage;
 mod web;

@@ -1,0 +1,103 @@
+//! The public page's uptime bars and subscribe form, analytics, and the admin monitor pages through a
+//! signed-in browser.
+
+use statusgate::domain::monitor::ActionState;
+use statusgate::ids::PageId;
+
+use crate::both_backends;
+use crate::helpers::{csrf_in, demo_ids, TestApp, TestDb};
+use crate::monitors::{owner, quiet_app};
+
+both_backends!(
+    the_public_page_draws_ninety_day_bars_and_counts_views_anonymously,
+    |db: TestDb| async move {
+        let app = quiet_app(db).await;
+        let r = app.get("/status/api").await;
+        assert_eq!(r.status(), 200);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("<svg class=\"uptime\""), "bars drawn");
+        assert_eq!(html.matches("<rect ").count(), 3 * 90, "90 days for each monitored component");
+        assert!(html.contains("#2e9d5b") && html.contains("% uptime"));
+        assert!(!html.contains("<script"), "no JavaScript needed");
+        app.new_browser().get("/status/api").await;
+
+        let s = &app.services;
+        let me = owner(s).await;
+        let page = PageId::parse(&demo_ids(s, "REST API").await.0).unwrap();
+        let sum = s.analytics_summary(&me, &page, None).await.unwrap();
+        assert_eq!(sum.window_days, 30);
+        assert_eq!(sum.page_views, 2);
+        assert_eq!(sum.monitors.len(), 3);
+        let export = sum.monitors.iter().find(|m| m.name == "Status export").unwrap();
+        assert!(export.uptime_percent.unwrap() < 100.0);
+        assert!(sum.components.iter().any(|c| c.name == "REST API" && c.checks > 0));
+        assert_eq!(sum.incident_count, 2, "the demo's two incidents");
+        assert!(sum.mean_time_to_resolve_minutes.is_some());
+        let week = s.analytics_summary(&me, &page, Some(7)).await.unwrap();
+        assert!(week.monitors[0].checks < sum.monitors[0].checks || sum.monitors[0].checks == 0);
+        for bad in [0, 91] {
+            let e = s.analytics_summary(&me, &page, Some(bad)).await.unwrap_err();
+            assert!(e.to_string().contains("window_days"), "{e}");
+        }
+        let rows = sqlx::query("select * from page_views").fetch_all(s.store.pool()).await.unwrap();
+        assert_eq!(rows.len(), 1, "one counter row per page and day, nothing per visitor");
+    }
+);
+
+both_backends!(
+    admin_pages_list_monitors_events_actions_and_deliveries,
+    |db: TestDb| async move {
+        let app = quiet_app(db).await;
+        app.sign_in_as_owner().await;
+        let s = &app.services;
+        let page = demo_ids(s, "REST API").await.0;
+
+        let dash = app.get("/admin").await.text().await.unwrap();
+        assert!(dash.contains(&format!("/admin/pages/{page}/monitors")));
+        let r = app.get(&format!("/admin/pages/{page}/monitors")).await;
+        assert_eq!(r.status(), 200);
+        let html = r.text().await.unwrap();
+        for text in ["Pending actions", "Approve", "Reject", "Health endpoint", "Status export", "Public page views"] {
+            assert!(html.contains(text), "monitors page shows {text}");
+        }
+        let csrf = csrf_in(&html).unwrap();
+
+        // Create a monitor through the form; bad input is refused with a message.
+        let r = app
+            .post_form(
+                &format!("/admin/pages/{page}/monitors"),
+                &[("csrf", &csrf), ("name", "Too fast"), ("url", "https://example.com"), ("interval_secs", "0")],
+            )
+            .await;
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("interval_secs"));
+        let target = format!("http://{}/mcp/health", app.addr);
+        let r = app
+            .post_form(
+                &format!("/admin/pages/{page}/monitors"),
+                &[("csrf", &csrf), ("name", "Self"), ("url", &target), ("interval_secs", "60"), ("method", "GET")],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        let monitor_path = r.headers()["location"].to_str().unwrap().to_owned();
+        let r = app.post_form(&format!("{monitor_path}/run"), &[("csrf", &csrf)]).await;
+        assert_eq!(r.status(), 303);
+        let detail = app.get(&monitor_path).await.text().await.unwrap();
+        assert!(detail.contains("Run now") && detail.contains("manual") && detail.contains(">up<"), "{detail}");
+
+        // Reject the demo's pending action from the page.
+        let me = owner(s).await;
+        let pid = PageId::parse(&page).unwrap();
+        let pending = s.pending_actions(&me, &pid, Some(ActionState::Pending), None).await.unwrap();
+        let r = app
+            .post_form(&format!("/admin/actions/{}/reject", pending[0].id), &[("csrf", &csrf), ("note", "known issue")])
+            .await;
+        assert_eq!(r.status(), 303);
+        let html = app.get(&format!("/admin/pages/{page}/monitors")).await.text().await.unwrap();
+        assert!(html.contains("rejected") && html.contains("known issue"));
+
+        let r = app.get(&format!("/admin/pages/{page}/deliveries")).await;
+        assert_eq!(r.status(), 200);
+        assert!(r.text().await.unwrap().contains("Deliveries"));
+    }
+);
