@@ -3,6 +3,7 @@
 
 mod browser;
 mod helpers;
+mod mcp_core;
 
 mod cli;
 mod domain_rules;
