@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod ids;
+pub mod mcp;
 pub mod outbound;
 pub mod service;
 pub mod store;

@@ -1,7 +1,9 @@
 //! The one integration-test binary: every module drives a real server over loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly by design.
 
+mod browser;
 mod helpers;
+mod mcp_core;
 
 mod cli;
 mod domain_rules;
@@ -11,5 +13,6 @@ mod monitor_pages;
 mod monitors;
 mod multi_instance;
 mod notifications;
+mod pages_in_browser;
 mod storage;
 mod web;
