@@ -5,7 +5,7 @@ use statusgate::domain::monitor::ActionState;
 use statusgate::ids::PageId;
 
 use crate::both_backends;
-use crate::helpers::{csrf_in, demo_ids, TestApp, TestDb};
+use crate::helpers::{csrf_in, demo_ids, TestDb};
 use crate::monitors::{owner, quiet_app};
 
 both_backends!(

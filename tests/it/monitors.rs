@@ -151,22 +151,13 @@ both_backends!(
         let (page, auth) = (PageId::parse(&page).unwrap(), ComponentId::parse(&auth).unwrap());
         let fail_url = format!("{}/fail", t.base);
         let m = s.create_monitor(&me, &page, input("auth", &fail_url, Some(auth.clone()))).await.unwrap();
-        let proposals = |s: &Services, page: PageId, me: Principal| async move {
-            s.pending_actions(&me, &page, Some(ActionState::Pending), None)
-                .await
-                .unwrap()
-                .into_iter()
-                .filter(|a| a.component_id.as_str() != "")
-                .filter(|a| a.reason.starts_with("auth"))
-                .collect::<Vec<_>>()
-        };
         for _ in 0..2 {
             s.run_monitor_now(&me, &m.id).await.unwrap();
         }
-        assert!(proposals(s, page.clone(), me.clone()).await.is_empty(), "two failures: nothing yet");
+        assert!(proposals(s, &page, &me).await.is_empty(), "two failures: nothing yet");
         s.run_monitor_now(&me, &m.id).await.unwrap();
         s.run_monitor_now(&me, &m.id).await.unwrap();
-        let open = proposals(s, page.clone(), me.clone()).await;
+        let open = proposals(s, &page, &me).await;
         assert_eq!(open.len(), 1, "one proposal at the threshold, not one per failure");
         assert_eq!(open[0].kind, ActionKind::OpenIncident);
         let before = s.active_incidents(&me, &page).await.unwrap().len();
@@ -183,7 +174,7 @@ both_backends!(
         let ok_url = format!("{}/ok", t.base);
         s.update_monitor(&me, &m.id, input("auth", &ok_url, Some(auth.clone()))).await.unwrap();
         s.run_monitor_now(&me, &m.id).await.unwrap();
-        let back = proposals(s, page.clone(), me.clone()).await;
+        let back = proposals(s, &page, &me).await;
         assert_eq!(back.len(), 1);
         assert_eq!((back[0].kind, back[0].status), (ActionKind::SetStatus, ComponentStatus::Operational));
         let rejected = s.reject_action(&me, &back[0].id, "still investigating").await.unwrap();
@@ -247,3 +238,13 @@ both_backends!(
         assert!(events.iter().all(|e| e.id != old.id), "the 91-day-old event is gone");
     }
 );
+
+/// Pending proposals made by the test's monitor (named "auth"), not the demo's.
+async fn proposals(s: &Services, page: &PageId, me: &Principal) -> Vec<statusgate::domain::monitor::PendingAction> {
+    s.pending_actions(me, page, Some(ActionState::Pending), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.reason.starts_with("auth"))
+        .collect()
+}
