@@ -178,13 +178,7 @@ impl Store {
         const STREAK: &str = "select consecutive_failures from monitors where monitor_id = $1";
         const UPDATE: &str = "update monitors set consecutive_failures = $1, last_ok = $2, updated_at = $3
             where monitor_id = $4";
-        let before = row::int(
-            &sqlx::query(STREAK)
-                .bind(e.monitor_id.as_str())
-                .fetch_one(&mut **tx)
-                .await?,
-            "consecutive_failures",
-        )?;
+        // Write first: on SQLite a transaction that reads before writing cannot wait for the lock.
         sqlx::query(INSERT)
             .bind(e.id.as_str())
             .bind(e.monitor_id.as_str())
@@ -196,6 +190,19 @@ impl Store {
             .bind(e.trigger.as_str())
             .execute(&mut **tx)
             .await?;
+        // Lock the monitor row so concurrent runs of one monitor count the streak one after the other.
+        sqlx::query("update monitors set updated_at = $1 where monitor_id = $2")
+            .bind(to_millis(e.checked_at))
+            .bind(e.monitor_id.as_str())
+            .execute(&mut **tx)
+            .await?;
+        let before = row::int(
+            &sqlx::query(STREAK)
+                .bind(e.monitor_id.as_str())
+                .fetch_one(&mut **tx)
+                .await?,
+            "consecutive_failures",
+        )?;
         let streak = if e.ok { 0 } else { before + 1 };
         sqlx::query(UPDATE)
             .bind(streak)

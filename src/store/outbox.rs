@@ -95,20 +95,22 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Subscriber> {
         const SQL: &str = "update subscribers set confirmed = 1, confirm_token_hash = null, updated_at = $1
-            where confirm_token_hash = $2";
+            where subscriber_id = $2 and confirm_token_hash = $3";
         let sql = format!("select {SUB_COLS} from subscribers where confirm_token_hash = $1");
-        let mut tx = self.begin().await?;
         let r = sqlx::query(&sql)
             .bind(token_hash)
-            .fetch_one(&mut *tx)
+            .fetch_one(&self.pool)
             .await?;
-        sqlx::query(SQL)
-            .bind(to_millis(now))
-            .bind(token_hash)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
         let mut s = subscriber_from(&r)?;
+        let done = sqlx::query(SQL)
+            .bind(to_millis(now))
+            .bind(s.id.as_str())
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
         s.confirmed = true;
         Ok(s)
     }
