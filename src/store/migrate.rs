@@ -39,7 +39,8 @@ pub async fn run(store: &Store) -> Result<usize> {
     let conn = conn.acquire().await?;
     match store.backend {
         Backend::Postgres => {
-            conn.execute(sqlx::raw_sql(CREATE_TABLE)).await?;
+            // The bookkeeping table is created under the lock (in `apply_pending`): two concurrent
+            // `create table if not exists` can collide on PostgreSQL.
             sqlx::query("select pg_advisory_lock($1)")
                 .bind(LOCK_KEY)
                 .execute(&mut *conn)
