@@ -101,3 +101,61 @@ both_backends!(
         assert!(r.text().await.unwrap().contains("Deliveries"));
     }
 );
+
+/// Screenshots land in `target/screenshots/` so a person can look at them after a run.
+fn shot(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitor_pages_work_in_a_real_browser() {
+    let Some(chrome) = crate::browser::Chrome::start().await else {
+        return;
+    };
+    let db = TestDb::new(crate::helpers::Backend::Sqlite).await.unwrap();
+    let app = quiet_app(db).await;
+    let page = demo_ids(&app.services, "REST API").await.0;
+
+    chrome.goto(&app.url("/status/api")).await;
+    assert!(chrome.source().await.contains("uptime"));
+    chrome.resize(1280, 2200).await;
+    chrome.screenshot(&shot("status-page-uptime-bars.png")).await;
+
+    chrome.goto(&app.url("/login")).await;
+    chrome.fill("#email", crate::helpers::ADMIN_EMAIL).await;
+    chrome.fill("#password", crate::helpers::ADMIN_PASSWORD).await;
+    chrome.click("button[type=submit]").await;
+    let now_at = chrome.current_url().await;
+    assert!(now_at.ends_with("/admin"), "signed in: {now_at}");
+    chrome.goto(&app.url(&format!("/admin/pages/{page}/monitors"))).await;
+    assert!(wait_for(&chrome, "Pending actions").await);
+    chrome.screenshot(&shot("admin-monitors.png")).await;
+
+    chrome.click("form[action$='/approve'] button").await;
+    assert!(wait_for(&chrome, "approved").await, "the action was approved");
+    let incidents = app.get("/status/api").await.text().await.unwrap();
+    assert!(incidents.contains("Webhooks is failing its checks"));
+
+    chrome.click("table.grid a[href^='/admin/monitors/']").await;
+    assert!(wait_for(&chrome, "Run now").await);
+    chrome.click("form[action$='/run'] button").await;
+    assert!(wait_for(&chrome, "manual").await, "the manual run is listed");
+    chrome.screenshot(&shot("admin-monitor.png")).await;
+
+    chrome.goto(&app.url(&format!("/admin/pages/{page}/deliveries"))).await;
+    chrome.screenshot(&shot("admin-deliveries.png")).await;
+    app.stop().await;
+}
+
+/// A click that submits a form returns before the next page loads; poll for it.
+async fn wait_for(chrome: &crate::browser::Chrome, text: &str) -> bool {
+    for _ in 0..100 {
+        if chrome.source().await.contains(text) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
