@@ -186,7 +186,10 @@ fn self_health_url(addr: std::net::SocketAddr) -> String {
     } else {
         addr.ip()
     };
-    format!("http://{}/mcp/health", std::net::SocketAddr::new(ip, addr.port()))
+    format!(
+        "http://{}/mcp/health",
+        std::net::SocketAddr::new(ip, addr.port())
+    )
 }
 
 /// Runs due monitor checks every tick. Instances compete for each due run through a compare-and-set in

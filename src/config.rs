@@ -6,9 +6,7 @@ use std::{fmt, net::SocketAddr, path::Path};
 use serde::Deserialize;
 
 mod monitoring;
-pub use monitoring::{
-    DeliveryConfig, MonitoringSettings, MonitorsConfig, SmtpConfig, SmtpTls,
-};
+pub use monitoring::{DeliveryConfig, MonitoringSettings, MonitorsConfig, SmtpConfig, SmtpTls};
 
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -151,16 +151,28 @@ pub(super) fn validate(
         ));
     }
     if !(10..=600_000).contains(&d.tick_ms) {
-        return Err(key_error("delivery.tick_ms", "must be between 10 and 600000"));
+        return Err(key_error(
+            "delivery.tick_ms",
+            "must be between 10 and 600000",
+        ));
     }
     if !(1..=50).contains(&d.max_attempts) {
-        return Err(key_error("delivery.max_attempts", "must be between 1 and 50"));
+        return Err(key_error(
+            "delivery.max_attempts",
+            "must be between 1 and 50",
+        ));
     }
     if !(0..=86_400).contains(&d.backoff_secs) {
-        return Err(key_error("delivery.backoff_secs", "must be between 0 and 86400"));
+        return Err(key_error(
+            "delivery.backoff_secs",
+            "must be between 0 and 86400",
+        ));
     }
     if !(100..=120_000).contains(&d.timeout_ms) {
-        return Err(key_error("delivery.timeout_ms", "must be between 100 and 120000"));
+        return Err(key_error(
+            "delivery.timeout_ms",
+            "must be between 100 and 120000",
+        ));
     }
     if s.enabled() {
         if s.port == 0 {

@@ -4,9 +4,7 @@
 use time::OffsetDateTime;
 
 use super::{ComponentStatus, DomainError, Name};
-use crate::ids::{
-    ComponentId, MonitorEventId, MonitorGroupId, MonitorId, PageId, PendingActionId,
-};
+use crate::ids::{ComponentId, MonitorEventId, MonitorGroupId, MonitorId, PageId, PendingActionId};
 
 /// Longest check timeout we accept; a check never holds a lease longer than this plus slack.
 pub const MAX_TIMEOUT_MS: i64 = 60_000;

@@ -60,7 +60,9 @@ pub fn parse_webhook_url(raw: &str, allow_private: bool) -> Result<reqwest::Url,
         _ => return Err(OutboundError::Refused("webhook URL must use https".into())),
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(OutboundError::Refused("webhook URL must name a host".into()));
+        return Err(OutboundError::Refused(
+            "webhook URL must name a host".into(),
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(OutboundError::Refused(
@@ -103,8 +105,17 @@ mod tests {
     #[test]
     fn internal_addresses_are_recognised() {
         for s in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",
-            "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
         ] {
             let ip: IpAddr = s.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
             assert!(is_internal(ip), "{s}");

@@ -24,7 +24,12 @@ pub async fn send(cfg: &SmtpConfig, mail: &Email<'_>) -> Result<(), OutboundErro
     let work = async {
         let stream = TcpStream::connect((cfg.host.as_str(), cfg.port))
             .await
-            .map_err(|e| fail(format!("cannot connect to SMTP relay {}:{}: {e}", cfg.host, cfg.port)))?;
+            .map_err(|e| {
+                fail(format!(
+                    "cannot connect to SMTP relay {}:{}: {e}",
+                    cfg.host, cfg.port
+                ))
+            })?;
         converse(BufReader::new(stream), cfg, mail).await
     };
     tokio::time::timeout(timeout, work)

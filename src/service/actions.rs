@@ -28,24 +28,55 @@ impl Services {
 
     /// Approves and performs the action. Two people approving at once get one action and one conflict.
     #[tracing::instrument(skip(self), fields(action = %id))]
-    pub async fn approve_action(&self, who: &Principal, id: &PendingActionId) -> Result<PendingAction> {
-        let action = self.store.pending_action(id).await.or_not_found("pending action")?;
-        let page = self.page_for(who, &action.page_id, Permission::MonitorManage).await?;
-        // Both kinds change what the public page says, as an incident editor would.
-        self.require(who, &page.org_id, Permission::IncidentManage, "pending action")
+    pub async fn approve_action(
+        &self,
+        who: &Principal,
+        id: &PendingActionId,
+    ) -> Result<PendingAction> {
+        let action = self
+            .store
+            .pending_action(id)
+            .await
+            .or_not_found("pending action")?;
+        let page = self
+            .page_for(who, &action.page_id, Permission::MonitorManage)
             .await?;
+        // Both kinds change what the public page says, as an incident editor would.
+        self.require(
+            who,
+            &page.org_id,
+            Permission::IncidentManage,
+            "pending action",
+        )
+        .await?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         if !self
             .store
-            .decide_action(&mut tx, id, ActionState::Approved, &who.actor_id(), None, now)
+            .decide_action(
+                &mut tx,
+                id,
+                ActionState::Approved,
+                &who.actor_id(),
+                None,
+                now,
+            )
             .await?
         {
-            return Err(ServiceError::Conflict("this action was already decided".into()));
+            return Err(ServiceError::Conflict(
+                "this action was already decided".into(),
+            ));
         }
         let detail = json!({ "kind": action.kind.as_str(), "status": action.status.as_str() });
-        self.audit(&mut tx, who, &page.org_id, "monitor_action.approved", ("pending_action", id.as_str()), detail)
-            .await?;
+        self.audit(
+            &mut tx,
+            who,
+            &page.org_id,
+            "monitor_action.approved",
+            ("pending_action", id.as_str()),
+            detail,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         if let Err(e) = self.perform(who, &action).await {
             // The decision must not stand for an action that did not happen.
@@ -61,8 +92,14 @@ impl Services {
         id: &PendingActionId,
         note: &str,
     ) -> Result<PendingAction> {
-        let action = self.store.pending_action(id).await.or_not_found("pending action")?;
-        let page = self.page_for(who, &action.page_id, Permission::MonitorManage).await?;
+        let action = self
+            .store
+            .pending_action(id)
+            .await
+            .or_not_found("pending action")?;
+        let page = self
+            .page_for(who, &action.page_id, Permission::MonitorManage)
+            .await?;
         let note = note.trim();
         if note.chars().count() > 1000 {
             return Err(DomainError::invalid("note", "must be at most 1000 characters").into());
@@ -71,14 +108,30 @@ impl Services {
         let mut tx = self.store.begin().await?;
         if !self
             .store
-            .decide_action(&mut tx, id, ActionState::Rejected, &who.actor_id(), note, self.clock.now())
+            .decide_action(
+                &mut tx,
+                id,
+                ActionState::Rejected,
+                &who.actor_id(),
+                note,
+                self.clock.now(),
+            )
             .await?
         {
-            return Err(ServiceError::Conflict("this action was already decided".into()));
+            return Err(ServiceError::Conflict(
+                "this action was already decided".into(),
+            ));
         }
         let detail = json!({ "kind": action.kind.as_str(), "note": note });
-        self.audit(&mut tx, who, &page.org_id, "monitor_action.rejected", ("pending_action", id.as_str()), detail)
-            .await?;
+        self.audit(
+            &mut tx,
+            who,
+            &page.org_id,
+            "monitor_action.rejected",
+            ("pending_action", id.as_str()),
+            detail,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(self.store.pending_action(id).await?)
     }
@@ -99,7 +152,8 @@ impl Services {
                     notify: false,
                 };
                 let title = format!("{name} is failing its checks");
-                self.create_incident(who, &a.page_id, &title, update).await?;
+                self.create_incident(who, &a.page_id, &title, update)
+                    .await?;
             }
             ActionKind::SetStatus => {
                 let page = self.store.page(&a.page_id).await?;
@@ -108,9 +162,17 @@ impl Services {
                 self.store
                     .set_component_status(&mut tx, &a.component_id, a.status, now)
                     .await?;
-                let detail = json!({ "status": a.status.as_str(), "pending_action": a.id.as_str() });
-                self.audit(&mut tx, who, &page.org_id, "component.status_set", ("component", a.component_id.as_str()), detail)
-                    .await?;
+                let detail =
+                    json!({ "status": a.status.as_str(), "pending_action": a.id.as_str() });
+                self.audit(
+                    &mut tx,
+                    who,
+                    &page.org_id,
+                    "component.status_set",
+                    ("component", a.component_id.as_str()),
+                    detail,
+                )
+                .await?;
                 tx.commit().await.map_err(StoreError::from)?;
             }
         }

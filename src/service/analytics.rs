@@ -55,7 +55,8 @@ impl Services {
         page_id: &PageId,
         window_days: Option<i64>,
     ) -> Result<AnalyticsSummary> {
-        self.page_for(who, page_id, Permission::AnalyticsRead).await?;
+        self.page_for(who, page_id, Permission::AnalyticsRead)
+            .await?;
         let window_days = window_days.unwrap_or(DEFAULT_WINDOW_DAYS);
         if !(1..=MAX_WINDOW_DAYS).contains(&window_days) {
             return Err(DomainError::invalid(
@@ -67,8 +68,12 @@ impl Services {
         let now = self.clock.now();
         let since = now - Duration::days(window_days);
         let monitors = self.store.monitors_of_page(page_id).await?;
-        let tallies: HashMap<MonitorId, Tally> =
-            self.store.monitor_tallies(page_id, since).await?.into_iter().collect();
+        let tallies: HashMap<MonitorId, Tally> = self
+            .store
+            .monitor_tallies(page_id, since)
+            .await?
+            .into_iter()
+            .collect();
         let mut by_component: HashMap<ComponentId, Tally> = HashMap::new();
         let mut monitor_rows = Vec::new();
         for m in &monitors {

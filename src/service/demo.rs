@@ -178,7 +178,9 @@ impl Services {
             ("Status export", missing.as_str(), "Webhooks"),
         ];
         let mut tx = self.store.begin().await?;
-        self.store.insert_monitor_group(&mut tx, &group, now).await?;
+        self.store
+            .insert_monitor_group(&mut tx, &group, now)
+            .await?;
         let mut ids = Vec::new();
         for (name, url, component) in monitors {
             let spec = MonitorSpec::parse(
@@ -210,7 +212,7 @@ impl Services {
                 let at = now - Duration::hours(step * HISTORY_STEP_HOURS);
                 let ok = match i {
                     2 => step > 3,
-                    _ => step % 23 != 7,
+                    _ => step != 30,
                 };
                 let event = MonitorEvent {
                     id: MonitorEventId::generate(),

@@ -38,7 +38,11 @@ impl Services {
         Ok((m, events))
     }
 
-    pub async fn monitor_groups(&self, who: &Principal, page: &PageId) -> Result<Vec<MonitorGroup>> {
+    pub async fn monitor_groups(
+        &self,
+        who: &Principal,
+        page: &PageId,
+    ) -> Result<Vec<MonitorGroup>> {
         self.page_for(who, page, Permission::MonitorRead).await?;
         Ok(self.store.monitor_groups(page).await?)
     }
@@ -49,22 +53,38 @@ impl Services {
         page_id: &PageId,
         name: &str,
     ) -> Result<MonitorGroup> {
-        let page = self.page_for(who, page_id, Permission::MonitorManage).await?;
+        let page = self
+            .page_for(who, page_id, Permission::MonitorManage)
+            .await?;
         let g = MonitorGroup {
             id: MonitorGroupId::generate(),
             page_id: page.id.clone(),
             name: Name::parse("name", name)?.into_inner(),
         };
         let mut tx = self.store.begin().await?;
-        match self.store.insert_monitor_group(&mut tx, &g, self.clock.now()).await {
+        match self
+            .store
+            .insert_monitor_group(&mut tx, &g, self.clock.now())
+            .await
+        {
             Err(StoreError::Conflict) => {
-                return Err(ServiceError::Conflict(format!("a group named {} exists", g.name)))
+                return Err(ServiceError::Conflict(format!(
+                    "a group named {} exists",
+                    g.name
+                )))
             }
             other => other?,
         }
         let detail = json!({ "name": g.name });
-        self.audit(&mut tx, who, &page.org_id, "monitor_group.created", ("monitor_group", g.id.as_str()), detail)
-            .await?;
+        self.audit(
+            &mut tx,
+            who,
+            &page.org_id,
+            "monitor_group.created",
+            ("monitor_group", g.id.as_str()),
+            detail,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(g)
     }
@@ -76,15 +96,27 @@ impl Services {
         page_id: &PageId,
         input: MonitorInput<'_>,
     ) -> Result<Monitor> {
-        let page = self.page_for(who, page_id, Permission::MonitorManage).await?;
+        let page = self
+            .page_for(who, page_id, Permission::MonitorManage)
+            .await?;
         let spec = self.checked_spec(&page, input).await?;
         let id = MonitorId::generate();
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        self.store.insert_monitor(&mut tx, &id, &page.id, &spec, now).await?;
-        let detail = json!({ "name": spec.name, "url": spec.url, "interval_secs": spec.interval_secs });
-        self.audit(&mut tx, who, &page.org_id, "monitor.created", ("monitor", id.as_str()), detail)
+        self.store
+            .insert_monitor(&mut tx, &id, &page.id, &spec, now)
             .await?;
+        let detail =
+            json!({ "name": spec.name, "url": spec.url, "interval_secs": spec.interval_secs });
+        self.audit(
+            &mut tx,
+            who,
+            &page.org_id,
+            "monitor.created",
+            ("monitor", id.as_str()),
+            detail,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(self.store.monitor(&id).await?)
     }
@@ -96,25 +128,45 @@ impl Services {
         input: MonitorInput<'_>,
     ) -> Result<Monitor> {
         let m = self.store.monitor(id).await.or_not_found("monitor")?;
-        let page = self.page_for(who, &m.page_id, Permission::MonitorManage).await?;
+        let page = self
+            .page_for(who, &m.page_id, Permission::MonitorManage)
+            .await?;
         let spec = self.checked_spec(&page, input).await?;
         let mut tx = self.store.begin().await?;
-        self.store.update_monitor(&mut tx, id, &spec, self.clock.now()).await?;
-        let detail = json!({ "name": spec.name, "url": spec.url, "enabled": spec.enabled });
-        self.audit(&mut tx, who, &page.org_id, "monitor.updated", ("monitor", id.as_str()), detail)
+        self.store
+            .update_monitor(&mut tx, id, &spec, self.clock.now())
             .await?;
+        let detail = json!({ "name": spec.name, "url": spec.url, "enabled": spec.enabled });
+        self.audit(
+            &mut tx,
+            who,
+            &page.org_id,
+            "monitor.updated",
+            ("monitor", id.as_str()),
+            detail,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(self.store.monitor(id).await?)
     }
 
     pub async fn delete_monitor(&self, who: &Principal, id: &MonitorId) -> Result<()> {
         let m = self.store.monitor(id).await.or_not_found("monitor")?;
-        let page = self.page_for(who, &m.page_id, Permission::MonitorManage).await?;
+        let page = self
+            .page_for(who, &m.page_id, Permission::MonitorManage)
+            .await?;
         let mut tx = self.store.begin().await?;
         self.store.delete_monitor(&mut tx, id).await?;
         let detail = json!({ "name": m.spec.name });
-        self.audit(&mut tx, who, &page.org_id, "monitor.deleted", ("monitor", id.as_str()), detail)
-            .await?;
+        self.audit(
+            &mut tx,
+            who,
+            &page.org_id,
+            "monitor.deleted",
+            ("monitor", id.as_str()),
+            detail,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
@@ -125,13 +177,26 @@ impl Services {
         let spec = MonitorSpec::parse(input, self.monitoring.monitors.min_interval_secs)?;
         if let Some(c) = &spec.component_id {
             let known = self.store.components(&page.id).await?;
-            if !known.iter().any(|k| k.id == *c && k.kind == ComponentKind::Component) {
-                return Err(DomainError::invalid("component", "is not a component of this page").into());
+            if !known
+                .iter()
+                .any(|k| k.id == *c && k.kind == ComponentKind::Component)
+            {
+                return Err(
+                    DomainError::invalid("component", "is not a component of this page").into(),
+                );
             }
         }
         if let Some(g) = &spec.group_id {
-            if !self.store.monitor_groups(&page.id).await?.iter().any(|k| k.id == *g) {
-                return Err(DomainError::invalid("group", "is not a monitor group of this page").into());
+            if !self
+                .store
+                .monitor_groups(&page.id)
+                .await?
+                .iter()
+                .any(|k| k.id == *g)
+            {
+                return Err(
+                    DomainError::invalid("group", "is not a monitor group of this page").into(),
+                );
             }
         }
         Ok(spec)
@@ -141,7 +206,8 @@ impl Services {
     #[tracing::instrument(skip(self), fields(monitor = %id))]
     pub async fn run_monitor_now(&self, who: &Principal, id: &MonitorId) -> Result<MonitorEvent> {
         let m = self.store.monitor(id).await.or_not_found("monitor")?;
-        self.page_for(who, &m.page_id, Permission::MonitorManage).await?;
+        self.page_for(who, &m.page_id, Permission::MonitorManage)
+            .await?;
         self.execute_check(&m, Trigger::Manual).await
     }
 
@@ -152,7 +218,11 @@ impl Services {
         let mut runs = tokio::task::JoinSet::new();
         for m in self.store.due_monitors(now, DUE_BATCH).await? {
             let next = now + Duration::seconds(m.spec.interval_secs);
-            if !self.store.claim_monitor_run(&m.id, m.next_run_at, next).await? {
+            if !self
+                .store
+                .claim_monitor_run(&m.id, m.next_run_at, next)
+                .await?
+            {
                 continue; // Another instance took this interval.
             }
             let me = self.clone();
@@ -194,10 +264,12 @@ impl Services {
         let before = self.store.record_monitor_event(&mut tx, &event).await?;
         if let Some(component_id) = &m.spec.component_id {
             let components = self.store.components(&m.page_id).await?;
-            let current = components.iter().find(|c| c.id == *component_id).map(|c| c.status);
+            let current = components
+                .iter()
+                .find(|c| c.id == *component_id)
+                .map(|c| c.status);
             let threshold = self.monitoring.monitors.failure_threshold;
-            let proposal =
-                current.and_then(|s| proposal_after_run(event.ok, before, threshold, s));
+            let proposal = current.and_then(|s| proposal_after_run(event.ok, before, threshold, s));
             if let Some((kind, status)) = proposal {
                 let reason = if event.ok {
                     format!("{} passes again after {before} failed checks.", m.spec.name)
@@ -224,8 +296,14 @@ impl Services {
                 self.store.insert_pending_action(&mut tx, &action).await?;
                 let page = self.store.page(&m.page_id).await?;
                 let detail = json!({ "kind": kind.as_str(), "status": status.as_str(), "monitor": m.id.as_str() });
-                self.audit_system(&mut tx, &page.org_id, "monitor_action.proposed", ("pending_action", action.id.as_str()), detail)
-                    .await?;
+                self.audit_system(
+                    &mut tx,
+                    &page.org_id,
+                    "monitor_action.proposed",
+                    ("pending_action", action.id.as_str()),
+                    detail,
+                )
+                .await?;
             }
         }
         tx.commit().await.map_err(StoreError::from)?;

@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 use time::Duration;
 
 use super::{Result, Services};
-use crate::domain::subscriber::{backoff_secs, DeliveryState, Notification, Subscriber, SubscriberKind};
+use crate::domain::subscriber::{
+    backoff_secs, DeliveryState, Notification, Subscriber, SubscriberKind,
+};
 use crate::ids::{NotificationId, PageId};
 use crate::outbound::{smtp, webhook, OutboundError};
 use crate::store::{StoreError, Tx};
@@ -76,7 +78,9 @@ impl Services {
     async fn deliver_one(&self, n: &Notification) -> Result<()> {
         let sent = match self.store.subscriber(&n.subscriber_id).await {
             Ok(sub) => self.send(n, &sub).await,
-            Err(StoreError::NotFound) => Err(OutboundError::Refused("subscriber was removed".into())),
+            Err(StoreError::NotFound) => {
+                Err(OutboundError::Refused("subscriber was removed".into()))
+            }
             Err(e) => return Err(e.into()),
         };
         let now = self.clock.now();
@@ -90,7 +94,11 @@ impl Services {
             Err(e) => {
                 let attempts = n.attempts + 1;
                 let give_up = attempts >= d.max_attempts || matches!(e, OutboundError::Refused(_));
-                let state = if give_up { DeliveryState::Dead } else { DeliveryState::Pending };
+                let state = if give_up {
+                    DeliveryState::Dead
+                } else {
+                    DeliveryState::Pending
+                };
                 let next = now + Duration::seconds(backoff_secs(d.backoff_secs, n.attempts));
                 tracing::info!(notification = %n.id, attempts, error = %e, "delivery failed");
                 self.store
@@ -104,7 +112,10 @@ impl Services {
     async fn send(&self, n: &Notification, sub: &Subscriber) -> Result<(), OutboundError> {
         let event: Value = serde_json::from_str(&n.payload)
             .map_err(|_| OutboundError::Refused("stored payload is not JSON".into()))?;
-        let unsubscribe = format!("{}/unsubscribe/{}", self.monitoring.public_url, sub.unsubscribe_token);
+        let unsubscribe = format!(
+            "{}/unsubscribe/{}",
+            self.monitoring.public_url, sub.unsubscribe_token
+        );
         match sub.kind {
             SubscriberKind::Email => {
                 let (subject, body) = render_email(&event, &unsubscribe);
@@ -136,14 +147,22 @@ impl Services {
                     timestamp: self.clock.now().unix_timestamp(),
                 };
                 let timeout = StdDuration::from_millis(self.monitoring.delivery.timeout_ms);
-                webhook::post(&post, self.monitoring.delivery.allow_private_targets, timeout).await
+                webhook::post(
+                    &post,
+                    self.monitoring.delivery.allow_private_targets,
+                    timeout,
+                )
+                .await
             }
         }
     }
 }
 
 fn text(v: &Value, key: &str) -> String {
-    v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Subject and plain-text body for an email subscriber.
@@ -158,7 +177,11 @@ fn render_email(event: &Value, unsubscribe: &str) -> (String, String) {
         );
         return (subject, body);
     }
-    let subject = format!("[{page}] {}: {}", text(event, "title"), text(event, "stage"));
+    let subject = format!(
+        "[{page}] {}: {}",
+        text(event, "title"),
+        text(event, "stage")
+    );
     let body = format!(
         "{}\n\n{}\n\nCurrent status: {}\n\nUnsubscribe: {unsubscribe}\n",
         text(event, "title"),

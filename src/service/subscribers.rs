@@ -37,7 +37,11 @@ impl Services {
         kind: SubscriberKind,
         target: &str,
     ) -> Result<Subscribed> {
-        let page = self.store.page_by_public_slug(public_slug).await.or_not_found("page")?;
+        let page = self
+            .store
+            .page_by_public_slug(public_slug)
+            .await
+            .or_not_found("page")?;
         match kind {
             SubscriberKind::Email => self.subscribe_email(&page, target).await,
             SubscriberKind::Webhook => self.subscribe_webhook(&page, target).await,
@@ -46,7 +50,11 @@ impl Services {
 
     async fn subscribe_email(&self, page: &Page, target: &str) -> Result<Subscribed> {
         if !self.monitoring.smtp.enabled() {
-            return Err(DomainError::invalid("email", "email updates are not offered on this server").into());
+            return Err(DomainError::invalid(
+                "email",
+                "email updates are not offered on this server",
+            )
+            .into());
         }
         let email = Email::parse(target)?;
         let token = random_hex(16);
@@ -62,7 +70,11 @@ impl Services {
             created_at: now,
         };
         let mut tx = self.store.begin().await?;
-        match self.store.insert_subscriber(&mut tx, &sub, Some(&token_hash(&token))).await {
+        match self
+            .store
+            .insert_subscriber(&mut tx, &sub, Some(&token_hash(&token)))
+            .await
+        {
             Err(StoreError::Conflict) => return Ok(Subscribed::ConfirmationSent),
             other => other?,
         }
@@ -93,7 +105,8 @@ impl Services {
 
     async fn subscribe_webhook(&self, page: &Page, target: &str) -> Result<Subscribed> {
         let allow = self.monitoring.delivery.allow_private_targets;
-        let refuse = |e: OutboundError| ServiceError::Invalid(DomainError::invalid("url", e.to_string()));
+        let refuse =
+            |e: OutboundError| ServiceError::Invalid(DomainError::invalid("url", e.to_string()));
         let url = parse_webhook_url(target, allow).map_err(refuse)?;
         resolve_checked(&url, allow).await.map_err(refuse)?;
         let secret = format!("whsec_{}", random_hex(24));
@@ -110,7 +123,9 @@ impl Services {
         let mut tx = self.store.begin().await?;
         match self.store.insert_subscriber(&mut tx, &sub, None).await {
             Err(StoreError::Conflict) => {
-                return Err(ServiceError::Conflict("this webhook URL is already subscribed".into()))
+                return Err(ServiceError::Conflict(
+                    "this webhook URL is already subscribed".into(),
+                ))
             }
             other => other?,
         }
@@ -142,33 +157,55 @@ impl Services {
         Ok(())
     }
 
-    pub async fn subscribers(&self, who: &Principal, page: &PageId, limit: Option<i64>) -> Result<Vec<Subscriber>> {
-        self.page_for(who, page, Permission::SubscriberManage).await?;
+    pub async fn subscribers(
+        &self,
+        who: &Principal,
+        page: &PageId,
+        limit: Option<i64>,
+    ) -> Result<Vec<Subscriber>> {
+        self.page_for(who, page, Permission::SubscriberManage)
+            .await?;
         Ok(self.store.subscribers(page, clamp_limit(limit)).await?)
     }
 
     /// The page a subscriber belongs to, for someone who may manage its subscribers.
     pub async fn subscriber_page(&self, who: &Principal, id: &SubscriberId) -> Result<PageId> {
         let sub = self.store.subscriber(id).await.or_not_found("subscriber")?;
-        self.page_for(who, &sub.page_id, Permission::SubscriberManage).await?;
+        self.page_for(who, &sub.page_id, Permission::SubscriberManage)
+            .await?;
         Ok(sub.page_id)
     }
 
     pub async fn remove_subscriber(&self, who: &Principal, id: &SubscriberId) -> Result<()> {
         let sub = self.store.subscriber(id).await.or_not_found("subscriber")?;
-        let page = self.page_for(who, &sub.page_id, Permission::SubscriberManage).await?;
+        let page = self
+            .page_for(who, &sub.page_id, Permission::SubscriberManage)
+            .await?;
         let mut tx = self.store.begin().await?;
         self.store.delete_subscriber(&mut tx, id).await?;
         let detail = json!({ "kind": sub.kind.as_str() });
-        self.audit(&mut tx, who, &page.org_id, "subscriber.removed", ("subscriber", id.as_str()), detail)
-            .await?;
+        self.audit(
+            &mut tx,
+            who,
+            &page.org_id,
+            "subscriber.removed",
+            ("subscriber", id.as_str()),
+            detail,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
 
     /// Notifications of a page with their delivery state, newest first.
-    pub async fn deliveries(&self, who: &Principal, page: &PageId, limit: Option<i64>) -> Result<Vec<Notification>> {
-        self.page_for(who, page, Permission::SubscriberManage).await?;
+    pub async fn deliveries(
+        &self,
+        who: &Principal,
+        page: &PageId,
+        limit: Option<i64>,
+    ) -> Result<Vec<Notification>> {
+        self.page_for(who, page, Permission::SubscriberManage)
+            .await?;
         Ok(self.store.notifications(page, clamp_limit(limit)).await?)
     }
 }

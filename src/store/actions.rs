@@ -8,7 +8,8 @@ use crate::domain::monitor::{ActionKind, ActionState, PendingAction};
 use crate::domain::ComponentStatus;
 use crate::ids::{ComponentId, MonitorId, PageId, PendingActionId};
 
-const COLS: &str = "action_id, page_id, monitor_id, component_id, kind, status, reason, state, decided_by,
+const COLS: &str =
+    "action_id, page_id, monitor_id, component_id, kind, status, reason, state, decided_by,
     decision_note, created_at";
 
 fn action_from(r: &AnyRow) -> Result<PendingAction> {
@@ -85,7 +86,8 @@ impl Store {
         note: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<bool> {
-        const SQL: &str = "update pending_actions set state = $1, decided_by = $2, decision_note = $3,
+        const SQL: &str =
+            "update pending_actions set state = $1, decided_by = $2, decision_note = $3,
             decided_at = $4, updated_at = $4 where action_id = $5 and state = 'pending'";
         let done = sqlx::query(SQL)
             .bind(to.as_str())
@@ -100,9 +102,13 @@ impl Store {
 
     /// Puts an approved action back to pending when performing it failed.
     pub async fn undo_decision(&self, id: &PendingActionId) -> Result<()> {
-        const SQL: &str = "update pending_actions set state = 'pending', decided_by = null, decided_at = null
+        const SQL: &str =
+            "update pending_actions set state = 'pending', decided_by = null, decided_at = null
             where action_id = $1";
-        sqlx::query(SQL).bind(id.as_str()).execute(&self.pool).await?;
+        sqlx::query(SQL)
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }

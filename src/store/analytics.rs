@@ -57,7 +57,8 @@ impl Store {
         page: &PageId,
         since: OffsetDateTime,
     ) -> Result<Vec<(MonitorId, Tally)>> {
-        const SQL: &str = "select m.monitor_id, count(*) as total, cast(coalesce(sum(e.ok), 0) as bigint) as ok
+        const SQL: &str =
+            "select m.monitor_id, count(*) as total, cast(coalesce(sum(e.ok), 0) as bigint) as ok
             from monitor_events e join monitors m on m.monitor_id = e.monitor_id
             where m.page_id = $1 and e.checked_at >= $2 group by m.monitor_id";
         let rows = sqlx::query(SQL)
@@ -85,7 +86,8 @@ impl Store {
         page: &PageId,
         since: OffsetDateTime,
     ) -> Result<Vec<(ComponentId, i64, Tally)>> {
-        const SQL: &str = "select m.component_id, e.checked_at / 86400000 as day, count(*) as total,
+        const SQL: &str =
+            "select m.component_id, e.checked_at / 86400000 as day, count(*) as total,
             cast(coalesce(sum(e.ok), 0) as bigint) as ok
             from monitor_events e join monitors m on m.monitor_id = e.monitor_id
             where m.page_id = $1 and m.component_id is not null and e.checked_at >= $2

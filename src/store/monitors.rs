@@ -4,10 +4,13 @@ use time::OffsetDateTime;
 
 use super::{row, AnyRow, Result, Store, Tx};
 use crate::clock::to_millis;
-use crate::domain::monitor::{HttpMethod, Monitor, MonitorEvent, MonitorGroup, MonitorSpec, Trigger};
+use crate::domain::monitor::{
+    HttpMethod, Monitor, MonitorEvent, MonitorGroup, MonitorSpec, Trigger,
+};
 use crate::ids::{ComponentId, MonitorEventId, MonitorGroupId, MonitorId, PageId};
 
-const COLS: &str = "monitor_id, page_id, group_id, component_id, name, method, url, expect_min, expect_max,
+const COLS: &str =
+    "monitor_id, page_id, group_id, component_id, name, method, url, expect_min, expect_max,
     body_contains, timeout_ms, interval_secs, enabled, next_run_at, consecutive_failures, last_ok";
 
 fn monitor_from(r: &AnyRow) -> Result<Monitor> {
@@ -87,7 +90,8 @@ impl Store {
         s: &MonitorSpec,
         now: OffsetDateTime,
     ) -> Result<()> {
-        const SQL: &str = "update monitors set group_id = $2, component_id = $3, name = $4, method = $5,
+        const SQL: &str =
+            "update monitors set group_id = $2, component_id = $3, name = $4, method = $5,
             url = $6, expect_min = $7, expect_max = $8, body_contains = $9, timeout_ms = $10,
             interval_secs = $11, enabled = $12, updated_at = $13 where monitor_id = $1";
         let done = sqlx::query(SQL)
@@ -130,7 +134,8 @@ impl Store {
     }
 
     pub async fn monitors_of_page(&self, page: &PageId) -> Result<Vec<Monitor>> {
-        let sql = format!("select {COLS} from monitors where page_id = $1 order by name, monitor_id");
+        let sql =
+            format!("select {COLS} from monitors where page_id = $1 order by name, monitor_id");
         let rows = sqlx::query(&sql)
             .bind(page.as_str())
             .fetch_all(&self.pool)
@@ -176,7 +181,8 @@ impl Store {
         const INSERT: &str = "insert into monitor_events (event_id, monitor_id, checked_at, ok, latency_ms,
             status_code, error, trigger, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $3, $3)";
         const STREAK: &str = "select consecutive_failures from monitors where monitor_id = $1";
-        const UPDATE: &str = "update monitors set consecutive_failures = $1, last_ok = $2, updated_at = $3
+        const UPDATE: &str =
+            "update monitors set consecutive_failures = $1, last_ok = $2, updated_at = $3
             where monitor_id = $4";
         // Write first: on SQLite a transaction that reads before writing cannot wait for the lock.
         sqlx::query(INSERT)
@@ -241,7 +247,8 @@ impl Store {
         g: &MonitorGroup,
         now: OffsetDateTime,
     ) -> Result<()> {
-        const SQL: &str = "insert into monitor_groups (group_id, page_id, name, created_at, updated_at)
+        const SQL: &str =
+            "insert into monitor_groups (group_id, page_id, name, created_at, updated_at)
             values ($1, $2, $3, $4, $4)";
         sqlx::query(SQL)
             .bind(g.id.as_str())

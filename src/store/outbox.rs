@@ -10,7 +10,8 @@ use crate::ids::{NotificationId, PageId, SubscriberId};
 
 const SUB_COLS: &str =
     "subscriber_id, page_id, kind, target, confirmed, unsubscribe_token, webhook_secret, created_at";
-const NTF_COLS: &str = "notification_id, page_id, subscriber_id, source_id, payload, state, attempts,
+const NTF_COLS: &str =
+    "notification_id, page_id, subscriber_id, source_id, payload, state, attempts,
     next_attempt_at, last_error, delivered_at, created_at";
 
 fn subscriber_from(r: &AnyRow) -> Result<Subscriber> {
@@ -49,7 +50,8 @@ impl Store {
         s: &Subscriber,
         confirm_token_hash: Option<&str>,
     ) -> Result<()> {
-        const SQL: &str = "insert into subscribers (subscriber_id, page_id, kind, target, confirmed,
+        const SQL: &str =
+            "insert into subscribers (subscriber_id, page_id, kind, target, confirmed,
             confirm_token_hash, unsubscribe_token, webhook_secret, created_at, updated_at)
             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)";
         sqlx::query(SQL)
@@ -94,7 +96,8 @@ impl Store {
         token_hash: &str,
         now: OffsetDateTime,
     ) -> Result<Subscriber> {
-        const SQL: &str = "update subscribers set confirmed = 1, confirm_token_hash = null, updated_at = $1
+        const SQL: &str =
+            "update subscribers set confirmed = 1, confirm_token_hash = null, updated_at = $1
             where subscriber_id = $2 and confirm_token_hash = $3";
         let sql = format!("select {SUB_COLS} from subscribers where confirm_token_hash = $1");
         let r = sqlx::query(&sql)
@@ -117,10 +120,7 @@ impl Store {
 
     pub async fn subscriber_by_unsubscribe_token(&self, token: &str) -> Result<Subscriber> {
         let sql = format!("select {SUB_COLS} from subscribers where unsubscribe_token = $1");
-        let r = sqlx::query(&sql)
-            .bind(token)
-            .fetch_one(&self.pool)
-            .await?;
+        let r = sqlx::query(&sql).bind(token).fetch_one(&self.pool).await?;
         subscriber_from(&r)
     }
 
@@ -151,7 +151,8 @@ impl Store {
 
     /// Queues one notification. A second one for the same subscriber and source is a no-op.
     pub async fn enqueue_notification(&self, tx: &mut Tx, n: &Notification) -> Result<()> {
-        const SQL: &str = "insert into notifications (notification_id, page_id, subscriber_id, source_id,
+        const SQL: &str =
+            "insert into notifications (notification_id, page_id, subscriber_id, source_id,
             payload, state, attempts, next_attempt_at, lease_until, created_at, updated_at)
             values ($1, $2, $3, $4, $5, 'pending', 0, $6, 0, $6, $6)
             on conflict (subscriber_id, source_id) do nothing";
@@ -168,7 +169,11 @@ impl Store {
     }
 
     /// Pending notifications due now whose lease has run out.
-    pub async fn due_notifications(&self, now: OffsetDateTime, limit: i64) -> Result<Vec<Notification>> {
+    pub async fn due_notifications(
+        &self,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<Notification>> {
         let sql = format!(
             "select {NTF_COLS} from notifications where state = 'pending' and next_attempt_at <= $1
              and lease_until <= $1 order by next_attempt_at, notification_id limit $2"
@@ -208,7 +213,8 @@ impl Store {
         next: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<()> {
-        const SQL: &str = "update notifications set state = $1, attempts = attempts + 1, last_error = $2,
+        const SQL: &str =
+            "update notifications set state = $1, attempts = attempts + 1, last_error = $2,
             next_attempt_at = $3, lease_until = 0, delivered_at = $4, updated_at = $5
             where notification_id = $6";
         let delivered = (state == DeliveryState::Delivered).then(|| to_millis(now));

@@ -58,8 +58,12 @@ async fn list(
     let page = services
         .page_for(&me.principal, &page_id, Permission::SubscriberManage)
         .await?;
-    let subs = services.subscribers(&me.principal, &page_id, Some(200)).await?;
-    let notes = services.deliveries(&me.principal, &page_id, Some(100)).await?;
+    let subs = services
+        .subscribers(&me.principal, &page_id, Some(200))
+        .await?;
+    let notes = services
+        .deliveries(&me.principal, &page_id, Some(100))
+        .await?;
     let deliveries = notes
         .iter()
         .map(|n| DeliveryRow {

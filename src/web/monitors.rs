@@ -12,7 +12,7 @@ use super::form::Fields;
 use super::status_page::human_time;
 use super::{render, WebError};
 use crate::app::AppState;
-use crate::domain::monitor::{ActionState, MonitorInput, PendingAction};
+use crate::domain::monitor::{MonitorInput, PendingAction};
 use crate::domain::{Component, ComponentKind, Page, Permission};
 use crate::ids::{ComponentId, MonitorGroupId, MonitorId, PageId, PendingActionId};
 use crate::service::analytics::AnalyticsSummary;
@@ -64,7 +64,8 @@ struct MonitorsPage {
 }
 
 fn pct(p: Option<f64>) -> String {
-    p.map(|p| format!("{p:.2}%")).unwrap_or_else(|| "no data".into())
+    p.map(|p| format!("{p:.2}%"))
+        .unwrap_or_else(|| "no data".into())
 }
 
 fn component_name(components: &[Component], id: Option<&ComponentId>) -> String {
@@ -100,7 +101,9 @@ async fn list(
 ) -> Result<Response, WebError> {
     let page_id = parse_id(&page_id, PageId::parse, "page")?;
     let who = &me.principal;
-    let page = services.page_for(who, &page_id, Permission::MonitorRead).await?;
+    let page = services
+        .page_for(who, &page_id, Permission::MonitorRead)
+        .await?;
     let components: Vec<Component> = services
         .components(who, &page_id)
         .await?
@@ -204,7 +207,9 @@ async fn create(
         component_id,
         group_id,
     };
-    let m = services.create_monitor(&me.principal, &page_id, input).await?;
+    let m = services
+        .create_monitor(&me.principal, &page_id, input)
+        .await?;
     Ok(Redirect::to(&format!("/admin/monitors/{}", m.id)).into_response())
 }
 
@@ -218,7 +223,9 @@ async fn create_group(
     me.session.check_csrf(form.get("csrf")).await?;
     let page_id = parse_id(&page_id, PageId::parse, "page")?;
     let name = form.required("name")?;
-    services.create_monitor_group(&me.principal, &page_id, name).await?;
+    services
+        .create_monitor_group(&me.principal, &page_id, name)
+        .await?;
     Ok(Redirect::to(&format!("/admin/pages/{page_id}/monitors")).into_response())
 }
 
@@ -252,10 +259,17 @@ async fn show(
 ) -> Result<Response, WebError> {
     let id = parse_id(&id, MonitorId::parse, "monitor")?;
     let (m, events) = services.monitor(&me.principal, &id, Some(50)).await?;
-    let page = services.page_for(&me.principal, &m.page_id, Permission::MonitorRead).await?;
+    let page = services
+        .page_for(&me.principal, &m.page_id, Permission::MonitorRead)
+        .await?;
     let components = services.components(&me.principal, &m.page_id).await?;
     let can_manage = services
-        .require(&me.principal, &page.org_id, Permission::MonitorManage, "page")
+        .require(
+            &me.principal,
+            &page.org_id,
+            Permission::MonitorManage,
+            "page",
+        )
         .await
         .is_ok();
     let events = events
@@ -264,7 +278,10 @@ async fn show(
             at: human_time(e.checked_at),
             ok: e.ok,
             latency_ms: e.latency_ms,
-            status: e.status_code.map(|s| s.to_string()).unwrap_or_else(|| "—".into()),
+            status: e
+                .status_code
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "—".into()),
             error: e.error.clone().unwrap_or_default(),
             trigger: e.trigger.as_str(),
         })
@@ -332,7 +349,6 @@ async fn decide(
         let note = form.get("note").unwrap_or_default();
         services.reject_action(&me.principal, &id, note).await?
     };
-    debug_assert!(a.state != ActionState::Pending);
     Ok(Redirect::to(&format!("/admin/pages/{}/monitors", a.page_id)).into_response())
 }
 

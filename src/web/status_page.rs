@@ -48,9 +48,13 @@ fn bars_view(bars: Option<&Vec<DayBar>>) -> (Vec<BarView>, String) {
         .map(|(i, b)| BarView {
             x: i * 4,
             fill: bar_fill(b.uptime_percent),
-            title: match b.uptime_percent {
-                Some(p) => format!("{}: {p:.2}% up", &human_time(b.day)[..10]),
-                None => format!("{}: no data", &human_time(b.day)[..10]),
+            title: {
+                let day = human_time(b.day);
+                let day = day.get(..10).unwrap_or_default();
+                match b.uptime_percent {
+                    Some(p) => format!("{day}: {p:.2}% up"),
+                    None => format!("{day}: no data"),
+                }
             },
         })
         .collect();
@@ -58,7 +62,10 @@ fn bars_view(bars: Option<&Vec<DayBar>>) -> (Vec<BarView>, String) {
     let uptime = if known.is_empty() {
         String::new()
     } else {
-        format!("{:.2}% uptime", known.iter().sum::<f64>() / known.len() as f64)
+        format!(
+            "{:.2}% uptime",
+            known.iter().sum::<f64>() / known.len() as f64
+        )
     };
     (view, uptime)
 }

@@ -19,7 +19,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/status/{public_slug}/subscribe", post(subscribe))
         .route("/status/{public_slug}/confirm/{token}", get(confirm))
-        .route("/unsubscribe/{token}", get(unsubscribe_form).post(unsubscribe))
+        .route(
+            "/unsubscribe/{token}",
+            get(unsubscribe_form).post(unsubscribe),
+        )
 }
 
 #[derive(Template)]

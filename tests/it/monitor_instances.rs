@@ -37,7 +37,10 @@ fn serve(config: &std::path::Path) -> Server {
         .expect("spawn statusgate");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     loop {
-        let line = lines.next().expect("server printed its address").expect("readable");
+        let line = lines
+            .next()
+            .expect("server printed its address")
+            .expect("readable");
         if line.contains("listening on ") {
             break;
         }
@@ -67,7 +70,8 @@ both_backends!(
         let store = connect(&test_config(&db.url)).await.unwrap();
         let mut settings = statusgate::config::MonitoringSettings::default();
         settings.monitors.min_interval_secs = 1;
-        let s = Services::new(store, Arc::new(SystemClock), Default::default()).with_monitoring(settings);
+        let s = Services::new(store, Arc::new(SystemClock), Default::default())
+            .with_monitoring(settings);
         let started = SystemClock.now();
 
         let t = target().await;
@@ -84,15 +88,35 @@ both_backends!(
         let mut times: Vec<_> = events.iter().map(|e| e.checked_at).collect();
         times.sort();
         assert!(times.len() >= 3, "the check ran ({} events)", times.len());
-        assert!(times.len() <= 6, "not once per process: {} events in 4.5 s", times.len());
+        assert!(
+            times.len() <= 6,
+            "not once per process: {} events in 4.5 s",
+            times.len()
+        );
         for w in times.windows(2) {
-            assert!(w[1] - w[0] >= time::Duration::milliseconds(800), "two runs in one interval: {w:?}");
+            assert!(
+                w[1] - w[0] >= time::Duration::milliseconds(800),
+                "two runs in one interval: {w:?}"
+            );
         }
-        assert_eq!(*t.hits.lock().unwrap(), times.len(), "each run hit the target once");
+        assert_eq!(
+            *t.hits.lock().unwrap(),
+            times.len(),
+            "each run hit the target once"
+        );
         // The demo's 60-second monitors ran exactly once between them.
-        for demo in s.monitors(&me, &page).await.unwrap().iter().filter(|d| d.id != m.id) {
+        for demo in s
+            .monitors(&me, &page)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|d| d.id != m.id)
+        {
             let (_, ev) = s.monitor(&me, &demo.id, Some(200)).await.unwrap();
-            let fresh = ev.iter().filter(|e| e.checked_at >= started - time::Duration::seconds(5)).count();
+            let fresh = ev
+                .iter()
+                .filter(|e| e.checked_at >= started - time::Duration::seconds(5))
+                .count();
             assert_eq!(fresh, 1, "{} ran once", demo.spec.name);
         }
     }

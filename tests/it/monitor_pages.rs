@@ -16,7 +16,11 @@ both_backends!(
         assert_eq!(r.status(), 200);
         let html = r.text().await.unwrap();
         assert!(html.contains("<svg class=\"uptime\""), "bars drawn");
-        assert_eq!(html.matches("<rect ").count(), 3 * 90, "90 days for each monitored component");
+        assert_eq!(
+            html.matches("<rect ").count(),
+            3 * 90,
+            "90 days for each monitored component"
+        );
         assert!(html.contains("#2e9d5b") && html.contains("% uptime"));
         assert!(!html.contains("<script"), "no JavaScript needed");
         app.new_browser().get("/status/api").await;
@@ -28,19 +32,36 @@ both_backends!(
         assert_eq!(sum.window_days, 30);
         assert_eq!(sum.page_views, 2);
         assert_eq!(sum.monitors.len(), 3);
-        let export = sum.monitors.iter().find(|m| m.name == "Status export").unwrap();
+        let export = sum
+            .monitors
+            .iter()
+            .find(|m| m.name == "Status export")
+            .unwrap();
         assert!(export.uptime_percent.unwrap() < 100.0);
-        assert!(sum.components.iter().any(|c| c.name == "REST API" && c.checks > 0));
+        assert!(sum
+            .components
+            .iter()
+            .any(|c| c.name == "REST API" && c.checks > 0));
         assert_eq!(sum.incident_count, 2, "the demo's two incidents");
         assert!(sum.mean_time_to_resolve_minutes.is_some());
         let week = s.analytics_summary(&me, &page, Some(7)).await.unwrap();
         assert!(week.monitors[0].checks < sum.monitors[0].checks || sum.monitors[0].checks == 0);
         for bad in [0, 91] {
-            let e = s.analytics_summary(&me, &page, Some(bad)).await.unwrap_err();
+            let e = s
+                .analytics_summary(&me, &page, Some(bad))
+                .await
+                .unwrap_err();
             assert!(e.to_string().contains("window_days"), "{e}");
         }
-        let rows = sqlx::query("select * from page_views").fetch_all(s.store.pool()).await.unwrap();
-        assert_eq!(rows.len(), 1, "one counter row per page and day, nothing per visitor");
+        let rows = sqlx::query("select * from page_views")
+            .fetch_all(s.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            rows.len(),
+            1,
+            "one counter row per page and day, nothing per visitor"
+        );
     }
 );
 
@@ -57,7 +78,14 @@ both_backends!(
         let r = app.get(&format!("/admin/pages/{page}/monitors")).await;
         assert_eq!(r.status(), 200);
         let html = r.text().await.unwrap();
-        for text in ["Pending actions", "Approve", "Reject", "Health endpoint", "Status export", "Public page views"] {
+        for text in [
+            "Pending actions",
+            "Approve",
+            "Reject",
+            "Health endpoint",
+            "Status export",
+            "Public page views",
+        ] {
             assert!(html.contains(text), "monitors page shows {text}");
         }
         let csrf = csrf_in(&html).unwrap();
@@ -66,7 +94,12 @@ both_backends!(
         let r = app
             .post_form(
                 &format!("/admin/pages/{page}/monitors"),
-                &[("csrf", &csrf), ("name", "Too fast"), ("url", "https://example.com"), ("interval_secs", "0")],
+                &[
+                    ("csrf", &csrf),
+                    ("name", "Too fast"),
+                    ("url", "https://example.com"),
+                    ("interval_secs", "0"),
+                ],
             )
             .await;
         assert_eq!(r.status(), 422);
@@ -75,25 +108,47 @@ both_backends!(
         let r = app
             .post_form(
                 &format!("/admin/pages/{page}/monitors"),
-                &[("csrf", &csrf), ("name", "Self"), ("url", &target), ("interval_secs", "60"), ("method", "GET")],
+                &[
+                    ("csrf", &csrf),
+                    ("name", "Self"),
+                    ("url", &target),
+                    ("interval_secs", "60"),
+                    ("method", "GET"),
+                ],
             )
             .await;
         assert_eq!(r.status(), 303);
         let monitor_path = r.headers()["location"].to_str().unwrap().to_owned();
-        let r = app.post_form(&format!("{monitor_path}/run"), &[("csrf", &csrf)]).await;
+        let r = app
+            .post_form(&format!("{monitor_path}/run"), &[("csrf", &csrf)])
+            .await;
         assert_eq!(r.status(), 303);
         let detail = app.get(&monitor_path).await.text().await.unwrap();
-        assert!(detail.contains("Run now") && detail.contains("manual") && detail.contains(">up<"), "{detail}");
+        assert!(
+            detail.contains("Run now") && detail.contains("manual") && detail.contains(">up<"),
+            "{detail}"
+        );
 
         // Reject the demo's pending action from the page.
         let me = owner(s).await;
         let pid = PageId::parse(&page).unwrap();
-        let pending = s.pending_actions(&me, &pid, Some(ActionState::Pending), None).await.unwrap();
+        let pending = s
+            .pending_actions(&me, &pid, Some(ActionState::Pending), None)
+            .await
+            .unwrap();
         let r = app
-            .post_form(&format!("/admin/actions/{}/reject", pending[0].id), &[("csrf", &csrf), ("note", "known issue")])
+            .post_form(
+                &format!("/admin/actions/{}/reject", pending[0].id),
+                &[("csrf", &csrf), ("note", "known issue")],
+            )
             .await;
         assert_eq!(r.status(), 303);
-        let html = app.get(&format!("/admin/pages/{page}/monitors")).await.text().await.unwrap();
+        let html = app
+            .get(&format!("/admin/pages/{page}/monitors"))
+            .await
+            .text()
+            .await
+            .unwrap();
         assert!(html.contains("rejected") && html.contains("known issue"));
 
         let r = app.get(&format!("/admin/pages/{page}/deliveries")).await;
@@ -121,30 +176,44 @@ async fn monitor_pages_work_in_a_real_browser() {
     chrome.goto(&app.url("/status/api")).await;
     assert!(chrome.source().await.contains("uptime"));
     chrome.resize(1280, 2200).await;
-    chrome.screenshot(&shot("status-page-uptime-bars.png")).await;
+    chrome
+        .screenshot(&shot("status-page-uptime-bars.png"))
+        .await;
 
     chrome.goto(&app.url("/login")).await;
     chrome.fill("#email", crate::helpers::ADMIN_EMAIL).await;
-    chrome.fill("#password", crate::helpers::ADMIN_PASSWORD).await;
+    chrome
+        .fill("#password", crate::helpers::ADMIN_PASSWORD)
+        .await;
     chrome.click("button[type=submit]").await;
     let now_at = chrome.current_url().await;
     assert!(now_at.ends_with("/admin"), "signed in: {now_at}");
-    chrome.goto(&app.url(&format!("/admin/pages/{page}/monitors"))).await;
+    chrome
+        .goto(&app.url(&format!("/admin/pages/{page}/monitors")))
+        .await;
     assert!(wait_for(&chrome, "Pending actions").await);
     chrome.screenshot(&shot("admin-monitors.png")).await;
 
     chrome.click("form[action$='/approve'] button").await;
-    assert!(wait_for(&chrome, "approved").await, "the action was approved");
+    assert!(
+        wait_for(&chrome, "approved").await,
+        "the action was approved"
+    );
     let incidents = app.get("/status/api").await.text().await.unwrap();
     assert!(incidents.contains("Webhooks is failing its checks"));
 
     chrome.click("table.grid a[href^='/admin/monitors/']").await;
     assert!(wait_for(&chrome, "Run now").await);
     chrome.click("form[action$='/run'] button").await;
-    assert!(wait_for(&chrome, "manual").await, "the manual run is listed");
+    assert!(
+        wait_for(&chrome, "manual").await,
+        "the manual run is listed"
+    );
     chrome.screenshot(&shot("admin-monitor.png")).await;
 
-    chrome.goto(&app.url(&format!("/admin/pages/{page}/deliveries"))).await;
+    chrome
+        .goto(&app.url(&format!("/admin/pages/{page}/deliveries")))
+        .await;
     chrome.screenshot(&shot("admin-deliveries.png")).await;
     app.stop().await;
 }

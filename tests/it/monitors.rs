@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use statusgate::clock::SystemClock;
-use statusgate::domain::monitor::{ActionKind, ActionState, MonitorInput, MonitorEvent, Trigger};
+use statusgate::domain::monitor::{ActionKind, ActionState, MonitorEvent, MonitorInput, Trigger};
 use statusgate::domain::{ComponentStatus, Role};
 use statusgate::ids::{ComponentId, MonitorEventId, PageId};
 use statusgate::service::{Principal, ServiceError, Services};
@@ -58,13 +58,22 @@ both_backends!(
         let s = &app.services;
 
         let ok_url = format!("{}/ok", t.base);
-        let ok = s.create_monitor(&me, &page, input("ok", &ok_url, None)).await.unwrap();
+        let ok = s
+            .create_monitor(&me, &page, input("ok", &ok_url, None))
+            .await
+            .unwrap();
         let e = s.run_monitor_now(&me, &ok.id).await.unwrap();
-        assert!(e.ok && e.status_code == Some(200) && e.error.is_none(), "{e:?}");
+        assert!(
+            e.ok && e.status_code == Some(200) && e.error.is_none(),
+            "{e:?}"
+        );
         assert_eq!(e.trigger, Trigger::Manual);
 
         let fail_url = format!("{}/fail", t.base);
-        let fail = s.create_monitor(&me, &page, input("fail", &fail_url, None)).await.unwrap();
+        let fail = s
+            .create_monitor(&me, &page, input("fail", &fail_url, None))
+            .await
+            .unwrap();
         let e = s.run_monitor_now(&me, &fail.id).await.unwrap();
         assert!(!e.ok && e.status_code == Some(500));
         assert!(e.error.unwrap().contains("expected 200-299"));
@@ -96,26 +105,32 @@ both_backends!(
     }
 );
 
-both_backends!(bad_monitor_input_gets_a_clear_error, |db: TestDb| async move {
-    let app = TestApp::spawn(db).await;
-    let me = owner(&app.services).await;
-    let (page, _) = demo_ids(&app.services, "REST API").await;
-    let page = PageId::parse(&page).unwrap();
-    let s = &app.services;
-    let mut fast = input("fast", "https://example.com/", None);
-    fast.interval_secs = 5;
-    let e = s.create_monitor(&me, &page, fast).await.unwrap_err();
-    assert!(matches!(e, ServiceError::Invalid(_)) && e.to_string().contains("interval_secs"), "{e}");
-    let e = s
-        .create_monitor(&me, &page, input("x", "gopher://example.com", None))
-        .await
-        .unwrap_err();
-    assert!(e.to_string().contains("url"), "{e}");
-    let mut range = input("x", "https://example.com", None);
-    range.expect_min = 500;
-    range.expect_max = 200;
-    assert!(s.create_monitor(&me, &page, range).await.is_err());
-});
+both_backends!(
+    bad_monitor_input_gets_a_clear_error,
+    |db: TestDb| async move {
+        let app = TestApp::spawn(db).await;
+        let me = owner(&app.services).await;
+        let (page, _) = demo_ids(&app.services, "REST API").await;
+        let page = PageId::parse(&page).unwrap();
+        let s = &app.services;
+        let mut fast = input("fast", "https://example.com/", None);
+        fast.interval_secs = 5;
+        let e = s.create_monitor(&me, &page, fast).await.unwrap_err();
+        assert!(
+            matches!(e, ServiceError::Invalid(_)) && e.to_string().contains("interval_secs"),
+            "{e}"
+        );
+        let e = s
+            .create_monitor(&me, &page, input("x", "gopher://example.com", None))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("url"), "{e}");
+        let mut range = input("x", "https://example.com", None);
+        range.expect_min = 500;
+        range.expect_max = 200;
+        assert!(s.create_monitor(&me, &page, range).await.is_err());
+    }
+);
 
 both_backends!(
     viewers_may_read_monitors_but_not_run_or_decide,
@@ -123,19 +138,31 @@ both_backends!(
         let app = quiet_app(db).await;
         let s = &app.services;
         let org = s.org_by_slug("acme").await.unwrap();
-        let viewer = s.create_user("viewer@acme.test", "viewer password", &org, Role::Viewer).await.unwrap();
+        let viewer = s
+            .create_user("viewer@acme.test", "viewer password", &org, Role::Viewer)
+            .await
+            .unwrap();
         let viewer = Principal::user(viewer.id);
         let (page, _) = demo_ids(s, "REST API").await;
         let page = PageId::parse(&page).unwrap();
         let monitors = s.monitors(&viewer, &page).await.unwrap();
         assert_eq!(monitors.len(), 3, "the demo's monitors");
-        let e = s.run_monitor_now(&viewer, &monitors[0].id).await.unwrap_err();
+        let e = s
+            .run_monitor_now(&viewer, &monitors[0].id)
+            .await
+            .unwrap_err();
         assert!(matches!(e, ServiceError::Forbidden(_)));
-        let pending = s.pending_actions(&viewer, &page, Some(ActionState::Pending), None).await.unwrap();
+        let pending = s
+            .pending_actions(&viewer, &page, Some(ActionState::Pending), None)
+            .await
+            .unwrap();
         assert_eq!(pending.len(), 1, "the demo's pending action");
         let e = s.approve_action(&viewer, &pending[0].id).await.unwrap_err();
         assert!(matches!(e, ServiceError::Forbidden(_)));
-        let e = s.reject_action(&viewer, &pending[0].id, "no").await.unwrap_err();
+        let e = s
+            .reject_action(&viewer, &pending[0].id, "no")
+            .await
+            .unwrap_err();
         assert!(matches!(e, ServiceError::Forbidden(_)));
     }
 );
@@ -148,50 +175,102 @@ both_backends!(
         let s = &app.services;
         let me = owner(s).await;
         let (page, auth) = demo_ids(s, "Authentication").await;
-        let (page, auth) = (PageId::parse(&page).unwrap(), ComponentId::parse(&auth).unwrap());
+        let (page, auth) = (
+            PageId::parse(&page).unwrap(),
+            ComponentId::parse(&auth).unwrap(),
+        );
         let fail_url = format!("{}/fail", t.base);
-        let m = s.create_monitor(&me, &page, input("auth", &fail_url, Some(auth.clone()))).await.unwrap();
+        let m = s
+            .create_monitor(&me, &page, input("auth", &fail_url, Some(auth.clone())))
+            .await
+            .unwrap();
         for _ in 0..2 {
             s.run_monitor_now(&me, &m.id).await.unwrap();
         }
-        assert!(proposals(s, &page, &me).await.is_empty(), "two failures: nothing yet");
+        assert!(
+            proposals(s, &page, &me).await.is_empty(),
+            "two failures: nothing yet"
+        );
         s.run_monitor_now(&me, &m.id).await.unwrap();
         s.run_monitor_now(&me, &m.id).await.unwrap();
         let open = proposals(s, &page, &me).await;
-        assert_eq!(open.len(), 1, "one proposal at the threshold, not one per failure");
+        assert_eq!(
+            open.len(),
+            1,
+            "one proposal at the threshold, not one per failure"
+        );
         assert_eq!(open[0].kind, ActionKind::OpenIncident);
         let before = s.active_incidents(&me, &page).await.unwrap().len();
-        assert_eq!(component_status(s, &page, &auth).await, ComponentStatus::Operational, "nothing done unapproved");
+        assert_eq!(
+            component_status(s, &page, &auth).await,
+            ComponentStatus::Operational,
+            "nothing done unapproved"
+        );
 
         let done = s.approve_action(&me, &open[0].id).await.unwrap();
         assert_eq!(done.state, ActionState::Approved);
-        assert_eq!(s.active_incidents(&me, &page).await.unwrap().len(), before + 1);
-        assert_eq!(component_status(s, &page, &auth).await, ComponentStatus::MajorOutage);
+        assert_eq!(
+            s.active_incidents(&me, &page).await.unwrap().len(),
+            before + 1
+        );
+        assert_eq!(
+            component_status(s, &page, &auth).await,
+            ComponentStatus::MajorOutage
+        );
         let again = s.approve_action(&me, &open[0].id).await.unwrap_err();
         assert!(matches!(again, ServiceError::Conflict(_)));
 
         // Recovery proposes the opposite; rejecting records who and why and changes nothing.
         let ok_url = format!("{}/ok", t.base);
-        s.update_monitor(&me, &m.id, input("auth", &ok_url, Some(auth.clone()))).await.unwrap();
+        s.update_monitor(&me, &m.id, input("auth", &ok_url, Some(auth.clone())))
+            .await
+            .unwrap();
         s.run_monitor_now(&me, &m.id).await.unwrap();
         let back = proposals(s, &page, &me).await;
         assert_eq!(back.len(), 1);
-        assert_eq!((back[0].kind, back[0].status), (ActionKind::SetStatus, ComponentStatus::Operational));
-        let rejected = s.reject_action(&me, &back[0].id, "still investigating").await.unwrap();
+        assert_eq!(
+            (back[0].kind, back[0].status),
+            (ActionKind::SetStatus, ComponentStatus::Operational)
+        );
+        let rejected = s
+            .reject_action(&me, &back[0].id, "still investigating")
+            .await
+            .unwrap();
         assert_eq!(rejected.state, ActionState::Rejected);
-        assert_eq!(rejected.decision_note.as_deref(), Some("still investigating"));
-        assert_eq!(component_status(s, &page, &auth).await, ComponentStatus::MajorOutage);
+        assert_eq!(
+            rejected.decision_note.as_deref(),
+            Some("still investigating")
+        );
+        assert_eq!(
+            component_status(s, &page, &auth).await,
+            ComponentStatus::MajorOutage
+        );
 
         let org = s.org_by_slug("acme").await.unwrap();
         let audit = s.store.audit_entries(&org.id, None, 1000).await.unwrap();
-        for action in ["monitor_action.proposed", "monitor_action.approved", "monitor_action.rejected", "incident.created"] {
-            assert!(audit.iter().any(|a| a.action == action), "audit has {action}");
+        for action in [
+            "monitor_action.proposed",
+            "monitor_action.approved",
+            "monitor_action.rejected",
+            "incident.created",
+        ] {
+            assert!(
+                audit.iter().any(|a| a.action == action),
+                "audit has {action}"
+            );
         }
     }
 );
 
 async fn component_status(s: &Services, page: &PageId, id: &ComponentId) -> ComponentStatus {
-    s.store.components(page).await.unwrap().into_iter().find(|c| c.id == *id).unwrap().status
+    s.store
+        .components(page)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.id == *id)
+        .unwrap()
+        .status
 }
 
 both_backends!(
@@ -216,7 +295,10 @@ both_backends!(
         every_second.interval_secs = 1;
         let m = s.create_monitor(&me, &page, every_second).await.unwrap();
         let hits = t.hits.clone();
-        assert!(eventually(10, || *hits.lock().unwrap() >= 3).await, "scheduled runs happen");
+        assert!(
+            eventually(10, || *hits.lock().unwrap() >= 3).await,
+            "scheduled runs happen"
+        );
         let (_, events) = s.monitor(&me, &m.id, None).await.unwrap();
         assert!(events.len() >= 2 && events.iter().all(|e| e.trigger == Trigger::Schedule));
 
@@ -235,12 +317,19 @@ both_backends!(
         tx.commit().await.unwrap();
         assert!(s.prune_monitor_events().await.unwrap() >= 1);
         let (_, events) = s.monitor(&me, &m.id, Some(200)).await.unwrap();
-        assert!(events.iter().all(|e| e.id != old.id), "the 91-day-old event is gone");
+        assert!(
+            events.iter().all(|e| e.id != old.id),
+            "the 91-day-old event is gone"
+        );
     }
 );
 
 /// Pending proposals made by the test's monitor (named "auth"), not the demo's.
-async fn proposals(s: &Services, page: &PageId, me: &Principal) -> Vec<statusgate::domain::monitor::PendingAction> {
+async fn proposals(
+    s: &Services,
+    page: &PageId,
+    me: &Principal,
+) -> Vec<statusgate::domain::monitor::PendingAction> {
     s.pending_actions(me, page, Some(ActionState::Pending), None)
         .await
         .unwrap()

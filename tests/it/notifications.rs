@@ -7,9 +7,12 @@ use std::sync::Arc;
 use statusgate::clock::SystemClock;
 use statusgate::config::Config;
 use statusgate::domain::subscriber::{DeliveryState, SubscriberKind};
-use statusgate::domain::{IncidentStage, Message, NewIncidentUpdate};
+use statusgate::domain::{
+    IncidentStage, MaintenanceState, MaintenanceWindow, Message, NewIncidentUpdate,
+};
 use statusgate::ids::PageId;
 use statusgate::outbound::webhook::signature;
+use statusgate::service::maintenances::NewMaintenance;
 use statusgate::service::subscribers::Subscribed;
 use statusgate::service::Services;
 
@@ -41,7 +44,10 @@ async fn page_of(s: &Services) -> PageId {
     PageId::parse(&demo_ids(s, "REST API").await.0).unwrap()
 }
 
-async fn update_notifications(s: &Services, page: &PageId) -> Vec<statusgate::domain::subscriber::Notification> {
+async fn update_notifications(
+    s: &Services,
+    page: &PageId,
+) -> Vec<statusgate::domain::subscriber::Notification> {
     let me = owner(s).await;
     s.deliveries(&me, page, Some(200))
         .await
@@ -73,22 +79,67 @@ both_backends!(
         for n in 0..2 {
             let url = format!("{}?n={n}", r.url);
             assert!(matches!(
-                s.subscribe("api", SubscriberKind::Webhook, &url).await.unwrap(),
+                s.subscribe("api", SubscriberKind::Webhook, &url)
+                    .await
+                    .unwrap(),
                 Subscribed::Webhook { .. }
             ));
         }
         // Unconfirmed: gets a confirmation, never updates.
-        s.subscribe("api", SubscriberKind::Email, "reader@example.com").await.unwrap();
+        s.subscribe("api", SubscriberKind::Email, "reader@example.com")
+            .await
+            .unwrap();
 
-        let (incident, _) = s.create_incident(&me, &page, "Queue delays", update(false)).await.unwrap();
-        s.add_incident_update(&me, &incident.id, update(false)).await.unwrap();
-        assert!(update_notifications(s, &page).await.is_empty(), "notify = false queues nothing");
+        let (incident, _) = s
+            .create_incident(&me, &page, "Queue delays", update(false))
+            .await
+            .unwrap();
+        s.add_incident_update(&me, &incident.id, update(false))
+            .await
+            .unwrap();
+        assert!(
+            update_notifications(s, &page).await.is_empty(),
+            "notify = false queues nothing"
+        );
 
-        s.add_incident_update(&me, &incident.id, update(true)).await.unwrap();
+        s.add_incident_update(&me, &incident.id, update(true))
+            .await
+            .unwrap();
         let queued = update_notifications(s, &page).await;
         assert_eq!(queued.len(), 2, "one per confirmed subscriber");
         assert!(queued.iter().all(|n| n.state == DeliveryState::Pending));
         assert_ne!(queued[0].subscriber_id, queued[1].subscriber_id);
+
+        // Maintenance updates follow the same rule.
+        let start = s.clock.now() + time::Duration::days(1);
+        let window =
+            MaintenanceWindow::new(start, start + time::Duration::hours(1), s.clock.now()).unwrap();
+        let new = |notify| NewMaintenance {
+            title: "Disk swap",
+            window: window.clone(),
+            components: Vec::new(),
+            message: Message::parse("message", "Swapping disks.").unwrap(),
+            notify,
+        };
+        let (quiet, _) = s
+            .schedule_maintenance(&me, &page, new(false))
+            .await
+            .unwrap();
+        assert_eq!(
+            update_notifications(s, &page).await.len(),
+            2,
+            "notify = false queues nothing"
+        );
+        let msg = Message::parse("message", "Starting now.").unwrap();
+        s.add_maintenance_update(&me, &quiet.id, MaintenanceState::InProgress, msg, true)
+            .await
+            .unwrap();
+        s.schedule_maintenance(&me, &page, new(true)).await.unwrap();
+        assert_eq!(
+            update_notifications(s, &page).await.len(),
+            6,
+            "two per notifying update"
+        );
     }
 );
 
@@ -100,21 +151,37 @@ both_backends!(
         let me = owner(s).await;
         let page = page_of(s).await;
         let r = receiver(1, false).await;
-        let Subscribed::Webhook { secret } =
-            s.subscribe("api", SubscriberKind::Webhook, &r.url).await.unwrap()
+        let Subscribed::Webhook { secret } = s
+            .subscribe("api", SubscriberKind::Webhook, &r.url)
+            .await
+            .unwrap()
         else {
             panic!("webhook subscription");
         };
-        s.create_incident(&me, &page, "Queue delays", update(true)).await.unwrap();
+        s.create_incident(&me, &page, "Queue delays", update(true))
+            .await
+            .unwrap();
 
         let rr = r.clone();
-        assert!(eventually(15, || rr.keys().len() == 1).await, "delivered after a retry");
+        assert!(
+            eventually(15, || rr.keys().len() == 1).await,
+            "delivered after a retry"
+        );
         let all = r.all.lock().unwrap().clone();
         assert_eq!(all.len(), 2, "first attempt failed, second succeeded");
-        let key = |i: usize| all[i].headers["idempotency-key"].to_str().unwrap().to_owned();
+        let key = |i: usize| {
+            all[i].headers["idempotency-key"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
         assert_eq!(key(0), key(1), "the retry carries the same idempotency key");
         for got in &all {
-            let ts: i64 = got.headers["statusgate-timestamp"].to_str().unwrap().parse().unwrap();
+            let ts: i64 = got.headers["statusgate-timestamp"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
             let sig = got.headers["statusgate-signature"].to_str().unwrap();
             assert_eq!(sig, signature(&secret, ts, &got.body), "signature verifies");
             assert_ne!(sig, signature("wrong secret", ts, &got.body));
@@ -161,13 +228,23 @@ both_backends!(
         assert!(html.contains("Get updates") && html.contains("/status/api/subscribe"));
         let csrf = csrf_in(&html).unwrap();
         let r = visitor
-            .post_form("/status/api/subscribe", &[("csrf", &csrf), ("kind", "email"), ("target", "reader@example.com")])
+            .post_form(
+                "/status/api/subscribe",
+                &[
+                    ("csrf", &csrf),
+                    ("kind", "email"),
+                    ("target", "reader@example.com"),
+                ],
+            )
             .await;
         assert_eq!(r.status(), 200);
         assert!(r.text().await.unwrap().contains("Check your inbox"));
 
         let msgs = sink.messages.clone();
-        assert!(eventually(10, || msgs.lock().unwrap().len() == 1).await, "confirmation sent");
+        assert!(
+            eventually(10, || msgs.lock().unwrap().len() == 1).await,
+            "confirmation sent"
+        );
         let confirm = msgs.lock().unwrap()[0].clone();
         assert!(confirm.contains("To: reader@example.com") && confirm.contains("Subject: Confirm"));
         let link = confirm
@@ -182,12 +259,24 @@ both_backends!(
 
         let me = owner(s).await;
         let page = page_of(s).await;
-        s.create_incident(&me, &page, "Queue delays", update(true)).await.unwrap();
-        assert!(eventually(10, || msgs.lock().unwrap().len() == 2).await, "update sent");
+        s.create_incident(&me, &page, "Queue delays", update(true))
+            .await
+            .unwrap();
+        assert!(
+            eventually(10, || msgs.lock().unwrap().len() == 2).await,
+            "update sent"
+        );
         let mail = msgs.lock().unwrap()[1].clone();
-        assert!(mail.contains("Subject: [Acme API] Queue delays: Investigating"), "{mail}");
+        assert!(
+            mail.contains("Subject: [Acme API] Queue delays: Investigating"),
+            "{mail}"
+        );
         assert!(mail.contains("Checking the queue."));
-        let unsub = mail.split_whitespace().find(|w| w.contains("/unsubscribe/")).unwrap().to_owned();
+        let unsub = mail
+            .split_whitespace()
+            .find(|w| w.contains("/unsubscribe/"))
+            .unwrap()
+            .to_owned();
         let path = &unsub[unsub.find("/unsubscribe/").unwrap()..];
         let form = visitor.get(path).await.text().await.unwrap();
         assert!(form.contains("reader@example.com"));
@@ -202,7 +291,11 @@ both_backends!(
     an_unreachable_relay_keeps_the_message_and_dead_letters_it_after_max_attempts,
     |db: TestDb| async move {
         // A port that was just free: nothing listens there.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let app = TestApp::spawn_with(
             db,
             |c| {
@@ -215,7 +308,9 @@ both_backends!(
         )
         .await;
         let s = &app.services;
-        s.subscribe("api", SubscriberKind::Email, "reader@example.com").await.unwrap();
+        s.subscribe("api", SubscriberKind::Email, "reader@example.com")
+            .await
+            .unwrap();
         let me = owner(s).await;
         let page = page_of(s).await;
         let mut state = None;
@@ -229,7 +324,10 @@ both_backends!(
         }
         let dead = state.expect("dead-lettered");
         assert_eq!(dead.attempts, 2);
-        assert!(dead.last_error.unwrap().contains("cannot connect to SMTP relay"));
+        assert!(dead
+            .last_error
+            .unwrap()
+            .contains("cannot connect to SMTP relay"));
     }
 );
 
@@ -252,9 +350,13 @@ both_backends!(
         let page = page_of(&s).await;
         let r = receiver(0, true).await;
         for n in 0..3 {
-            s.subscribe("api", SubscriberKind::Webhook, &format!("{}?n={n}", r.url)).await.unwrap();
+            s.subscribe("api", SubscriberKind::Webhook, &format!("{}?n={n}", r.url))
+                .await
+                .unwrap();
         }
-        s.create_incident(&me, &page, "Queue delays", update(true)).await.unwrap();
+        s.create_incident(&me, &page, "Queue delays", update(true))
+            .await
+            .unwrap();
 
         // Start a worker, and kill it while the receiver holds its first request open.
         let worker = {
@@ -268,7 +370,11 @@ both_backends!(
 
         // A restarted worker picks everything up once the dead worker's lease lapses.
         let mut rounds = 0;
-        while update_notifications(&s, &page).await.iter().any(|n| n.state != DeliveryState::Delivered) {
+        while update_notifications(&s, &page)
+            .await
+            .iter()
+            .any(|n| n.state != DeliveryState::Delivered)
+        {
             rounds += 1;
             assert!(rounds < 100, "delivery finishes");
             s.deliver_due().await.unwrap();
@@ -277,11 +383,24 @@ both_backends!(
         let mut keys = r.keys();
         keys.sort();
         keys.dedup();
-        assert_eq!(keys.len(), 3, "each subscriber's notification processed exactly once");
+        assert_eq!(
+            keys.len(),
+            3,
+            "each subscriber's notification processed exactly once"
+        );
         let seen = r.all.lock().unwrap().len();
-        assert!(seen >= 4, "the interrupted one was sent again ({seen} requests)");
-        let first_key = r.all.lock().unwrap()[0].headers["idempotency-key"].to_str().unwrap().to_owned();
-        assert!(keys.contains(&first_key), "the redelivery reused the interrupted key");
+        assert!(
+            seen >= 4,
+            "the interrupted one was sent again ({seen} requests)"
+        );
+        let first_key = r.all.lock().unwrap()[0].headers["idempotency-key"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            keys.contains(&first_key),
+            "the redelivery reused the interrupted key"
+        );
     }
 );
 
@@ -290,11 +409,25 @@ both_backends!(
     |db: TestDb| async move {
         let app = TestApp::spawn(db).await;
         let s = &app.services;
-        for url in ["http://example.com/hook", "https://127.0.0.1/hook", "https://10.0.0.8/x", "https://[::1]/x"] {
-            let e = s.subscribe("api", SubscriberKind::Webhook, url).await.unwrap_err();
+        for url in [
+            "http://example.com/hook",
+            "https://127.0.0.1/hook",
+            "https://10.0.0.8/x",
+            "https://[::1]/x",
+        ] {
+            let e = s
+                .subscribe("api", SubscriberKind::Webhook, url)
+                .await
+                .unwrap_err();
             assert!(e.to_string().starts_with("url:"), "{url}: {e}");
         }
-        let e = s.subscribe("api", SubscriberKind::Email, "reader@example.com").await.unwrap_err();
-        assert!(e.to_string().contains("not offered"), "no relay configured: {e}");
+        let e = s
+            .subscribe("api", SubscriberKind::Email, "reader@example.com")
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("not offered"),
+            "no relay configured: {e}"
+        );
     }
 );
