@@ -63,6 +63,10 @@ impl Default for DeliveryConfig {
 pub enum SmtpTls {
     /// Plain SMTP; only for a relay on the same host or a trusted network.
     None,
+    /// Plain connection upgraded with STARTTLS before anything else is sent (usually port 587).
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
 }
 
 #[derive(Clone, Deserialize)]
@@ -192,4 +196,49 @@ pub(super) fn validate(
         return Err(key_error("smtp.timeout_ms", "must be at least 1"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Config;
+
+    fn check(edit: impl FnOnce(&mut Config)) -> String {
+        let mut c = Config::default();
+        edit(&mut c);
+        c.validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn bad_monitoring_values_name_their_key() {
+        assert!(check(|_| {}).is_empty());
+        assert!(check(|c| c.monitors.failure_threshold = 0).contains("monitors.failure_threshold"));
+        assert!(check(|c| c.monitors.retention_days = 0).contains("monitors.retention_days"));
+        assert!(check(|c| c.delivery.max_attempts = 0).contains("delivery.max_attempts"));
+        let smtp = check(|c| {
+            c.smtp.host = "relay.example.com".into();
+            c.smtp.from = "not an address".into();
+        });
+        assert!(smtp.contains("smtp.from"), "{smtp}");
+    }
+
+    #[test]
+    fn the_relay_password_does_not_print() {
+        let mut c = Config::default();
+        c.smtp.password = Some("relay-secret".into());
+        assert!(!format!("{c:?}").contains("relay-secret"));
+    }
+
+    #[test]
+    fn tls_modes_parse_from_toml() {
+        let c = Config::parse_toml(
+            "[smtp]\ntls = \"starttls\"\n",
+            std::path::Path::new("c.toml"),
+        );
+        assert!(c.is_ok_and(|c| c.smtp.tls == super::SmtpTls::Starttls));
+        let bad = Config::parse_toml("[smtp]\ntls = \"ssl\"\n", std::path::Path::new("c.toml"));
+        assert!(bad.is_err());
+    }
 }

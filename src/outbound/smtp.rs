@@ -1,5 +1,6 @@
-//! A small SMTP client (RFC 5321) for one message at a time through the configured relay: EHLO, optional
-//! AUTH PLAIN, MAIL, RCPT, DATA with dot-stuffing, QUIT. Every step is bounded by the relay timeout.
+//! A small SMTP client (RFC 5321) for one message at a time through the configured relay: EHLO, STARTTLS
+//! (RFC 3207) or implicit TLS when configured, optional AUTH PLAIN, MAIL, RCPT, DATA with dot-stuffing,
+//! QUIT. Every step is bounded by the relay timeout.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::net::TcpStream;
 
 use super::OutboundError;
-use crate::config::SmtpConfig;
+use crate::config::{SmtpConfig, SmtpTls};
 
 pub struct Email<'a> {
     pub to: &'a str,
@@ -30,11 +31,67 @@ pub async fn send(cfg: &SmtpConfig, mail: &Email<'_>) -> Result<(), OutboundErro
                     cfg.host, cfg.port
                 ))
             })?;
-        converse(BufReader::new(stream), cfg, mail).await
+        match cfg.tls {
+            SmtpTls::None => {
+                let mut s = BufReader::new(stream);
+                greet(&mut s).await?;
+                converse(s, cfg, mail).await
+            }
+            SmtpTls::Tls => {
+                let mut s = BufReader::new(tls(stream, &cfg.host).await?);
+                greet(&mut s).await?;
+                converse(s, cfg, mail).await
+            }
+            SmtpTls::Starttls => {
+                let mut s = BufReader::new(stream);
+                let offers = greet(&mut s).await?;
+                if !offers.iter().any(|l| l.eq_ignore_ascii_case("STARTTLS")) {
+                    return Err(fail(format!(
+                        "SMTP relay {} does not offer STARTTLS",
+                        cfg.host
+                    )));
+                }
+                command(&mut s, "STARTTLS", 220).await?;
+                // Nothing the relay sent before the handshake may be trusted or reused.
+                let mut s = BufReader::new(tls(s.into_inner(), &cfg.host).await?);
+                command(&mut s, "EHLO statusgate", 250).await?;
+                converse(s, cfg, mail).await
+            }
+        }
     };
     tokio::time::timeout(timeout, work)
         .await
         .map_err(|_| fail(format!("SMTP relay {}:{} timed out", cfg.host, cfg.port)))?
+}
+
+/// Wraps the connection in TLS, checking the relay's certificate against the web PKI roots.
+async fn tls(
+    stream: TcpStream,
+    host: &str,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, OutboundError> {
+    use tokio_rustls::rustls::{pki_types::ServerName, ClientConfig, RootCertStore};
+    let roots = RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let config = ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|_| fail(format!("{host} is not a valid TLS server name")))?;
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, stream)
+        .await
+        .map_err(|e| fail(format!("TLS with SMTP relay {host} failed: {e}")))
+}
+
+/// Reads the greeting and says EHLO; returns the extensions the relay offers.
+async fn greet<S: AsyncRead + AsyncWrite + Unpin>(
+    s: &mut BufReader<S>,
+) -> Result<Vec<String>, OutboundError> {
+    expect(s, 220).await?;
+    write(s, "EHLO statusgate\r\n").await?;
+    let lines = reply(s, 250).await?;
+    Ok(lines.into_iter().skip(1).collect())
 }
 
 fn fail(msg: String) -> OutboundError {
@@ -46,8 +103,6 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     cfg: &SmtpConfig,
     mail: &Email<'_>,
 ) -> Result<(), OutboundError> {
-    expect(&mut s, 220).await?;
-    command(&mut s, "EHLO statusgate", 250).await?;
     if let (Some(user), Some(pass)) = (&cfg.username, &cfg.password) {
         let token = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{pass}"));
         command(&mut s, &format!("AUTH PLAIN {token}"), 235).await?;
@@ -134,6 +189,15 @@ async fn expect<S: AsyncRead + AsyncWrite + Unpin>(
     s: &mut BufReader<S>,
     code: u16,
 ) -> Result<(), OutboundError> {
+    reply(s, code).await.map(|_| ())
+}
+
+/// Reads one reply; returns the text of each line after the code.
+async fn reply<S: AsyncRead + AsyncWrite + Unpin>(
+    s: &mut BufReader<S>,
+    code: u16,
+) -> Result<Vec<String>, OutboundError> {
+    let mut lines = Vec::new();
     loop {
         let mut line = String::new();
         let n = s
@@ -147,9 +211,10 @@ async fn expect<S: AsyncRead + AsyncWrite + Unpin>(
         if got != code {
             return Err(fail(format!("SMTP relay answered: {}", line.trim_end())));
         }
+        lines.push(line.get(4..).unwrap_or_default().trim_end().to_owned());
         // "250-..." continues, "250 ..." ends the reply.
         if line.as_bytes().get(3) != Some(&b'-') {
-            return Ok(());
+            return Ok(lines);
         }
     }
 }

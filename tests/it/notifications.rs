@@ -116,7 +116,7 @@ both_backends!(
             MaintenanceWindow::new(start, start + time::Duration::hours(1), s.clock.now()).unwrap();
         let new = |notify| NewMaintenance {
             title: "Disk swap",
-            window: window.clone(),
+            window,
             components: Vec::new(),
             message: Message::parse("message", "Swapping disks.").unwrap(),
             notify,
@@ -431,3 +431,35 @@ both_backends!(
         );
     }
 );
+
+#[tokio::test]
+async fn smtp_tls_modes_fail_clearly_against_a_plain_relay() {
+    use statusgate::config::{SmtpConfig, SmtpTls};
+    use statusgate::outbound::smtp::{send, Email};
+    let sink = smtp_sink().await;
+    let mail = Email {
+        to: "reader@example.com",
+        subject: "Hi",
+        body: "Hello",
+        message_id: "ntf_1",
+        date: time::OffsetDateTime::UNIX_EPOCH,
+    };
+    let cfg = |tls| SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: sink.port,
+        tls,
+        timeout_ms: 2_000,
+        ..SmtpConfig::default()
+    };
+    send(&cfg(SmtpTls::None), &mail).await.unwrap();
+    assert_eq!(sink.messages.lock().unwrap().len(), 1);
+    let e = send(&cfg(SmtpTls::Starttls), &mail).await.unwrap_err();
+    assert!(e.to_string().contains("does not offer STARTTLS"), "{e}");
+    let e = send(&cfg(SmtpTls::Tls), &mail).await.unwrap_err();
+    assert!(e.to_string().contains("TLS with SMTP relay"), "{e}");
+    assert_eq!(
+        sink.messages.lock().unwrap().len(),
+        1,
+        "nothing sent in the clear"
+    );
+}
