@@ -150,6 +150,40 @@ impl Services {
         Ok(self.store.monitor(id).await?)
     }
 
+    /// Pauses or resumes a monitor; a resumed monitor is due at once.
+    pub async fn set_monitor_enabled(
+        &self,
+        who: &Principal,
+        id: &MonitorId,
+        enabled: bool,
+    ) -> Result<Monitor> {
+        let m = self.store.monitor(id).await.or_not_found("monitor")?;
+        let page = self
+            .page_for(who, &m.page_id, Permission::MonitorManage)
+            .await?;
+        let spec = MonitorSpec { enabled, ..m.spec };
+        let mut tx = self.store.begin().await?;
+        self.store
+            .update_monitor(&mut tx, id, &spec, self.clock.now())
+            .await?;
+        let action = if enabled {
+            "monitor.resumed"
+        } else {
+            "monitor.paused"
+        };
+        self.audit(
+            &mut tx,
+            who,
+            &page.org_id,
+            action,
+            ("monitor", id.as_str()),
+            json!({}),
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(self.store.monitor(id).await?)
+    }
+
     pub async fn delete_monitor(&self, who: &Principal, id: &MonitorId) -> Result<()> {
         let m = self.store.monitor(id).await.or_not_found("monitor")?;
         let page = self

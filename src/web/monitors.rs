@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/monitors/{id}", get(show))
         .route("/admin/monitors/{id}/run", post(run_now))
         .route("/admin/monitors/{id}/delete", post(delete))
+        .route("/admin/monitors/{id}/enabled", post(set_enabled))
         .route("/admin/actions/{id}/approve", post(approve))
         .route("/admin/actions/{id}/reject", post(reject))
 }
@@ -317,6 +318,21 @@ async fn run_now(
     me.session.check_csrf(form.get("csrf")).await?;
     let id = parse_id(&id, MonitorId::parse, "monitor")?;
     services.run_monitor_now(&me.principal, &id).await?;
+    Ok(Redirect::to(&format!("/admin/monitors/{id}")).into_response())
+}
+
+async fn set_enabled(
+    State(services): State<Services>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = Fields(form);
+    me.session.check_csrf(form.get("csrf")).await?;
+    let id = parse_id(&id, MonitorId::parse, "monitor")?;
+    services
+        .set_monitor_enabled(&me.principal, &id, form.checked("enabled"))
+        .await?;
     Ok(Redirect::to(&format!("/admin/monitors/{id}")).into_response())
 }
 

@@ -129,8 +129,27 @@ both_backends!(
             "{detail}"
         );
 
-        // Reject the demo's pending action from the page.
+        let r = app
+            .post_form(&format!("{monitor_path}/enabled"), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(r.status(), 303);
+        let detail = app.get(&monitor_path).await.text().await.unwrap();
+        assert!(detail.contains(">paused<") && detail.contains("Resume"));
         let me = owner(s).await;
+        let paused_id =
+            statusgate::ids::MonitorId::parse(monitor_path.rsplit('/').next().unwrap()).unwrap();
+        let due = s
+            .store
+            .due_monitors(s.clock.now() + time::Duration::days(1), 100)
+            .await
+            .unwrap();
+        assert!(
+            due.iter().all(|m| m.id != paused_id),
+            "paused monitors are never due"
+        );
+        s.set_monitor_enabled(&me, &paused_id, true).await.unwrap();
+
+        // Reject the demo's pending action from the page.
         let pid = PageId::parse(&page).unwrap();
         let pending = s
             .pending_actions(&me, &pid, Some(ActionState::Pending), None)
