@@ -13,7 +13,8 @@ const target = new URL(upstream);
 
 http
   .createServer((req, res) => {
-    const headers = { ...req.headers, authorization: `Bearer ${token}`, host: target.host };
+    // Host and Origin pass through untouched: the DNS-rebinding checks must see what the suite sent.
+    const headers = { ...req.headers, authorization: `Bearer ${token}` };
     const out = http.request(
       { hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers },
       (up) => {
