@@ -135,6 +135,26 @@ pub async fn call(
                 .await?;
             Ok(json!({ "maintenances": list.iter().map(views::maintenance).collect::<Vec<_>>() }))
         }
+        "get_analytics_summary" => {
+            let page_id = page_arg(&a)?;
+            let days = a.limit("window_days", 30, 90)?;
+            let summary = services
+                .analytics_summary(who, &page_id, Some(days))
+                .await?;
+            Ok(serde_json::to_value(summary).unwrap_or_default())
+        }
+        "list_beats" => {
+            let page_id = page_arg(&a)?;
+            let list = services.monitors(who, &page_id).await?;
+            Ok(json!({ "beats": list.iter().map(views::monitor).collect::<Vec<_>>() }))
+        }
+        "list_recent_beat_failures" => {
+            let page_id = page_arg(&a)?;
+            let list = services
+                .recent_failures(who, &page_id, Some(a.limit("limit", 20, 200)?))
+                .await?;
+            Ok(json!({ "failures": list.iter().map(views::monitor_event).collect::<Vec<_>>() }))
+        }
         "create_incident" => {
             let page_id = page_arg(&a)?;
             let stage = parse_domain(IncidentStage::parse(a.str("stage")?))?;
