@@ -29,6 +29,15 @@ pub enum ToolError {
 /// What a successful call returns: `structuredContent`, rendered as text too for older clients.
 pub type ToolOutput = Value;
 
+/// Notifications the update queued: one per confirmed subscriber when `notify` was true, else none.
+async fn queued(services: &Services, update_id: &str) -> Result<i64, ToolError> {
+    Ok(services
+        .store
+        .count_notifications_for(update_id)
+        .await
+        .map_err(ServiceError::from)?)
+}
+
 fn page_arg(a: &Args) -> Result<PageId, ToolError> {
     Ok(a.id("page_id", PageId::parse)?)
 }
@@ -170,6 +179,7 @@ pub async fn call(
             let mut v = views::incident(&incident);
             v["update"] = views::incident_update(&update);
             v["published"] = json!(true);
+            v["subscribers_notified"] = json!(queued(services, update.id.as_str()).await?);
             Ok(v)
         }
         "add_incident_update" => {
@@ -188,6 +198,7 @@ pub async fn call(
             let (incident, update) = services.add_incident_update(who, &id, update).await?;
             let mut v = views::incident(&incident);
             v["update"] = views::incident_update(&update);
+            v["subscribers_notified"] = json!(queued(services, update.id.as_str()).await?);
             Ok(v)
         }
         "schedule_maintenance" => {
@@ -208,6 +219,7 @@ pub async fn call(
             let mut v = views::maintenance(&m);
             v["update"] = views::maintenance_update(&update);
             v["published"] = json!(true);
+            v["subscribers_notified"] = json!(queued(services, update.id.as_str()).await?);
             Ok(v)
         }
         "add_maintenance_update" => {
@@ -225,6 +237,7 @@ pub async fn call(
                 .await?;
             let mut v = views::maintenance(&m);
             v["update"] = views::maintenance_update(&update);
+            v["subscribers_notified"] = json!(queued(services, update.id.as_str()).await?);
             Ok(v)
         }
         other => Err(InvalidParams(format!("unknown tool `{other}`")).into()),
