@@ -65,6 +65,10 @@ id_type!(IncidentUpdateId, "iup_");
 id_type!(MaintenanceId, "mnt_");
 id_type!(MaintenanceUpdateId, "mup_");
 id_type!(AuditId, "aud_");
+id_type!(ClientId, "cli_");
+id_type!(GrantId, "gr_");
+id_type!(ApiKeyId, "key_");
+id_type!(KeyId, "kid_");
 
 /// `n` random bytes as lowercase hex.
 pub fn random_hex(n: usize) -> String {

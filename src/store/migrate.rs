@@ -22,8 +22,8 @@ macro_rules! migrations {
     };
 }
 
-pub const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_foundation");
-pub const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_foundation");
+pub const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_foundation", 2 "0002_oauth");
+pub const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_foundation", 2 "0002_oauth");
 
 const LOCK_KEY: i64 = 0x0053_4741_5445; // "SGATE"
 

@@ -3,10 +3,12 @@
 //! records at this edge. The few places the engines differ are in this file.
 
 mod accounts;
+pub mod api_keys;
 mod audit;
 mod incidents;
 mod maintenances;
 mod migrate;
+pub mod oauth;
 mod pages;
 pub mod sessions;
 

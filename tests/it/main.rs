@@ -6,5 +6,6 @@ mod helpers;
 mod cli;
 mod domain_rules;
 mod multi_instance;
+mod oauth;
 mod storage;
 mod web;
