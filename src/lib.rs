@@ -15,6 +15,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod ids;
+pub mod mcp;
 pub mod oauth;
 pub mod service;
 pub mod store;

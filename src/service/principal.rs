@@ -10,6 +10,14 @@ pub enum Actor {
     User,
     /// A statusgate API key; `write` is fixed when the key is made.
     ApiKey { key_id: String, write: bool },
+    /// An assistant through the Hosted MCP connector: the grant's connector key, the client the person
+    /// approved, and the tool being run (for the audit row). Scopes are checked by the MCP layer.
+    Mcp {
+        key_id: String,
+        grant_id: String,
+        client_name: String,
+        tool: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,7 +38,7 @@ impl Principal {
     pub fn actor_id(&self) -> String {
         match &self.actor {
             Actor::User => self.user_id.to_string(),
-            Actor::ApiKey { key_id, .. } => key_id.clone(),
+            Actor::ApiKey { key_id, .. } | Actor::Mcp { key_id, .. } => key_id.clone(),
         }
     }
 }
@@ -40,6 +48,7 @@ impl Actor {
         match self {
             Self::User => ActorType::User,
             Self::ApiKey { .. } => ActorType::ApiKey,
+            Self::Mcp { .. } => ActorType::Mcp,
         }
     }
 
@@ -53,13 +62,34 @@ impl Actor {
                 IncidentManage | MaintenanceManage | MonitorManage => *write,
                 SubscriberManage | SettingsManage => false,
             },
+            // The hosted surface never manages subscribers or settings; the rest is scope-gated upstream.
+            Self::Mcp { .. } => !matches!(p, SubscriberManage | SettingsManage),
         }
     }
 
     /// Adds what the audit row should remember about the credential.
     pub fn describe(&self, detail: &mut serde_json::Value) {
-        if let (Self::ApiKey { key_id, .. }, Some(obj)) = (self, detail.as_object_mut()) {
-            obj.insert("api_key".into(), key_id.clone().into());
+        let Some(obj) = detail.as_object_mut() else {
+            return;
+        };
+        match self {
+            Self::User => {}
+            Self::ApiKey { key_id, .. } => {
+                obj.insert("api_key".into(), key_id.clone().into());
+            }
+            Self::Mcp {
+                key_id,
+                grant_id,
+                client_name,
+                tool,
+            } => {
+                obj.insert("connector_key".into(), key_id.clone().into());
+                obj.insert("grant".into(), grant_id.clone().into());
+                obj.insert("client".into(), client_name.clone().into());
+                if let Some(t) = tool {
+                    obj.insert("tool".into(), t.clone().into());
+                }
+            }
         }
     }
 }

@@ -1,11 +1,14 @@
 //! The one integration-test binary: every module drives a real server over loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly by design.
 
+mod browser;
 mod helpers;
+mod mcp_core;
 
 mod cli;
 mod domain_rules;
 mod multi_instance;
 mod oauth;
+mod pages_in_browser;
 mod storage;
 mod web;

@@ -1,0 +1,14 @@
+//! The Hosted MCP surface: tools, resources and prompts over the permission-checked services.
+//! Transport-free: the HTTP adapter authenticates the caller and hands an `McpCaller` in.
+
+pub mod args;
+pub mod caller;
+pub mod catalog;
+pub mod prompts;
+pub mod resources;
+pub mod scope;
+pub mod tools;
+pub mod views;
+
+pub use caller::McpCaller;
+pub use scope::McpScope;

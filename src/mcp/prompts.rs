@@ -1,0 +1,152 @@
+//! Prompts: ready-made instructions that embed the live state they are about. A client sees a prompt
+//! only when its scopes let it read what the prompt reads.
+
+use serde_json::{json, Map, Value};
+
+use super::args::{Args, InvalidParams};
+use super::caller::McpCaller;
+use super::scope::McpScope;
+use super::tools::{self, ToolError};
+
+pub struct PromptArg {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub required: bool,
+}
+
+pub struct PromptSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub needs: &'static [McpScope],
+    pub args: &'static [PromptArg],
+}
+
+const PAGE: PromptArg = PromptArg {
+    name: "page_id",
+    description: "Status page id from list_status_pages",
+    required: true,
+};
+const INCIDENT: PromptArg = PromptArg {
+    name: "incident_id",
+    description: "Incident id",
+    required: true,
+};
+
+pub static PROMPTS: &[PromptSpec] = &[
+    PromptSpec {
+        name: "draft_customer_incident",
+        description: "Draft a customer-facing incident announcement from what you know so far.",
+        needs: &[McpScope::PagesRead, McpScope::IncidentsRead],
+        args: &[PAGE, PromptArg { name: "what_happened", description: "What you observe, in your own words", required: true }],
+    },
+    PromptSpec {
+        name: "draft_incident_update",
+        description: "Draft the next update for an open incident.",
+        needs: &[McpScope::PagesRead, McpScope::IncidentsRead],
+        args: &[PAGE, INCIDENT, PromptArg { name: "progress", description: "What changed since the last update", required: false }],
+    },
+    PromptSpec {
+        name: "review_existing_incident_state",
+        description: "Review an incident's timeline and say whether its stage and affected components still fit.",
+        needs: &[McpScope::PagesRead, McpScope::IncidentsRead],
+        args: &[PAGE, INCIDENT],
+    },
+    PromptSpec {
+        name: "plan_maintenance_window",
+        description: "Plan a maintenance window that avoids clashes with scheduled work and open incidents.",
+        needs: &[McpScope::PagesRead, McpScope::MaintenancesRead],
+        args: &[PAGE, PromptArg { name: "work", description: "The work to be done and how long it may take", required: true }],
+    },
+];
+
+impl PromptSpec {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "description": self.description,
+            "arguments": self.args.iter()
+                .map(|a| json!({ "name": a.name, "description": a.description, "required": a.required }))
+                .collect::<Vec<_>>(),
+        })
+    }
+}
+
+pub fn visible(caller: &McpCaller) -> impl Iterator<Item = &'static PromptSpec> + '_ {
+    PROMPTS
+        .iter()
+        .filter(|p| p.needs.iter().all(|s| caller.has(*s)))
+}
+
+/// Builds the prompt's messages with the live data embedded; returns `(description, user message)`.
+pub async fn get(
+    services: &crate::service::Services,
+    caller: &McpCaller,
+    base_url: &str,
+    name: &str,
+    raw: &Map<String, Value>,
+) -> Result<(String, String), ToolError> {
+    let spec = visible(caller)
+        .find(|p| p.name == name)
+        .ok_or_else(|| InvalidParams(format!("unknown prompt `{name}`")))?;
+    let a = Args(raw);
+    for arg in spec.args.iter().filter(|a| a.required) {
+        a.str(arg.name)?;
+    }
+    let page = json!({ "page_id": a.str("page_id")? });
+    let summary = tools::call(
+        services,
+        caller,
+        base_url,
+        "get_page_summary",
+        as_map(&page),
+    )
+    .await?;
+    let text = match name {
+        "draft_customer_incident" => format!(
+            "Draft a short, calm, customer-facing incident announcement for this status page. Say what is \
+             affected and what we are doing; no speculation about causes, no internal names. Suggest a title, \
+             a stage (investigating unless the cause is known) and which components are affected with which \
+             status. Do not post it: show it to me first, and ask whether subscribers should be notified.\n\n\
+             What we observe: {}\n\nCurrent page state:\n{summary:#}",
+            a.str("what_happened")?
+        ),
+        "draft_incident_update" | "review_existing_incident_state" => {
+            let args = json!({ "page_id": a.str("page_id")?, "incident_id": a.str("incident_id")?, "limit": 50 });
+            let incident = tools::call(services, caller, base_url, "get_incident", as_map(&args)).await?;
+            if name == "draft_incident_update" {
+                format!(
+                    "Draft the next customer-facing update for this incident: what changed, what is next, when \
+                     the next update will come. Keep earlier wording consistent. Do not post it without my \
+                     confirmation, and ask whether subscribers should be notified.\n\nProgress: {}\n\n\
+                     Incident:\n{incident:#}",
+                    a.opt_str("progress")?.unwrap_or("(not given)")
+                )
+            } else {
+                format!(
+                    "Review this incident. Does its stage still match the latest update? Are the affected \
+                     components and their statuses still right, given the page state? Is an update overdue? \
+                     Answer with concrete suggestions; change nothing.\n\nIncident:\n{incident:#}\n\n\
+                     Page:\n{summary:#}"
+                )
+            }
+        }
+        "plan_maintenance_window" => {
+            let args = json!({ "page_id": a.str("page_id")?, "filter": "scheduled", "limit": 50 });
+            let scheduled = tools::call(services, caller, base_url, "list_maintenances", as_map(&args)).await?;
+            format!(
+                "Plan a maintenance window for this work. Avoid overlapping scheduled maintenance and any open \
+                 incident; propose start and end times in UTC, the affected components, and a customer-facing \
+                 message. Do not schedule it without my confirmation.\n\nWork: {}\n\nScheduled maintenance:\n\
+                 {scheduled:#}\n\nPage:\n{summary:#}",
+                a.str("work")?
+            )
+        }
+        _ => return Err(InvalidParams(format!("unknown prompt `{name}`")).into()),
+    };
+    Ok((spec.description.to_owned(), text))
+}
+
+fn as_map(v: &Value) -> &Map<String, Value> {
+    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    v.as_object().unwrap_or_else(|| EMPTY.get_or_init(Map::new))
+}

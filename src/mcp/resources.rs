@@ -1,0 +1,381 @@
+//! `statusgate://` resources: what a caller may list and read, gated by scope like the tools.
+
+use serde_json::{json, Value};
+
+use super::args::InvalidParams;
+use super::caller::McpCaller;
+use super::scope::McpScope;
+use super::tools::ToolError;
+use super::views;
+use crate::domain::{ComponentStatus, IncidentStage, MaintenanceState, Permission};
+use crate::ids::{IncidentId, MaintenanceId, PageId};
+use crate::service::pages::hierarchy;
+use crate::service::{ServiceError, Services};
+use crate::store::MaintenanceFilter;
+
+/// A listed resource or template: `(uri or template, name, description, scope needed)`.
+pub struct Listed {
+    pub uri: String,
+    pub name: String,
+    pub description: &'static str,
+}
+
+/// Page-bound templates with the scope each needs.
+pub const TEMPLATES: &[(&str, &str, &str, McpScope)] = &[
+    (
+        "statusgate://pages/{page_id}/summary",
+        "page-summary",
+        "Overall status, components, active incidents and upcoming maintenance",
+        McpScope::PagesRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/status-definitions",
+        "status-definitions",
+        "The component statuses this page uses",
+        McpScope::PagesRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/lifecycle/stages",
+        "incident-stages",
+        "Incident lifecycle stages",
+        McpScope::PagesRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/maintenance-lifecycle/stages",
+        "maintenance-stages",
+        "Maintenance lifecycle stages",
+        McpScope::PagesRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/hierarchy/tree",
+        "hierarchy",
+        "Component groups and components",
+        McpScope::PagesRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/incidents/active",
+        "active-incidents",
+        "Open incidents",
+        McpScope::IncidentsRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/incidents/resolved?limit={limit}",
+        "resolved-incidents",
+        "Resolved incidents, newest first",
+        McpScope::IncidentsRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/incidents/{incident_id}",
+        "incident",
+        "One incident",
+        McpScope::IncidentsRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/incidents/{incident_id}/updates?limit={limit}",
+        "incident-updates",
+        "An incident's updates, newest first",
+        McpScope::IncidentsRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/maintenances/active",
+        "active-maintenances",
+        "Maintenance in progress",
+        McpScope::MaintenancesRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/maintenances/upcoming",
+        "upcoming-maintenances",
+        "Scheduled maintenance not yet started",
+        McpScope::MaintenancesRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/maintenances/{maintenance_id}",
+        "maintenance",
+        "One maintenance",
+        McpScope::MaintenancesRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/maintenances/{maintenance_id}/updates?limit={limit}",
+        "maintenance-updates",
+        "A maintenance's updates, newest first",
+        McpScope::MaintenancesRead,
+    ),
+];
+
+/// Templates the caller may use.
+pub fn templates(caller: &McpCaller) -> Vec<Listed> {
+    TEMPLATES
+        .iter()
+        .filter(|t| caller.has(t.3))
+        .map(|t| Listed {
+            uri: t.0.to_owned(),
+            name: t.1.to_owned(),
+            description: t.2,
+        })
+        .collect()
+}
+
+/// Concrete resources: `me`, the page list, and each visible page's parameter-free resources.
+pub async fn list(services: &Services, caller: &McpCaller) -> Result<Vec<Listed>, ToolError> {
+    let mut out = vec![Listed {
+        uri: "statusgate://me".into(),
+        name: "me".into(),
+        description: "Who this connection acts as and what it may do",
+    }];
+    if !caller.has(McpScope::PagesRead) {
+        return Ok(out);
+    }
+    out.push(Listed {
+        uri: "statusgate://pages".into(),
+        name: "pages".into(),
+        description: "Status pages you can see",
+    });
+    for (_, page) in services.list_pages(&caller.principal).await? {
+        for t in TEMPLATES
+            .iter()
+            .filter(|t| caller.has(t.3) && !t.0.contains('?'))
+        {
+            let uri = t.0.replace("{page_id}", page.id.as_str());
+            if !uri.contains('{') {
+                out.push(Listed {
+                    uri,
+                    name: format!("{} ({})", t.1, page.slug),
+                    description: t.2,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResourceError {
+    #[error("resource not found: {0}")]
+    NotFound(String),
+    /// The caller's scopes do not include the one this resource needs.
+    #[error("this resource needs the {0} scope")]
+    Scope(McpScope),
+    #[error(transparent)]
+    Tool(#[from] ToolError),
+}
+
+impl From<ServiceError> for ResourceError {
+    fn from(e: ServiceError) -> Self {
+        Self::Tool(ToolError::Service(e))
+    }
+}
+
+impl From<InvalidParams> for ResourceError {
+    fn from(e: InvalidParams) -> Self {
+        Self::Tool(ToolError::InvalidParams(e))
+    }
+}
+
+/// `?limit=N`: default 20, clamped to 1..=200; anything but a whole number is refused.
+fn limit_of(query: Option<&str>) -> Result<i64, InvalidParams> {
+    let Some(q) = query else { return Ok(20) };
+    for pair in q.split('&') {
+        if let Some(v) = pair.strip_prefix("limit=") {
+            return v.parse::<i64>().map(|n| n.clamp(1, 200)).map_err(|_| {
+                InvalidParams(format!("limit `{v}` must be a whole number from 1 to 200"))
+            });
+        }
+    }
+    Ok(20)
+}
+
+pub async fn read(
+    services: &Services,
+    caller: &McpCaller,
+    base_url: &str,
+    uri: &str,
+) -> Result<Value, ResourceError> {
+    let not_found = || ResourceError::NotFound(uri.to_owned());
+    let rest = uri.strip_prefix("statusgate://").ok_or_else(not_found)?;
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let parts: Vec<&str> = path.split('/').collect();
+    let need = |s: McpScope| {
+        if caller.has(s) {
+            Ok(())
+        } else {
+            Err(ResourceError::Scope(s))
+        }
+    };
+    let who = &caller.principal;
+    match parts.as_slice() {
+        ["me"] => {
+            let user = services.user(&who.user_id).await?;
+            Ok(json!({
+                "user": { "user_id": user.id, "email": user.email },
+                "actor": who.actor.actor_type().as_str(),
+                "scopes": caller.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                "allowed_tools": caller.allowed_tools,
+            }))
+        }
+        ["pages"] => {
+            need(McpScope::PagesRead)?;
+            let pages: Vec<Value> = services
+                .list_pages(who)
+                .await?
+                .iter()
+                .map(|(o, p)| views::page(o, p, base_url))
+                .collect();
+            Ok(json!({ "pages": pages }))
+        }
+        ["pages", page_id, tail @ ..] => {
+            let page_id = PageId::parse(page_id).ok_or_else(not_found)?;
+            read_page(services, caller, &page_id, tail, query)
+                .await
+                .map_err(|e| match e {
+                    ResourceError::Tool(ToolError::Service(ServiceError::NotFound(_))) => {
+                        not_found()
+                    }
+                    other => other,
+                })
+        }
+        _ => Err(not_found()),
+    }
+}
+
+async fn read_page(
+    services: &Services,
+    caller: &McpCaller,
+    page_id: &PageId,
+    tail: &[&str],
+    query: Option<&str>,
+) -> Result<Value, ResourceError> {
+    let who = &caller.principal;
+    let need = |s: McpScope| {
+        if caller.has(s) {
+            Ok(())
+        } else {
+            Err(ResourceError::Scope(s))
+        }
+    };
+    let nf = || ResourceError::Tool(ToolError::Service(ServiceError::NotFound("resource")));
+    match tail {
+        ["summary"] => {
+            need(McpScope::PagesRead)?;
+            let page = services
+                .page_for(who, page_id, Permission::PageRead)
+                .await?;
+            let tree = hierarchy(&services.components(who, page_id).await?);
+            let overall = ComponentStatus::overall(tree.iter().map(|n| n.shown_status));
+            Ok(
+                json!({ "page_id": page.id, "name": page.name, "overall_status": overall.as_str(), "components": views::tree(&tree) }),
+            )
+        }
+        ["status-definitions"] => {
+            need(McpScope::PagesRead)?;
+            services
+                .page_for(who, page_id, Permission::PageRead)
+                .await?;
+            let defs: Vec<Value> = ComponentStatus::ALL.iter()
+                .map(|s| json!({ "status": s.as_str(), "label": s.label(), "description": s.description() }))
+                .collect();
+            Ok(json!({ "status_definitions": defs }))
+        }
+        ["lifecycle", "stages"] => {
+            need(McpScope::PagesRead)?;
+            services
+                .page_for(who, page_id, Permission::IncidentRead)
+                .await?;
+            let stages: Vec<Value> = IncidentStage::ALL.iter()
+                .map(|s| json!({ "stage": s.as_str(), "label": s.label(), "description": s.description() }))
+                .collect();
+            Ok(json!({ "stages": stages }))
+        }
+        ["maintenance-lifecycle", "stages"] => {
+            need(McpScope::PagesRead)?;
+            services
+                .page_for(who, page_id, Permission::MaintenanceRead)
+                .await?;
+            let stages: Vec<Value> = MaintenanceState::ALL.iter()
+                .map(|s| json!({ "state": s.as_str(), "label": s.label(), "description": s.description() }))
+                .collect();
+            Ok(json!({ "stages": stages }))
+        }
+        ["hierarchy", "tree"] => {
+            need(McpScope::PagesRead)?;
+            let tree = hierarchy(&services.components(who, page_id).await?);
+            Ok(json!({ "tree": views::tree(&tree) }))
+        }
+        ["incidents", "active"] => {
+            need(McpScope::IncidentsRead)?;
+            let list = services.active_incidents(who, page_id).await?;
+            Ok(json!({ "incidents": list.iter().map(views::incident).collect::<Vec<_>>() }))
+        }
+        ["incidents", "resolved"] => {
+            need(McpScope::IncidentsRead)?;
+            let list = services
+                .resolved_incidents(who, page_id, Some(limit_of(query)?))
+                .await?;
+            Ok(json!({ "incidents": list.iter().map(views::incident).collect::<Vec<_>>() }))
+        }
+        ["incidents", id, rest @ ..] if rest.is_empty() || rest == ["updates"] => {
+            need(McpScope::IncidentsRead)?;
+            let id = IncidentId::parse(id).ok_or_else(nf)?;
+            let (incident, updates) = services.incident(who, &id, Some(limit_of(query)?)).await?;
+            if incident.page_id != *page_id {
+                return Err(nf());
+            }
+            let updates: Vec<Value> = updates.iter().map(views::incident_update).collect();
+            if rest.is_empty() {
+                let mut v = views::incident(&incident);
+                v["updates"] = Value::Array(updates);
+                Ok(v)
+            } else {
+                Ok(json!({ "updates": updates }))
+            }
+        }
+        ["maintenances", filter @ ("active" | "upcoming")] => {
+            need(McpScope::MaintenancesRead)?;
+            let f = if *filter == "active" {
+                MaintenanceFilter::Active
+            } else {
+                MaintenanceFilter::Upcoming
+            };
+            let list = services
+                .maintenances(who, page_id, f, Some(limit_of(query)?))
+                .await?;
+            Ok(json!({ "maintenances": list.iter().map(views::maintenance).collect::<Vec<_>>() }))
+        }
+        ["maintenances", id, rest @ ..] if rest.is_empty() || rest == ["updates"] => {
+            need(McpScope::MaintenancesRead)?;
+            let id = MaintenanceId::parse(id).ok_or_else(nf)?;
+            let (m, updates) = services
+                .maintenance(who, &id, Some(limit_of(query)?))
+                .await?;
+            if m.page_id != *page_id {
+                return Err(nf());
+            }
+            let updates: Vec<Value> = updates.iter().map(views::maintenance_update).collect();
+            if rest.is_empty() {
+                let mut v = views::maintenance(&m);
+                v["updates"] = Value::Array(updates);
+                Ok(v)
+            } else {
+                Ok(json!({ "updates": updates }))
+            }
+        }
+        _ => Err(nf()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::limit_of;
+
+    #[test]
+    fn limits_default_clamp_and_refuse() {
+        assert_eq!(limit_of(None).ok(), Some(20));
+        assert_eq!(limit_of(Some("limit=5")).ok(), Some(5));
+        assert_eq!(limit_of(Some("limit=100000")).ok(), Some(200));
+        assert_eq!(limit_of(Some("limit=0")).ok(), Some(1));
+        assert!(limit_of(Some("limit=abc")).is_err());
+        assert!(limit_of(Some("limit=99999999999999999999999")).is_err());
+    }
+}

@@ -1,0 +1,46 @@
+//! The public page and the sign-in and admin pages, looked at in headless Chromium.
+
+use crate::browser::Chrome;
+use crate::helpers::{Backend, TestApp, TestDb, ADMIN_EMAIL, ADMIN_PASSWORD};
+
+/// Screenshots land in `target/screenshots/` so a person can look at them after a run.
+fn shot(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_and_posts_an_update_in_a_real_browser() {
+    let Some(chrome) = Chrome::start().await else {
+        return;
+    };
+    let app = TestApp::spawn(TestDb::new(Backend::Sqlite).await.unwrap()).await;
+
+    chrome.goto(&app.url("/status/api")).await;
+    let html = chrome.source().await;
+    assert!(html.contains("Delayed webhook deliveries"));
+    chrome.screenshot(&shot("status-page-desktop.png")).await;
+    chrome.resize(390, 844).await;
+    chrome.screenshot(&shot("status-page-phone.png")).await;
+    chrome.resize(1280, 900).await;
+
+    chrome.goto(&app.url("/admin")).await;
+    assert!(chrome.current_url().await.contains("/login?next=/admin"));
+    chrome.fill("#email", ADMIN_EMAIL).await;
+    chrome.fill("#password", ADMIN_PASSWORD).await;
+    chrome.click("button[type=submit]").await;
+    assert!(chrome.current_url().await.ends_with("/admin"));
+    assert!(chrome.source().await.contains("Dashboard"));
+    chrome.screenshot(&shot("admin-dashboard.png")).await;
+
+    chrome.click("ul.plain a[href^='/admin/incidents/']").await;
+    chrome
+        .fill("#message", "Capacity added; deliveries are catching up.")
+        .await;
+    chrome.click("form.card button[type=submit]").await;
+    let html = chrome.source().await;
+    assert!(html.contains("Capacity added; deliveries are catching up."));
+    chrome.screenshot(&shot("admin-incident.png")).await;
+    app.stop().await;
+}
