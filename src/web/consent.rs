@@ -188,13 +188,13 @@ async fn decide(
         let scopes = ScopeSet::from_iter(
             form.0
                 .iter()
-                .filter(|(k, _)| k == "scope")
+                .filter(|(k, _)| k == "grant_scope")
                 .filter_map(|(_, v)| Scope::parse(v)),
         );
         let tools: Vec<String> = form
             .0
             .iter()
-            .filter(|(k, _)| k == "tool")
+            .filter(|(k, _)| k == "grant_tool")
             .map(|(_, v)| v.clone())
             .collect();
         oauth.approve(&req, user, &org, &scopes, &tools).await

@@ -101,7 +101,7 @@ both_backends!(scopes_and_tools_on_the_consent_page, |db| async move {
     let path = authorize_path(&client, CALLBACK, &p.challenge, &[("scope", " offline_access claudeai mcp.incidents.write")]);
     let html = app.get(&path).await.text().await.unwrap();
     assert!(html.contains("value=\"mcp.pages.read\" checked"));
-    assert!(!html.contains("mcp.incidents.write"), "writes not offered");
+    assert!(!html.contains("value=\"mcp.incidents.write\""), "writes not offered");
     assert!(html.contains("list_recent_beat_failures"));
     // An admin allows writes: offered, never pre-ticked.
     let csrf = app.csrf_on("/admin/hosted-mcp").await;
@@ -113,8 +113,8 @@ both_backends!(scopes_and_tools_on_the_consent_page, |db| async move {
     assert!(html.contains("value=\"mcp.incidents.write\" >") || html.contains("value=\"mcp.incidents.write\">"), "offered unchecked");
     // Tick the write scope, untick one tool: the grant remembers exactly that.
     let to = consent(&app, &path, "approve", |f| {
-        f.push(("scope".into(), "mcp.incidents.write".into()));
-        f.retain(|(k, v)| !(k == "tool" && (v == "get_incident" || v == "add_incident_update")));
+        f.push(("grant_scope".into(), "mcp.incidents.write".into()));
+        f.retain(|(k, v)| !(k == "grant_tool" && (v == "get_incident" || v == "add_incident_update")));
     })
     .await;
     let code = query(&to, "code").unwrap();
