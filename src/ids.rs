@@ -33,6 +33,7 @@ macro_rules! id_type {
             }
 
             /// Wraps a value read back from our own database.
+            #[allow(dead_code)] // Not every kind of id is read back.
             pub(crate) fn from_db(s: String) -> Self {
                 Self(s)
             }

@@ -42,7 +42,7 @@ async fn tokens_and_revocations_cross_instances_postgres() {
             (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
         }
     };
-    let (s, t) = post(&on_a, "/mcp/oauth/token", vec![("grant_type", "authorization_code"), ("code", code), ("code_verifier", p.verifier.clone()), ("client_id", client.into())]).await;
+    let (s, t) = post(&on_a, "/mcp/oauth/token", vec![("grant_type", "authorization_code".into()), ("code", code), ("code_verifier", p.verifier.clone()), ("client_id", client.into())]).await;
     assert_eq!(s, 200, "{t}");
     let access = t["access_token"].as_str().unwrap().to_owned();
 
@@ -53,13 +53,13 @@ async fn tokens_and_revocations_cross_instances_postgres() {
     assert!(rs.verify_access(&access).await.is_ok());
 
     // B rotates A's refresh token.
-    let (s, t2) = post(&on_b, "/mcp/oauth/token", vec![("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap().into()), ("client_id", client.into())]).await;
+    let (s, t2) = post(&on_b, "/mcp/oauth/token", vec![("grant_type", "refresh_token".into()), ("refresh_token", t["refresh_token"].as_str().unwrap().into()), ("client_id", client.into())]).await;
     assert_eq!(s, 200, "{t2}");
 
     // Revoke on A; B refuses the refresh token and the access token is dead at the next check.
     let (s, _) = post(&on_a, "/mcp/oauth/revoke", vec![("token", t2["refresh_token"].as_str().unwrap().into()), ("client_id", client.into())]).await;
     assert_eq!(s, 200);
-    let (s, e) = post(&on_b, "/mcp/oauth/token", vec![("grant_type", "refresh_token"), ("refresh_token", t2["refresh_token"].as_str().unwrap().into()), ("client_id", client.into())]).await;
+    let (s, e) = post(&on_b, "/mcp/oauth/token", vec![("grant_type", "refresh_token".into()), ("refresh_token", t2["refresh_token"].as_str().unwrap().into()), ("client_id", client.into())]).await;
     assert_eq!((s, e["error"].as_str()), (400, Some("invalid_grant")));
     assert!(rs.verify_access(&access).await.is_err());
     assert!(rs.verify_access(t2["access_token"].as_str().unwrap()).await.is_err());
