@@ -127,6 +127,8 @@ async fn consent_page(
             "Hosted MCP is not turned on for any organisation you belong to.".into(),
         ));
     }
+    // Requested reads are pre-ticked; a request naming no read scope gets every read scope pre-ticked.
+    let no_reads_asked = !req.scopes.iter().any(|s| !s.is_write());
     let scopes = Scope::ALL
         .into_iter()
         .filter(|s| grantable.contains(*s))
@@ -135,7 +137,7 @@ async fn consent_page(
             label: s.label(),
             write: s.is_write(),
             // Writes are never pre-ticked, even when asked for.
-            checked: !s.is_write() && req.scopes.contains(s),
+            checked: !s.is_write() && (no_reads_asked || req.scopes.contains(s)),
             tools: s.tools(),
         })
         .collect();

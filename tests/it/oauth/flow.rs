@@ -3,8 +3,7 @@
 
 use oauth2::basic::BasicClient;
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, RevocationUrl, Scope,
-    StandardRevocableToken, TokenResponse, TokenUrl,
+    AuthUrl, AuthorizationCode, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse, TokenUrl,
 };
 use serde_json::{json, Value};
 
@@ -33,7 +32,6 @@ both_backends!(oauth2_crate_runs_the_whole_flow, |db| async move {
     let client = BasicClient::new(ClientId::new(reg["client_id"].as_str().unwrap().to_owned()))
         .set_auth_uri(AuthUrl::new(meta["authorization_endpoint"].as_str().unwrap().to_owned()).unwrap())
         .set_token_uri(TokenUrl::new(meta["token_endpoint"].as_str().unwrap().to_owned()).unwrap())
-        .set_revocation_url(RevocationUrl::new(meta["revocation_endpoint"].as_str().unwrap().to_owned()).unwrap())
         .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).unwrap());
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (auth_url, state) = client
@@ -68,12 +66,15 @@ both_backends!(oauth2_crate_runs_the_whole_flow, |db| async move {
     assert_ne!(second.refresh_token().unwrap().secret(), rt.secret());
     assert!(accepted(&app, second.access_token().secret()).await);
 
-    client
-        .revoke_token(StandardRevocableToken::RefreshToken(second.refresh_token().unwrap().clone()))
-        .unwrap()
-        .request_async(&http)
+    // oauth2 refuses a revocation URL that is not https, and the test server is plain http on
+    // loopback, so this one request is sent by hand, in the form the library would send.
+    let revoked = http
+        .post(meta["revocation_endpoint"].as_str().unwrap())
+        .form(&[("token", second.refresh_token().unwrap().secret().as_str()), ("token_type_hint", "refresh_token"), ("client_id", reg["client_id"].as_str().unwrap())])
+        .send()
         .await
         .unwrap();
+    assert_eq!(revoked.status(), 200);
     assert!(!accepted(&app, second.access_token().secret()).await);
     assert!(client.exchange_refresh_token(second.refresh_token().unwrap()).request_async(&http).await.is_err());
 });

@@ -2,6 +2,7 @@
 
 mod consent;
 mod flow;
+mod in_browser;
 mod metadata;
 mod multi;
 mod registration;
@@ -61,6 +62,7 @@ fn decode_entities(s: &str) -> String {
         .replace("&gt;", ">")
         .replace("&#x2f;", "/")
         .replace("&#x2F;", "/")
+        .replace("&#38;", "&")
         .replace("&amp;", "&")
 }
 
