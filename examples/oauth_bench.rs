@@ -34,7 +34,8 @@ fn hidden(html: &str, name: &str) -> String {
 
 fn pkce() -> (String, String) {
     let verifier = format!("v{}", statusgate::ids::random_hex(32));
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
     (verifier, challenge)
 }
 
@@ -55,7 +56,10 @@ async fn main() {
         database_url: url.clone(),
         demo: true,
         log: "error".into(),
-        admin: AdminConfig { email: EMAIL.into(), password: Some(PASSWORD.into()) },
+        admin: AdminConfig {
+            email: EMAIL.into(),
+            password: Some(PASSWORD.into()),
+        },
         ..Config::default()
     };
     let app = App::build(config).await.unwrap();
@@ -64,9 +68,24 @@ async fn main() {
     let http = client();
 
     // Sign in, register one public client.
-    let login = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
-    let form = [("csrf", hidden(&login, "csrf")), ("email", EMAIL.into()), ("password", PASSWORD.into())];
-    http.post(format!("{base}/login")).form(&form).send().await.unwrap();
+    let login = http
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("csrf", hidden(&login, "csrf")),
+        ("email", EMAIL.into()),
+        ("password", PASSWORD.into()),
+    ];
+    http.post(format!("{base}/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     let reg: serde_json::Value = http
         .post(format!("{base}/mcp/oauth/register"))
         .json(&serde_json::json!({ "redirect_uris": [CALLBACK] }))
@@ -81,26 +100,56 @@ async fn main() {
         format!("{base}/mcp/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri={CALLBACK}&code_challenge={challenge}&code_challenge_method=S256")
     };
     let (_, c0) = pkce();
-    let page = http.get(consent_path(&c0)).send().await.unwrap().text().await.unwrap();
+    let page = http
+        .get(consent_path(&c0))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let (csrf, org) = (hidden(&page, "csrf"), hidden(&page, "org"));
 
     // Approvals (each one a grant, a connector key and a code), by WORKERS at a time.
     let started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..WORKERS {
-        let (http, csrf, org, client_id, base) = (http.clone(), csrf.clone(), org.clone(), client_id.clone(), base.clone());
+        let (http, csrf, org, client_id, base) = (
+            http.clone(),
+            csrf.clone(),
+            org.clone(),
+            client_id.clone(),
+            base.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::new();
             for _ in (w..codes).step_by(WORKERS) {
                 let (verifier, challenge) = pkce();
                 let form = [
-                    ("csrf", csrf.as_str()), ("response_type", "code"), ("client_id", &client_id), ("redirect_uri", CALLBACK),
-                    ("code_challenge", &challenge), ("code_challenge_method", "S256"), ("org", &org),
-                    ("grant_scope", "mcp.pages.read"), ("grant_scope", "mcp.incidents.read"), ("decision", "approve"),
+                    ("csrf", csrf.as_str()),
+                    ("response_type", "code"),
+                    ("client_id", &client_id),
+                    ("redirect_uri", CALLBACK),
+                    ("code_challenge", &challenge),
+                    ("code_challenge_method", "S256"),
+                    ("org", &org),
+                    ("grant_scope", "mcp.pages.read"),
+                    ("grant_scope", "mcp.incidents.read"),
+                    ("decision", "approve"),
                 ];
-                let r = http.post(format!("{base}/mcp/oauth/authorize")).form(&form).send().await.unwrap();
+                let r = http
+                    .post(format!("{base}/mcp/oauth/authorize"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap();
                 let to = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
-                let code = to.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+                let code = to
+                    .query_pairs()
+                    .find(|(k, _)| k == "code")
+                    .unwrap()
+                    .1
+                    .into_owned();
                 out.push((code, verifier));
             }
             out
@@ -121,8 +170,18 @@ async fn main() {
             let http = client();
             let mut refresh = String::new();
             for (code, verifier) in batch {
-                let form = [("grant_type", "authorization_code"), ("code", &code), ("code_verifier", &verifier), ("client_id", &client_id)];
-                let r = http.post(format!("{base}/mcp/oauth/token")).form(&form).send().await.unwrap();
+                let form = [
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("code_verifier", &verifier),
+                    ("client_id", &client_id),
+                ];
+                let r = http
+                    .post(format!("{base}/mcp/oauth/token"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(r.status(), 200);
                 let body: serde_json::Value = r.json().await.unwrap();
                 refresh = body["refresh_token"].as_str().unwrap().to_owned();
@@ -146,8 +205,17 @@ async fn main() {
             let http = client();
             let mut n = 0usize;
             while Instant::now() < deadline {
-                let form = [("grant_type", "refresh_token"), ("refresh_token", rt.as_str()), ("client_id", &client_id)];
-                let r = http.post(format!("{base}/mcp/oauth/token")).form(&form).send().await.unwrap();
+                let form = [
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", rt.as_str()),
+                    ("client_id", &client_id),
+                ];
+                let r = http
+                    .post(format!("{base}/mcp/oauth/token"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(r.status(), 200);
                 let body: serde_json::Value = r.json().await.unwrap();
                 rt = body["refresh_token"].as_str().unwrap().to_owned();
@@ -161,7 +229,11 @@ async fn main() {
         refreshes += t.await.unwrap();
     }
     let refresh_rate = rate(refreshes, started.elapsed());
-    let engine = if url.starts_with("sqlite") { "sqlite" } else { "postgres" };
+    let engine = if url.starts_with("sqlite") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
     println!("engine={engine} workers={WORKERS} codes={codes}");
     println!("consent approvals/s      {approvals:>8.0}");
     println!("code exchanges/s         {exchanges:>8.0}");

@@ -117,8 +117,11 @@ impl App {
         if config.bind_addr()?.port() == 0 && config.public_url == Config::default().public_url {
             config.public_url = format!("http://{}", listener.local_addr()?);
         }
-        let oauth =
-            crate::oauth::AuthServer::new(services.clone(), config.oauth.clone(), &config.public_url);
+        let oauth = crate::oauth::AuthServer::new(
+            services.clone(),
+            config.oauth.clone(),
+            &config.public_url,
+        );
         oauth
             .ensure_signing_key()
             .await

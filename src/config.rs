@@ -115,9 +115,9 @@ impl OAuthConfig {
             ));
         }
         for uri in &self.private_use_redirect_uris {
-            let scheme_ok = uri
-                .split_once(':')
-                .is_some_and(|(s, _)| !s.is_empty() && !matches!(s, "http" | "https" | "javascript" | "data"));
+            let scheme_ok = uri.split_once(':').is_some_and(|(s, _)| {
+                !s.is_empty() && !matches!(s, "http" | "https" | "javascript" | "data")
+            });
             if !scheme_ok || uri.contains('#') {
                 return Err(key_error(
                     "oauth.private_use_redirect_uris",

@@ -41,12 +41,21 @@ pub enum AuthorizeError {
 }
 
 const PARAMS: [&str; 8] = [
-    "response_type", "client_id", "redirect_uri", "state", "scope", "code_challenge", "code_challenge_method", "resource",
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "state",
+    "scope",
+    "code_challenge",
+    "code_challenge_method",
+    "resource",
 ];
 
 /// RFC 7636 §4.1: 43 to 128 characters from the unreserved set.
 fn pkce_shape(s: &str, min: usize) -> bool {
-    (min..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    (min..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 /// S256: BASE64URL(SHA256(verifier)) equals the challenge, compared in constant time.
@@ -54,7 +63,8 @@ pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
     if !pkce_shape(verifier, 43) {
         return false;
     }
-    let digest = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let digest = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
     bool::from(digest.as_bytes().ct_eq(challenge.as_bytes()))
 }
 
@@ -76,10 +86,18 @@ impl AuthServer {
         }
     }
 
-    fn error_redirect(&self, redirect_uri: &str, state: Option<&str>, e: &OAuthError) -> AuthorizeError {
+    fn error_redirect(
+        &self,
+        redirect_uri: &str,
+        state: Option<&str>,
+        e: &OAuthError,
+    ) -> AuthorizeError {
         let code = e.to_string();
         let desc = e.description();
-        let mut pairs = vec![("error", code.as_str()), ("error_description", desc.as_str())];
+        let mut pairs = vec![
+            ("error", code.as_str()),
+            ("error_description", desc.as_str()),
+        ];
         if let Some(s) = state {
             pairs.push(("state", s));
         }
@@ -87,36 +105,68 @@ impl AuthServer {
     }
 
     /// Checks an authorization request given as its raw parameters (query or consent form).
-    pub async fn check_authorize(&self, raw: &[(String, String)]) -> Result<AuthRequest, AuthorizeError> {
+    pub async fn check_authorize(
+        &self,
+        raw: &[(String, String)],
+    ) -> Result<AuthRequest, AuthorizeError> {
         let get = |name: &str| raw.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let repeated = |name: &str| raw.iter().filter(|(k, _)| k == name).count() > 1;
         if repeated("client_id") || repeated("redirect_uri") {
-            return Err(AuthorizeError::Page("client_id and redirect_uri may appear only once".into()));
+            return Err(AuthorizeError::Page(
+                "client_id and redirect_uri may appear only once".into(),
+            ));
         }
-        let client_id = get("client_id").ok_or_else(|| AuthorizeError::Page("client_id is missing".into()))?;
+        let client_id =
+            get("client_id").ok_or_else(|| AuthorizeError::Page("client_id is missing".into()))?;
         let client = match self.find_client(client_id).await {
             Ok(c) => c,
             Err(OAuthError::Server(e)) => return Err(AuthorizeError::Server(e.into())),
-            Err(e) => return Err(AuthorizeError::Page(format!("This application is not registered here: {}", e.description()))),
+            Err(e) => {
+                return Err(AuthorizeError::Page(format!(
+                    "This application is not registered here: {}",
+                    e.description()
+                )))
+            }
         };
         let redirect_uri = match get("redirect_uri") {
-            Some(r) if client.redirect_uris.iter().any(|reg| redirect::matches(reg, r)) => r.to_owned(),
-            Some(_) => return Err(AuthorizeError::Page("redirect_uri is not registered for this application".into())),
+            Some(r)
+                if client
+                    .redirect_uris
+                    .iter()
+                    .any(|reg| redirect::matches(reg, r)) =>
+            {
+                r.to_owned()
+            }
+            Some(_) => {
+                return Err(AuthorizeError::Page(
+                    "redirect_uri is not registered for this application".into(),
+                ))
+            }
             None if client.redirect_uris.len() == 1 => client.redirect_uris.concat(),
-            None => return Err(AuthorizeError::Page("redirect_uri is required for this application".into())),
+            None => {
+                return Err(AuthorizeError::Page(
+                    "redirect_uri is required for this application".into(),
+                ))
+            }
         };
         let state = get("state");
         let fail = |e: OAuthError| self.error_redirect(&redirect_uri, state, &e);
         if let Some(p) = PARAMS.iter().find(|p| repeated(p)) {
-            return Err(fail(OAuthError::InvalidRequest(format!("{p} appears more than once"))));
+            return Err(fail(OAuthError::InvalidRequest(format!(
+                "{p} appears more than once"
+            ))));
         }
         if get("response_type") != Some("code") {
             return Err(fail(OAuthError::UnsupportedResponseType));
         }
         let challenge = get("code_challenge").unwrap_or_default();
-        if get("code_challenge_method") != Some("S256") || !pkce_shape(challenge, 43) || challenge.len() != 43 {
+        if get("code_challenge_method") != Some("S256")
+            || !pkce_shape(challenge, 43)
+            || challenge.len() != 43
+        {
             return Err(fail(OAuthError::InvalidRequest(
-                "PKCE is required: code_challenge (43 characters) with code_challenge_method=S256".into(),
+                "PKCE is required: code_challenge (43 characters) with code_challenge_method=S256"
+                    .into(),
             )));
         }
         self.check_resource(get("resource")).map_err(fail)?;
@@ -146,7 +196,7 @@ impl AuthServer {
             return Ok(None);
         }
         let writes = settings.allow_write && role.allows(Permission::IncidentManage);
-        Ok(Some(ScopeSet::from_iter(
+        Ok(Some(ScopeSet::of(
             ScopeSet::all().iter().filter(|s| !s.is_write() || writes),
         )))
     }
@@ -160,13 +210,14 @@ impl AuthServer {
         chosen: &ScopeSet,
         chosen_tools: &[String],
     ) -> Result<String> {
-        let allowed = self
-            .grantable(user, org)
-            .await?
-            .ok_or_else(|| OAuthError::AccessDenied("Hosted MCP is not available in that organisation".into()))?;
+        let allowed = self.grantable(user, org).await?.ok_or_else(|| {
+            OAuthError::AccessDenied("Hosted MCP is not available in that organisation".into())
+        })?;
         let scopes = chosen.intersect(&allowed);
         if scopes.is_empty() {
-            return Err(OAuthError::InvalidScope("choose at least one permission".into()));
+            return Err(OAuthError::InvalidScope(
+                "choose at least one permission".into(),
+            ));
         }
         let tools: Vec<String> = scopes
             .tools()
@@ -191,7 +242,10 @@ impl AuthServer {
         let key_id = ApiKeyId::generate();
         let mut tx = store.begin().await?;
         // Re-consent replaces this user's earlier grants to the same client.
-        for old in store.live_grant_ids(&mut tx, &req.client.id, Some(user)).await? {
+        for old in store
+            .live_grant_ids(&mut tx, &req.client.id, Some(user))
+            .await?
+        {
             store.revoke_grant(&mut tx, &old, "reconsent", now).await?;
         }
         store.insert_grant(&mut tx, &grant).await?;
@@ -222,11 +276,22 @@ impl AuthServer {
             expires_at: now + Duration::seconds(self.config.code_ttl_secs as i64),
             used_at: None,
         };
-        store.insert_code(&mut tx, &super::hash_secret(&code), &row, now).await?;
-        store.mark_client_consented(&mut tx, &req.client.id, now).await?;
+        store
+            .insert_code(&mut tx, &super::hash_secret(&code), &row, now)
+            .await?;
+        store
+            .mark_client_consented(&mut tx, &req.client.id, now)
+            .await?;
         let detail = json!({ "client_id": req.client.id, "client_name": req.client.name, "scopes": scopes.to_string(), "tools": grant.tools });
         self.services
-            .audit(&mut tx, &Principal::user(user.clone()), org, "oauth.consent_approved", ("oauth_grant", grant.id.as_str()), detail)
+            .audit(
+                &mut tx,
+                &Principal::user(user.clone()),
+                org,
+                "oauth.consent_approved",
+                ("oauth_grant", grant.id.as_str()),
+                detail,
+            )
             .await
             .map_err(service_to_oauth)?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
@@ -238,12 +303,24 @@ impl AuthServer {
     }
 
     /// Records a refusal and returns the `access_denied` redirect.
-    pub async fn deny(&self, req: &AuthRequest, user: &UserId, org: Option<&OrgId>) -> Result<String> {
+    pub async fn deny(
+        &self,
+        req: &AuthRequest,
+        user: &UserId,
+        org: Option<&OrgId>,
+    ) -> Result<String> {
         if let Some(org) = org {
             let mut tx = self.services.store.begin().await?;
             let detail = json!({ "client_id": req.client.id, "client_name": req.client.name });
             self.services
-                .audit(&mut tx, &Principal::user(user.clone()), org, "oauth.consent_denied", ("oauth_client", &req.client.id), detail)
+                .audit(
+                    &mut tx,
+                    &Principal::user(user.clone()),
+                    org,
+                    "oauth.consent_denied",
+                    ("oauth_client", &req.client.id),
+                    detail,
+                )
                 .await
                 .map_err(service_to_oauth)?;
             tx.commit().await.map_err(crate::store::StoreError::from)?;
@@ -272,7 +349,10 @@ mod tests {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(pkce_matches(verifier, challenge));
-        assert!(!pkce_matches("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx", challenge));
+        assert!(!pkce_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx",
+            challenge
+        ));
         assert!(!pkce_matches("short", challenge));
     }
 }

@@ -26,17 +26,20 @@ const PINNED: [(&str, &str, &str, &[&str]); 2] = [
 ];
 
 fn pinned(id: &str, now: OffsetDateTime) -> Option<Client> {
-    PINNED.iter().find(|p| p.0 == id).map(|(id, name, uri, redirects)| Client {
-        id: (*id).to_owned(),
-        kind: ClientKind::Document,
-        name: (*name).to_owned(),
-        client_uri: Some((*uri).to_owned()),
-        logo_uri: None,
-        redirect_uris: redirects.iter().map(|r| (*r).to_owned()).collect(),
-        auth_method: AuthMethod::None,
-        secret_hash: None,
-        created_at: now,
-    })
+    PINNED
+        .iter()
+        .find(|p| p.0 == id)
+        .map(|(id, name, uri, redirects)| Client {
+            id: (*id).to_owned(),
+            kind: ClientKind::Document,
+            name: (*name).to_owned(),
+            client_uri: Some((*uri).to_owned()),
+            logo_uri: None,
+            redirect_uris: redirects.iter().map(|r| (*r).to_owned()).collect(),
+            auth_method: AuthMethod::None,
+            secret_hash: None,
+            created_at: now,
+        })
 }
 
 impl AuthServer {
@@ -45,7 +48,9 @@ impl AuthServer {
     pub async fn find_client(&self, client_id: &str) -> Result<Client> {
         if client_id.starts_with("https://") {
             if !self.config.cimd_enabled {
-                return Err(OAuthError::InvalidClient("URL client ids are turned off here".into()));
+                return Err(OAuthError::InvalidClient(
+                    "URL client ids are turned off here".into(),
+                ));
             }
             let now = self.services.clock.now();
             let Some(doc) = pinned(client_id, now) else {
@@ -58,7 +63,8 @@ impl AuthServer {
                 Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),
             }
-            let metadata = serde_json::json!({ "client_id": doc.id, "redirect_uris": doc.redirect_uris });
+            let metadata =
+                serde_json::json!({ "client_id": doc.id, "redirect_uris": doc.redirect_uris });
             self.services
                 .store
                 .insert_client(

@@ -18,9 +18,18 @@ use crate::app::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/.well-known/oauth-authorization-server", get(as_metadata))
-        .route("/.well-known/oauth-authorization-server/mcp", get(as_metadata))
-        .route("/.well-known/oauth-protected-resource", get(resource_metadata))
-        .route("/.well-known/oauth-protected-resource/mcp", get(resource_metadata))
+        .route(
+            "/.well-known/oauth-authorization-server/mcp",
+            get(as_metadata),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(resource_metadata),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/mcp",
+            get(resource_metadata),
+        )
         .route("/mcp/oauth/register", post(register))
         .route("/mcp/oauth/token", post(token))
         .route("/mcp/oauth/revoke", post(revoke))
@@ -36,15 +45,27 @@ async fn cors(req: axum::extract::Request, next: axum::middleware::Next) -> Resp
         next.run(req).await
     };
     let h = resp.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("WWW-Authenticate"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("WWW-Authenticate"),
+    );
     if preflight {
-        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static("Authorization, Content-Type, Accept, MCP-Protocol-Version, Mcp-Session-Id, Last-Event-ID"),
         );
-        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("86400"),
+        );
     }
     resp
 }
@@ -97,7 +118,10 @@ fn content_type_is(headers: &HeaderMap, want: &str) -> bool {
 
 async fn register(State(oauth): State<AuthServer>, headers: HeaderMap, body: Bytes) -> Response {
     if !content_type_is(&headers, "application/json") {
-        return OAuthError::InvalidClientMetadata("send the client metadata as application/json".into()).into_response();
+        return OAuthError::InvalidClientMetadata(
+            "send the client metadata as application/json".into(),
+        )
+        .into_response();
     }
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return OAuthError::InvalidClientMetadata("the body is not JSON".into()).into_response();
@@ -111,13 +135,17 @@ async fn register(State(oauth): State<AuthServer>, headers: HeaderMap, body: Byt
 /// Reads a form body; a repeated parameter is an error (RFC 6749 §3.2).
 fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthError> {
     if !content_type_is(headers, "application/x-www-form-urlencoded") {
-        return Err(OAuthError::InvalidRequest("send the request as application/x-www-form-urlencoded".into()));
+        return Err(OAuthError::InvalidRequest(
+            "send the request as application/x-www-form-urlencoded".into(),
+        ));
     }
     let mut req = TokenRequest::default();
     let mut seen: Vec<String> = Vec::new();
     for (k, v) in url::form_urlencoded::parse(body) {
         if seen.iter().any(|s| *s == k) {
-            return Err(OAuthError::InvalidRequest(format!("{k} appears more than once")));
+            return Err(OAuthError::InvalidRequest(format!(
+                "{k} appears more than once"
+            )));
         }
         seen.push(k.to_string());
         let v = Some(v.into_owned());
@@ -140,14 +168,22 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthErr
 
 /// HTTP Basic client credentials, form-decoded as RFC 6749 §2.3.1 requires.
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
-    let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+    let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
         return Ok(None);
     };
-    let Some(b64) = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")) else {
+    let Some(b64) = v
+        .strip_prefix("Basic ")
+        .or_else(|| v.strip_prefix("basic "))
+    else {
         return Ok(None);
     };
     let bad = || OAuthError::InvalidClient("malformed Basic credentials".into());
-    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).map_err(|_| bad())?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|_| bad())?;
     let raw = String::from_utf8(raw).map_err(|_| bad())?;
     let (id, secret) = raw.split_once(':').ok_or_else(bad)?;
     let decode = |s: &str| -> String {

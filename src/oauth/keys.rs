@@ -90,18 +90,23 @@ impl AuthServer {
         let now = self.services.clock.now();
         let rows = self.services.store.signing_keys(now).await?;
         let rotate_after = Duration::days(self.config.key_rotation_days as i64);
-        let due = rows.first().is_none_or(|(_, _, created)| now - *created > rotate_after);
+        let due = rows
+            .first()
+            .is_none_or(|(_, _, created)| now - *created > rotate_after);
         if due {
             // Tokens signed by the outgoing key live at most one access-token lifetime more; the margin also
             // covers an instance that keeps signing with it until its next upkeep reload.
-            let retire = now + Duration::seconds(self.config.access_token_ttl_secs as i64) + Duration::minutes(20);
+            let retire = now
+                + Duration::seconds(self.config.access_token_ttl_secs as i64)
+                + Duration::minutes(20);
             let secret = super::new_secret("");
             self.services
                 .store
                 .insert_signing_key(KeyId::generate().as_str(), &secret, retire, now)
                 .await?;
         }
-        self.keys.replace(self.services.store.signing_keys(now).await?);
+        self.keys
+            .replace(self.services.store.signing_keys(now).await?);
         Ok(())
     }
 
@@ -156,7 +161,12 @@ impl AuthServer {
             None => {
                 // Another instance may have rotated; read the keys again once.
                 let now = self.services.clock.now();
-                let rows = self.services.store.signing_keys(now).await.map_err(|_| AccessError::Unavailable)?;
+                let rows = self
+                    .services
+                    .store
+                    .signing_keys(now)
+                    .await
+                    .map_err(|_| AccessError::Unavailable)?;
                 self.keys.replace(rows);
                 self.keys.find(&kid).ok_or(AccessError::Invalid)?
             }
@@ -167,7 +177,8 @@ impl AuthServer {
         // Expiry is checked below against the injected clock, so tests can move time.
         v.validate_exp = false;
         v.set_required_spec_claims(&["exp", "aud", "iss"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &v).map_err(|_| AccessError::Invalid)?;
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &v)
+            .map_err(|_| AccessError::Invalid)?;
         if data.claims.exp <= self.services.clock.now().unix_timestamp() {
             return Err(AccessError::Invalid);
         }
@@ -183,7 +194,9 @@ impl AuthServer {
         match self.services.store.live_grant(&grant, now).await {
             Ok(Some(mut g)) if g.client_id == claims.client_id => {
                 // The token may carry fewer scopes than the grant (narrowed on refresh).
-                g.scopes = g.scopes.intersect(&super::scope::ScopeSet::parse_known(&claims.scope));
+                g.scopes = g
+                    .scopes
+                    .intersect(&super::scope::ScopeSet::parse_known(&claims.scope));
                 Ok(g)
             }
             Ok(_) => Err(AccessError::Revoked),
@@ -222,7 +235,9 @@ impl AuthServer {
     /// The challenge for a 403 when a tool needs a scope the token lacks (RFC 6750 step-up).
     pub fn insufficient_scope_challenge(&self, scope: &str) -> String {
         let meta = self.endpoint("/.well-known/oauth-protected-resource/mcp");
-        format!("Bearer resource_metadata=\"{meta}\", error=\"insufficient_scope\", scope=\"{scope}\"")
+        format!(
+            "Bearer resource_metadata=\"{meta}\", error=\"insufficient_scope\", scope=\"{scope}\""
+        )
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`authorize`]: checks an authorization request, and turns an approved consent into a grant and a code.
 //! - [`token`]: code exchange and refresh rotation; [`keys`]: signing keys and [`AuthServer::verify_access`].
 //! - [`revoke`]: RFC 7009 and grant revocation; [`http`]: the axum handlers, CORS and the error mapping.
+//!
 //! Domain functions take the current time from the injected clock, read once per request.
 
 pub mod authorize;
@@ -71,10 +72,14 @@ impl OAuthError {
             | Self::AccessDenied(d)
             | Self::InvalidRedirectUri(d)
             | Self::InvalidClientMetadata(d) => d.clone(),
-            Self::UnsupportedGrantType => "grant_type must be authorization_code or refresh_token".into(),
+            Self::UnsupportedGrantType => {
+                "grant_type must be authorization_code or refresh_token".into()
+            }
             Self::UnsupportedResponseType => "response_type must be code".into(),
             Self::InvalidTarget => "resource must be this server's MCP endpoint".into(),
-            Self::TooManyRequests => "too many registrations from this address; retry shortly".into(),
+            Self::TooManyRequests => {
+                "too many registrations from this address; retry shortly".into()
+            }
             Self::Server(_) => "the server could not complete the request".into(),
         }
     }

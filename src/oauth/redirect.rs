@@ -107,11 +107,20 @@ mod tests {
 
     #[test]
     fn loopback_ports_are_ignored_but_hosts_and_paths_are_not() {
-        assert!(matches("http://localhost/callback", "http://localhost:49536/callback"));
+        assert!(matches(
+            "http://localhost/callback",
+            "http://localhost:49536/callback"
+        ));
         assert!(matches("http://127.0.0.1:33418/", "http://127.0.0.1:5555/"));
         assert!(matches("http://[::1]/cb", "http://[::1]:5000/cb"));
-        assert!(!matches("http://localhost/callback", "http://127.0.0.1:1/callback"));
-        assert!(!matches("http://localhost/callback", "http://localhost:1/callback/"));
+        assert!(!matches(
+            "http://localhost/callback",
+            "http://127.0.0.1:1/callback"
+        ));
+        assert!(!matches(
+            "http://localhost/callback",
+            "http://localhost:1/callback/"
+        ));
         assert!(!matches("https://a.example/cb", "https://a.example:444/cb"));
         assert!(!matches("https://a.example/cb", "https://a.example/cb/"));
     }

@@ -19,7 +19,9 @@ fn str_field(body: &Map<String, Value>, name: &str) -> Result<Option<String>> {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
-        Some(_) => Err(OAuthError::InvalidClientMetadata(format!("{name} must be a string"))),
+        Some(_) => Err(OAuthError::InvalidClientMetadata(format!(
+            "{name} must be a string"
+        ))),
     }
 }
 
@@ -29,13 +31,15 @@ fn list_field(body: &Map<String, Value>, name: &str) -> Result<Option<Vec<String
         Some(Value::Array(items)) => items
             .iter()
             .map(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| OAuthError::InvalidClientMetadata(format!("{name} must list strings")))
+                v.as_str().map(str::to_owned).ok_or_else(|| {
+                    OAuthError::InvalidClientMetadata(format!("{name} must list strings"))
+                })
             })
             .collect::<Result<Vec<_>>>()
             .map(Some),
-        Some(_) => Err(OAuthError::InvalidClientMetadata(format!("{name} must be an array"))),
+        Some(_) => Err(OAuthError::InvalidClientMetadata(format!(
+            "{name} must be an array"
+        ))),
     }
 }
 
@@ -54,20 +58,26 @@ pub struct Registered {
 impl AuthServer {
     pub async fn register(&self, body: &Value) -> Result<Registered> {
         if !self.config.dcr_enabled {
-            return Err(OAuthError::InvalidClientMetadata("dynamic registration is turned off here".into()));
+            return Err(OAuthError::InvalidClientMetadata(
+                "dynamic registration is turned off here".into(),
+            ));
         }
-        let body = body
-            .as_object()
-            .ok_or_else(|| OAuthError::InvalidClientMetadata("the body must be a JSON object".into()))?;
+        let body = body.as_object().ok_or_else(|| {
+            OAuthError::InvalidClientMetadata("the body must be a JSON object".into())
+        })?;
         let requested = list_field(body, "redirect_uris")?
             .filter(|v| !v.is_empty())
             .ok_or_else(|| OAuthError::InvalidRedirectUri("redirect_uris is required".into()))?;
         if requested.len() > MAX_URIS {
-            return Err(OAuthError::InvalidRedirectUri(format!("at most {MAX_URIS} redirect_uris")));
+            return Err(OAuthError::InvalidRedirectUri(format!(
+                "at most {MAX_URIS} redirect_uris"
+            )));
         }
         let mut redirect_uris: Vec<String> = Vec::new();
         for uri in requested {
-            if redirect::check(&uri, &self.config.private_use_redirect_uris).is_ok() && !redirect_uris.contains(&uri) {
+            if redirect::check(&uri, &self.config.private_use_redirect_uris).is_ok()
+                && !redirect_uris.contains(&uri)
+            {
                 redirect_uris.push(uri);
             }
         }
@@ -82,12 +92,17 @@ impl AuthServer {
         };
         if let Some(rt) = list_field(body, "response_types")? {
             if !rt.iter().any(|t| t == "code") {
-                return Err(OAuthError::InvalidClientMetadata("response_types must include code".into()));
+                return Err(OAuthError::InvalidClientMetadata(
+                    "response_types must include code".into(),
+                ));
             }
         }
         // Extra grant types (device_code, jwt-bearer) are dropped from the effective set, not refused.
         let grant_types: Vec<&str> = match list_field(body, "grant_types")? {
-            Some(g) => GRANT_TYPES.into_iter().filter(|t| g.iter().any(|x| x == t)).collect(),
+            Some(g) => GRANT_TYPES
+                .into_iter()
+                .filter(|t| g.iter().any(|x| x == t))
+                .collect(),
             None => GRANT_TYPES.to_vec(),
         };
         let grant_types = if grant_types.contains(&"authorization_code") {
@@ -121,7 +136,10 @@ impl AuthServer {
             "token_endpoint_auth_method": auth_method.as_str(),
         });
         if let Some(obj) = response.as_object_mut() {
-            for (k, v) in [("client_uri", &client.client_uri), ("logo_uri", &client.logo_uri)] {
+            for (k, v) in [
+                ("client_uri", &client.client_uri),
+                ("logo_uri", &client.logo_uri),
+            ] {
                 if let Some(v) = v {
                     obj.insert(k.into(), v.clone().into());
                 }
@@ -136,7 +154,12 @@ impl AuthServer {
                 obj.insert("client_secret_expires_at".into(), 0.into());
             }
         }
-        let fingerprint_src = json!([client.name, client.redirect_uris, auth_method.as_str(), client.client_uri]);
+        let fingerprint_src = json!([
+            client.name,
+            client.redirect_uris,
+            auth_method.as_str(),
+            client.client_uri
+        ]);
         let metadata = Value::Object(body.clone()).to_string();
         self.services
             .store
@@ -149,8 +172,12 @@ impl AuthServer {
                 now,
             )
             .await?;
-        self.system_audit("oauth.client_registered", &client.id, json!({ "client_name": client.name }))
-            .await;
+        self.system_audit(
+            "oauth.client_registered",
+            &client.id,
+            json!({ "client_name": client.name }),
+        )
+        .await;
         Ok(Registered {
             client,
             secret,
@@ -164,7 +191,8 @@ impl AuthServer {
         let before = now - time::Duration::hours(self.config.registration_reap_hours as i64);
         let n = self.services.store.reap_clients(before).await?;
         if n > 0 {
-            self.system_audit("oauth.clients_reaped", "", json!({ "count": n })).await;
+            self.system_audit("oauth.clients_reaped", "", json!({ "count": n }))
+                .await;
         }
         Ok(n)
     }
@@ -185,7 +213,9 @@ impl AuthServer {
                 target_id: target,
                 detail: detail.to_string(),
             };
-            store.insert_audit(&mut tx, &rec, self.services.clock.now()).await?;
+            store
+                .insert_audit(&mut tx, &rec, self.services.clock.now())
+                .await?;
             tx.commit().await?;
             Ok::<_, crate::store::StoreError>(())
         }

@@ -33,7 +33,9 @@ impl AuthServer {
             return Ok(());
         };
         if owner != client.id {
-            return Err(OAuthError::UnauthorizedClient("the token belongs to another client".into()));
+            return Err(OAuthError::UnauthorizedClient(
+                "the token belongs to another client".into(),
+            ));
         }
         self.end_grant(&mut tx, &grant, "client").await?;
         tx.commit().await.map_err(StoreError::from)?;
@@ -41,7 +43,11 @@ impl AuthServer {
     }
 
     /// Revokes one connection from the console: its owner may, and so may an org admin.
-    pub async fn revoke_connection(&self, who: &Principal, grant: &GrantId) -> Result<(), ServiceError> {
+    pub async fn revoke_connection(
+        &self,
+        who: &Principal,
+        grant: &GrantId,
+    ) -> Result<(), ServiceError> {
         let (org, owner) = self
             .services
             .store
@@ -49,14 +55,24 @@ impl AuthServer {
             .await
             .map_err(|e| not_found(e, "connection"))?;
         if owner != who.user_id {
-            self.services.require(who, &org, Permission::SettingsManage, "connection").await?;
+            self.services
+                .require(who, &org, Permission::SettingsManage, "connection")
+                .await?;
         }
-        self.revoke_grants(who, &org, std::slice::from_ref(grant)).await
+        self.revoke_grants(who, &org, std::slice::from_ref(grant))
+            .await
     }
 
     /// Revokes every connection of one client in `org` (the console's "revoke all").
-    pub async fn revoke_client(&self, who: &Principal, org: &crate::ids::OrgId, client: &str) -> Result<(), ServiceError> {
-        self.services.require(who, org, Permission::SettingsManage, "client").await?;
+    pub async fn revoke_client(
+        &self,
+        who: &Principal,
+        org: &crate::ids::OrgId,
+        client: &str,
+    ) -> Result<(), ServiceError> {
+        self.services
+            .require(who, org, Permission::SettingsManage, "client")
+            .await?;
         let store = &self.services.store;
         let mut tx = store.begin().await?;
         let ids = store.live_grant_ids(&mut tx, client, None).await?;
@@ -71,29 +87,60 @@ impl AuthServer {
     }
 
     /// Deleting a connector key ends its grant too.
-    pub async fn revoke_key(&self, who: &Principal, org: &crate::ids::OrgId, key: &ApiKeyId) -> Result<(), ServiceError> {
-        self.services.require(who, org, Permission::SettingsManage, "key").await?;
+    pub async fn revoke_key(
+        &self,
+        who: &Principal,
+        org: &crate::ids::OrgId,
+        key: &ApiKeyId,
+    ) -> Result<(), ServiceError> {
+        self.services
+            .require(who, org, Permission::SettingsManage, "key")
+            .await?;
         let store = &self.services.store;
         let now = self.services.clock.now();
         let mut tx = store.begin().await?;
         if let Some(grant) = store.revoke_api_key(&mut tx, key, now).await? {
-            store.revoke_grant(&mut tx, &grant, who.user_id.as_str(), now).await?;
+            store
+                .revoke_grant(&mut tx, &grant, who.user_id.as_str(), now)
+                .await?;
         }
         self.services
-            .audit(&mut tx, who, org, "api_key.revoked", ("api_key", key.as_str()), json!({}))
+            .audit(
+                &mut tx,
+                who,
+                org,
+                "api_key.revoked",
+                ("api_key", key.as_str()),
+                json!({}),
+            )
             .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
 
-    async fn revoke_grants(&self, who: &Principal, org: &crate::ids::OrgId, grants: &[GrantId]) -> Result<(), ServiceError> {
+    async fn revoke_grants(
+        &self,
+        who: &Principal,
+        org: &crate::ids::OrgId,
+        grants: &[GrantId],
+    ) -> Result<(), ServiceError> {
         let store = &self.services.store;
         let now = self.services.clock.now();
         let mut tx = store.begin().await?;
         for g in grants {
-            if store.revoke_grant(&mut tx, g, who.user_id.as_str(), now).await? {
+            if store
+                .revoke_grant(&mut tx, g, who.user_id.as_str(), now)
+                .await?
+            {
                 self.services
-                    .audit(&mut tx, who, org, "oauth.grant_revoked", ("oauth_grant", g.as_str()), json!({ "by": who.user_id }))
+                    .audit(
+                        &mut tx,
+                        who,
+                        org,
+                        "oauth.grant_revoked",
+                        ("oauth_grant", g.as_str()),
+                        json!({ "by": who.user_id }),
+                    )
                     .await?;
             }
         }

@@ -90,7 +90,7 @@ impl ScopeSet {
         Self(Scope::ALL.to_vec())
     }
 
-    pub fn from_iter(it: impl IntoIterator<Item = Scope>) -> Self {
+    pub fn of(it: impl IntoIterator<Item = Scope>) -> Self {
         let mut v: Vec<Scope> = it.into_iter().collect();
         v.sort();
         v.dedup();
@@ -109,7 +109,7 @@ impl ScopeSet {
 
     /// Known tokens only, possibly none (used where an empty set means "as before").
     pub fn parse_known(raw: &str) -> Self {
-        Self::from_iter(raw.split_whitespace().filter_map(Scope::parse))
+        Self::of(raw.split_whitespace().filter_map(Scope::parse))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -129,7 +129,13 @@ impl ScopeSet {
     }
 
     pub fn intersect(&self, other: &ScopeSet) -> Self {
-        Self(self.0.iter().copied().filter(|s| other.contains(*s)).collect())
+        Self(
+            self.0
+                .iter()
+                .copied()
+                .filter(|s| other.contains(*s))
+                .collect(),
+        )
     }
 
     pub fn has_write(&self) -> bool {
@@ -138,7 +144,10 @@ impl ScopeSet {
 
     /// Every tool the scopes unlock.
     pub fn tools(&self) -> Vec<&'static str> {
-        self.0.iter().flat_map(|s| s.tools().iter().copied()).collect()
+        self.0
+            .iter()
+            .flat_map(|s| s.tools().iter().copied())
+            .collect()
     }
 }
 
@@ -155,14 +164,26 @@ mod tests {
 
     #[test]
     fn messy_requests_fall_back_to_read_scopes() {
-        for raw in [None, Some(""), Some(" offline_access"), Some("claudeai"), Some("read write")] {
-            assert_eq!(ScopeSet::parse_tolerant(raw), ScopeSet::read_defaults(), "{raw:?}");
+        for raw in [
+            None,
+            Some(""),
+            Some(" offline_access"),
+            Some("claudeai"),
+            Some("read write"),
+        ] {
+            assert_eq!(
+                ScopeSet::parse_tolerant(raw),
+                ScopeSet::read_defaults(),
+                "{raw:?}"
+            );
         }
     }
 
     #[test]
     fn unknown_tokens_are_ignored_and_known_ones_kept() {
-        let s = ScopeSet::parse_tolerant(Some("offline_access  mcp.incidents.write openid mcp.pages.read"));
+        let s = ScopeSet::parse_tolerant(Some(
+            "offline_access  mcp.incidents.write openid mcp.pages.read",
+        ));
         assert_eq!(s.to_string(), "mcp.pages.read mcp.incidents.write");
         assert!(s.has_write());
     }

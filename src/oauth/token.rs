@@ -47,11 +47,15 @@ impl AuthServer {
     /// RFC 6749 §2.3: one method only; secret clients must prove the secret, public ones send their id.
     pub async fn authenticate_client(&self, req: &TokenRequest) -> Result<Client> {
         if req.basic.is_some() && req.client_secret.is_some() {
-            return Err(OAuthError::InvalidRequest("use one client authentication method, not two".into()));
+            return Err(OAuthError::InvalidRequest(
+                "use one client authentication method, not two".into(),
+            ));
         }
         let (id, secret) = match (&req.basic, &req.client_id) {
             (Some((b, _)), Some(body)) if b != body => {
-                return Err(OAuthError::InvalidRequest("client_id differs from the Basic credentials".into()))
+                return Err(OAuthError::InvalidRequest(
+                    "client_id differs from the Basic credentials".into(),
+                ))
             }
             (Some((id, secret)), _) => (id.clone(), Some(secret.clone())),
             (None, Some(id)) => (id.clone(), req.client_secret.clone()),
@@ -64,7 +68,9 @@ impl AuthServer {
                 _ => false,
             };
             if !ok {
-                return Err(OAuthError::InvalidClient("client authentication failed".into()));
+                return Err(OAuthError::InvalidClient(
+                    "client authentication failed".into(),
+                ));
             }
         }
         Ok(client)
@@ -81,7 +87,10 @@ impl AuthServer {
 
     async fn exchange_code(&self, req: &TokenRequest) -> Result<TokenResponse> {
         let client = self.authenticate_client(req).await?;
-        let code = req.code.as_deref().ok_or_else(|| OAuthError::InvalidRequest("code is missing".into()))?;
+        let code = req
+            .code
+            .as_deref()
+            .ok_or_else(|| OAuthError::InvalidRequest("code is missing".into()))?;
         let verifier = req
             .code_verifier
             .as_deref()
@@ -101,30 +110,54 @@ impl AuthServer {
         }
         if !first {
             // A replayed code: refuse it and end every token issued from it (OAuth 2.1 §4.1.3).
-            self.end_grant(&mut tx, &row.grant_id, "code_replay").await?;
+            self.end_grant(&mut tx, &row.grant_id, "code_replay")
+                .await?;
             tx.commit().await.map_err(StoreError::from)?;
             return Err(invalid_grant("the authorization code was already used"));
         }
         if row.expires_at <= now {
             return Err(invalid_grant("the authorization code has expired"));
         }
-        if req.redirect_uri.as_deref().is_some_and(|r| r != row.redirect_uri) {
-            return Err(invalid_grant("redirect_uri differs from the authorization request"));
+        if req
+            .redirect_uri
+            .as_deref()
+            .is_some_and(|r| r != row.redirect_uri)
+        {
+            return Err(invalid_grant(
+                "redirect_uri differs from the authorization request",
+            ));
         }
         if !pkce_matches(verifier, &row.code_challenge) {
-            return Err(invalid_grant("code_verifier does not match the code_challenge"));
+            return Err(invalid_grant(
+                "code_verifier does not match the code_challenge",
+            ));
         }
         let grant = store.grant(&row.grant_id).await?;
         if store.live_grant(&grant.id, now).await?.is_none() {
             return Err(invalid_grant("the authorization was revoked"));
         }
         let refresh = super::new_secret("sgr_");
-        self.store_refresh(&mut tx, &refresh, &grant.id, &client.id, &grant.scopes).await?;
+        self.store_refresh(&mut tx, &refresh, &grant.id, &client.id, &grant.scopes)
+            .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        self.respond(&grant.id, &grant.user_id, &client.id, &grant.scopes, refresh).await
+        self.respond(
+            &grant.id,
+            &grant.user_id,
+            &client.id,
+            &grant.scopes,
+            refresh,
+        )
+        .await
     }
 
-    async fn store_refresh(&self, tx: &mut Tx, token: &str, grant: &GrantId, client: &str, scopes: &ScopeSet) -> Result<()> {
+    async fn store_refresh(
+        &self,
+        tx: &mut Tx,
+        token: &str,
+        grant: &GrantId,
+        client: &str,
+        scopes: &ScopeSet,
+    ) -> Result<()> {
         let now = self.services.clock.now();
         let row = RefreshRow {
             grant_id: grant.clone(),
@@ -134,7 +167,10 @@ impl AuthServer {
             superseded_at: None,
             successor_hash: None,
         };
-        self.services.store.insert_refresh(tx, &hash_secret(token), &row, now).await?;
+        self.services
+            .store
+            .insert_refresh(tx, &hash_secret(token), &row, now)
+            .await?;
         Ok(())
     }
 
@@ -170,7 +206,9 @@ impl AuthServer {
         let successor = self.successor_of(old).await?;
         let mut tx = store.begin().await?;
         // The compare-and-set comes first, so the transaction takes the write lock before it reads.
-        let won = store.supersede_refresh(&mut tx, &old_hash, &hash_secret(&successor), now).await?;
+        let won = store
+            .supersede_refresh(&mut tx, &old_hash, &hash_secret(&successor), now)
+            .await?;
         let row = match store.refresh_token(&mut tx, &old_hash).await {
             Ok(r) => r,
             Err(StoreError::NotFound) => return Err(invalid_grant("unknown refresh token")),
@@ -178,7 +216,9 @@ impl AuthServer {
         };
         // Each refusal below drops the transaction, which undoes the compare-and-set.
         if row.client_id != client.id {
-            return Err(invalid_grant("the refresh token was issued to another client"));
+            return Err(invalid_grant(
+                "the refresh token was issued to another client",
+            ));
         }
         if row.expires_at <= now {
             return Err(invalid_grant("the refresh token has expired"));
@@ -188,24 +228,45 @@ impl AuthServer {
             return Err(invalid_grant("the authorization was revoked"));
         }
         let requested = ScopeSet::parse_known(req.scope.as_deref().unwrap_or_default());
-        let scopes = if requested.is_empty() { row.scopes.clone() } else { requested };
+        let scopes = if requested.is_empty() {
+            row.scopes.clone()
+        } else {
+            requested
+        };
         if !scopes.is_subset_of(&row.scopes) {
-            return Err(OAuthError::InvalidScope("a refresh may narrow the scope, never widen it".into()));
+            return Err(OAuthError::InvalidScope(
+                "a refresh may narrow the scope, never widen it".into(),
+            ));
         }
         if won {
-            self.store_refresh(&mut tx, &successor, &grant.id, &client.id, &scopes).await?;
+            self.store_refresh(&mut tx, &successor, &grant.id, &client.id, &scopes)
+                .await?;
             tx.commit().await.map_err(StoreError::from)?;
-            return self.respond(&grant.id, &grant.user_id, &client.id, &scopes, successor).await;
+            return self
+                .respond(&grant.id, &grant.user_id, &client.id, &scopes, successor)
+                .await;
         }
         // Already rotated: a retry inside the window gets the same successor back, if it is still live.
         let window = Duration::seconds(self.config.refresh_retry_window_secs as i64);
         let in_window = row.superseded_at.is_some_and(|t| now - t <= window);
         if in_window {
-            if let Some(next) = row.successor_hash.as_deref().and_then(|h| self.recover_successor(old, h)) {
+            if let Some(next) = row
+                .successor_hash
+                .as_deref()
+                .and_then(|h| self.recover_successor(old, h))
+            {
                 let next_row = store.refresh_token(&mut tx, &hash_secret(&next)).await?;
                 if next_row.superseded_at.is_none() {
                     tx.commit().await.map_err(StoreError::from)?;
-                    return self.respond(&grant.id, &grant.user_id, &client.id, &next_row.scopes, next).await;
+                    return self
+                        .respond(
+                            &grant.id,
+                            &grant.user_id,
+                            &client.id,
+                            &next_row.scopes,
+                            next,
+                        )
+                        .await;
                 }
             }
         }

@@ -38,7 +38,12 @@ pub struct NewApiKey<'a> {
 }
 
 impl Store {
-    pub async fn insert_api_key(&self, tx: &mut Tx, k: &NewApiKey<'_>, now: OffsetDateTime) -> Result<()> {
+    pub async fn insert_api_key(
+        &self,
+        tx: &mut Tx,
+        k: &NewApiKey<'_>,
+        now: OffsetDateTime,
+    ) -> Result<()> {
         const SQL: &str = "insert into api_keys (key_id, org_id, user_id, name, prefix, secret_hash, can_write, page_id, kind, grant_id, expires_at, created_at, updated_at)
             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
         sqlx::query(SQL)
@@ -60,16 +65,22 @@ impl Store {
     }
 
     /// Revokes a key; answers the grant it carried, if it was a connector key, so the caller ends it too.
-    pub async fn revoke_api_key(&self, tx: &mut Tx, id: &ApiKeyId, now: OffsetDateTime) -> Result<Option<GrantId>> {
+    pub async fn revoke_api_key(
+        &self,
+        tx: &mut Tx,
+        id: &ApiKeyId,
+        now: OffsetDateTime,
+    ) -> Result<Option<GrantId>> {
         sqlx::query("update api_keys set revoked_at = $2, updated_at = $2 where key_id = $1 and revoked_at is null")
             .bind(id.as_str())
             .bind(to_millis(now))
             .execute(&mut **tx)
             .await?;
-        let grant: Option<Option<String>> = sqlx::query_scalar("select grant_id from api_keys where key_id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&mut **tx)
-            .await?;
+        let grant: Option<Option<String>> =
+            sqlx::query_scalar("select grant_id from api_keys where key_id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&mut **tx)
+                .await?;
         Ok(grant.flatten().map(GrantId::from_db))
     }
 
@@ -81,6 +92,9 @@ impl Store {
         .bind(org.as_str())
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(|(k, n, w)| (ApiKeyId::from_db(k), n, w != 0)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(k, n, w)| (ApiKeyId::from_db(k), n, w != 0))
+            .collect())
     }
 }

@@ -14,7 +14,8 @@ use crate::oauth::scope::ScopeSet;
 const CLIENT_COLS: &str = "client_id, kind, client_name, client_uri, logo_uri, redirect_uris, auth_method, secret_hash, created_at";
 
 fn json_list(r: &AnyRow, col: &str) -> Result<Vec<String>> {
-    serde_json::from_str(&row::text(r, col)?).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+    serde_json::from_str(&row::text(r, col)?)
+        .map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
 }
 
 fn words(s: &str) -> Vec<String> {
@@ -68,12 +69,19 @@ impl Store {
 
     /// A client that is not disabled.
     pub async fn client(&self, id: &str) -> Result<Client> {
-        let sql = format!("select {CLIENT_COLS} from oauth_clients where client_id = $1 and disabled = 0");
+        let sql = format!(
+            "select {CLIENT_COLS} from oauth_clients where client_id = $1 and disabled = 0"
+        );
         let r = sqlx::query(&sql).bind(id).fetch_one(&self.pool).await?;
         client_from(&r)
     }
 
-    pub async fn mark_client_consented(&self, tx: &mut Tx, id: &str, now: OffsetDateTime) -> Result<()> {
+    pub async fn mark_client_consented(
+        &self,
+        tx: &mut Tx,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
         sqlx::query("update oauth_clients set consented_at = coalesce(consented_at, $2), updated_at = $2 where client_id = $1")
             .bind(id)
             .bind(to_millis(now))
@@ -86,17 +94,32 @@ impl Store {
     pub async fn reap_clients(&self, before: OffsetDateTime) -> Result<u64> {
         const SQL: &str = "delete from oauth_clients where kind = 'dcr' and consented_at is null and created_at < $1
             and not exists (select 1 from oauth_grants g where g.client_id = oauth_clients.client_id)";
-        let done = sqlx::query(SQL).bind(to_millis(before)).execute(&self.pool).await?;
+        let done = sqlx::query(SQL)
+            .bind(to_millis(before))
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 
     /// Signing keys not yet retired, newest first.
-    pub async fn signing_keys(&self, now: OffsetDateTime) -> Result<Vec<(String, String, OffsetDateTime)>> {
+    pub async fn signing_keys(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(String, String, OffsetDateTime)>> {
         const SQL: &str = "select kid, secret, created_at from oauth_keys
             where purpose = 'jwt' and (retire_at is null or retire_at > $1) order by created_at desc, kid desc";
-        let rows = sqlx::query(SQL).bind(to_millis(now)).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(SQL)
+            .bind(to_millis(now))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
-            .map(|r| Ok((row::text(r, "kid")?, row::text(r, "secret")?, row::instant(r, "created_at")?)))
+            .map(|r| {
+                Ok((
+                    row::text(r, "kid")?,
+                    row::text(r, "secret")?,
+                    row::instant(r, "created_at")?,
+                ))
+            })
             .collect()
     }
 
@@ -142,9 +165,13 @@ impl Store {
     }
 
     pub async fn grant(&self, id: &GrantId) -> Result<Grant> {
-        const SQL: &str = "select grant_id, org_id, user_id, client_id, scopes, tools, resource, created_at
+        const SQL: &str =
+            "select grant_id, org_id, user_id, client_id, scopes, tools, resource, created_at
             from oauth_grants where grant_id = $1";
-        let r = sqlx::query(SQL).bind(id.as_str()).fetch_one(&self.pool).await?;
+        let r = sqlx::query(SQL)
+            .bind(id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
         Ok(Grant {
             id: GrantId::from_db(row::text(&r, "grant_id")?),
             org_id: OrgId::from_db(row::text(&r, "org_id")?),
@@ -158,7 +185,13 @@ impl Store {
     }
 
     /// Ends one grant and its connector key. Answers whether it was live.
-    pub async fn revoke_grant(&self, tx: &mut Tx, id: &GrantId, by: &str, now: OffsetDateTime) -> Result<bool> {
+    pub async fn revoke_grant(
+        &self,
+        tx: &mut Tx,
+        id: &GrantId,
+        by: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
         sqlx::query("update api_keys set revoked_at = $2, updated_at = $2 where grant_id = $1 and revoked_at is null")
             .bind(id.as_str())
             .bind(to_millis(now))
@@ -174,17 +207,30 @@ impl Store {
     }
 
     /// Live grants of one user for one client (re-consent replaces them), or of one client (revoke-all).
-    pub async fn live_grant_ids(&self, tx: &mut Tx, client: &str, user: Option<&UserId>) -> Result<Vec<GrantId>> {
+    pub async fn live_grant_ids(
+        &self,
+        tx: &mut Tx,
+        client: &str,
+        user: Option<&UserId>,
+    ) -> Result<Vec<GrantId>> {
         const SQL: &str = "select grant_id from oauth_grants where client_id = $1 and ($2 = '' or user_id = $2) and revoked_at is null";
         let rows = sqlx::query(SQL)
             .bind(client)
             .bind(user.map(|u| u.as_str().to_owned()).unwrap_or_default())
             .fetch_all(&mut **tx)
             .await?;
-        rows.iter().map(|r| Ok(GrantId::from_db(row::text(r, "grant_id")?))).collect()
+        rows.iter()
+            .map(|r| Ok(GrantId::from_db(row::text(r, "grant_id")?)))
+            .collect()
     }
 
-    pub async fn insert_code(&self, tx: &mut Tx, hash: &str, c: &CodeRow, now: OffsetDateTime) -> Result<()> {
+    pub async fn insert_code(
+        &self,
+        tx: &mut Tx,
+        hash: &str,
+        c: &CodeRow,
+        now: OffsetDateTime,
+    ) -> Result<()> {
         const SQL: &str = "insert into oauth_codes (code_hash, grant_id, client_id, redirect_uri, code_challenge, expires_at, used_at, created_at, updated_at)
             values ($1, $2, $3, $4, $5, $6, null, $7, $7)";
         sqlx::query(SQL)
@@ -201,7 +247,12 @@ impl Store {
     }
 
     /// Marks a code used. `Ok((row, true))` for the first use only; a second use sees `false`.
-    pub async fn use_code(&self, tx: &mut Tx, hash: &str, now: OffsetDateTime) -> Result<(CodeRow, bool)> {
+    pub async fn use_code(
+        &self,
+        tx: &mut Tx,
+        hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<(CodeRow, bool)> {
         let first = sqlx::query("update oauth_codes set used_at = $2, updated_at = $2 where code_hash = $1 and used_at is null")
             .bind(hash)
             .bind(to_millis(now))
@@ -222,7 +273,13 @@ impl Store {
         Ok((code, first))
     }
 
-    pub async fn insert_refresh(&self, tx: &mut Tx, hash: &str, r: &RefreshRow, now: OffsetDateTime) -> Result<()> {
+    pub async fn insert_refresh(
+        &self,
+        tx: &mut Tx,
+        hash: &str,
+        r: &RefreshRow,
+        now: OffsetDateTime,
+    ) -> Result<()> {
         const SQL: &str = "insert into oauth_refresh_tokens (token_hash, grant_id, client_id, scopes, expires_at, superseded_at, successor_hash, created_at, updated_at)
             values ($1, $2, $3, $4, $5, null, null, $6, $6)";
         sqlx::query(SQL)
@@ -238,7 +295,13 @@ impl Store {
     }
 
     /// The compare-and-set at the heart of rotation: only one caller can supersede a token.
-    pub async fn supersede_refresh(&self, tx: &mut Tx, hash: &str, successor: &str, now: OffsetDateTime) -> Result<bool> {
+    pub async fn supersede_refresh(
+        &self,
+        tx: &mut Tx,
+        hash: &str,
+        successor: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
         const SQL: &str = "update oauth_refresh_tokens set superseded_at = $2, successor_hash = $3, updated_at = $2
             where token_hash = $1 and superseded_at is null";
         let done = sqlx::query(SQL)
@@ -251,7 +314,8 @@ impl Store {
     }
 
     pub async fn refresh_token(&self, tx: &mut Tx, hash: &str) -> Result<RefreshRow> {
-        const SQL: &str = "select grant_id, client_id, scopes, expires_at, superseded_at, successor_hash
+        const SQL: &str =
+            "select grant_id, client_id, scopes, expires_at, superseded_at, successor_hash
             from oauth_refresh_tokens where token_hash = $1";
         let r = sqlx::query(SQL).bind(hash).fetch_one(&mut **tx).await?;
         Ok(RefreshRow {
@@ -296,10 +360,11 @@ impl Store {
     }
 
     pub async fn org_settings(&self, org: &OrgId) -> Result<OrgSettings> {
-        let r = sqlx::query("select enabled, allow_write from hosted_mcp_settings where org_id = $1")
-            .bind(org.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let r =
+            sqlx::query("select enabled, allow_write from hosted_mcp_settings where org_id = $1")
+                .bind(org.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
         match r {
             Some(r) => Ok(OrgSettings {
                 enabled: row::flag(&r, "enabled")?,
@@ -309,7 +374,13 @@ impl Store {
         }
     }
 
-    pub async fn put_org_settings(&self, tx: &mut Tx, org: &OrgId, s: OrgSettings, now: OffsetDateTime) -> Result<()> {
+    pub async fn put_org_settings(
+        &self,
+        tx: &mut Tx,
+        org: &OrgId,
+        s: OrgSettings,
+        now: OffsetDateTime,
+    ) -> Result<()> {
         const SQL: &str = "insert into hosted_mcp_settings (org_id, enabled, allow_write, created_at, updated_at) values ($1, $2, $3, $4, $4)
             on conflict (org_id) do update set enabled = $2, allow_write = $3, updated_at = $4";
         sqlx::query(SQL)
@@ -323,7 +394,11 @@ impl Store {
     }
 
     /// Live connections of an organisation, or of one user when `user` is given.
-    pub async fn connections(&self, org: Option<&OrgId>, user: Option<&UserId>) -> Result<Vec<Connection>> {
+    pub async fn connections(
+        &self,
+        org: Option<&OrgId>,
+        user: Option<&UserId>,
+    ) -> Result<Vec<Connection>> {
         const SQL: &str = "select g.grant_id, g.client_id, c.client_name, c.kind, c.redirect_uris, u.email, g.scopes, g.tools, g.created_at, g.last_used_at
             from oauth_grants g join oauth_clients c on c.client_id = g.client_id join users u on u.user_id = g.user_id
             where g.revoked_at is null and ($1 = '' or g.org_id = $1) and ($2 = '' or g.user_id = $2)
@@ -357,6 +432,9 @@ impl Store {
             .bind(id.as_str())
             .fetch_one(&self.pool)
             .await?;
-        Ok((OrgId::from_db(r.try_get("org_id")?), UserId::from_db(r.try_get("user_id")?)))
+        Ok((
+            OrgId::from_db(r.try_get("org_id")?),
+            UserId::from_db(r.try_get("user_id")?),
+        ))
     }
 }

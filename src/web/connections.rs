@@ -27,11 +27,20 @@ pub fn router() -> Router<AppState> {
         .route("/account/connections", get(mine))
         .route("/account/connections/{id}/revoke", post(revoke_form))
         .route("/admin/hosted-mcp", get(console))
-        .route("/admin/hosted-mcp/connections/{id}/revoke", post(revoke_form))
+        .route(
+            "/admin/hosted-mcp/connections/{id}/revoke",
+            post(revoke_form),
+        )
         .route("/admin/hosted-mcp/clients/revoke", post(revoke_client_form))
         .route("/admin/hosted-mcp/settings", post(settings_form))
-        .route("/api/v1/admin/hosted-mcp/settings", get(settings_json).put(put_settings_json))
-        .route("/api/v1/admin/hosted-mcp/connections/{id}/revoke", post(revoke_json))
+        .route(
+            "/api/v1/admin/hosted-mcp/settings",
+            get(settings_json).put(put_settings_json),
+        )
+        .route(
+            "/api/v1/admin/hosted-mcp/connections/{id}/revoke",
+            post(revoke_json),
+        )
 }
 
 struct Row {
@@ -55,14 +64,21 @@ fn row(c: Connection) -> Row {
             ClientKind::Dynamic => "self-registered",
             ClientKind::Admin => "pre-registered",
         },
-        redirect_host: c.redirect_uris.first().map(|r| redirect::host_of(r)).unwrap_or_default(),
+        redirect_host: c
+            .redirect_uris
+            .first()
+            .map(|r| redirect::host_of(r))
+            .unwrap_or_default(),
         client_id: c.client_id,
         client: c.client_name,
         user: c.user_email,
         scopes: c.scopes.to_string(),
         tools: c.tools.join(", "),
         created: human_time(c.created_at),
-        last_used: c.last_used_at.map(human_time).unwrap_or_else(|| "never".into()),
+        last_used: c
+            .last_used_at
+            .map(human_time)
+            .unwrap_or_else(|| "never".into()),
     }
 }
 
@@ -85,7 +101,12 @@ fn internal(e: crate::store::StoreError) -> WebError {
 }
 
 async fn mine(State(oauth): State<AuthServer>, me: SignedIn) -> Result<Response, WebError> {
-    let rows = oauth.services.store.connections(None, Some(&me.principal.user_id)).await.map_err(internal)?;
+    let rows = oauth
+        .services
+        .store
+        .connections(None, Some(&me.principal.user_id))
+        .await
+        .map_err(internal)?;
     Ok(render(&ConnectionsPage {
         email: me.email,
         csrf: me.csrf,
@@ -105,7 +126,11 @@ struct OrgQuery {
 }
 
 /// The organisation an admin page is about: the one asked for, else the first the user may administer.
-async fn admin_org(oauth: &AuthServer, me: &SignedIn, asked: Option<&str>) -> Result<OrgId, WebError> {
+async fn admin_org(
+    oauth: &AuthServer,
+    me: &SignedIn,
+    asked: Option<&str>,
+) -> Result<OrgId, WebError> {
     let services = &oauth.services;
     let memberships = services.memberships(&me.principal.user_id).await?;
     let org = match asked.and_then(OrgId::parse) {
@@ -114,17 +139,33 @@ async fn admin_org(oauth: &AuthServer, me: &SignedIn, asked: Option<&str>) -> Re
             .iter()
             .find(|m| m.role.allows(Permission::SettingsManage))
             .map(|m| m.org.id.clone())
-            .ok_or(WebError::Service(ServiceError::Forbidden("only organisation admins manage Hosted MCP".into())))?,
+            .ok_or(WebError::Service(ServiceError::Forbidden(
+                "only organisation admins manage Hosted MCP".into(),
+            )))?,
     };
-    services.require(&me.principal, &org, Permission::SettingsManage, "organisation").await?;
+    services
+        .require(
+            &me.principal,
+            &org,
+            Permission::SettingsManage,
+            "organisation",
+        )
+        .await?;
     Ok(org)
 }
 
-async fn console(State(oauth): State<AuthServer>, me: SignedIn, Query(q): Query<OrgQuery>) -> Result<Response, WebError> {
+async fn console(
+    State(oauth): State<AuthServer>,
+    me: SignedIn,
+    Query(q): Query<OrgQuery>,
+) -> Result<Response, WebError> {
     let org = admin_org(&oauth, &me, q.org.as_deref()).await?;
     let store = &oauth.services.store;
     let settings = store.org_settings(&org).await.map_err(internal)?;
-    let rows = store.connections(Some(&org), None).await.map_err(internal)?;
+    let rows = store
+        .connections(Some(&org), None)
+        .await
+        .map_err(internal)?;
     Ok(render(&ConnectionsPage {
         email: me.email,
         csrf: me.csrf,
@@ -150,7 +191,9 @@ async fn revoke_form(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     me.session.check_csrf(Fields(form).get("csrf")).await?;
-    oauth.revoke_connection(&me.principal, &grant_id(&id)?).await?;
+    oauth
+        .revoke_connection(&me.principal, &grant_id(&id)?)
+        .await?;
     let back = headers
         .get(axum::http::header::REFERER)
         .and_then(|v| v.to_str().ok())
@@ -167,17 +210,38 @@ async fn revoke_client_form(
     let form = Fields(form);
     me.session.check_csrf(form.get("csrf")).await?;
     let org = admin_org(&oauth, &me, form.get("org")).await?;
-    oauth.revoke_client(&me.principal, &org, form.get("client_id").unwrap_or_default()).await?;
+    oauth
+        .revoke_client(
+            &me.principal,
+            &org,
+            form.get("client_id").unwrap_or_default(),
+        )
+        .await?;
     Ok(Redirect::to("/admin/hosted-mcp").into_response())
 }
 
-async fn save_settings(oauth: &AuthServer, me: &SignedIn, org: &OrgId, s: OrgSettings) -> Result<(), WebError> {
+async fn save_settings(
+    oauth: &AuthServer,
+    me: &SignedIn,
+    org: &OrgId,
+    s: OrgSettings,
+) -> Result<(), WebError> {
     let store = &oauth.services.store;
     let mut tx = store.begin().await.map_err(internal)?;
-    store.put_org_settings(&mut tx, org, s, oauth.services.clock.now()).await.map_err(internal)?;
+    store
+        .put_org_settings(&mut tx, org, s, oauth.services.clock.now())
+        .await
+        .map_err(internal)?;
     oauth
         .services
-        .audit(&mut tx, &me.principal, org, "hosted_mcp.settings_changed", ("org", org.as_str()), json!(s))
+        .audit(
+            &mut tx,
+            &me.principal,
+            org,
+            "hosted_mcp.settings_changed",
+            ("org", org.as_str()),
+            json!(s),
+        )
         .await?;
     tx.commit().await.map_err(|e| internal(e.into()))?;
     Ok(())
@@ -206,10 +270,22 @@ async fn json_csrf(me: &SignedIn, headers: &HeaderMap) -> Result<(), WebError> {
         .await
 }
 
-async fn settings_json(State(oauth): State<AuthServer>, me: SignedIn, Query(q): Query<OrgQuery>) -> Result<Response, WebError> {
+async fn settings_json(
+    State(oauth): State<AuthServer>,
+    me: SignedIn,
+    Query(q): Query<OrgQuery>,
+) -> Result<Response, WebError> {
     let org = admin_org(&oauth, &me, q.org.as_deref()).await?;
-    let s = oauth.services.store.org_settings(&org).await.map_err(internal)?;
-    Ok(Json(json!({ "org_id": org, "enabled": s.enabled, "allow_write": s.allow_write })).into_response())
+    let s = oauth
+        .services
+        .store
+        .org_settings(&org)
+        .await
+        .map_err(internal)?;
+    Ok(
+        Json(json!({ "org_id": org, "enabled": s.enabled, "allow_write": s.allow_write }))
+            .into_response(),
+    )
 }
 
 async fn put_settings_json(
@@ -222,7 +298,10 @@ async fn put_settings_json(
     json_csrf(&me, &headers).await?;
     let org = admin_org(&oauth, &me, q.org.as_deref()).await?;
     save_settings(&oauth, &me, &org, s).await?;
-    Ok(Json(json!({ "org_id": org, "enabled": s.enabled, "allow_write": s.allow_write })).into_response())
+    Ok(
+        Json(json!({ "org_id": org, "enabled": s.enabled, "allow_write": s.allow_write }))
+            .into_response(),
+    )
 }
 
 async fn revoke_json(
@@ -232,6 +311,8 @@ async fn revoke_json(
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     json_csrf(&me, &headers).await?;
-    oauth.revoke_connection(&me.principal, &grant_id(&id)?).await?;
+    oauth
+        .revoke_connection(&me.principal, &grant_id(&id)?)
+        .await?;
     Ok(Json(json!({ "revoked": id })).into_response())
 }

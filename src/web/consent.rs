@@ -68,7 +68,9 @@ fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
 fn identity(kind: ClientKind, client_id: &str) -> String {
     match kind {
         ClientKind::Document => format!("Verified domain: {}", redirect::host_of(client_id)),
-        ClientKind::Dynamic => "Self-registered application, unverified: statusgate cannot confirm who made it.".into(),
+        ClientKind::Dynamic => {
+            "Self-registered application, unverified: statusgate cannot confirm who made it.".into()
+        }
         ClientKind::Admin => "Registered by an administrator of this statusgate.".into(),
     }
 }
@@ -117,8 +119,12 @@ async fn consent_page(
     let mut orgs = Vec::new();
     let mut grantable = ScopeSet::default();
     for m in services.memberships(user).await? {
-        if let Some(s) = oauth.grantable(user, &m.org.id).await.map_err(oauth_internal)? {
-            grantable = ScopeSet::from_iter(grantable.iter().chain(s.iter()));
+        if let Some(s) = oauth
+            .grantable(user, &m.org.id)
+            .await
+            .map_err(oauth_internal)?
+        {
+            grantable = ScopeSet::of(grantable.iter().chain(s.iter()));
             orgs.push((m.org.id.to_string(), m.org.name));
         }
     }
@@ -158,7 +164,8 @@ async fn consent_page(
         form_action_source(&req.redirect_uri)
     );
     if let Ok(v) = HeaderValue::from_str(&csp) {
-        resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
     }
     Ok(resp)
 }
@@ -187,7 +194,7 @@ async fn decide(
         let Some(org) = org else {
             return WebError::BadRequest("choose an organisation".into()).into_response();
         };
-        let scopes = ScopeSet::from_iter(
+        let scopes = ScopeSet::of(
             form.0
                 .iter()
                 .filter(|(k, _)| k == "grant_scope")

@@ -21,14 +21,23 @@ async fn a_person_approves_a_connection_in_a_real_browser() {
     let redirect = format!("http://127.0.0.1:{port}/callback");
     let p = pkce();
 
-    chrome.goto(&app.url(&authorize_path(&client, &redirect, &p.challenge, &[]))).await;
+    chrome
+        .goto(&app.url(&authorize_path(&client, &redirect, &p.challenge, &[])))
+        .await;
     let at = chrome.current_url().await;
-    assert!(at.contains("/login?next="), "{at}: {}", chrome.source().await);
+    assert!(
+        at.contains("/login?next="),
+        "{at}: {}",
+        chrome.source().await
+    );
     chrome.fill("#email", ADMIN_EMAIL).await;
     chrome.fill("#password", ADMIN_PASSWORD).await;
     chrome.click("button[type=submit]").await;
     let html = chrome.source().await;
-    assert!(html.contains("Connect Test client to statusgate?"), "{html}");
+    assert!(
+        html.contains("Connect Test client to statusgate?"),
+        "{html}"
+    );
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     chrome.screenshot(&dir.join("oauth-consent.png")).await;
@@ -38,7 +47,16 @@ async fn a_person_approves_a_connection_in_a_real_browser() {
     assert!(landed.as_str().starts_with(&redirect), "{landed}");
     assert_eq!(query(&landed, "iss"), Some(app.base.clone()));
     let code = query(&landed, "code").unwrap();
-    let (s, body, _) = token(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", &p.verifier), ("client_id", &client)]).await;
+    let (s, body, _) = token(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code_verifier", &p.verifier),
+            ("client_id", &client),
+        ],
+    )
+    .await;
     assert_eq!(s, 200, "{body}");
     assert!(accepted(&app, body["access_token"].as_str().unwrap()).await);
     app.stop().await;

@@ -23,8 +23,12 @@ pub struct Pkce {
 
 pub fn pkce() -> Pkce {
     let verifier = format!("v{}", statusgate::ids::random_hex(32));
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    Pkce { verifier, challenge }
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
+    Pkce {
+        verifier,
+        challenge,
+    }
 }
 
 /// A client that follows no redirects and keeps no cookies: what a native MCP client looks like.
@@ -36,7 +40,12 @@ pub fn plain() -> reqwest::Client {
 }
 
 pub async fn register(app: &TestApp, body: Value) -> (u16, Value) {
-    let r = plain().post(app.url("/mcp/oauth/register")).json(&body).send().await.unwrap();
+    let r = plain()
+        .post(app.url("/mcp/oauth/register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
@@ -47,8 +56,16 @@ pub async fn register_public(app: &TestApp, redirect: &str) -> String {
     body["client_id"].as_str().unwrap().to_owned()
 }
 
-pub async fn token(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value, reqwest::header::HeaderMap) {
-    let r = plain().post(app.url("/mcp/oauth/token")).form(form).send().await.unwrap();
+pub async fn token(
+    app: &TestApp,
+    form: &[(&str, &str)],
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let r = plain()
+        .post(app.url("/mcp/oauth/token"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
     let status = r.status().as_u16();
     let headers = r.headers().clone();
     (status, r.json().await.unwrap_or(Value::Null), headers)
@@ -80,7 +97,8 @@ pub fn form_fields(html: &str) -> Vec<(String, String)> {
         let tag = &chunk[..chunk.find('>').unwrap_or(chunk.len())];
         if tag.starts_with("input") {
             let kind = attr(tag, "type").unwrap_or_default();
-            let (Some(name), value) = (attr(tag, "name"), attr(tag, "value").unwrap_or_default()) else {
+            let (Some(name), value) = (attr(tag, "name"), attr(tag, "value").unwrap_or_default())
+            else {
                 continue;
             };
             if kind == "hidden" || (kind == "checkbox" && tag.contains(" checked")) {
@@ -96,7 +114,12 @@ pub fn form_fields(html: &str) -> Vec<(String, String)> {
 }
 
 /// The authorize URL for a public client.
-pub fn authorize_path(client_id: &str, redirect: &str, challenge: &str, extra: &[(&str, &str)]) -> String {
+pub fn authorize_path(
+    client_id: &str,
+    redirect: &str,
+    challenge: &str,
+    extra: &[(&str, &str)],
+) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     q.append_pair("response_type", "code")
         .append_pair("client_id", client_id)
@@ -111,21 +134,34 @@ pub fn authorize_path(client_id: &str, redirect: &str, challenge: &str, extra: &
 }
 
 /// Opens the consent page (signed in) and submits it with `decision`; returns the 303 `Location`.
-pub async fn consent(browser: &Browser, path: &str, decision: &str, tweak: impl FnOnce(&mut Vec<(String, String)>)) -> url::Url {
+pub async fn consent(
+    browser: &Browser,
+    path: &str,
+    decision: &str,
+    tweak: impl FnOnce(&mut Vec<(String, String)>),
+) -> url::Url {
     let page = browser.get(path).await;
     assert_eq!(page.status(), 200, "consent page for {path}");
     let html = page.text().await.unwrap();
     let mut fields = form_fields(&html);
     tweak(&mut fields);
     fields.push(("decision".into(), decision.into()));
-    let r = browser.client.post(browser.url("/mcp/oauth/authorize")).form(&fields).send().await.unwrap();
+    let r = browser
+        .client
+        .post(browser.url("/mcp/oauth/authorize"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303, "consent answers 303");
     let to = r.headers()["location"].to_str().unwrap().to_owned();
     url::Url::parse(&to).unwrap()
 }
 
 pub fn query(u: &url::Url, name: &str) -> Option<String> {
-    u.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    u.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Signed-in owner approves a fresh public client; returns (client_id, code, verifier).
@@ -135,7 +171,13 @@ pub async fn approved_code(app: &TestApp) -> (String, String, String) {
     }
     let client = register_public(app, CALLBACK).await;
     let p = pkce();
-    let to = consent(app, &authorize_path(&client, CALLBACK, &p.challenge, &[]), "approve", |_| {}).await;
+    let to = consent(
+        app,
+        &authorize_path(&client, CALLBACK, &p.challenge, &[]),
+        "approve",
+        |_| {},
+    )
+    .await;
     (client, query(&to, "code").unwrap(), p.verifier)
 }
 
@@ -150,7 +192,13 @@ pub async fn tokens(app: &TestApp) -> Tokens {
     let (client, code, verifier) = approved_code(app).await;
     let (s, body, _) = token(
         app,
-        &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", &verifier), ("client_id", &client), ("redirect_uri", CALLBACK)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code_verifier", &verifier),
+            ("client_id", &client),
+            ("redirect_uri", CALLBACK),
+        ],
     )
     .await;
     assert_eq!(s, 200, "{body}");
@@ -162,12 +210,21 @@ pub async fn tokens(app: &TestApp) -> Tokens {
 }
 
 pub async fn refresh(app: &TestApp, client: &str, rt: &str) -> (u16, Value) {
-    let (s, b, _) = token(app, &[("grant_type", "refresh_token"), ("refresh_token", rt), ("client_id", client)]).await;
+    let (s, b, _) = token(
+        app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("client_id", client),
+        ],
+    )
+    .await;
     (s, b)
 }
 
 /// Whether the resource server would accept `access` right now.
 pub async fn accepted(app: &TestApp, access: &str) -> bool {
-    let oauth = statusgate::oauth::AuthServer::new(app.services.clone(), Default::default(), &app.base);
+    let oauth =
+        statusgate::oauth::AuthServer::new(app.services.clone(), Default::default(), &app.base);
     oauth.verify_access(access).await.is_ok()
 }

@@ -7,7 +7,12 @@ use crate::both_backends;
 use crate::helpers::TestApp;
 
 fn uris(v: &Value) -> Vec<&str> {
-    v["redirect_uris"].as_array().unwrap().iter().map(|u| u.as_str().unwrap()).collect()
+    v["redirect_uris"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect()
 }
 
 fn no_nulls(v: &Value) {
@@ -32,16 +37,29 @@ both_backends!(recorded_client_registrations_succeed, |db| async move {
     let (s, b) = register(&app, json!({"client_name":"Claude Code","redirect_uris":["http://localhost/callback"],"grant_types":["authorization_code","refresh_token"],"response_types":["code"],"token_endpoint_auth_method":"none"})).await;
     assert_eq!(s, 201, "{b}");
     // Cursor: three URIs, one with a private-use scheme (D1).
-    let cursor = ["cursor://anysphere.cursor-mcp/oauth/callback", "https://www.cursor.com/agents/mcp/oauth/callback", "http://localhost:8787/callback"];
+    let cursor = [
+        "cursor://anysphere.cursor-mcp/oauth/callback",
+        "https://www.cursor.com/agents/mcp/oauth/callback",
+        "http://localhost:8787/callback",
+    ];
     let (s, b) = register(&app, json!({"client_name":"Cursor","redirect_uris":cursor,"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"response_types":["code"]})).await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(uris(&b), cursor.to_vec());
     // VS Code: four URIs, device_code among the grants, application_type native.
-    let vscode = ["https://insiders.vscode.dev/redirect", "https://vscode.dev/redirect", "http://127.0.0.1/", "http://127.0.0.1:33418/"];
+    let vscode = [
+        "https://insiders.vscode.dev/redirect",
+        "https://vscode.dev/redirect",
+        "http://127.0.0.1/",
+        "http://127.0.0.1:33418/",
+    ];
     let (s, b) = register(&app, json!({"client_name":"Visual Studio Code","client_uri":"https://code.visualstudio.com","grant_types":["authorization_code","refresh_token","urn:ietf:params:oauth:grant-type:device_code"],"response_types":["code"],"redirect_uris":vscode,"scope":"mcp.pages.read","token_endpoint_auth_method":"none","application_type":"native"})).await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(uris(&b), vscode.to_vec());
-    assert_eq!(b["grant_types"], json!(["authorization_code", "refresh_token"]), "device_code dropped, not refused");
+    assert_eq!(
+        b["grant_types"],
+        json!(["authorization_code", "refresh_token"]),
+        "device_code dropped, not refused"
+    );
     assert_eq!(b["application_type"], "native");
     // mcp-remote.
     let (s, b) = register(&app, json!({"redirect_uris":["http://localhost:3334/oauth/callback"],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"response_types":["code"],"client_name":"MCP CLI Proxy","client_uri":"https://github.com/modelcontextprotocol/mcp-cli","software_id":"2e6dc280-f3c3-4e01-99a7-8181dbd1d23d","software_version":"0.1.29"})).await;
@@ -60,20 +78,37 @@ both_backends!(recorded_client_registrations_succeed, |db| async move {
     assert_eq!(s, 201);
 });
 
-both_backends!(unacceptable_redirects_are_dropped_or_refused, |db| async move {
-    let app = TestApp::spawn(db).await;
-    let (s, b) = register(&app, json!({"redirect_uris":["http://evil.example/cb","https://ok.example/cb","javascript:alert(1)"]})).await;
-    assert_eq!(s, 201);
-    assert_eq!(uris(&b), vec!["https://ok.example/cb"]);
-    for bad in [json!(["http://evil.example/cb"]), json!(["https://x.example/cb#f"]), json!(["https://u:p@x.example/cb"]), json!(["vscode://not/allowed"]), json!([])] {
-        let (s, b) = register(&app, json!({ "redirect_uris": bad })).await;
-        assert_eq!(s, 400, "{bad}");
-        assert_eq!(b["error"], "invalid_redirect_uri");
+both_backends!(
+    unacceptable_redirects_are_dropped_or_refused,
+    |db| async move {
+        let app = TestApp::spawn(db).await;
+        let (s, b) = register(&app, json!({"redirect_uris":["http://evil.example/cb","https://ok.example/cb","javascript:alert(1)"]})).await;
+        assert_eq!(s, 201);
+        assert_eq!(uris(&b), vec!["https://ok.example/cb"]);
+        for bad in [
+            json!(["http://evil.example/cb"]),
+            json!(["https://x.example/cb#f"]),
+            json!(["https://u:p@x.example/cb"]),
+            json!(["vscode://not/allowed"]),
+            json!([]),
+        ] {
+            let (s, b) = register(&app, json!({ "redirect_uris": bad })).await;
+            assert_eq!(s, 400, "{bad}");
+            assert_eq!(b["error"], "invalid_redirect_uri");
+        }
+        let (s, b) = register(&app, json!({ "client_name": "x" })).await;
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (400, Some("invalid_redirect_uri"))
+        );
+        let r = plain()
+            .post(app.url("/mcp/oauth/register"))
+            .form(&[("redirect_uris", "https://a.example/cb")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let b: Value = r.json().await.unwrap();
+        assert_eq!(b["error"], "invalid_client_metadata");
     }
-    let (s, b) = register(&app, json!({ "client_name": "x" })).await;
-    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_redirect_uri")));
-    let r = plain().post(app.url("/mcp/oauth/register")).form(&[("redirect_uris", "https://a.example/cb")]).send().await.unwrap();
-    assert_eq!(r.status(), 400);
-    let b: Value = r.json().await.unwrap();
-    assert_eq!(b["error"], "invalid_client_metadata");
-});
+);
