@@ -98,31 +98,23 @@ impl AuthServer {
         self.check_resource(req.resource.as_deref())?;
         let now = self.services.clock.now();
         let store = &self.services.store;
-        let mut tx = store.begin().await?;
-        let (row, first) = match store.use_code(&mut tx, &hash_secret(code), now).await {
+        let hash = hash_secret(code);
+        // Every check that changes nothing runs before the write transaction, keeping it short.
+        let row = match store.code(&hash).await {
             Ok(r) => r,
             Err(StoreError::NotFound) => return Err(invalid_grant("unknown authorization code")),
             Err(e) => return Err(e.into()),
         };
         if row.client_id != client.id {
-            // Dropping the transaction keeps the code unused for its rightful client.
             return Err(invalid_grant("the code was issued to another client"));
         }
-        if !first {
-            // A replayed code: refuse it and end every token issued from it (OAuth 2.1 §4.1.3).
-            self.end_grant(&mut tx, &row.grant_id, "code_replay")
-                .await?;
-            tx.commit().await.map_err(StoreError::from)?;
-            return Err(invalid_grant("the authorization code was already used"));
+        if row.used_at.is_some() {
+            return self.code_replayed(&row.grant_id).await;
         }
         if row.expires_at <= now {
             return Err(invalid_grant("the authorization code has expired"));
         }
-        if req
-            .redirect_uri
-            .as_deref()
-            .is_some_and(|r| r != row.redirect_uri)
-        {
+        if req.redirect_uri.as_deref().is_some_and(|r| r != row.redirect_uri) {
             return Err(invalid_grant(
                 "redirect_uri differs from the authorization request",
             ));
@@ -132,22 +124,29 @@ impl AuthServer {
                 "code_verifier does not match the code_challenge",
             ));
         }
-        let grant = store.grant(&row.grant_id).await?;
-        if store.live_grant(&grant.id, now).await?.is_none() {
+        let Some(grant) = store.live_grant(&row.grant_id, now).await? else {
             return Err(invalid_grant("the authorization was revoked"));
+        };
+        let mut tx = store.begin().await?;
+        if !store.use_code(&mut tx, &hash, now).await? {
+            // Another exchange of the same code won the race: that is a replay too.
+            drop(tx);
+            return self.code_replayed(&row.grant_id).await;
         }
         let refresh = super::new_secret("sgr_");
-        self.store_refresh(&mut tx, &refresh, &grant.id, &client.id, &grant.scopes)
+        self.store_refresh(&mut tx, &refresh, &grant.grant_id, &client.id, &grant.scopes)
             .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        self.respond(
-            &grant.id,
-            &grant.user_id,
-            &client.id,
-            &grant.scopes,
-            refresh,
-        )
-        .await
+        self.respond(&grant.grant_id, &grant.user_id, &client.id, &grant.scopes, refresh)
+            .await
+    }
+
+    /// A code used twice: refuse it and end every token issued from it (OAuth 2.1 §4.1.3).
+    async fn code_replayed(&self, grant: &GrantId) -> Result<TokenResponse> {
+        let mut tx = self.services.store.begin().await?;
+        self.end_grant(&mut tx, grant, "code_replay").await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Err(invalid_grant("the authorization code was already used"))
     }
 
     async fn store_refresh(
@@ -203,18 +202,12 @@ impl AuthServer {
         let now = self.services.clock.now();
         let store = &self.services.store;
         let old_hash = hash_secret(old);
-        let successor = self.successor_of(old).await?;
-        let mut tx = store.begin().await?;
-        // The compare-and-set comes first, so the transaction takes the write lock before it reads.
-        let won = store
-            .supersede_refresh(&mut tx, &old_hash, &hash_secret(&successor), now)
-            .await?;
-        let row = match store.refresh_token(&mut tx, &old_hash).await {
+        // Read-only checks first, outside the write transaction.
+        let mut row = match store.refresh_token(None, &old_hash).await {
             Ok(r) => r,
             Err(StoreError::NotFound) => return Err(invalid_grant("unknown refresh token")),
             Err(e) => return Err(e.into()),
         };
-        // Each refusal below drops the transaction, which undoes the compare-and-set.
         if row.client_id != client.id {
             return Err(invalid_grant(
                 "the refresh token was issued to another client",
@@ -223,10 +216,9 @@ impl AuthServer {
         if row.expires_at <= now {
             return Err(invalid_grant("the refresh token has expired"));
         }
-        let grant = store.grant(&row.grant_id).await?;
-        if store.live_grant(&grant.id, now).await?.is_none() {
+        let Some(grant) = store.live_grant(&row.grant_id, now).await? else {
             return Err(invalid_grant("the authorization was revoked"));
-        }
+        };
         let requested = ScopeSet::parse_known(req.scope.as_deref().unwrap_or_default());
         let scopes = if requested.is_empty() {
             row.scopes.clone()
@@ -238,40 +230,45 @@ impl AuthServer {
                 "a refresh may narrow the scope, never widen it".into(),
             ));
         }
-        if won {
-            self.store_refresh(&mut tx, &successor, &grant.id, &client.id, &scopes)
-                .await?;
-            tx.commit().await.map_err(StoreError::from)?;
-            return self
-                .respond(&grant.id, &grant.user_id, &client.id, &scopes, successor)
-                .await;
+        if row.superseded_at.is_none() {
+            let successor = self.successor_of(old).await?;
+            // The compare-and-set is the transaction's first statement, so it takes the write lock
+            // (SQLite) or the row lock (PostgreSQL) before anything is read: exactly one caller wins.
+            let mut tx = store.begin().await?;
+            if store
+                .supersede_refresh(&mut tx, &old_hash, &hash_secret(&successor), now)
+                .await?
+            {
+                self.store_refresh(&mut tx, &successor, &grant.grant_id, &client.id, &scopes)
+                    .await?;
+                tx.commit().await.map_err(StoreError::from)?;
+                return self
+                    .respond(&grant.grant_id, &grant.user_id, &client.id, &scopes, successor)
+                    .await;
+            }
+            // Lost a race; the winner has committed by now. Read what it wrote.
+            drop(tx);
+            row = store.refresh_token(None, &old_hash).await?;
         }
         // Already rotated: a retry inside the window gets the same successor back, if it is still live.
         let window = Duration::seconds(self.config.refresh_retry_window_secs as i64);
-        let in_window = row.superseded_at.is_some_and(|t| now - t <= window);
-        if in_window {
+        if row.superseded_at.is_some_and(|t| now - t <= window) {
             if let Some(next) = row
                 .successor_hash
                 .as_deref()
                 .and_then(|h| self.recover_successor(old, h))
             {
-                let next_row = store.refresh_token(&mut tx, &hash_secret(&next)).await?;
+                let next_row = store.refresh_token(None, &hash_secret(&next)).await?;
                 if next_row.superseded_at.is_none() {
-                    tx.commit().await.map_err(StoreError::from)?;
                     return self
-                        .respond(
-                            &grant.id,
-                            &grant.user_id,
-                            &client.id,
-                            &next_row.scopes,
-                            next,
-                        )
+                        .respond(&grant.grant_id, &grant.user_id, &client.id, &next_row.scopes, next)
                         .await;
                 }
             }
         }
+        let mut tx = store.begin().await?;
         // Reuse of a rotated token outside the window: presumed stolen, so the whole grant ends.
-        self.end_grant(&mut tx, &grant.id, "refresh_reuse").await?;
+        self.end_grant(&mut tx, &grant.grant_id, "refresh_reuse").await?;
         let rec = AuditRecord {
             org_id: &grant.org_id,
             actor_type: ActorType::Mcp,
@@ -279,7 +276,7 @@ impl AuthServer {
             user_id: Some(&grant.user_id),
             action: "oauth.refresh_reuse_detected",
             target_type: "oauth_grant",
-            target_id: grant.id.as_str(),
+            target_id: grant.grant_id.as_str(),
             detail: json!({ "client_id": client.id }).to_string(),
         };
         store.insert_audit(&mut tx, &rec, now).await?;

@@ -246,31 +246,28 @@ impl Store {
         Ok(())
     }
 
-    /// Marks a code used. `Ok((row, true))` for the first use only; a second use sees `false`.
-    pub async fn use_code(
-        &self,
-        tx: &mut Tx,
-        hash: &str,
-        now: OffsetDateTime,
-    ) -> Result<(CodeRow, bool)> {
-        let first = sqlx::query("update oauth_codes set used_at = $2, updated_at = $2 where code_hash = $1 and used_at is null")
+    /// Marks a code used: `true` for the first use only, so exactly one exchange can win.
+    pub async fn use_code(&self, tx: &mut Tx, hash: &str, now: OffsetDateTime) -> Result<bool> {
+        const SQL: &str = "update oauth_codes set used_at = $2, updated_at = $2 where code_hash = $1 and used_at is null";
+        let done = sqlx::query(SQL)
             .bind(hash)
             .bind(to_millis(now))
             .execute(&mut **tx)
-            .await?
-            .rows_affected()
-            == 1;
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn code(&self, hash: &str) -> Result<CodeRow> {
         const SQL: &str = "select grant_id, client_id, redirect_uri, code_challenge, expires_at, used_at from oauth_codes where code_hash = $1";
-        let r = sqlx::query(SQL).bind(hash).fetch_one(&mut **tx).await?;
-        let code = CodeRow {
+        let r = sqlx::query(SQL).bind(hash).fetch_one(&self.pool).await?;
+        Ok(CodeRow {
             grant_id: GrantId::from_db(row::text(&r, "grant_id")?),
             client_id: row::text(&r, "client_id")?,
             redirect_uri: row::text(&r, "redirect_uri")?,
             code_challenge: row::text(&r, "code_challenge")?,
             expires_at: row::instant(&r, "expires_at")?,
             used_at: row::opt_instant(&r, "used_at")?,
-        };
-        Ok((code, first))
+        })
     }
 
     pub async fn insert_refresh(
@@ -313,11 +310,16 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn refresh_token(&self, tx: &mut Tx, hash: &str) -> Result<RefreshRow> {
+    /// A refresh token by hash, read inside `tx` when given (to see the outcome of a race), else from the pool.
+    pub async fn refresh_token(&self, tx: Option<&mut Tx>, hash: &str) -> Result<RefreshRow> {
         const SQL: &str =
             "select grant_id, client_id, scopes, expires_at, superseded_at, successor_hash
             from oauth_refresh_tokens where token_hash = $1";
-        let r = sqlx::query(SQL).bind(hash).fetch_one(&mut **tx).await?;
+        let q = sqlx::query(SQL).bind(hash);
+        let r = match tx {
+            Some(tx) => q.fetch_one(&mut **tx).await?,
+            None => q.fetch_one(&self.pool).await?,
+        };
         Ok(RefreshRow {
             grant_id: GrantId::from_db(row::text(&r, "grant_id")?),
             client_id: row::text(&r, "client_id")?,
