@@ -225,3 +225,77 @@ impl AuthServer {
         }
     }
 }
+
+impl AuthServer {
+    /// A client added by an organisation admin in the console: public, PKCE, exact redirect URIs.
+    pub async fn register_admin_client(
+        &self,
+        who: &crate::service::Principal,
+        org: &crate::ids::OrgId,
+        name: &str,
+        redirect_uris: &[String],
+        logo_uri: Option<String>,
+    ) -> Result<Client, crate::service::ServiceError> {
+        use crate::service::ServiceError;
+        self.services
+            .require(
+                who,
+                org,
+                crate::domain::Permission::SettingsManage,
+                "organisation",
+            )
+            .await?;
+        let invalid =
+            |m: &str| ServiceError::Invalid(crate::domain::DomainError::invalid("client", m));
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(invalid("a name of 1 to 100 characters is required"));
+        }
+        if redirect_uris.is_empty()
+            || redirect_uris
+                .iter()
+                .any(|u| redirect::check(u, &self.config.private_use_redirect_uris).is_err())
+        {
+            return Err(invalid(
+                "redirect URIs must be https, http on a loopback host, or an allowed app scheme",
+            ));
+        }
+        let now = self.services.clock.now();
+        let client = Client {
+            id: ClientId::generate().to_string(),
+            kind: ClientKind::Admin,
+            name: name.to_owned(),
+            client_uri: None,
+            logo_uri: https_url(logo_uri),
+            redirect_uris: redirect_uris.to_vec(),
+            auth_method: AuthMethod::None,
+            secret_hash: None,
+            created_at: now,
+        };
+        let metadata = json!({ "client_name": client.name, "redirect_uris": client.redirect_uris });
+        self.services
+            .store
+            .insert_client(
+                &NewClient {
+                    client: &client,
+                    fingerprint: &super::hash_secret(&metadata.to_string()),
+                    metadata: &metadata.to_string(),
+                },
+                now,
+            )
+            .await?;
+        let mut tx = self.services.store.begin().await?;
+        self.services
+            .audit(
+                &mut tx,
+                who,
+                org,
+                "oauth.client_registered",
+                ("oauth_client", &client.id),
+                metadata,
+            )
+            .await?;
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        Ok(client)
+    }
+}

@@ -21,7 +21,10 @@ impl AuthServer {
         let store = &self.services.store;
         let mut tx = store.begin().await?;
         // The hint is only a hint: look the token up as both kinds.
-        let grant = match store.refresh_token(Some(&mut tx), &hash_secret(token)).await {
+        let grant = match store
+            .refresh_token(Some(&mut tx), &hash_secret(token))
+            .await
+        {
             Ok(row) => Some((row.grant_id, row.client_id)),
             Err(StoreError::NotFound) => match self.decode_access(token).await {
                 Ok(c) => GrantId::parse(&c.grant).map(|g| (g, c.client_id)),

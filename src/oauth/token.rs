@@ -114,7 +114,11 @@ impl AuthServer {
         if row.expires_at <= now {
             return Err(invalid_grant("the authorization code has expired"));
         }
-        if req.redirect_uri.as_deref().is_some_and(|r| r != row.redirect_uri) {
+        if req
+            .redirect_uri
+            .as_deref()
+            .is_some_and(|r| r != row.redirect_uri)
+        {
             return Err(invalid_grant(
                 "redirect_uri differs from the authorization request",
             ));
@@ -134,11 +138,23 @@ impl AuthServer {
             return self.code_replayed(&row.grant_id).await;
         }
         let refresh = super::new_secret("sgr_");
-        self.store_refresh(&mut tx, &refresh, &grant.grant_id, &client.id, &grant.scopes)
-            .await?;
+        self.store_refresh(
+            &mut tx,
+            &refresh,
+            &grant.grant_id,
+            &client.id,
+            &grant.scopes,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        self.respond(&grant.grant_id, &grant.user_id, &client.id, &grant.scopes, refresh)
-            .await
+        self.respond(
+            &grant.grant_id,
+            &grant.user_id,
+            &client.id,
+            &grant.scopes,
+            refresh,
+        )
+        .await
     }
 
     /// A code used twice: refuse it and end every token issued from it (OAuth 2.1 §4.1.3).
@@ -243,7 +259,13 @@ impl AuthServer {
                     .await?;
                 tx.commit().await.map_err(StoreError::from)?;
                 return self
-                    .respond(&grant.grant_id, &grant.user_id, &client.id, &scopes, successor)
+                    .respond(
+                        &grant.grant_id,
+                        &grant.user_id,
+                        &client.id,
+                        &scopes,
+                        successor,
+                    )
                     .await;
             }
             // Lost a race; the winner has committed by now. Read what it wrote.
@@ -261,14 +283,21 @@ impl AuthServer {
                 let next_row = store.refresh_token(None, &hash_secret(&next)).await?;
                 if next_row.superseded_at.is_none() {
                     return self
-                        .respond(&grant.grant_id, &grant.user_id, &client.id, &next_row.scopes, next)
+                        .respond(
+                            &grant.grant_id,
+                            &grant.user_id,
+                            &client.id,
+                            &next_row.scopes,
+                            next,
+                        )
                         .await;
                 }
             }
         }
         let mut tx = store.begin().await?;
         // Reuse of a rotated token outside the window: presumed stolen, so the whole grant ends.
-        self.end_grant(&mut tx, &grant.grant_id, "refresh_reuse").await?;
+        self.end_grant(&mut tx, &grant.grant_id, "refresh_reuse")
+            .await?;
         let rec = AuditRecord {
             org_id: &grant.org_id,
             actor_type: ActorType::Mcp,

@@ -17,7 +17,7 @@ use super::status_page::human_time;
 use super::{render, WebError};
 use crate::app::AppState;
 use crate::domain::Permission;
-use crate::ids::{GrantId, OrgId};
+use crate::ids::{ClientId, GrantId, OrgId};
 use crate::oauth::records::{ClientKind, Connection, OrgSettings};
 use crate::oauth::{redirect, AuthServer};
 use crate::service::ServiceError;
@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/hosted-mcp/clients/revoke", post(revoke_client_form))
         .route("/admin/hosted-mcp/settings", post(settings_form))
+        .route("/admin/hosted-mcp/clients", post(add_client_form))
         .route(
             "/api/v1/admin/hosted-mcp/settings",
             get(settings_json).put(put_settings_json),
@@ -94,6 +95,7 @@ struct ConnectionsPage {
     enabled: bool,
     allow_write: bool,
     mcp_url: String,
+    created: Option<String>,
 }
 
 fn internal(e: crate::store::StoreError) -> WebError {
@@ -117,12 +119,15 @@ async fn mine(State(oauth): State<AuthServer>, me: SignedIn) -> Result<Response,
         enabled: true,
         allow_write: false,
         mcp_url: oauth.resource.clone(),
+        created: None,
     }))
 }
 
 #[derive(Deserialize)]
 struct OrgQuery {
     org: Option<String>,
+    /// A client the admin just added, shown once with its id.
+    created: Option<String>,
 }
 
 /// The organisation an admin page is about: the one asked for, else the first the user may administer.
@@ -176,6 +181,9 @@ async fn console(
         enabled: settings.enabled,
         allow_write: settings.allow_write,
         mcp_url: oauth.resource.clone(),
+        created: q
+            .created
+            .filter(|c| c.starts_with(ClientId::PREFIX) && c.len() < 40),
     }))
 }
 
@@ -218,6 +226,36 @@ async fn revoke_client_form(
         )
         .await?;
     Ok(Redirect::to("/admin/hosted-mcp").into_response())
+}
+
+async fn add_client_form(
+    State(oauth): State<AuthServer>,
+    me: SignedIn,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = Fields(form);
+    me.session.check_csrf(form.get("csrf")).await?;
+    let org = admin_org(&oauth, &me, form.get("org")).await?;
+    let uris: Vec<String> = form
+        .get("redirect_uris")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let logo = form
+        .get("logo_uri")
+        .map(str::to_owned)
+        .filter(|l| !l.is_empty());
+    let client = oauth
+        .register_admin_client(
+            &me.principal,
+            &org,
+            form.get("name").unwrap_or_default(),
+            &uris,
+            logo,
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/admin/hosted-mcp?created={}", client.id)).into_response())
 }
 
 async fn save_settings(

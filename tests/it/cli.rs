@@ -35,7 +35,10 @@ fn user_create_makes_a_member_who_can_sign_in_later() {
     let url = format!("sqlite://{}/cli.db", dir.path().display());
     let (code, out, _) = statusgate(&url, &["migrate"], "");
     assert_eq!(code, 0);
-    assert!(out.contains("applied ") && out.contains(" migration"), "{out}");
+    assert!(
+        out.contains("applied ") && out.contains(" migration"),
+        "{out}"
+    );
 
     let args = [
         "user",

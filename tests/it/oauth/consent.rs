@@ -348,3 +348,67 @@ both_backends!(connections_can_be_listed_and_revoked, |db| async move {
         "revoked on the next request"
     );
 });
+
+both_backends!(admins_pre_register_clients, |db| async move {
+    let app = TestApp::spawn(db).await;
+    app.sign_in_as_owner().await;
+    let html = app.get("/admin/hosted-mcp").await.text().await.unwrap();
+    let csrf = crate::helpers::csrf_in(&html).unwrap();
+    let org = super::form_fields(&html)
+        .into_iter()
+        .find(|(k, _)| k == "org")
+        .unwrap()
+        .1;
+    let r = app
+        .post_form(
+            "/admin/hosted-mcp/clients",
+            &[
+                ("csrf", &csrf),
+                ("org", &org),
+                ("name", "Ops bot"),
+                (
+                    "redirect_uris",
+                    "https://bot.example/cb\nhttp://evil.example/cb",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        422,
+        "an unacceptable URI is refused outright for admins"
+    );
+    let r = app
+        .post_form(
+            "/admin/hosted-mcp/clients",
+            &[
+                ("csrf", &csrf),
+                ("org", &org),
+                ("name", "Ops bot"),
+                ("redirect_uris", "https://bot.example/cb"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = app
+        .get(r.headers()["location"].to_str().unwrap())
+        .await
+        .text()
+        .await
+        .unwrap();
+    let at = page.find("class=\"created-client\">").unwrap() + "class=\"created-client\">".len();
+    let client = &page[at..at + page[at..].find('<').unwrap()];
+    let p = pkce();
+    let html = app
+        .get(&authorize_path(
+            client,
+            "https://bot.example/cb",
+            &p.challenge,
+            &[],
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Registered by an administrator") && html.contains("Ops bot"));
+});
