@@ -7,6 +7,7 @@ mod metadata;
 mod multi;
 mod registration;
 mod tokens;
+mod upkeep;
 
 use base64::Engine;
 use serde_json::{json, Value};
