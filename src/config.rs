@@ -55,6 +55,8 @@ pub struct OAuthConfig {
     pub key_rotation_days: u64,
     /// Self-registered clients that never reach consent are deleted after this.
     pub registration_reap_hours: u64,
+    /// Registrations with identical metadata accepted per minute (across all addresses).
+    pub identical_registrations_per_minute: u32,
     /// Dynamic client registration at `/mcp/oauth/register`.
     pub dcr_enabled: bool,
     /// URL client ids (Client ID Metadata Documents).
@@ -72,6 +74,7 @@ impl Default for OAuthConfig {
             refresh_retry_window_secs: 60,
             key_rotation_days: 30,
             registration_reap_hours: 24,
+            identical_registrations_per_minute: 20,
             dcr_enabled: true,
             cimd_enabled: true,
             private_use_redirect_uris: vec!["cursor://anysphere.cursor-mcp/oauth/callback".into()],
@@ -111,6 +114,12 @@ impl OAuthConfig {
         if self.registration_reap_hours == 0 {
             return Err(key_error(
                 "oauth.registration_reap_hours",
+                "must be at least 1",
+            ));
+        }
+        if self.identical_registrations_per_minute == 0 {
+            return Err(key_error(
+                "oauth.identical_registrations_per_minute",
                 "must be at least 1",
             ));
         }

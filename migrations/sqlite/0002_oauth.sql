@@ -21,6 +21,7 @@ create table oauth_clients (
     updated_at      bigint not null
 );
 create index oauth_clients_reap on oauth_clients (kind, consented_at, created_at);
+create index oauth_clients_fingerprint on oauth_clients (fingerprint, created_at);
 
 -- HS256 keys shared by every instance. The newest signs; older ones verify until retire_at.
 create table oauth_keys (

@@ -160,13 +160,26 @@ impl AuthServer {
             auth_method.as_str(),
             client.client_uri
         ]);
+        let fingerprint = super::hash_secret(&fingerprint_src.to_string());
+        // Identical registrations are throttled by their metadata, not by address: clients behind one
+        // shared egress (every Claude.ai user) register different metadata and never slow each other.
+        let since = now - time::Duration::minutes(1);
+        if self
+            .services
+            .store
+            .count_registrations(&fingerprint, since)
+            .await?
+            >= i64::from(self.config.identical_registrations_per_minute)
+        {
+            return Err(OAuthError::TooManyRequests);
+        }
         let metadata = Value::Object(body.clone()).to_string();
         self.services
             .store
             .insert_client(
                 &NewClient {
                     client: &client,
-                    fingerprint: &super::hash_secret(&fingerprint_src.to_string()),
+                    fingerprint: &fingerprint,
                     metadata: &metadata,
                 },
                 now,

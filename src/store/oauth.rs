@@ -76,6 +76,22 @@ impl Store {
         client_from(&r)
     }
 
+    /// How many clients with this metadata fingerprint were registered since `since`.
+    pub async fn count_registrations(
+        &self,
+        fingerprint: &str,
+        since: OffsetDateTime,
+    ) -> Result<i64> {
+        let n: i64 = sqlx::query_scalar(
+            "select count(*) from oauth_clients where fingerprint = $1 and created_at >= $2",
+        )
+        .bind(fingerprint)
+        .bind(to_millis(since))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
+    }
+
     pub async fn mark_client_consented(
         &self,
         tx: &mut Tx,

@@ -129,3 +129,25 @@ both_backends!(preflights_are_answered_before_auth, |db| async move {
         "WWW-Authenticate"
     );
 });
+
+both_backends!(
+    bearer_challenges_point_at_absolute_metadata,
+    |db| async move {
+        let app = TestApp::spawn(db).await;
+        let oauth =
+            statusgate::oauth::AuthServer::new(app.services.clone(), Default::default(), &app.base);
+        let meta = format!(
+            "resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"",
+            app.base
+        );
+        assert_eq!(oauth.bearer_challenge(None), format!("Bearer {meta}"));
+        let e = oauth.verify_access("not.a.jwt").await.unwrap_err();
+        let c = oauth.bearer_challenge(Some(&e));
+        assert!(c.contains(&meta) && c.contains("error=\"invalid_token\""));
+        let c = oauth.insufficient_scope_challenge("mcp.incidents.write");
+        assert!(
+            c.contains("error=\"insufficient_scope\"")
+                && c.contains("scope=\"mcp.incidents.write\"")
+        );
+    }
+);

@@ -112,3 +112,19 @@ both_backends!(
         assert_eq!(b["error"], "invalid_client_metadata");
     }
 );
+
+both_backends!(
+    identical_registration_loops_are_throttled_alone,
+    |db| async move {
+        let app = TestApp::spawn(db).await;
+        let body = json!({"client_name": "Looping client", "redirect_uris": ["http://localhost/callback"]});
+        for _ in 0..20 {
+            assert_eq!(register(&app, body.clone()).await.0, 201);
+        }
+        let (s, b) = register(&app, body).await;
+        assert_eq!(s, 429, "{b}");
+        // Another client from the same address is not held back.
+        let (s, _) = register(&app, json!({"client_name": "Claude", "redirect_uris": ["https://claude.ai/api/mcp/auth_callback"]})).await;
+        assert_eq!(s, 201);
+    }
+);
