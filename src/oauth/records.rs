@@ -117,10 +117,26 @@ pub struct LiveGrant {
     pub org_id: OrgId,
     pub user_id: UserId,
     pub client_id: String,
+    pub client_name: String,
     pub scopes: ScopeSet,
     pub tools: Vec<String>,
     pub key_id: ApiKeyId,
     pub can_write: bool,
+}
+
+impl LiveGrant {
+    /// The acting principal for a call made with this grant (`tool` is named in the audit row).
+    pub fn principal(&self, tool: Option<String>) -> crate::service::Principal {
+        crate::service::Principal {
+            user_id: self.user_id.clone(),
+            actor: crate::service::Actor::Mcp {
+                key_id: self.key_id.to_string(),
+                grant_id: self.grant_id.to_string(),
+                client_name: self.client_name.clone(),
+                tool,
+            },
+        }
+    }
 }
 
 /// One row of the connections console.

@@ -349,7 +349,7 @@ impl Store {
     /// The grant behind an access token, if it, its connector key, its client, the user's membership and
     /// the organisation's Hosted MCP switch are all still live. Asked on every call, on every instance.
     pub async fn live_grant(&self, id: &GrantId, now: OffsetDateTime) -> Result<Option<LiveGrant>> {
-        const SQL: &str = "select g.grant_id, g.org_id, g.user_id, g.client_id, g.scopes, g.tools, k.key_id, k.can_write
+        const SQL: &str = "select g.grant_id, g.org_id, g.user_id, g.client_id, c.client_name, g.scopes, g.tools, k.key_id, k.can_write
             from oauth_grants g
             join api_keys k on k.grant_id = g.grant_id
             join oauth_clients c on c.client_id = g.client_id
@@ -368,6 +368,7 @@ impl Store {
                 org_id: OrgId::from_db(row::text(&r, "org_id")?),
                 user_id: UserId::from_db(row::text(&r, "user_id")?),
                 client_id: row::text(&r, "client_id")?,
+                client_name: row::text(&r, "client_name")?,
                 scopes: ScopeSet::parse_known(&row::text(&r, "scopes")?),
                 tools: words(&row::text(&r, "tools")?),
                 key_id: ApiKeyId::from_db(row::text(&r, "key_id")?),

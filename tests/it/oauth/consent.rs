@@ -239,6 +239,11 @@ both_backends!(scopes_and_tools_on_the_consent_page, |db| async move {
         .await
         .unwrap();
     assert!(live.can_write);
+    assert_eq!(live.client_name, "Test client");
+    assert_eq!(
+        live.principal(None).actor.actor_type(),
+        statusgate::domain::ActorType::Mcp
+    );
     assert!(live.tools.iter().any(|t| t == "create_incident"));
     assert!(!live
         .tools
