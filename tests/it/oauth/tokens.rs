@@ -305,3 +305,33 @@ both_backends!(revocation_follows_rfc7009, |db| async move {
     );
     assert!(!accepted(&app, &t2.access).await);
 });
+
+both_backends!(turning_hosted_mcp_off_stops_live_tokens, |db| async move {
+    let app = TestApp::spawn(db).await;
+    let t = tokens(&app).await;
+    assert!(accepted(&app, &t.access).await);
+    let csrf = app.csrf_on("/admin/hosted-mcp").await;
+    let put = |enabled: bool| {
+        app.client
+            .put(app.url("/api/v1/admin/hosted-mcp/settings"))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({ "enabled": enabled, "allow_write": false }))
+            .send()
+    };
+    assert_eq!(put(false).await.unwrap().status(), 200);
+    assert!(
+        !accepted(&app, &t.access).await,
+        "off means off, at the next request"
+    );
+    let (s, _) = refresh(&app, &t.client, &t.refresh).await;
+    assert_eq!(s, 400);
+    assert_eq!(put(true).await.unwrap().status(), 200);
+    assert!(accepted(&app, &t.access).await);
+    let got: serde_json::Value = app
+        .get("/api/v1/admin/hosted-mcp/settings")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["enabled"], true);
+});
