@@ -39,7 +39,8 @@ pub async fn run(store: &Store) -> Result<usize> {
     let conn = conn.acquire().await?;
     match store.backend {
         Backend::Postgres => {
-            conn.execute(sqlx::raw_sql(CREATE_TABLE)).await?;
+            // Lock first: two concurrent `create table if not exists` can collide in PostgreSQL's
+            // catalog (unique violation on pg_type). `apply_pending` creates the table under the lock.
             sqlx::query("select pg_advisory_lock($1)")
                 .bind(LOCK_KEY)
                 .execute(&mut *conn)
