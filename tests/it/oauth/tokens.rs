@@ -335,3 +335,26 @@ both_backends!(turning_hosted_mcp_off_stops_live_tokens, |db| async move {
         .unwrap();
     assert_eq!(got["enabled"], true);
 });
+
+both_backends!(deleting_the_connector_key_ends_the_grant, |db| async move {
+    let app = TestApp::spawn(db).await;
+    let t = tokens(&app).await;
+    let oauth =
+        statusgate::oauth::AuthServer::new(app.services.clone(), Default::default(), &app.base);
+    let live = oauth.verify_access(&t.access).await.unwrap();
+    let keys = app.services.store.key_names(&live.org_id).await.unwrap();
+    assert!(keys
+        .iter()
+        .any(|(id, name, write)| *id == live.key_id && name == "MCP — Test client" && !write));
+    oauth
+        .revoke_key(
+            &statusgate::service::Principal::user(live.user_id.clone()),
+            &live.org_id,
+            &live.key_id,
+        )
+        .await
+        .unwrap();
+    assert!(oauth.verify_access(&t.access).await.is_err());
+    let (s, _) = refresh(&app, &t.client, &t.refresh).await;
+    assert_eq!(s, 400);
+});
