@@ -9,6 +9,7 @@ mod incidents;
 mod maintenances;
 mod migrate;
 pub mod oauth;
+mod oauth_tokens;
 mod pages;
 pub mod sessions;
 
