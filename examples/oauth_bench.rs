@@ -143,7 +143,14 @@ async fn main() {
                     .send()
                     .await
                     .unwrap();
-                let to = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+                let Some(location) = r.headers().get("location").cloned() else {
+                    panic!(
+                        "approval failed: {} {}",
+                        r.status(),
+                        r.text().await.unwrap_or_default()
+                    );
+                };
+                let to = url::Url::parse(location.to_str().unwrap()).unwrap();
                 let code = to
                     .query_pairs()
                     .find(|(k, _)| k == "code")

@@ -240,12 +240,12 @@ impl AuthServer {
         let code = super::new_secret("sgc_");
         let key_secret = super::new_secret("sgk_");
         let key_id = ApiKeyId::generate();
+        // Re-consent replaces this user's earlier grants to the same client. They are read before the
+        // transaction so that it starts with a write: a SQLite transaction that reads first cannot
+        // wait for the write lock, it fails when another writer got there in between.
+        let earlier = store.live_grant_ids(&req.client.id, Some(user)).await?;
         let mut tx = store.begin().await?;
-        // Re-consent replaces this user's earlier grants to the same client.
-        for old in store
-            .live_grant_ids(&mut tx, &req.client.id, Some(user))
-            .await?
-        {
+        for old in earlier {
             store.revoke_grant(&mut tx, &old, "reconsent", now).await?;
         }
         store.insert_grant(&mut tx, &grant).await?;

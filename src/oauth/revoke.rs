@@ -19,12 +19,8 @@ impl AuthServer {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| OAuthError::InvalidRequest("token is missing".into()))?;
         let store = &self.services.store;
-        let mut tx = store.begin().await?;
         // The hint is only a hint: look the token up as both kinds.
-        let grant = match store
-            .refresh_token(Some(&mut tx), &hash_secret(token))
-            .await
-        {
+        let grant = match store.refresh_token(None, &hash_secret(token)).await {
             Ok(row) => Some((row.grant_id, row.client_id)),
             Err(StoreError::NotFound) => match self.decode_access(token).await {
                 Ok(c) => GrantId::parse(&c.grant).map(|g| (g, c.client_id)),
@@ -40,6 +36,7 @@ impl AuthServer {
                 "the token belongs to another client".into(),
             ));
         }
+        let mut tx = store.begin().await?;
         self.end_grant(&mut tx, &grant, "client").await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
@@ -77,9 +74,7 @@ impl AuthServer {
             .require(who, org, Permission::SettingsManage, "client")
             .await?;
         let store = &self.services.store;
-        let mut tx = store.begin().await?;
-        let ids = store.live_grant_ids(&mut tx, client, None).await?;
-        drop(tx);
+        let ids = store.live_grant_ids(client, None).await?;
         let mut mine = Vec::new();
         for id in ids {
             if store.grant_owner(&id).await.is_ok_and(|(o, _)| &o == org) {

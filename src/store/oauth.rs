@@ -226,7 +226,6 @@ impl Store {
     /// Live grants of one user for one client (re-consent replaces them), or of one client (revoke-all).
     pub async fn live_grant_ids(
         &self,
-        tx: &mut Tx,
         client: &str,
         user: Option<&UserId>,
     ) -> Result<Vec<GrantId>> {
@@ -234,7 +233,7 @@ impl Store {
         let rows = sqlx::query(SQL)
             .bind(client)
             .bind(user.map(|u| u.as_str().to_owned()).unwrap_or_default())
-            .fetch_all(&mut **tx)
+            .fetch_all(&self.pool)
             .await?;
         rows.iter()
             .map(|r| Ok(GrantId::from_db(row::text(r, "grant_id")?)))
