@@ -43,6 +43,34 @@ fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
+/// Runs `f(i)` for `0..n`, WORKERS at a time, each worker with its own HTTP client; returns every
+/// worker's results and the elapsed time.
+async fn spread<T, F, Fut>(n: usize, f: F) -> (Vec<Vec<T>>, Duration)
+where
+    T: Send + 'static,
+    F: Fn(reqwest::Client, usize) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = T> + Send,
+{
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..WORKERS {
+        let f = f.clone();
+        tasks.push(tokio::spawn(async move {
+            let http = client();
+            let mut out = Vec::new();
+            for i in (w..n).step_by(WORKERS) {
+                out.push(f(http.clone(), i).await);
+            }
+            out
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.push(t.await.unwrap());
+    }
+    (all, started.elapsed())
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -65,9 +93,9 @@ async fn main() {
     let app = App::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr().unwrap());
     tokio::spawn(app.run_until(std::future::pending()));
-    let http = client();
 
-    // Sign in, register one public client.
+    // Sign in once; the session cookie is shared by the approval workers.
+    let http = client();
     let login = http
         .get(format!("{base}/login"))
         .send()
@@ -86,128 +114,122 @@ async fn main() {
         .send()
         .await
         .unwrap();
-    let reg: serde_json::Value = http
-        .post(format!("{base}/mcp/oauth/register"))
-        .json(&serde_json::json!({ "redirect_uris": [CALLBACK] }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let client_id = reg["client_id"].as_str().unwrap().to_owned();
-    let consent_path = |challenge: &str| {
-        format!("{base}/mcp/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri={CALLBACK}&code_challenge={challenge}&code_challenge_method=S256")
+
+    // One client per code: a second consent by the same person to the same client would replace
+    // the first grant.
+    let b = base.clone();
+    let (clients, reg_time) = spread(codes, move |http, i| {
+        let base = b.clone();
+        async move {
+            let body = serde_json::json!({ "client_name": format!("bench {i}"), "redirect_uris": [CALLBACK] });
+            let reg: serde_json::Value = http.post(format!("{base}/mcp/oauth/register")).json(&body).send().await.unwrap().json().await.unwrap();
+            reg["client_id"].as_str().unwrap().to_owned()
+        }
+    })
+    .await;
+    let clients: Vec<String> = {
+        // Back into index order.
+        let mut v = vec![String::new(); codes];
+        for (w, batch) in clients.into_iter().enumerate() {
+            for (k, c) in batch.into_iter().enumerate() {
+                v[w + k * WORKERS] = c;
+            }
+        }
+        v
     };
     let (_, c0) = pkce();
     let page = http
-        .get(consent_path(&c0))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get(format!("{base}/mcp/oauth/authorize?response_type=code&client_id={}&redirect_uri={CALLBACK}&code_challenge={c0}&code_challenge_method=S256", clients[0]))
+        .send().await.unwrap().text().await.unwrap();
     let (csrf, org) = (hidden(&page, "csrf"), hidden(&page, "org"));
 
-    // Approvals (each one a grant, a connector key and a code), by WORKERS at a time.
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for w in 0..WORKERS {
-        let (http, csrf, org, client_id, base) = (
-            http.clone(),
+    // Approvals: each writes a grant, its connector key, a code and an audit row.
+    let (b, cl) = (base.clone(), clients.clone());
+    let session = http.clone();
+    let (approved, approve_time) = spread(codes, move |_, i| {
+        let (base, client_id, csrf, org, http) = (
+            b.clone(),
+            cl[i].clone(),
             csrf.clone(),
             org.clone(),
-            client_id.clone(),
-            base.clone(),
+            session.clone(),
         );
-        tasks.push(tokio::spawn(async move {
-            let mut out = Vec::new();
-            for _ in (w..codes).step_by(WORKERS) {
-                let (verifier, challenge) = pkce();
-                let form = [
-                    ("csrf", csrf.as_str()),
-                    ("response_type", "code"),
-                    ("client_id", &client_id),
-                    ("redirect_uri", CALLBACK),
-                    ("code_challenge", &challenge),
-                    ("code_challenge_method", "S256"),
-                    ("org", &org),
-                    ("grant_scope", "mcp.pages.read"),
-                    ("grant_scope", "mcp.incidents.read"),
-                    ("decision", "approve"),
-                ];
-                let r = http
-                    .post(format!("{base}/mcp/oauth/authorize"))
-                    .form(&form)
-                    .send()
-                    .await
-                    .unwrap();
-                let Some(location) = r.headers().get("location").cloned() else {
-                    panic!(
-                        "approval failed: {} {}",
-                        r.status(),
-                        r.text().await.unwrap_or_default()
-                    );
-                };
-                let to = url::Url::parse(location.to_str().unwrap()).unwrap();
-                let code = to
-                    .query_pairs()
-                    .find(|(k, _)| k == "code")
-                    .unwrap()
-                    .1
-                    .into_owned();
-                out.push((code, verifier));
-            }
-            out
-        }));
-    }
-    let mut pending = Vec::new();
-    for t in tasks {
-        pending.push(t.await.unwrap());
-    }
-    let approvals = rate(codes, started.elapsed());
+        async move {
+            let (verifier, challenge) = pkce();
+            let form = [
+                ("csrf", csrf.as_str()),
+                ("response_type", "code"),
+                ("client_id", &client_id),
+                ("redirect_uri", CALLBACK),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+                ("org", &org),
+                ("grant_scope", "mcp.pages.read"),
+                ("grant_scope", "mcp.incidents.read"),
+                ("decision", "approve"),
+            ];
+            let r = http
+                .post(format!("{base}/mcp/oauth/authorize"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let Some(location) = r.headers().get("location").cloned() else {
+                panic!(
+                    "approval failed: {} {}",
+                    r.status(),
+                    r.text().await.unwrap_or_default()
+                );
+            };
+            let to = url::Url::parse(location.to_str().unwrap()).unwrap();
+            let code = to
+                .query_pairs()
+                .find(|(k, _)| k == "code")
+                .unwrap()
+                .1
+                .into_owned();
+            (client_id, code, verifier)
+        }
+    })
+    .await;
+    let approved: Vec<(String, String, String)> = approved.into_iter().flatten().collect();
 
-    // Code exchanges, WORKERS at a time, each worker with its own connection pool.
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for batch in pending {
-        let (client_id, base) = (client_id.clone(), base.clone());
-        tasks.push(tokio::spawn(async move {
-            let http = client();
-            let mut refresh = String::new();
-            for (code, verifier) in batch {
-                let form = [
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("code_verifier", &verifier),
-                    ("client_id", &client_id),
-                ];
-                let r = http
-                    .post(format!("{base}/mcp/oauth/token"))
-                    .form(&form)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 200);
-                let body: serde_json::Value = r.json().await.unwrap();
-                refresh = body["refresh_token"].as_str().unwrap().to_owned();
-            }
-            refresh
-        }));
-    }
-    let mut chains = Vec::new();
-    for t in tasks {
-        chains.push(t.await.unwrap());
-    }
-    let exchanges = rate(codes, started.elapsed());
+    // Code exchanges at the token endpoint.
+    let b = base.clone();
+    let (issued, exchange_time) = spread(codes, move |http, i| {
+        let (base, (client_id, code, verifier)) = (b.clone(), approved[i].clone());
+        async move {
+            let form = [
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", &verifier),
+                ("client_id", &client_id),
+            ];
+            let r = http
+                .post(format!("{base}/mcp/oauth/token"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let body: serde_json::Value = r.json().await.unwrap();
+            (
+                client_id,
+                body["refresh_token"].as_str().unwrap().to_owned(),
+            )
+        }
+    })
+    .await;
 
     // Refresh grants: WORKERS independent chains, each rotating as fast as it can.
     let started = Instant::now();
     let deadline = started + Duration::from_secs(refresh_secs);
     let mut tasks = Vec::new();
-    for mut rt in chains {
-        let (client_id, base) = (client_id.clone(), base.clone());
+    for batch in issued {
+        let Some((client_id, mut rt)) = batch.last().cloned() else {
+            continue;
+        };
+        let base = base.clone();
         tasks.push(tokio::spawn(async move {
             let http = client();
             let mut n = 0usize;
@@ -235,14 +257,24 @@ async fn main() {
     for t in tasks {
         refreshes += t.await.unwrap();
     }
-    let refresh_rate = rate(refreshes, started.elapsed());
+    let refresh_time = started.elapsed();
     let engine = if url.starts_with("sqlite") {
         "sqlite"
     } else {
         "postgres"
     };
     println!("engine={engine} workers={WORKERS} codes={codes}");
-    println!("consent approvals/s      {approvals:>8.0}");
-    println!("code exchanges/s         {exchanges:>8.0}");
-    println!("refresh grants/s         {refresh_rate:>8.0}  ({refreshes} in {refresh_secs} s, {WORKERS} chains)");
+    println!("registrations/s          {:>8.0}", rate(codes, reg_time));
+    println!(
+        "consent approvals/s      {:>8.0}",
+        rate(codes, approve_time)
+    );
+    println!(
+        "code exchanges/s         {:>8.0}",
+        rate(codes, exchange_time)
+    );
+    println!(
+        "refresh grants/s         {:>8.0}  ({refreshes} in {refresh_secs} s, {WORKERS} chains)",
+        rate(refreshes, refresh_time)
+    );
 }
