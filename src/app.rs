@@ -102,15 +102,22 @@ impl App {
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = connect(&config).await?;
         store.migrate().await?;
-        let services = Services::new(store, clock, config.security.clone());
+        let services = Services::new(store, clock, config.security.clone())
+            .with_monitoring(config.monitoring());
+        let listener = TcpListener::bind(config.bind_addr()?).await?;
         let demo_account = if config.demo {
-            services
+            let health = self_health_url(listener.local_addr()?);
+            let account = services
                 .seed_demo(&config.admin.email, config.admin.password.as_deref())
-                .await?
+                .await?;
+            // Only the start that created the demo adds its monitors, so restarts change nothing.
+            if account.is_some() {
+                services.seed_demo_monitors(&health).await?;
+            }
+            account
         } else {
             None
         };
-        let listener = TcpListener::bind(config.bind_addr()?).await?;
         let mut config = config;
         // On an ephemeral port with the default public URL, the issuer follows the real address, so a
         // throw-away instance (tests, benchmarks) advertises endpoints that answer.
@@ -152,10 +159,14 @@ impl App {
             self.state.services.clone(),
             self.state.oauth.clone(),
         ));
+        let scheduler = tokio::spawn(scheduler(self.state.services.clone()));
+        let delivery = tokio::spawn(delivery(self.state.services.clone()));
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
         upkeep.abort();
+        scheduler.abort();
+        delivery.abort();
         self.state.services.store.close().await;
         Ok(result?)
     }
@@ -192,6 +203,53 @@ async fn upkeep(services: Services, oauth: crate::oauth::AuthServer) {
         }
         if let Err(e) = oauth.ensure_signing_key().await {
             tracing::warn!(error = %e, "signing-key rotation failed");
+        }
+    }
+}
+
+/// The demo's monitors check this instance's own health endpoint, so they pass on a fresh machine.
+fn self_health_url(addr: std::net::SocketAddr) -> String {
+    let ip = if addr.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        addr.ip()
+    };
+    format!(
+        "http://{}/mcp/health",
+        std::net::SocketAddr::new(ip, addr.port())
+    )
+}
+
+/// Runs due monitor checks every tick. Instances compete for each due run through a compare-and-set in
+/// the database, so adding instances never runs a check twice. Old events are pruned every ten minutes.
+async fn scheduler(services: Services) {
+    let every = Duration::from_millis(services.monitoring.monitors.scheduler_tick_ms);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_prune: Option<std::time::Instant> = None;
+    loop {
+        tick.tick().await;
+        if let Err(e) = services.run_due_monitors().await {
+            tracing::warn!(error = %e, "monitor scheduler step failed");
+        }
+        if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(600)) {
+            last_prune = Some(std::time::Instant::now());
+            if let Err(e) = services.prune_monitor_events().await {
+                tracing::warn!(error = %e, "pruning monitor events failed");
+            }
+        }
+    }
+}
+
+/// Delivers due notifications every tick; claims are leases in the database, shared by all instances.
+async fn delivery(services: Services) {
+    let every = Duration::from_millis(services.monitoring.delivery.tick_ms);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = services.deliver_due().await {
+            tracing::warn!(error = %e, "notification delivery step failed");
         }
     }
 }

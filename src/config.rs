@@ -5,6 +5,9 @@ use std::{fmt, net::SocketAddr, path::Path};
 
 use serde::Deserialize;
 
+mod monitoring;
+pub use monitoring::{DeliveryConfig, MonitoringSettings, MonitorsConfig, SmtpConfig, SmtpTls};
+
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -17,6 +20,9 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub security: SecurityConfig,
     pub oauth: OAuthConfig,
+    pub monitors: MonitorsConfig,
+    pub delivery: DeliveryConfig,
+    pub smtp: SmtpConfig,
 }
 
 #[derive(Clone, Deserialize)]
@@ -150,6 +156,9 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             security: SecurityConfig::default(),
             oauth: OAuthConfig::default(),
+            monitors: MonitorsConfig::default(),
+            delivery: DeliveryConfig::default(),
+            smtp: SmtpConfig::default(),
         }
     }
 }
@@ -203,6 +212,9 @@ impl fmt::Debug for Config {
             .field("database", &self.database)
             .field("security", &self.security)
             .field("oauth", &self.oauth)
+            .field("monitors", &self.monitors)
+            .field("delivery", &self.delivery)
+            .field("smtp", &self.smtp)
             .finish()
     }
 }
@@ -281,6 +293,9 @@ impl Config {
         if let Some(v) = get("STATUSGATE_LOG") {
             self.log = v;
         }
+        if let Some(v) = get("STATUSGATE_SMTP_PASSWORD") {
+            self.smtp.password = Some(v);
+        }
         Ok(())
     }
 
@@ -338,7 +353,18 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        monitoring::validate(&self.monitors, &self.delivery, &self.smtp)?;
         self.oauth.validate()
+    }
+
+    /// The settings the monitoring and delivery services read.
+    pub fn monitoring(&self) -> MonitoringSettings {
+        MonitoringSettings {
+            monitors: self.monitors.clone(),
+            delivery: self.delivery.clone(),
+            smtp: self.smtp.clone(),
+            public_url: self.public_url.clone(),
+        }
     }
 
     pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {

@@ -70,6 +70,12 @@ id_type!(ClientId, "cli_");
 id_type!(GrantId, "gr_");
 id_type!(ApiKeyId, "key_");
 id_type!(KeyId, "kid_");
+id_type!(MonitorId, "mon_");
+id_type!(MonitorGroupId, "mgr_");
+id_type!(MonitorEventId, "mev_");
+id_type!(PendingActionId, "act_");
+id_type!(SubscriberId, "sub_");
+id_type!(NotificationId, "ntf_");
 
 /// `n` random bytes as lowercase hex.
 pub fn random_hex(n: usize) -> String {

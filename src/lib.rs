@@ -17,6 +17,7 @@ pub mod domain;
 pub mod ids;
 pub mod mcp;
 pub mod oauth;
+pub mod outbound;
 pub mod service;
 pub mod store;
 pub mod web;

@@ -4,8 +4,10 @@
 pub mod access;
 pub mod incident;
 pub mod maintenance;
+pub mod monitor;
 pub mod page;
 pub mod records;
+pub mod subscriber;
 pub mod text;
 
 pub use access::{Permission, Role};

@@ -4,6 +4,8 @@
 pub mod args;
 pub mod caller;
 pub mod catalog;
+pub mod handler;
+pub mod http;
 pub mod prompts;
 pub mod resources;
 pub mod scope;

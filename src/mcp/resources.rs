@@ -365,6 +365,20 @@ async fn read_page(
     }
 }
 
+/// The scope a resource URI needs, so the HTTP layer can answer 403 `insufficient_scope` before reading.
+pub fn scope_for(uri: &str) -> Option<McpScope> {
+    let path = uri.strip_prefix("statusgate://")?.split('?').next()?;
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        ["me"] => None,
+        ["pages"] => Some(McpScope::PagesRead),
+        ["pages", _, "incidents", ..] => Some(McpScope::IncidentsRead),
+        ["pages", _, "maintenances", ..] => Some(McpScope::MaintenancesRead),
+        ["pages", _, ..] => Some(McpScope::PagesRead),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::limit_of;

@@ -147,3 +147,104 @@ impl Services {
         }))
     }
 }
+
+/// Demo monitor history: one check every this many hours over the last two weeks.
+const HISTORY_STEP_HOURS: i64 = 6;
+const HISTORY_DAYS: i64 = 14;
+
+impl Services {
+    /// Adds the demo's monitors to page `api`: two that check this instance's own health endpoint (they
+    /// pass on a fresh machine), one that fails, two weeks of history and one pending action.
+    pub async fn seed_demo_monitors(&self, health_url: &str) -> Result<()> {
+        use crate::domain::monitor::{
+            ActionKind, ActionState, MonitorEvent, MonitorGroup, MonitorInput, MonitorSpec,
+            PendingAction, Trigger,
+        };
+        use crate::ids::{MonitorEventId, MonitorGroupId, MonitorId, PendingActionId};
+
+        let page = self.store.page_by_public_slug("api").await?;
+        let all = self.store.components(&page.id).await?;
+        let find = |name: &str| all.iter().find(|c| c.name == name).map(|c| c.id.clone());
+        let now = self.clock.now();
+        let group = MonitorGroup {
+            id: MonitorGroupId::generate(),
+            page_id: page.id.clone(),
+            name: "Public endpoints".into(),
+        };
+        let missing = health_url.replace("/mcp/health", "/mcp/health/export");
+        let monitors = [
+            ("Health endpoint", health_url, "REST API"),
+            ("Dashboard health", health_url, "Dashboard"),
+            ("Status export", missing.as_str(), "Webhooks"),
+        ];
+        let mut tx = self.store.begin().await?;
+        self.store
+            .insert_monitor_group(&mut tx, &group, now)
+            .await?;
+        let mut ids = Vec::new();
+        for (name, url, component) in monitors {
+            let spec = MonitorSpec::parse(
+                MonitorInput {
+                    name,
+                    method: "GET",
+                    url,
+                    expect_min: 200,
+                    expect_max: 299,
+                    body_contains: None,
+                    timeout_ms: 5_000,
+                    interval_secs: 60,
+                    enabled: true,
+                    component_id: find(component),
+                    group_id: Some(group.id.clone()),
+                },
+                1,
+            )?;
+            let id = MonitorId::generate();
+            self.store
+                .insert_monitor(&mut tx, &id, &page.id, &spec, now)
+                .await?;
+            ids.push(id);
+        }
+        // History: the healthy monitors mostly pass; the failing one has failed its last three checks.
+        let steps = HISTORY_DAYS * 24 / HISTORY_STEP_HOURS;
+        for (i, id) in ids.iter().enumerate() {
+            for step in (1..=steps).rev() {
+                let at = now - Duration::hours(step * HISTORY_STEP_HOURS);
+                let ok = match i {
+                    2 => step > 3,
+                    _ => step != 30,
+                };
+                let event = MonitorEvent {
+                    id: MonitorEventId::generate(),
+                    monitor_id: id.clone(),
+                    checked_at: at,
+                    ok,
+                    latency_ms: 40 + (step * 7) % 90,
+                    status_code: Some(if ok { 200 } else { 503 }),
+                    error: (!ok).then(|| "status 503, expected 200-299".to_owned()),
+                    trigger: Trigger::Schedule,
+                };
+                self.store.record_monitor_event(&mut tx, &event).await?;
+            }
+        }
+        if let (Some(failing), Some(component)) = (ids.get(2), find("Webhooks")) {
+            let action = PendingAction {
+                id: PendingActionId::generate(),
+                page_id: page.id.clone(),
+                monitor_id: Some(failing.clone()),
+                component_id: component,
+                kind: ActionKind::OpenIncident,
+                status: ComponentStatus::MajorOutage,
+                reason: "Status export failed 3 checks in a row: status 503, expected 200-299"
+                    .into(),
+                state: ActionState::Pending,
+                decided_by: None,
+                decision_note: None,
+                created_at: now - Duration::hours(HISTORY_STEP_HOURS),
+            };
+            self.store.insert_pending_action(&mut tx, &action).await?;
+        }
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        Ok(())
+    }
+}

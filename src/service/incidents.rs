@@ -202,6 +202,19 @@ impl Services {
         self.store
             .insert_incident_update(tx, &update, Some(&who.user_id))
             .await?;
+        // Same transaction as the update: subscribers hear of exactly the updates that exist.
+        if update.notify {
+            let event = json!({
+                "type": "incident.update",
+                "incident_id": incident.id.as_str(),
+                "title": incident.title,
+                "stage": update.stage.label(),
+                "message": update.message,
+                "created_at": crate::clock::rfc3339(update.created_at),
+            });
+            self.enqueue_notifications(tx, &incident.page_id, update.id.as_str(), event)
+                .await?;
+        }
         for (c, status) in &touched {
             self.store.set_component_status(tx, c, *status, now).await?;
         }

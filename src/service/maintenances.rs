@@ -108,6 +108,7 @@ impl Services {
         self.store
             .insert_maintenance_update(&mut tx, &update, Some(&who.user_id))
             .await?;
+        self.notify_maintenance_update(&mut tx, &m, &update).await?;
         let detail = json!({
             "title": m.title,
             "starts_at": crate::clock::rfc3339(m.starts_at),
@@ -181,6 +182,7 @@ impl Services {
         self.store
             .insert_maintenance_update(&mut tx, &update, Some(&who.user_id))
             .await?;
+        self.notify_maintenance_update(&mut tx, &m, &update).await?;
         let action = match state {
             MaintenanceState::Completed => "maintenance.completed",
             MaintenanceState::Cancelled => "maintenance.cancelled",
@@ -201,5 +203,30 @@ impl Services {
         tx.commit().await.map_err(StoreError::from)?;
         let m = self.store.maintenance(id).await?;
         Ok((m, update))
+    }
+
+    /// With `notify`, queues the update for subscribers in the update's own transaction.
+    async fn notify_maintenance_update(
+        &self,
+        tx: &mut crate::store::Tx,
+        m: &Maintenance,
+        update: &MaintenanceUpdate,
+    ) -> Result<()> {
+        if !update.notify {
+            return Ok(());
+        }
+        let event = json!({
+            "type": "maintenance.update",
+            "maintenance_id": m.id.as_str(),
+            "title": m.title,
+            "stage": update.state.label(),
+            "message": update.message,
+            "starts_at": crate::clock::rfc3339(m.starts_at),
+            "ends_at": crate::clock::rfc3339(m.ends_at),
+            "created_at": crate::clock::rfc3339(update.created_at),
+        });
+        self.enqueue_notifications(tx, &m.page_id, update.id.as_str(), event)
+            .await?;
+        Ok(())
     }
 }

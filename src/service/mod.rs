@@ -2,11 +2,16 @@
 //! before it touches storage, so the web pages, the REST API and MCP get one answer to "may they?".
 
 pub mod accounts;
+pub mod actions;
+pub mod analytics;
 pub mod demo;
 pub mod incidents;
 pub mod maintenances;
+pub mod monitors;
+pub mod outbox;
 pub mod pages;
 mod principal;
+pub mod subscribers;
 
 use std::sync::Arc;
 
@@ -57,6 +62,10 @@ pub struct Services {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub security: crate::config::SecurityConfig,
+    /// Monitor, delivery and SMTP settings; defaults until [`Services::with_monitoring`] sets them.
+    pub monitoring: Arc<crate::config::MonitoringSettings>,
+    /// Shared client for monitor checks (connection pooling across runs).
+    pub http: reqwest::Client,
 }
 
 impl Services {
@@ -69,7 +78,37 @@ impl Services {
             store,
             clock,
             security,
+            monitoring: Arc::new(crate::config::MonitoringSettings::default()),
+            http: crate::outbound::check::client(),
         }
+    }
+
+    pub fn with_monitoring(mut self, settings: crate::config::MonitoringSettings) -> Self {
+        self.monitoring = Arc::new(settings);
+        self
+    }
+
+    /// Writes an audit row for something statusgate itself did (a monitor proposing an action).
+    pub(crate) async fn audit_system(
+        &self,
+        tx: &mut Tx,
+        org: &OrgId,
+        action: &str,
+        target: (&str, &str),
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let rec = AuditRecord {
+            org_id: org,
+            actor_type: crate::domain::ActorType::System,
+            actor_id: "statusgate",
+            user_id: None,
+            action,
+            target_type: target.0,
+            target_id: target.1,
+            detail: detail.to_string(),
+        };
+        self.store.insert_audit(tx, &rec, self.clock.now()).await?;
+        Ok(())
     }
 
     /// Checks that `who` may do `what` in `org`, by their current role and, for keys and connectors,

@@ -22,8 +22,8 @@ macro_rules! migrations {
     };
 }
 
-pub const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_foundation", 2 "0002_oauth");
-pub const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_foundation", 2 "0002_oauth");
+pub const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_foundation", 2 "0002_oauth", 3 "0003_monitors");
+pub const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_foundation", 2 "0002_oauth", 3 "0003_monitors");
 
 const LOCK_KEY: i64 = 0x0053_4741_5445; // "SGATE"
 
@@ -39,8 +39,8 @@ pub async fn run(store: &Store) -> Result<usize> {
     let conn = conn.acquire().await?;
     match store.backend {
         Backend::Postgres => {
-            // Lock first: two concurrent `create table if not exists` can collide in PostgreSQL's
-            // catalog (unique violation on pg_type). `apply_pending` creates the table under the lock.
+            // The bookkeeping table is created under the lock (in `apply_pending`): two concurrent
+            // `create table if not exists` can collide on PostgreSQL.
             sqlx::query("select pg_advisory_lock($1)")
                 .bind(LOCK_KEY)
                 .execute(&mut *conn)

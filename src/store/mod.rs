@@ -4,12 +4,16 @@
 
 mod accounts;
 pub mod api_keys;
+mod actions;
+pub mod analytics;
 mod audit;
 mod incidents;
 mod maintenances;
 mod migrate;
 pub mod oauth;
 mod oauth_tokens;
+mod monitors;
+mod outbox;
 mod pages;
 pub mod sessions;
 

@@ -109,7 +109,11 @@ pub(crate) fn url_encode(s: &str) -> String {
         .collect()
 }
 
-fn parse_id<T>(raw: &str, parse: fn(&str) -> Option<T>, what: &'static str) -> Result<T, WebError> {
+pub(super) fn parse_id<T>(
+    raw: &str,
+    parse: fn(&str) -> Option<T>,
+    what: &'static str,
+) -> Result<T, WebError> {
     parse(raw).ok_or(WebError::Service(crate::service::ServiceError::NotFound(
         what,
     )))

@@ -4,10 +4,13 @@
 mod admin;
 mod connections;
 mod consent;
+mod deliveries;
 mod form;
 mod login;
+mod monitors;
 pub mod session;
 mod status_page;
+mod subscribe;
 
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -27,6 +30,9 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(consent::router())
         .merge(connections::router())
+        .merge(monitors::router())
+        .merge(deliveries::router())
+        .merge(subscribe::router())
 }
 
 /// Renders a template; a render failure is logged and becomes a bare 500.

@@ -4,9 +4,11 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 
+use super::session::WebSession;
 use super::{render, WebError};
 use crate::clock::rfc3339;
 use crate::domain::{ComponentStatus, IncidentUpdate};
+use crate::service::analytics::DayBar;
 use crate::service::Services;
 
 pub struct ComponentView {
@@ -14,6 +16,58 @@ pub struct ComponentView {
     pub status_class: &'static str,
     pub status_label: &'static str,
     pub children: Vec<ComponentView>,
+    /// 90 daily bars when a monitor watches the component; empty otherwise.
+    pub bars: Vec<BarView>,
+    pub uptime: String,
+}
+
+/// One day of an uptime bar, drawn as an SVG rect.
+pub struct BarView {
+    pub x: usize,
+    pub fill: &'static str,
+    pub title: String,
+}
+
+/// Colours by the day's share of passing checks; grey when nothing was checked.
+fn bar_fill(p: Option<f64>) -> &'static str {
+    match p {
+        None => "#d0d4da",
+        Some(p) if p >= 99.0 => "#2e9d5b",
+        Some(p) if p >= 95.0 => "#e0a100",
+        Some(_) => "#d64545",
+    }
+}
+
+fn bars_view(bars: Option<&Vec<DayBar>>) -> (Vec<BarView>, String) {
+    let Some(bars) = bars else {
+        return (Vec::new(), String::new());
+    };
+    let view = bars
+        .iter()
+        .enumerate()
+        .map(|(i, b)| BarView {
+            x: i * 4,
+            fill: bar_fill(b.uptime_percent),
+            title: {
+                let day = human_time(b.day);
+                let day = day.get(..10).unwrap_or_default();
+                match b.uptime_percent {
+                    Some(p) => format!("{day}: {p:.2}% up"),
+                    None => format!("{day}: no data"),
+                }
+            },
+        })
+        .collect();
+    let known: Vec<f64> = bars.iter().filter_map(|b| b.uptime_percent).collect();
+    let uptime = if known.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "{:.2}% uptime",
+            known.iter().sum::<f64>() / known.len() as f64
+        )
+    };
+    (view, uptime)
 }
 
 pub struct UpdateView {
@@ -46,6 +100,9 @@ struct StatusPage {
     active: Vec<IncidentView>,
     maintenances: Vec<MaintenanceView>,
     history: Vec<IncidentView>,
+    slug: String,
+    csrf: String,
+    email_enabled: bool,
 }
 
 pub fn status_class(s: ComponentStatus) -> &'static str {
@@ -71,26 +128,39 @@ fn updates_view(updates: &[IncidentUpdate]) -> Vec<UpdateView> {
 
 pub async fn show(
     State(services): State<Services>,
+    session: WebSession,
     Path(slug): Path<String>,
 ) -> Result<Response, WebError> {
     let p = services.public_page(&slug).await?;
+    services.count_page_view(&p.page.id).await;
+    let bars = services.uptime_bars(&p.page.id).await?;
     let components = p
         .tree
         .iter()
-        .map(|n| ComponentView {
-            name: n.component.name.clone(),
-            status_class: status_class(n.shown_status),
-            status_label: n.shown_status.label(),
-            children: n
-                .children
-                .iter()
-                .map(|c| ComponentView {
-                    name: c.name.clone(),
-                    status_class: status_class(c.status),
-                    status_label: c.status.label(),
-                    children: Vec::new(),
-                })
-                .collect(),
+        .map(|n| {
+            let (own_bars, uptime) = bars_view(bars.get(&n.component.id));
+            ComponentView {
+                name: n.component.name.clone(),
+                status_class: status_class(n.shown_status),
+                status_label: n.shown_status.label(),
+                children: n
+                    .children
+                    .iter()
+                    .map(|c| {
+                        let (bars, uptime) = bars_view(bars.get(&c.id));
+                        ComponentView {
+                            name: c.name.clone(),
+                            status_class: status_class(c.status),
+                            status_label: c.status.label(),
+                            children: Vec::new(),
+                            bars,
+                            uptime,
+                        }
+                    })
+                    .collect(),
+                bars: own_bars,
+                uptime,
+            }
         })
         .collect();
     let incident_view = |(i, u): &(crate::domain::Incident, Vec<IncidentUpdate>)| IncidentView {
@@ -122,6 +192,9 @@ pub async fn show(
             })
             .collect(),
         history: p.history.iter().map(incident_view).collect(),
+        slug: p.page.public_slug.clone(),
+        csrf: session.csrf_token().await?,
+        email_enabled: services.monitoring.smtp.enabled(),
     };
     Ok(render(&page))
 }

@@ -35,10 +35,8 @@ fn user_create_makes_a_member_who_can_sign_in_later() {
     let url = format!("sqlite://{}/cli.db", dir.path().display());
     let (code, out, _) = statusgate(&url, &["migrate"], "");
     assert_eq!(code, 0);
-    assert!(
-        out.contains("applied ") && out.contains(" migration"),
-        "{out}"
-    );
+    let count = std::fs::read_dir("migrations/sqlite").unwrap().count();
+    assert!(out.contains(&format!("applied {count} migration")), "{out}");
 
     let args = [
         "user",

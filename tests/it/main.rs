@@ -7,8 +7,13 @@ mod mcp_core;
 
 mod cli;
 mod domain_rules;
+mod loopback;
+mod monitor_instances;
+mod monitor_pages;
+mod monitors;
 mod multi_instance;
 mod oauth;
+mod notifications;
 mod pages_in_browser;
 mod storage;
 mod web;

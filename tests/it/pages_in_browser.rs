@@ -39,8 +39,20 @@ async fn a_person_signs_in_and_posts_an_update_in_a_real_browser() {
         .fill("#message", "Capacity added; deliveries are catching up.")
         .await;
     chrome.click("form.card button[type=submit]").await;
-    let html = chrome.source().await;
-    assert!(html.contains("Capacity added; deliveries are catching up."));
+    // The click returns before the posted form's next page has loaded; wait for it.
+    let mut posted = false;
+    for _ in 0..100 {
+        if chrome
+            .source()
+            .await
+            .contains("Capacity added; deliveries are catching up.")
+        {
+            posted = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(posted, "the update appears on the incident page");
     chrome.screenshot(&shot("admin-incident.png")).await;
     app.stop().await;
 }

@@ -1,0 +1,217 @@
+//! The rmcp `ServerHandler`: protocol framing and version negotiation come from the SDK; every method
+//! reads the authenticated `McpCaller` the HTTP layer put into the request and defers to the
+//! transport-free catalog, tools, resources and prompts.
+
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+use super::resources::{self, ResourceError};
+use super::tools::ToolError;
+use super::{catalog, prompts, McpCaller};
+use crate::service::{ServiceError, Services};
+
+/// Cheap to clone: the factory runs once per request in stateless mode.
+#[derive(Clone)]
+pub struct StatusgateMcp {
+    pub services: Services,
+    pub base_url: Arc<str>,
+    info: Arc<ServerConfig>,
+}
+
+impl StatusgateMcp {
+    pub fn new(services: Services, base_url: &str) -> Self {
+        let info = from_json(json!({
+            "protocolVersion": "2025-11-25",
+            "capabilities": { "tools": {}, "resources": {}, "prompts": {} },
+            "serverInfo": { "name": "statusgate", "title": "statusgate", "version": env!("CARGO_PKG_VERSION") },
+            "instructions": "statusgate status pages. Call list_status_pages first; every other tool needs its page_id. \
+                Ask the person before any write, and ask whether subscribers should be notified (notify).",
+        }))
+        .unwrap_or_else(|_| ServerConfig::default());
+        Self {
+            services,
+            base_url: base_url.into(),
+            info: Arc::new(info),
+        }
+    }
+}
+
+fn from_json<T: DeserializeOwned>(v: Value) -> Result<T, ErrorData> {
+    serde_json::from_value(v)
+        .map_err(|e| ErrorData::internal_error(format!("building a response: {e}"), None))
+}
+
+fn caller(ctx: &RequestContext<RoleServer>) -> Result<McpCaller, ErrorData> {
+    ctx.extensions
+        .get::<axum::http::request::Parts>()
+        .and_then(|p| p.extensions.get::<McpCaller>())
+        .cloned()
+        .ok_or_else(|| ErrorData::invalid_request("not authenticated", None))
+}
+
+/// Domain refusals go back as tool results the model can act on; argument errors as -32602.
+fn tool_result(r: Result<Value, ToolError>) -> Result<CallToolResult, ErrorData> {
+    match r {
+        Ok(v) => Ok(CallToolResult::structured(v)),
+        Err(ToolError::InvalidParams(e)) => Err(ErrorData::invalid_params(e.0, None)),
+        Err(ToolError::Service(ServiceError::Internal(e))) => {
+            tracing::error!(error = ?e, "tool failed");
+            Ok(CallToolResult::error(vec![ContentBlock::text(
+                "statusgate hit an internal error; try again later",
+            )]))
+        }
+        Err(ToolError::Service(e)) => Ok(CallToolResult::structured_error(
+            json!({ "error": e.to_string() }),
+        )),
+    }
+}
+
+fn content_error(e: ResourceError, uri: &str) -> ErrorData {
+    match e {
+        ResourceError::NotFound(_)
+        | ResourceError::Tool(ToolError::Service(ServiceError::NotFound(_))) => {
+            ErrorData::resource_not_found(
+                format!("resource not found: {uri}"),
+                Some(json!({ "uri": uri })),
+            )
+        }
+        ResourceError::Scope(s) => {
+            ErrorData::invalid_request(format!("this resource needs the {s} scope"), None)
+        }
+        ResourceError::Tool(ToolError::InvalidParams(p)) => ErrorData::invalid_params(p.0, None),
+        ResourceError::Tool(ToolError::Service(ServiceError::Internal(e))) => {
+            tracing::error!(error = ?e, "resource read failed");
+            ErrorData::internal_error("internal error", None)
+        }
+        ResourceError::Tool(ToolError::Service(e)) => {
+            ErrorData::invalid_request(e.to_string(), None)
+        }
+    }
+}
+
+impl ServerHandler for StatusgateMcp {
+    fn get_info(&self) -> ServerConfig {
+        (*self.info).clone()
+    }
+
+    async fn list_tools(
+        &self,
+        _req: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let c = caller(&ctx)?;
+        let tools: Vec<Value> = catalog::TOOLS
+            .iter()
+            .filter(|t| c.may_use(t))
+            .map(|t| t.to_json())
+            .collect();
+        from_json(json!({ "tools": tools }))
+    }
+
+    async fn call_tool(
+        &self,
+        req: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let c = caller(&ctx)?;
+        // A hidden tool is answered exactly like an unknown one.
+        let Some(spec) = catalog::tool(&req.name).filter(|t| c.may_use(t)) else {
+            return Err(ErrorData::invalid_params(
+                format!("unknown tool `{}`", req.name),
+                None,
+            ));
+        };
+        let args = req.arguments.unwrap_or_default();
+        let r = super::tools::call(&self.services, &c, &self.base_url, spec.name, &args).await;
+        tool_result(r).map(Into::into)
+    }
+
+    async fn list_resources(
+        &self,
+        _req: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let c = caller(&ctx)?;
+        let listed = resources::list(&self.services, &c)
+            .await
+            .map_err(|e| content_error(e.into(), "statusgate://"))?;
+        let items: Vec<Value> = listed
+            .iter()
+            .map(|r| json!({ "uri": r.uri, "name": r.name, "description": r.description, "mimeType": "application/json" }))
+            .collect();
+        from_json(json!({ "resources": items }))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _req: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let c = caller(&ctx)?;
+        let items: Vec<Value> = resources::templates(&c)
+            .iter()
+            .map(|r| json!({ "uriTemplate": r.uri, "name": r.name, "description": r.description, "mimeType": "application/json" }))
+            .collect();
+        from_json(json!({ "resourceTemplates": items }))
+    }
+
+    async fn read_resource(
+        &self,
+        req: ReadResourceRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let c = caller(&ctx)?;
+        let v = resources::read(&self.services, &c, &self.base_url, &req.uri)
+            .await
+            .map_err(|e| content_error(e, &req.uri))?;
+        let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+        let r: ReadResourceResult = from_json(
+            json!({ "contents": [{ "uri": req.uri, "mimeType": "application/json", "text": text }] }),
+        )?;
+        Ok(r.into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _req: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let c = caller(&ctx)?;
+        let items: Vec<Value> = prompts::visible(&c).map(|p| p.to_json()).collect();
+        from_json(json!({ "prompts": items }))
+    }
+
+    async fn get_prompt(
+        &self,
+        req: GetPromptRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let c = caller(&ctx)?;
+        let args = req.arguments.unwrap_or_default();
+        let (description, text) =
+            match prompts::get(&self.services, &c, &self.base_url, &req.name, &args).await {
+                Ok(v) => v,
+                Err(ToolError::InvalidParams(p)) => {
+                    return Err(ErrorData::invalid_params(p.0, None))
+                }
+                Err(ToolError::Service(e)) => {
+                    return Err(ErrorData::invalid_params(e.to_string(), None))
+                }
+            };
+        let r: GetPromptResult = from_json(json!({
+            "description": description,
+            "messages": [{ "role": "user", "content": { "type": "text", "text": text } }],
+        }))?;
+        Ok(r.into())
+    }
+}
