@@ -3,16 +3,16 @@
 //! records at this edge. The few places the engines differ are in this file.
 
 mod accounts;
-pub mod api_keys;
 mod actions;
 pub mod analytics;
+pub mod api_keys;
 mod audit;
 mod incidents;
 mod maintenances;
 mod migrate;
+mod monitors;
 pub mod oauth;
 mod oauth_tokens;
-mod monitors;
 mod outbox;
 mod pages;
 pub mod sessions;
