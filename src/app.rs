@@ -27,6 +27,7 @@ use crate::store::{ConnectOptions, Store};
 pub struct AppState {
     pub services: Services,
     pub config: Arc<Config>,
+    pub oauth: crate::oauth::AuthServer,
 }
 
 /// Form and JSON bodies above this are refused with 413.
@@ -46,6 +47,7 @@ pub fn build_router(state: AppState) -> Router {
         .layer(sessions);
     Router::new()
         .route("/mcp/health", get(health))
+        .merge(crate::oauth::http::router())
         .merge(web)
         .nest_service("/static", ServeDir::new(static_dir()))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -116,9 +118,25 @@ impl App {
         } else {
             None
         };
+        let mut config = config;
+        // On an ephemeral port with the default public URL, the issuer follows the real address, so a
+        // throw-away instance (tests, benchmarks) advertises endpoints that answer.
+        if config.bind_addr()?.port() == 0 && config.public_url == Config::default().public_url {
+            config.public_url = format!("http://{}", listener.local_addr()?);
+        }
+        let oauth = crate::oauth::AuthServer::new(
+            services.clone(),
+            config.oauth.clone(),
+            &config.public_url,
+        );
+        oauth
+            .ensure_signing_key()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot prepare token signing keys: {e}"))?;
         let state = AppState {
             services,
             config: Arc::new(config),
+            oauth,
         };
         Ok(Self {
             listener,
@@ -137,7 +155,10 @@ impl App {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let upkeep = tokio::spawn(upkeep(self.state.services.clone()));
+        let upkeep = tokio::spawn(upkeep(
+            self.state.services.clone(),
+            self.state.oauth.clone(),
+        ));
         let scheduler = tokio::spawn(scheduler(self.state.services.clone()));
         let delivery = tokio::spawn(delivery(self.state.services.clone()));
         let result = axum::serve(self.listener, self.router)
@@ -166,8 +187,9 @@ pub async fn connect(config: &Config) -> anyhow::Result<Store> {
         })
 }
 
-/// Periodic clean-up of expired sessions. Every instance may run it; the deletes are idempotent.
-async fn upkeep(services: Services) {
+/// Periodic clean-up of expired sessions and abandoned client registrations, and signing-key rotation.
+/// Every instance may run it; each step is idempotent.
+async fn upkeep(services: Services, oauth: crate::oauth::AuthServer) {
     use tower_sessions::ExpiredDeletion;
     let sessions = DbSessionStore::new(services.store.clone());
     let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -175,6 +197,12 @@ async fn upkeep(services: Services) {
         tick.tick().await;
         if let Err(e) = sessions.delete_expired().await {
             tracing::warn!(error = %e, "expired-session clean-up failed");
+        }
+        if let Err(e) = oauth.reap_registrations().await {
+            tracing::warn!(error = %e, "registration clean-up failed");
+        }
+        if let Err(e) = oauth.ensure_signing_key().await {
+            tracing::warn!(error = %e, "signing-key rotation failed");
         }
     }
 }

@@ -19,6 +19,7 @@ pub struct Config {
     pub admin: AdminConfig,
     pub database: DatabaseConfig,
     pub security: SecurityConfig,
+    pub oauth: OAuthConfig,
     pub monitors: MonitorsConfig,
     pub delivery: DeliveryConfig,
     pub smtp: SmtpConfig,
@@ -47,6 +48,102 @@ pub struct SecurityConfig {
     pub session_idle_minutes: u32,
 }
 
+/// The Hosted MCP authorization server. Lifetimes are in seconds unless the name says otherwise.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OAuthConfig {
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_days: u64,
+    pub code_ttl_secs: u64,
+    /// A repeated refresh inside this window gets the same successor instead of counting as theft.
+    pub refresh_retry_window_secs: u64,
+    /// A new signing key is made when the newest is older than this.
+    pub key_rotation_days: u64,
+    /// Self-registered clients that never reach consent are deleted after this.
+    pub registration_reap_hours: u64,
+    /// Registrations with identical metadata accepted per minute (across all addresses).
+    pub identical_registrations_per_minute: u32,
+    /// Dynamic client registration at `/mcp/oauth/register`.
+    pub dcr_enabled: bool,
+    /// URL client ids (Client ID Metadata Documents).
+    pub cimd_enabled: bool,
+    /// Private-use-scheme redirect URIs accepted, by exact match.
+    pub private_use_redirect_uris: Vec<String>,
+}
+
+impl Default for OAuthConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_secs: 3_600,
+            refresh_token_ttl_days: 30,
+            code_ttl_secs: 600,
+            refresh_retry_window_secs: 60,
+            key_rotation_days: 30,
+            registration_reap_hours: 24,
+            identical_registrations_per_minute: 20,
+            dcr_enabled: true,
+            cimd_enabled: true,
+            private_use_redirect_uris: vec!["cursor://anysphere.cursor-mcp/oauth/callback".into()],
+        }
+    }
+}
+
+impl OAuthConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(60..=86_400).contains(&self.access_token_ttl_secs) {
+            return Err(key_error(
+                "oauth.access_token_ttl_secs",
+                "must be between 60 and 86400 (24 hours)",
+            ));
+        }
+        if !(1..=365).contains(&self.refresh_token_ttl_days) {
+            return Err(key_error(
+                "oauth.refresh_token_ttl_days",
+                "must be between 1 and 365",
+            ));
+        }
+        if !(30..=600).contains(&self.code_ttl_secs) {
+            return Err(key_error(
+                "oauth.code_ttl_secs",
+                "must be between 30 and 600",
+            ));
+        }
+        if self.refresh_retry_window_secs > 300 {
+            return Err(key_error(
+                "oauth.refresh_retry_window_secs",
+                "must be at most 300",
+            ));
+        }
+        if self.key_rotation_days == 0 {
+            return Err(key_error("oauth.key_rotation_days", "must be at least 1"));
+        }
+        if self.registration_reap_hours == 0 {
+            return Err(key_error(
+                "oauth.registration_reap_hours",
+                "must be at least 1",
+            ));
+        }
+        if self.identical_registrations_per_minute == 0 {
+            return Err(key_error(
+                "oauth.identical_registrations_per_minute",
+                "must be at least 1",
+            ));
+        }
+        for uri in &self.private_use_redirect_uris {
+            let scheme_ok = uri.split_once(':').is_some_and(|(s, _)| {
+                !s.is_empty() && !matches!(s, "http" | "https" | "javascript" | "data")
+            });
+            if !scheme_ok || uri.contains('#') {
+                return Err(key_error(
+                    "oauth.private_use_redirect_uris",
+                    format!("`{uri}` is not a private-use-scheme URI without a fragment"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -58,6 +155,7 @@ impl Default for Config {
             admin: AdminConfig::default(),
             database: DatabaseConfig::default(),
             security: SecurityConfig::default(),
+            oauth: OAuthConfig::default(),
             monitors: MonitorsConfig::default(),
             delivery: DeliveryConfig::default(),
             smtp: SmtpConfig::default(),
@@ -113,6 +211,7 @@ impl fmt::Debug for Config {
             .field("admin", &self.admin)
             .field("database", &self.database)
             .field("security", &self.security)
+            .field("oauth", &self.oauth)
             .field("monitors", &self.monitors)
             .field("delivery", &self.delivery)
             .field("smtp", &self.smtp)
@@ -255,7 +354,7 @@ impl Config {
             ));
         }
         monitoring::validate(&self.monitors, &self.delivery, &self.smtp)?;
-        Ok(())
+        self.oauth.validate()
     }
 
     /// The settings the monitoring and delivery services read.
@@ -318,6 +417,18 @@ mod tests {
             .err()
             .map(|e| e.to_string());
         assert!(e.is_some_and(|e| e.contains("STATUSGATE_DEMO")));
+    }
+
+    #[test]
+    fn oauth_limits_name_their_key() {
+        let mut c = Config::default();
+        c.oauth.access_token_ttl_secs = 90_000;
+        let e = c.validate().err().map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("`oauth.access_token_ttl_secs`")));
+        let mut c = Config::default();
+        c.oauth.private_use_redirect_uris = vec!["https://x.example/cb".into()];
+        let e = c.validate().err().map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("`oauth.private_use_redirect_uris`")));
     }
 
     #[test]

@@ -33,6 +33,7 @@ macro_rules! id_type {
             }
 
             /// Wraps a value read back from our own database.
+            #[allow(dead_code)] // Not every kind of id is read back.
             pub(crate) fn from_db(s: String) -> Self {
                 Self(s)
             }
@@ -65,6 +66,10 @@ id_type!(IncidentUpdateId, "iup_");
 id_type!(MaintenanceId, "mnt_");
 id_type!(MaintenanceUpdateId, "mup_");
 id_type!(AuditId, "aud_");
+id_type!(ClientId, "cli_");
+id_type!(GrantId, "gr_");
+id_type!(ApiKeyId, "key_");
+id_type!(KeyId, "kid_");
 id_type!(MonitorId, "mon_");
 id_type!(MonitorGroupId, "mgr_");
 id_type!(MonitorEventId, "mev_");

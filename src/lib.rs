@@ -5,6 +5,7 @@
 //! - [`store`]: SQLite or PostgreSQL through one set of SQL; rows become domain records here.
 //! - [`service`]: use cases; each takes the acting [`service::Principal`] and checks permissions first.
 //! - [`web`]: HTML pages (public status page, sign-in, admin), rendering service errors as pages.
+//! - [`oauth`]: the OAuth 2.1 authorization server for the Hosted MCP connector.
 //! - [`app`]: the router, the listener and shutdown; [`config`] and [`clock`] are injected into it.
 //! - [`cli`]: the `statusgate` command line.
 
@@ -15,6 +16,7 @@ pub mod config;
 pub mod domain;
 pub mod ids;
 pub mod mcp;
+pub mod oauth;
 pub mod outbound;
 pub mod service;
 pub mod store;

@@ -5,11 +5,14 @@
 mod accounts;
 mod actions;
 pub mod analytics;
+pub mod api_keys;
 mod audit;
 mod incidents;
 mod maintenances;
 mod migrate;
 mod monitors;
+pub mod oauth;
+mod oauth_tokens;
 mod outbox;
 mod pages;
 pub mod sessions;

@@ -2,6 +2,8 @@
 //! service function and render; `WebError` turns a service error into an error page once.
 
 mod admin;
+mod connections;
+mod consent;
 mod deliveries;
 mod form;
 mod login;
@@ -26,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(login::logout))
         .route("/status/{public_slug}", get(status_page::show))
         .merge(admin::router())
+        .merge(consent::router())
+        .merge(connections::router())
         .merge(monitors::router())
         .merge(deliveries::router())
         .merge(subscribe::router())
@@ -110,12 +114,15 @@ pub async fn private_headers(
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        ),
-    );
+    // A handler may set its own policy (the consent page widens form-action to the client's redirect).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            ),
+        );
+    }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
         header::REFERRER_POLICY,

@@ -13,6 +13,7 @@ mod monitor_pages;
 mod monitors;
 mod multi_instance;
 mod notifications;
+mod oauth;
 mod pages_in_browser;
 mod storage;
 mod web;

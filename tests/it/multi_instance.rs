@@ -5,9 +5,9 @@ use std::process::{Child, Command, Stdio};
 
 use crate::helpers::{browser, csrf_in, Backend, TestDb, ADMIN_EMAIL, ADMIN_PASSWORD};
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -19,8 +19,14 @@ impl Drop for Server {
 
 /// Starts the real binary on a free port and waits for its "listening on" line.
 fn serve(db_url: &str) -> Server {
+    serve_with(db_url, &[])
+}
+
+/// Like `serve`, with extra environment variables.
+pub(crate) fn serve_with(db_url: &str, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_statusgate"))
         .arg("serve")
+        .envs(env.iter().copied())
         .env("STATUSGATE_BIND", "127.0.0.1:0")
         .env("STATUSGATE_DATABASE_URL", db_url)
         .env("STATUSGATE_DEMO", "true")

@@ -1,0 +1,222 @@
+//! The authorization server's HTTP face: well-known documents, registration, token and revocation, with
+//! CORS answered before anything else, and the one place where an `OAuthError` becomes a response.
+//! The browser-facing authorize and consent pages are in `web::consent`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use serde_json::json;
+
+use super::token::TokenRequest;
+use super::{AuthServer, OAuthError};
+use crate::app::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/oauth-authorization-server", get(as_metadata))
+        .route(
+            "/.well-known/oauth-authorization-server/mcp",
+            get(as_metadata),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(resource_metadata),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/mcp",
+            get(resource_metadata),
+        )
+        .route("/mcp/oauth/register", post(register))
+        .route("/mcp/oauth/token", post(token))
+        .route("/mcp/oauth/revoke", post(revoke))
+        .layer(axum::middleware::from_fn(cors))
+}
+
+/// Any origin, no credentials: these endpoints never read cookies. Preflights end here, before auth.
+async fn cors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let preflight = req.method() == Method::OPTIONS;
+    let mut resp = if preflight {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    let h = resp.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("WWW-Authenticate"),
+    );
+    if preflight {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Authorization, Content-Type, Accept, MCP-Protocol-Version, Mcp-Session-Id, Last-Event-ID"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("86400"),
+        );
+    }
+    resp
+}
+
+async fn as_metadata(State(oauth): State<AuthServer>) -> Response {
+    Json(oauth.as_metadata()).into_response()
+}
+
+async fn resource_metadata(State(oauth): State<AuthServer>) -> Response {
+    Json(oauth.resource_metadata()).into_response()
+}
+
+fn no_store(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Self::InvalidClient(_) => StatusCode::UNAUTHORIZED,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::Server(e) => {
+                tracing::error!(error = ?e, "oauth request failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let body = json!({ "error": self.to_string(), "error_description": self.description() });
+        let mut resp = no_store((status, Json(body)).into_response());
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"statusgate\""),
+            );
+        }
+        resp
+    }
+}
+
+fn content_type_is(headers: &HeaderMap, want: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(want))
+}
+
+async fn register(State(oauth): State<AuthServer>, headers: HeaderMap, body: Bytes) -> Response {
+    if !content_type_is(&headers, "application/json") {
+        return OAuthError::InvalidClientMetadata(
+            "send the client metadata as application/json".into(),
+        )
+        .into_response();
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return OAuthError::InvalidClientMetadata("the body is not JSON".into()).into_response();
+    };
+    match oauth.register(&value).await {
+        Ok(r) => no_store((StatusCode::CREATED, Json(r.response)).into_response()),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Reads a form body; a repeated parameter is an error (RFC 6749 §3.2).
+fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthError> {
+    if !content_type_is(headers, "application/x-www-form-urlencoded") {
+        return Err(OAuthError::InvalidRequest(
+            "send the request as application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let mut req = TokenRequest::default();
+    let mut seen: Vec<String> = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        if seen.iter().any(|s| *s == k) {
+            return Err(OAuthError::InvalidRequest(format!(
+                "{k} appears more than once"
+            )));
+        }
+        seen.push(k.to_string());
+        let v = Some(v.into_owned());
+        match k.as_ref() {
+            "grant_type" => req.grant_type = v,
+            "code" => req.code = v,
+            "redirect_uri" => req.redirect_uri = v,
+            "code_verifier" => req.code_verifier = v,
+            "refresh_token" | "token" => req.refresh_token = v,
+            "scope" => req.scope = v,
+            "resource" => req.resource = v,
+            "client_id" => req.client_id = v,
+            "client_secret" => req.client_secret = v,
+            _ => {}
+        }
+    }
+    req.basic = basic_credentials(headers)?;
+    Ok(req)
+}
+
+/// HTTP Basic client credentials, form-decoded as RFC 6749 §2.3.1 requires.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(None);
+    };
+    let Some(b64) = v
+        .strip_prefix("Basic ")
+        .or_else(|| v.strip_prefix("basic "))
+    else {
+        return Ok(None);
+    };
+    let bad = || OAuthError::InvalidClient("malformed Basic credentials".into());
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|_| bad())?;
+    let raw = String::from_utf8(raw).map_err(|_| bad())?;
+    let (id, secret) = raw.split_once(':').ok_or_else(bad)?;
+    let decode = |s: &str| -> String {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((decode(id), decode(secret))))
+}
+
+async fn token(State(oauth): State<AuthServer>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = match parse_form(&headers, &body) {
+        Ok(req) => oauth.token(&req).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(t) => no_store(Json(t).into_response()),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn revoke(State(oauth): State<AuthServer>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = match parse_form(&headers, &body) {
+        // `token` was read into the refresh-token slot; the hint is ignored (RFC 7009 §2.1).
+        Ok(req) => {
+            let token = req.refresh_token.clone();
+            oauth.revoke_token(&req, token.as_deref()).await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => no_store(StatusCode::OK.into_response()),
+        Err(e) => e.into_response(),
+    }
+}

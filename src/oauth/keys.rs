@@ -1,0 +1,258 @@
+//! Signing keys and access tokens. HS256 (see ARCHITECTURE.md, "OAuth"): keys live in the database so
+//! every instance signs and verifies alike; each has a `kid`; the newest signs, and a rotated-out key
+//! keeps verifying until every token it signed has expired.
+
+use std::sync::{Arc, RwLock};
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use super::records::LiveGrant;
+use super::{AuthServer, OAuthError};
+use crate::ids::{GrantId, KeyId, UserId};
+
+struct SigningKey {
+    kid: String,
+    secret: Vec<u8>,
+    created_at: OffsetDateTime,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+/// The keys read from the database, newest first. Rows never change once written, so a cached key is
+/// always right; an unknown `kid` triggers one reload.
+#[derive(Default)]
+pub struct KeyRing {
+    keys: RwLock<Vec<Arc<SigningKey>>>,
+}
+
+impl KeyRing {
+    fn newest(&self) -> Option<Arc<SigningKey>> {
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        keys.first().cloned()
+    }
+
+    fn find(&self, kid: &str) -> Option<Arc<SigningKey>> {
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        keys.iter().find(|k| k.kid == kid).cloned()
+    }
+
+    fn all(&self) -> Vec<Arc<SigningKey>> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn replace(&self, rows: Vec<(String, String, OffsetDateTime)>) {
+        let loaded = rows
+            .into_iter()
+            .map(|(kid, secret, created_at)| {
+                Arc::new(SigningKey {
+                    kid,
+                    secret: secret.as_bytes().to_vec(),
+                    created_at,
+                    encoding: EncodingKey::from_secret(secret.as_bytes()),
+                    decoding: DecodingKey::from_secret(secret.as_bytes()),
+                })
+            })
+            .collect();
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = loaded;
+    }
+}
+
+/// The claims of an access token. `grant` is what the resource server checks in the database.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub client_id: String,
+    pub scope: String,
+    pub grant: String,
+}
+
+/// Why a bearer token was refused; all of them are `invalid_token` on the wire (RFC 6750 §3.1).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AccessError {
+    #[error("the access token is malformed, expired, or not for this resource")]
+    Invalid,
+    #[error("the access token's grant has been revoked")]
+    Revoked,
+    #[error("token check unavailable")]
+    Unavailable,
+}
+
+impl AuthServer {
+    /// Loads the keys, and makes a new one when there is none or the newest is due for rotation.
+    pub async fn ensure_signing_key(&self) -> Result<(), OAuthError> {
+        let now = self.services.clock.now();
+        let rows = self.services.store.signing_keys(now).await?;
+        let rotate_after = Duration::days(self.config.key_rotation_days as i64);
+        let due = rows
+            .first()
+            .is_none_or(|(_, _, created)| now - *created > rotate_after);
+        if due {
+            // Tokens signed by the outgoing key live at most one access-token lifetime more; the margin also
+            // covers an instance that keeps signing with it until its next upkeep reload.
+            let retire = now
+                + Duration::seconds(self.config.access_token_ttl_secs as i64)
+                + Duration::minutes(20);
+            let secret = super::new_secret("");
+            self.services
+                .store
+                .insert_signing_key(KeyId::generate().as_str(), &secret, retire, now)
+                .await?;
+        }
+        self.keys
+            .replace(self.services.store.signing_keys(now).await?);
+        Ok(())
+    }
+
+    async fn signing_key(&self) -> Result<Arc<SigningKey>, OAuthError> {
+        if let Some(k) = self.keys.newest() {
+            let age = self.services.clock.now() - k.created_at;
+            if age <= Duration::days(self.config.key_rotation_days as i64) {
+                return Ok(k);
+            }
+        }
+        self.ensure_signing_key().await?;
+        self.keys
+            .newest()
+            .ok_or_else(|| OAuthError::InvalidRequest("no signing key".into()))
+    }
+
+    /// Signs an access token for one grant. Returns the token and its lifetime in seconds.
+    pub async fn mint_access(
+        &self,
+        grant: &GrantId,
+        user: &UserId,
+        client_id: &str,
+        scope: &str,
+    ) -> Result<(String, u64), OAuthError> {
+        let key = self.signing_key().await?;
+        let now = self.services.clock.now();
+        let ttl = self.config.access_token_ttl_secs;
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            sub: user.to_string(),
+            aud: self.resource.clone(),
+            exp: now.unix_timestamp() + ttl as i64,
+            iat: now.unix_timestamp(),
+            jti: crate::ids::random_hex(12),
+            client_id: client_id.to_owned(),
+            scope: scope.to_owned(),
+            grant: grant.to_string(),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(key.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &key.encoding)
+            .map_err(|_| OAuthError::InvalidRequest("could not sign the token".into()))?;
+        Ok((token, ttl))
+    }
+
+    /// Checks only the token itself: signature, `kid`, expiry (by our clock), issuer and audience.
+    pub async fn decode_access(&self, token: &str) -> Result<Claims, AccessError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AccessError::Invalid)?;
+        let kid = header.kid.ok_or(AccessError::Invalid)?;
+        let key = match self.keys.find(&kid) {
+            Some(k) => k,
+            None => {
+                // Another instance may have rotated; read the keys again once.
+                let now = self.services.clock.now();
+                let rows = self
+                    .services
+                    .store
+                    .signing_keys(now)
+                    .await
+                    .map_err(|_| AccessError::Unavailable)?;
+                self.keys.replace(rows);
+                self.keys.find(&kid).ok_or(AccessError::Invalid)?
+            }
+        };
+        let mut v = Validation::new(Algorithm::HS256);
+        v.set_audience(&[&self.resource]);
+        v.set_issuer(&[&self.issuer]);
+        // Expiry is checked below against the injected clock, so tests can move time.
+        v.validate_exp = false;
+        v.set_required_spec_claims(&["exp", "aud", "iss"]);
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &v)
+            .map_err(|_| AccessError::Invalid)?;
+        if data.claims.exp <= self.services.clock.now().unix_timestamp() {
+            return Err(AccessError::Invalid);
+        }
+        Ok(data.claims)
+    }
+
+    /// The one check the MCP layer calls for every request: a valid token whose grant, connector key,
+    /// client, membership and organisation switch are all still live in the database.
+    pub async fn verify_access(&self, token: &str) -> Result<LiveGrant, AccessError> {
+        let claims = self.decode_access(token).await?;
+        let grant = GrantId::parse(&claims.grant).ok_or(AccessError::Invalid)?;
+        let now = self.services.clock.now();
+        match self.services.store.live_grant(&grant, now).await {
+            Ok(Some(mut g)) if g.client_id == claims.client_id => {
+                // The token may carry fewer scopes than the grant (narrowed on refresh).
+                g.scopes = g
+                    .scopes
+                    .intersect(&super::scope::ScopeSet::parse_known(&claims.scope));
+                Ok(g)
+            }
+            Ok(_) => Err(AccessError::Revoked),
+            Err(_) => Err(AccessError::Unavailable),
+        }
+    }
+
+    /// The refresh token that replaces `old`: a keyed hash of it, so a retry within the window can be
+    /// answered with the same successor without storing any token in clear. Made with the newest key.
+    pub async fn successor_of(&self, old: &str) -> Result<String, OAuthError> {
+        let key = self.signing_key().await?;
+        Ok(derive_successor(&key.secret, old))
+    }
+
+    /// Finds the successor of `old` whose hash is `successor_hash`, trying every live key (one may
+    /// have rotated in between).
+    pub fn recover_successor(&self, old: &str, successor_hash: &str) -> Option<String> {
+        self.keys
+            .all()
+            .iter()
+            .map(|k| derive_successor(&k.secret, old))
+            .find(|s| super::hash_secret(s) == successor_hash)
+    }
+
+    /// The RFC 6750 / RFC 9728 challenge for a 401 from `/mcp`: always the absolute metadata URL.
+    pub fn bearer_challenge(&self, error: Option<&AccessError>) -> String {
+        let meta = self.endpoint("/.well-known/oauth-protected-resource/mcp");
+        match error {
+            Some(e) => format!(
+                "Bearer resource_metadata=\"{meta}\", error=\"invalid_token\", error_description=\"{e}\""
+            ),
+            None => format!("Bearer resource_metadata=\"{meta}\""),
+        }
+    }
+
+    /// The challenge for a 403 when a tool needs a scope the token lacks (RFC 6750 step-up).
+    pub fn insufficient_scope_challenge(&self, scope: &str) -> String {
+        let meta = self.endpoint("/.well-known/oauth-protected-resource/mcp");
+        format!(
+            "Bearer resource_metadata=\"{meta}\", error=\"insufficient_scope\", scope=\"{scope}\""
+        )
+    }
+}
+
+fn derive_successor(key: &[u8], old: &str) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let mut mac = match Hmac::<sha2::Sha256>::new_from_slice(key) {
+        Ok(m) => m,
+        // HMAC accepts keys of any length; this arm only satisfies the type.
+        Err(_) => return super::new_secret("sgr_"),
+    };
+    mac.update(b"statusgate refresh successor\0");
+    mac.update(old.as_bytes());
+    format!(
+        "sgr_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}

@@ -1,0 +1,171 @@
+//! What the authorization server stores and reads back.
+
+use time::OffsetDateTime;
+
+use super::scope::ScopeSet;
+use crate::ids::{ApiKeyId, GrantId, OrgId, UserId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientKind {
+    /// Registered by the client itself (RFC 7591): unverified.
+    Dynamic,
+    /// A Client ID Metadata Document: the client id is an https URL on the client's own domain.
+    Document,
+    /// Added by an admin.
+    Admin,
+}
+
+impl ClientKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dynamic => "dcr",
+            Self::Document => "cimd",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "dcr" => Ok(Self::Dynamic),
+            "cimd" => Ok(Self::Document),
+            "admin" => Ok(Self::Admin),
+            other => Err(format!("unknown client kind {other}")),
+        }
+    }
+}
+
+/// Token-endpoint authentication (RFC 7591 §2). Secret clients still need PKCE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMethod {
+    None,
+    SecretPost,
+    SecretBasic,
+}
+
+impl AuthMethod {
+    pub const SUPPORTED: [&'static str; 3] = ["none", "client_secret_post", "client_secret_basic"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::SecretPost => "client_secret_post",
+            Self::SecretBasic => "client_secret_basic",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(Self::None),
+            "client_secret_post" => Ok(Self::SecretPost),
+            "client_secret_basic" => Ok(Self::SecretBasic),
+            other => Err(format!("unsupported token_endpoint_auth_method {other}")),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub id: String,
+    pub kind: ClientKind,
+    pub name: String,
+    pub client_uri: Option<String>,
+    pub logo_uri: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub auth_method: AuthMethod,
+    pub secret_hash: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct Grant {
+    pub id: GrantId,
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub client_id: String,
+    pub scopes: ScopeSet,
+    pub tools: Vec<String>,
+    pub resource: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// A stored authorization code, found by its hash.
+#[derive(Clone, Debug)]
+pub struct CodeRow {
+    pub grant_id: GrantId,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub expires_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
+}
+
+/// A stored refresh token, found by its hash.
+#[derive(Clone, Debug)]
+pub struct RefreshRow {
+    pub grant_id: GrantId,
+    pub client_id: String,
+    pub scopes: ScopeSet,
+    pub expires_at: OffsetDateTime,
+    pub superseded_at: Option<OffsetDateTime>,
+    pub successor_hash: Option<String>,
+}
+
+/// A grant that is live right now, with its connector key: what a valid access token stands for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveGrant {
+    pub grant_id: GrantId,
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub client_id: String,
+    pub client_name: String,
+    pub scopes: ScopeSet,
+    pub tools: Vec<String>,
+    pub key_id: ApiKeyId,
+    pub can_write: bool,
+}
+
+impl LiveGrant {
+    /// The acting principal for a call made with this grant (`tool` is named in the audit row).
+    pub fn principal(&self, tool: Option<String>) -> crate::service::Principal {
+        crate::service::Principal {
+            user_id: self.user_id.clone(),
+            actor: crate::service::Actor::Mcp {
+                key_id: self.key_id.to_string(),
+                grant_id: self.grant_id.to_string(),
+                client_name: self.client_name.clone(),
+                tool,
+            },
+        }
+    }
+}
+
+/// One row of the connections console.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    pub grant_id: GrantId,
+    pub client_id: String,
+    pub client_name: String,
+    pub client_kind: ClientKind,
+    pub redirect_uris: Vec<String>,
+    pub user_email: String,
+    pub scopes: ScopeSet,
+    pub tools: Vec<String>,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// One organisation's Hosted MCP settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OrgSettings {
+    pub enabled: bool,
+    pub allow_write: bool,
+}
+
+impl Default for OrgSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            allow_write: false,
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! Authorization-server storage: clients, signing keys, grants, settings and connections (codes and
+//! refresh tokens are in `oauth_tokens`). Secrets are
+//! stored as hashes only; single-use and rotation are compare-and-set updates, so every instance and
+//! both engines agree on who won a race without any in-process lock.
+
+use sqlx::Row;
+use time::OffsetDateTime;
+
+use super::{row, AnyRow, Result, Store, StoreError, Tx};
+use crate::clock::to_millis;
+use crate::ids::{ApiKeyId, GrantId, OrgId, UserId};
+use crate::oauth::records::*;
+use crate::oauth::scope::ScopeSet;
+
+const CLIENT_COLS: &str = "client_id, kind, client_name, client_uri, logo_uri, redirect_uris, auth_method, secret_hash, created_at";
+
+fn json_list(r: &AnyRow, col: &str) -> Result<Vec<String>> {
+    serde_json::from_str(&row::text(r, col)?)
+        .map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_owned).collect()
+}
+
+fn client_from(r: &AnyRow) -> Result<Client> {
+    Ok(Client {
+        id: row::text(r, "client_id")?,
+        kind: row::parsed(r, "kind", ClientKind::parse)?,
+        name: row::text(r, "client_name")?,
+        client_uri: row::opt_text(r, "client_uri")?,
+        logo_uri: row::opt_text(r, "logo_uri")?,
+        redirect_uris: json_list(r, "redirect_uris")?,
+        auth_method: row::parsed(r, "auth_method", AuthMethod::parse)?,
+        secret_hash: row::opt_text(r, "secret_hash")?,
+        created_at: row::instant(r, "created_at")?,
+    })
+}
+
+/// The stored form of a client, with what the console needs to group identical registrations.
+pub struct NewClient<'a> {
+    pub client: &'a Client,
+    pub fingerprint: &'a str,
+    pub metadata: &'a str,
+}
+
+impl Store {
+    pub async fn insert_client(&self, new: &NewClient<'_>, now: OffsetDateTime) -> Result<()> {
+        const SQL: &str = "insert into oauth_clients (client_id, kind, client_name, client_uri, logo_uri, redirect_uris, auth_method, secret_hash, fingerprint, metadata, disabled, created_at, updated_at)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11)
+            on conflict (client_id) do update set client_name = $3, client_uri = $4, logo_uri = $5,
+                redirect_uris = $6, fingerprint = $9, metadata = $10, updated_at = $11";
+        let c = new.client;
+        sqlx::query(SQL)
+            .bind(&c.id)
+            .bind(c.kind.as_str())
+            .bind(&c.name)
+            .bind(c.client_uri.clone())
+            .bind(c.logo_uri.clone())
+            .bind(serde_json::to_string(&c.redirect_uris).unwrap_or_else(|_| "[]".into()))
+            .bind(c.auth_method.as_str())
+            .bind(c.secret_hash.clone())
+            .bind(new.fingerprint)
+            .bind(new.metadata)
+            .bind(to_millis(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A client that is not disabled.
+    pub async fn client(&self, id: &str) -> Result<Client> {
+        let sql = format!(
+            "select {CLIENT_COLS} from oauth_clients where client_id = $1 and disabled = 0"
+        );
+        let r = sqlx::query(&sql).bind(id).fetch_one(&self.pool).await?;
+        client_from(&r)
+    }
+
+    /// How many clients with this metadata fingerprint were registered since `since`.
+    pub async fn count_registrations(
+        &self,
+        fingerprint: &str,
+        since: OffsetDateTime,
+    ) -> Result<i64> {
+        let n: i64 = sqlx::query_scalar(
+            "select count(*) from oauth_clients where fingerprint = $1 and created_at >= $2",
+        )
+        .bind(fingerprint)
+        .bind(to_millis(since))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
+    }
+
+    pub async fn mark_client_consented(
+        &self,
+        tx: &mut Tx,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        sqlx::query("update oauth_clients set consented_at = coalesce(consented_at, $2), updated_at = $2 where client_id = $1")
+            .bind(id)
+            .bind(to_millis(now))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes self-registered clients made before `before` that never reached consent and hold no grant.
+    pub async fn reap_clients(&self, before: OffsetDateTime) -> Result<u64> {
+        const SQL: &str = "delete from oauth_clients where kind = 'dcr' and consented_at is null and created_at < $1
+            and not exists (select 1 from oauth_grants g where g.client_id = oauth_clients.client_id)";
+        let done = sqlx::query(SQL)
+            .bind(to_millis(before))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Signing keys not yet retired, newest first.
+    pub async fn signing_keys(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(String, String, OffsetDateTime)>> {
+        const SQL: &str = "select kid, secret, created_at from oauth_keys
+            where purpose = 'jwt' and (retire_at is null or retire_at > $1) order by created_at desc, kid desc";
+        let rows = sqlx::query(SQL)
+            .bind(to_millis(now))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    row::text(r, "kid")?,
+                    row::text(r, "secret")?,
+                    row::instant(r, "created_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Adds a signing key; older keys stay valid until `retire_older_at`.
+    pub async fn insert_signing_key(
+        &self,
+        kid: &str,
+        secret: &str,
+        retire_older_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("update oauth_keys set retire_at = $1, updated_at = $2 where purpose = 'jwt' and retire_at is null")
+            .bind(to_millis(retire_older_at))
+            .bind(to_millis(now))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("insert into oauth_keys (kid, purpose, secret, retire_at, created_at, updated_at) values ($1, 'jwt', $2, null, $3, $3)")
+            .bind(kid)
+            .bind(secret)
+            .bind(to_millis(now))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn insert_grant(&self, tx: &mut Tx, g: &Grant) -> Result<()> {
+        const SQL: &str = "insert into oauth_grants (grant_id, org_id, user_id, client_id, scopes, tools, resource, created_at, updated_at)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
+        sqlx::query(SQL)
+            .bind(g.id.as_str())
+            .bind(g.org_id.as_str())
+            .bind(g.user_id.as_str())
+            .bind(&g.client_id)
+            .bind(g.scopes.to_string())
+            .bind(g.tools.join(" "))
+            .bind(&g.resource)
+            .bind(to_millis(g.created_at))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn grant(&self, id: &GrantId) -> Result<Grant> {
+        const SQL: &str =
+            "select grant_id, org_id, user_id, client_id, scopes, tools, resource, created_at
+            from oauth_grants where grant_id = $1";
+        let r = sqlx::query(SQL)
+            .bind(id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Grant {
+            id: GrantId::from_db(row::text(&r, "grant_id")?),
+            org_id: OrgId::from_db(row::text(&r, "org_id")?),
+            user_id: UserId::from_db(row::text(&r, "user_id")?),
+            client_id: row::text(&r, "client_id")?,
+            scopes: ScopeSet::parse_known(&row::text(&r, "scopes")?),
+            tools: words(&row::text(&r, "tools")?),
+            resource: row::text(&r, "resource")?,
+            created_at: row::instant(&r, "created_at")?,
+        })
+    }
+
+    /// Ends one grant and its connector key. Answers whether it was live.
+    pub async fn revoke_grant(
+        &self,
+        tx: &mut Tx,
+        id: &GrantId,
+        by: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        sqlx::query("update api_keys set revoked_at = $2, updated_at = $2 where grant_id = $1 and revoked_at is null")
+            .bind(id.as_str())
+            .bind(to_millis(now))
+            .execute(&mut **tx)
+            .await?;
+        let done = sqlx::query("update oauth_grants set revoked_at = $2, revoked_by = $3, updated_at = $2 where grant_id = $1 and revoked_at is null")
+            .bind(id.as_str())
+            .bind(to_millis(now))
+            .bind(by)
+            .execute(&mut **tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Live grants of one user for one client (re-consent replaces them), or of one client (revoke-all).
+    pub async fn live_grant_ids(
+        &self,
+        client: &str,
+        user: Option<&UserId>,
+    ) -> Result<Vec<GrantId>> {
+        const SQL: &str = "select grant_id from oauth_grants where client_id = $1 and ($2 = '' or user_id = $2) and revoked_at is null";
+        let rows = sqlx::query(SQL)
+            .bind(client)
+            .bind(user.map(|u| u.as_str().to_owned()).unwrap_or_default())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(GrantId::from_db(row::text(r, "grant_id")?)))
+            .collect()
+    }
+
+    /// The grant behind an access token, if it, its connector key, its client, the user's membership and
+    /// the organisation's Hosted MCP switch are all still live. Asked on every call, on every instance.
+    pub async fn live_grant(&self, id: &GrantId, now: OffsetDateTime) -> Result<Option<LiveGrant>> {
+        const SQL: &str = "select g.grant_id, g.org_id, g.user_id, g.client_id, c.client_name, g.scopes, g.tools, k.key_id, k.can_write
+            from oauth_grants g
+            join api_keys k on k.grant_id = g.grant_id
+            join oauth_clients c on c.client_id = g.client_id
+            join memberships m on m.org_id = g.org_id and m.user_id = g.user_id
+            left join hosted_mcp_settings s on s.org_id = g.org_id
+            where g.grant_id = $1 and g.revoked_at is null and k.revoked_at is null and c.disabled = 0
+              and (k.expires_at is null or k.expires_at > $2) and coalesce(s.enabled, 1) = 1";
+        let r = sqlx::query(SQL)
+            .bind(id.as_str())
+            .bind(to_millis(now))
+            .fetch_optional(&self.pool)
+            .await?;
+        r.map(|r| {
+            Ok(LiveGrant {
+                grant_id: GrantId::from_db(row::text(&r, "grant_id")?),
+                org_id: OrgId::from_db(row::text(&r, "org_id")?),
+                user_id: UserId::from_db(row::text(&r, "user_id")?),
+                client_id: row::text(&r, "client_id")?,
+                client_name: row::text(&r, "client_name")?,
+                scopes: ScopeSet::parse_known(&row::text(&r, "scopes")?),
+                tools: words(&row::text(&r, "tools")?),
+                key_id: ApiKeyId::from_db(row::text(&r, "key_id")?),
+                can_write: row::flag(&r, "can_write")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn org_settings(&self, org: &OrgId) -> Result<OrgSettings> {
+        let r =
+            sqlx::query("select enabled, allow_write from hosted_mcp_settings where org_id = $1")
+                .bind(org.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        match r {
+            Some(r) => Ok(OrgSettings {
+                enabled: row::flag(&r, "enabled")?,
+                allow_write: row::flag(&r, "allow_write")?,
+            }),
+            None => Ok(OrgSettings::default()),
+        }
+    }
+
+    pub async fn put_org_settings(
+        &self,
+        tx: &mut Tx,
+        org: &OrgId,
+        s: OrgSettings,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        const SQL: &str = "insert into hosted_mcp_settings (org_id, enabled, allow_write, created_at, updated_at) values ($1, $2, $3, $4, $4)
+            on conflict (org_id) do update set enabled = $2, allow_write = $3, updated_at = $4";
+        sqlx::query(SQL)
+            .bind(org.as_str())
+            .bind(i64::from(s.enabled))
+            .bind(i64::from(s.allow_write))
+            .bind(to_millis(now))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Live connections of an organisation, or of one user when `user` is given.
+    pub async fn connections(
+        &self,
+        org: Option<&OrgId>,
+        user: Option<&UserId>,
+    ) -> Result<Vec<Connection>> {
+        const SQL: &str = "select g.grant_id, g.client_id, c.client_name, c.kind, c.redirect_uris, u.email, g.scopes, g.tools, g.created_at, g.last_used_at
+            from oauth_grants g join oauth_clients c on c.client_id = g.client_id join users u on u.user_id = g.user_id
+            where g.revoked_at is null and ($1 = '' or g.org_id = $1) and ($2 = '' or g.user_id = $2)
+            order by g.created_at desc";
+        let rows = sqlx::query(SQL)
+            .bind(org.map(|o| o.as_str().to_owned()).unwrap_or_default())
+            .bind(user.map(|u| u.as_str().to_owned()).unwrap_or_default())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Connection {
+                    grant_id: GrantId::from_db(row::text(r, "grant_id")?),
+                    client_id: row::text(r, "client_id")?,
+                    client_name: row::text(r, "client_name")?,
+                    client_kind: row::parsed(r, "kind", ClientKind::parse)?,
+                    redirect_uris: json_list(r, "redirect_uris")?,
+                    user_email: row::text(r, "email")?,
+                    scopes: ScopeSet::parse_known(&row::text(r, "scopes")?),
+                    tools: words(&row::text(r, "tools")?),
+                    created_at: row::instant(r, "created_at")?,
+                    last_used_at: row::opt_instant(r, "last_used_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Which organisation a grant belongs to and whose it is (for permission checks on revoke).
+    pub async fn grant_owner(&self, id: &GrantId) -> Result<(OrgId, UserId)> {
+        let r = sqlx::query("select org_id, user_id from oauth_grants where grant_id = $1")
+            .bind(id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((
+            OrgId::from_db(r.try_get("org_id")?),
+            UserId::from_db(r.try_get("user_id")?),
+        ))
+    }
+}

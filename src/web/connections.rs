@@ -1,0 +1,356 @@
+//! Connected applications: `/account/connections` (a person's own) and `/admin/hosted-mcp` (an
+//! organisation's, with its Hosted MCP settings), plus the JSON routes the same UI can use. All of them
+//! need a browser session and its CSRF token; API keys and connector tokens are not accepted here.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::admin::SignedIn;
+use super::form::Fields;
+use super::status_page::human_time;
+use super::{render, WebError};
+use crate::app::AppState;
+use crate::domain::Permission;
+use crate::ids::{ClientId, GrantId, OrgId};
+use crate::oauth::records::{ClientKind, Connection, OrgSettings};
+use crate::oauth::{redirect, AuthServer};
+use crate::service::ServiceError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/account/connections", get(mine))
+        .route("/account/connections/{id}/revoke", post(revoke_form))
+        .route("/admin/hosted-mcp", get(console))
+        .route(
+            "/admin/hosted-mcp/connections/{id}/revoke",
+            post(revoke_form),
+        )
+        .route("/admin/hosted-mcp/clients/revoke", post(revoke_client_form))
+        .route("/admin/hosted-mcp/settings", post(settings_form))
+        .route("/admin/hosted-mcp/clients", post(add_client_form))
+        .route(
+            "/api/v1/admin/hosted-mcp/settings",
+            get(settings_json).put(put_settings_json),
+        )
+        .route(
+            "/api/v1/admin/hosted-mcp/connections/{id}/revoke",
+            post(revoke_json),
+        )
+}
+
+struct Row {
+    id: String,
+    client_id: String,
+    client: String,
+    kind: &'static str,
+    redirect_host: String,
+    user: String,
+    scopes: String,
+    tools: String,
+    created: String,
+    last_used: String,
+}
+
+fn row(c: Connection) -> Row {
+    Row {
+        id: c.grant_id.to_string(),
+        kind: match c.client_kind {
+            ClientKind::Document => "verified",
+            ClientKind::Dynamic => "self-registered",
+            ClientKind::Admin => "pre-registered",
+        },
+        redirect_host: c
+            .redirect_uris
+            .first()
+            .map(|r| redirect::host_of(r))
+            .unwrap_or_default(),
+        client_id: c.client_id,
+        client: c.client_name,
+        user: c.user_email,
+        scopes: c.scopes.to_string(),
+        tools: c.tools.join(", "),
+        created: human_time(c.created_at),
+        last_used: c
+            .last_used_at
+            .map(human_time)
+            .unwrap_or_else(|| "never".into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account/connections.html")]
+struct ConnectionsPage {
+    email: String,
+    csrf: String,
+    rows: Vec<Row>,
+    admin: bool,
+    revoke_base: &'static str,
+    org_id: String,
+    enabled: bool,
+    allow_write: bool,
+    mcp_url: String,
+    created: Option<String>,
+}
+
+fn internal(e: crate::store::StoreError) -> WebError {
+    WebError::Service(ServiceError::Internal(e))
+}
+
+async fn mine(State(oauth): State<AuthServer>, me: SignedIn) -> Result<Response, WebError> {
+    let rows = oauth
+        .services
+        .store
+        .connections(None, Some(&me.principal.user_id))
+        .await
+        .map_err(internal)?;
+    Ok(render(&ConnectionsPage {
+        email: me.email,
+        csrf: me.csrf,
+        rows: rows.into_iter().map(row).collect(),
+        admin: false,
+        revoke_base: "/account/connections",
+        org_id: String::new(),
+        enabled: true,
+        allow_write: false,
+        mcp_url: oauth.resource.clone(),
+        created: None,
+    }))
+}
+
+#[derive(Deserialize)]
+struct OrgQuery {
+    org: Option<String>,
+    /// A client the admin just added, shown once with its id.
+    created: Option<String>,
+}
+
+/// The organisation an admin page is about: the one asked for, else the first the user may administer.
+async fn admin_org(
+    oauth: &AuthServer,
+    me: &SignedIn,
+    asked: Option<&str>,
+) -> Result<OrgId, WebError> {
+    let services = &oauth.services;
+    let memberships = services.memberships(&me.principal.user_id).await?;
+    let org = match asked.and_then(OrgId::parse) {
+        Some(o) => o,
+        None => memberships
+            .iter()
+            .find(|m| m.role.allows(Permission::SettingsManage))
+            .map(|m| m.org.id.clone())
+            .ok_or(WebError::Service(ServiceError::Forbidden(
+                "only organisation admins manage Hosted MCP".into(),
+            )))?,
+    };
+    services
+        .require(
+            &me.principal,
+            &org,
+            Permission::SettingsManage,
+            "organisation",
+        )
+        .await?;
+    Ok(org)
+}
+
+async fn console(
+    State(oauth): State<AuthServer>,
+    me: SignedIn,
+    Query(q): Query<OrgQuery>,
+) -> Result<Response, WebError> {
+    let org = admin_org(&oauth, &me, q.org.as_deref()).await?;
+    let store = &oauth.services.store;
+    let settings = store.org_settings(&org).await.map_err(internal)?;
+    let rows = store
+        .connections(Some(&org), None)
+        .await
+        .map_err(internal)?;
+    Ok(render(&ConnectionsPage {
+        email: me.email,
+        csrf: me.csrf,
+        rows: rows.into_iter().map(row).collect(),
+        admin: true,
+        revoke_base: "/admin/hosted-mcp/connections",
+        org_id: org.to_string(),
+        enabled: settings.enabled,
+        allow_write: settings.allow_write,
+        mcp_url: oauth.resource.clone(),
+        created: q
+            .created
+            .filter(|c| c.starts_with(ClientId::PREFIX) && c.len() < 40),
+    }))
+}
+
+fn grant_id(raw: &str) -> Result<GrantId, WebError> {
+    GrantId::parse(raw).ok_or(WebError::Service(ServiceError::NotFound("connection")))
+}
+
+async fn revoke_form(
+    State(oauth): State<AuthServer>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    me.session.check_csrf(Fields(form).get("csrf")).await?;
+    oauth
+        .revoke_connection(&me.principal, &grant_id(&id)?)
+        .await?;
+    let back = headers
+        .get(axum::http::header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|r| r.contains("/admin/hosted-mcp"))
+        .map_or("/account/connections", |_| "/admin/hosted-mcp");
+    Ok(Redirect::to(back).into_response())
+}
+
+async fn revoke_client_form(
+    State(oauth): State<AuthServer>,
+    me: SignedIn,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = Fields(form);
+    me.session.check_csrf(form.get("csrf")).await?;
+    let org = admin_org(&oauth, &me, form.get("org")).await?;
+    oauth
+        .revoke_client(
+            &me.principal,
+            &org,
+            form.get("client_id").unwrap_or_default(),
+        )
+        .await?;
+    Ok(Redirect::to("/admin/hosted-mcp").into_response())
+}
+
+async fn add_client_form(
+    State(oauth): State<AuthServer>,
+    me: SignedIn,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = Fields(form);
+    me.session.check_csrf(form.get("csrf")).await?;
+    let org = admin_org(&oauth, &me, form.get("org")).await?;
+    let uris: Vec<String> = form
+        .get("redirect_uris")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let logo = form
+        .get("logo_uri")
+        .map(str::to_owned)
+        .filter(|l| !l.is_empty());
+    let client = oauth
+        .register_admin_client(
+            &me.principal,
+            &org,
+            form.get("name").unwrap_or_default(),
+            &uris,
+            logo,
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/admin/hosted-mcp?created={}", client.id)).into_response())
+}
+
+async fn save_settings(
+    oauth: &AuthServer,
+    me: &SignedIn,
+    org: &OrgId,
+    s: OrgSettings,
+) -> Result<(), WebError> {
+    let store = &oauth.services.store;
+    let mut tx = store.begin().await.map_err(internal)?;
+    store
+        .put_org_settings(&mut tx, org, s, oauth.services.clock.now())
+        .await
+        .map_err(internal)?;
+    oauth
+        .services
+        .audit(
+            &mut tx,
+            &me.principal,
+            org,
+            "hosted_mcp.settings_changed",
+            ("org", org.as_str()),
+            json!(s),
+        )
+        .await?;
+    tx.commit().await.map_err(|e| internal(e.into()))?;
+    Ok(())
+}
+
+async fn settings_form(
+    State(oauth): State<AuthServer>,
+    me: SignedIn,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = Fields(form);
+    me.session.check_csrf(form.get("csrf")).await?;
+    let org = admin_org(&oauth, &me, form.get("org")).await?;
+    let s = OrgSettings {
+        enabled: form.checked("enabled"),
+        allow_write: form.checked("allow_write"),
+    };
+    save_settings(&oauth, &me, &org, s).await?;
+    Ok(Redirect::to("/admin/hosted-mcp").into_response())
+}
+
+/// JSON routes carry the session's CSRF token in `X-CSRF-Token`.
+async fn json_csrf(me: &SignedIn, headers: &HeaderMap) -> Result<(), WebError> {
+    me.session
+        .check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))
+        .await
+}
+
+async fn settings_json(
+    State(oauth): State<AuthServer>,
+    me: SignedIn,
+    Query(q): Query<OrgQuery>,
+) -> Result<Response, WebError> {
+    let org = admin_org(&oauth, &me, q.org.as_deref()).await?;
+    let s = oauth
+        .services
+        .store
+        .org_settings(&org)
+        .await
+        .map_err(internal)?;
+    Ok(
+        Json(json!({ "org_id": org, "enabled": s.enabled, "allow_write": s.allow_write }))
+            .into_response(),
+    )
+}
+
+async fn put_settings_json(
+    State(oauth): State<AuthServer>,
+    me: SignedIn,
+    Query(q): Query<OrgQuery>,
+    headers: HeaderMap,
+    Json(s): Json<OrgSettings>,
+) -> Result<Response, WebError> {
+    json_csrf(&me, &headers).await?;
+    let org = admin_org(&oauth, &me, q.org.as_deref()).await?;
+    save_settings(&oauth, &me, &org, s).await?;
+    Ok(
+        Json(json!({ "org_id": org, "enabled": s.enabled, "allow_write": s.allow_write }))
+            .into_response(),
+    )
+}
+
+async fn revoke_json(
+    State(oauth): State<AuthServer>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    json_csrf(&me, &headers).await?;
+    oauth
+        .revoke_connection(&me.principal, &grant_id(&id)?)
+        .await?;
+    Ok(Json(json!({ "revoked": id })).into_response())
+}

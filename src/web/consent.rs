@@ -1,0 +1,221 @@
+//! The authorization endpoint's browser side: `GET /mcp/oauth/authorize` checks the request, sends a
+//! signed-out person to sign in and back, and shows the consent page; the POST records the decision and
+//! answers 303 to the client's redirect URI. Errors without a trustworthy redirect URI are pages.
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+
+use super::admin::{url_encode, SignedIn};
+use super::form::Fields;
+use super::session::WebSession;
+use super::{render, WebError};
+use crate::app::AppState;
+use crate::ids::OrgId;
+use crate::oauth::authorize::{AuthRequest, AuthorizeError};
+use crate::oauth::records::ClientKind;
+use crate::oauth::scope::{Scope, ScopeSet};
+use crate::oauth::{redirect, AuthServer, OAuthError};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/mcp/oauth/authorize", get(show).post(decide))
+}
+
+struct ScopeRow {
+    name: &'static str,
+    label: &'static str,
+    write: bool,
+    checked: bool,
+    tools: &'static [&'static str],
+}
+
+#[derive(Template)]
+#[template(path = "auth/consent.html")]
+struct ConsentPage {
+    email: String,
+    csrf: String,
+    client_name: String,
+    identity: String,
+    redirect_host: String,
+    loopback_only: bool,
+    params: Vec<(String, String)>,
+    orgs: Vec<(String, String)>,
+    scopes: Vec<ScopeRow>,
+}
+
+fn failure(e: AuthorizeError) -> Response {
+    match e {
+        AuthorizeError::Page(msg) => WebError::BadRequest(msg).into_response(),
+        AuthorizeError::Redirect(to) => Redirect::to(&to).into_response(),
+        AuthorizeError::Server(e) => {
+            tracing::error!(error = ?e, "authorization failed");
+            WebError::Internal.into_response()
+        }
+    }
+}
+
+fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// Who the person is dealing with: a verified domain for metadata-document clients, a plain warning for
+/// self-registered ones.
+fn identity(kind: ClientKind, client_id: &str) -> String {
+    match kind {
+        ClientKind::Document => format!("Verified domain: {}", redirect::host_of(client_id)),
+        ClientKind::Dynamic => {
+            "Self-registered application, unverified: statusgate cannot confirm who made it.".into()
+        }
+        ClientKind::Admin => "Registered by an administrator of this statusgate.".into(),
+    }
+}
+
+/// The consent form posts here and is then redirected to the client, so its CSP must allow that target.
+fn form_action_source(redirect_uri: &str) -> String {
+    match url::Url::parse(redirect_uri) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u.origin().ascii_serialization(),
+        Ok(u) => format!("{}:", u.scheme()),
+        Err(_) => String::new(),
+    }
+}
+
+async fn show(
+    State(oauth): State<AuthServer>,
+    session: WebSession,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let params = query_pairs(raw.as_deref());
+    let req = match oauth.check_authorize(&params).await {
+        Ok(r) => r,
+        Err(e) => return failure(e),
+    };
+    let user = match session.user_id().await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            let next = format!("/mcp/oauth/authorize?{}", raw.unwrap_or_default());
+            return Redirect::to(&format!("/login?next={}", url_encode(&next))).into_response();
+        }
+        Err(e) => return e.into_response(),
+    };
+    match consent_page(&oauth, &session, &req, &user).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn consent_page(
+    oauth: &AuthServer,
+    session: &WebSession,
+    req: &AuthRequest,
+    user: &crate::ids::UserId,
+) -> Result<Response, WebError> {
+    let services = &oauth.services;
+    let me = services.user(user).await?;
+    let mut orgs = Vec::new();
+    let mut grantable = ScopeSet::default();
+    for m in services.memberships(user).await? {
+        if let Some(s) = oauth
+            .grantable(user, &m.org.id)
+            .await
+            .map_err(oauth_internal)?
+        {
+            grantable = ScopeSet::of(grantable.iter().chain(s.iter()));
+            orgs.push((m.org.id.to_string(), m.org.name));
+        }
+    }
+    if orgs.is_empty() {
+        return Err(WebError::BadRequest(
+            "Hosted MCP is not turned on for any organisation you belong to.".into(),
+        ));
+    }
+    // Requested reads are pre-ticked; a request naming no read scope gets every read scope pre-ticked.
+    let no_reads_asked = !req.scopes.iter().any(|s| !s.is_write());
+    let scopes = Scope::ALL
+        .into_iter()
+        .filter(|s| grantable.contains(*s))
+        .map(|s| ScopeRow {
+            name: s.as_str(),
+            label: s.label(),
+            write: s.is_write(),
+            // Writes are never pre-ticked, even when asked for.
+            checked: !s.is_write() && (no_reads_asked || req.scopes.contains(s)),
+            tools: s.tools(),
+        })
+        .collect();
+    let page = ConsentPage {
+        email: me.email,
+        csrf: session.csrf_token().await?,
+        client_name: req.client.name.clone(),
+        identity: identity(req.client.kind, &req.client.id),
+        redirect_host: redirect::host_of(&req.redirect_uri),
+        loopback_only: redirect::all_loopback(&req.client.redirect_uris),
+        params: req.params.clone(),
+        orgs,
+        scopes,
+    };
+    let mut resp = render(&page);
+    let csp = format!(
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self' {}; base-uri 'none'",
+        form_action_source(&req.redirect_uri)
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    Ok(resp)
+}
+
+fn oauth_internal(e: OAuthError) -> WebError {
+    tracing::error!(error = ?e, "consent failed");
+    WebError::Internal
+}
+
+async fn decide(
+    State(oauth): State<AuthServer>,
+    me: SignedIn,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let form = Fields(form);
+    if let Err(e) = me.session.check_csrf(form.get("csrf")).await {
+        return e.into_response();
+    }
+    let req = match oauth.check_authorize(&form.0).await {
+        Ok(r) => r,
+        Err(e) => return failure(e),
+    };
+    let user = &me.principal.user_id;
+    let org = form.get("org").and_then(OrgId::parse);
+    let outcome = if form.get("decision") == Some("approve") {
+        let Some(org) = org else {
+            return WebError::BadRequest("choose an organisation".into()).into_response();
+        };
+        let scopes = ScopeSet::of(
+            form.0
+                .iter()
+                .filter(|(k, _)| k == "grant_scope")
+                .filter_map(|(_, v)| Scope::parse(v)),
+        );
+        let tools: Vec<String> = form
+            .0
+            .iter()
+            .filter(|(k, _)| k == "grant_tool")
+            .map(|(_, v)| v.clone())
+            .collect();
+        oauth.approve(&req, user, &org, &scopes, &tools).await
+    } else {
+        oauth.deny(&req, user, org.as_ref()).await
+    };
+    match outcome {
+        Ok(to) => Redirect::to(&to).into_response(),
+        Err(OAuthError::Server(e)) => {
+            tracing::error!(error = ?e, "consent failed");
+            WebError::Internal.into_response()
+        }
+        Err(e) => WebError::BadRequest(e.description()).into_response(),
+    }
+}
