@@ -57,6 +57,24 @@ pub static PROMPTS: &[PromptSpec] = &[
         needs: &[McpScope::PagesRead, McpScope::MaintenancesRead],
         args: &[PAGE, PromptArg { name: "work", description: "The work to be done and how long it may take", required: true }],
     },
+    PromptSpec {
+        name: "summarize_current_beat_health",
+        description: "Summarise how the page's monitors are doing and what needs attention.",
+        needs: &[McpScope::PagesRead, McpScope::BeatsRead],
+        args: &[PAGE],
+    },
+    PromptSpec {
+        name: "investigate_beat_failure",
+        description: "Investigate why one monitor is failing, from its latest runs.",
+        needs: &[McpScope::PagesRead, McpScope::BeatsRead],
+        args: &[PAGE, PromptArg { name: "monitor_id", description: "Monitor id from list_beats", required: true }],
+    },
+    PromptSpec {
+        name: "review_pending_beat_action",
+        description: "Review the actions monitors propose and recommend approving or rejecting each.",
+        needs: &[McpScope::PagesRead, McpScope::BeatsRead],
+        args: &[PAGE],
+    },
 ];
 
 impl PromptSpec {
@@ -139,6 +157,44 @@ pub async fn get(
                  message. Do not schedule it without my confirmation.\n\nWork: {}\n\nScheduled maintenance:\n\
                  {scheduled:#}\n\nPage:\n{summary:#}",
                 a.str("work")?
+            )
+        }
+        "summarize_current_beat_health" => {
+            let beats = tools::call(services, caller, base_url, "list_beats", as_map(&page)).await?;
+            let failures = tools::call(services, caller, base_url, "list_recent_beat_failures", as_map(&page)).await?;
+            format!(
+                "Summarise the health of this page's monitors in a few lines: which pass, which fail and \
+                 since when, and whether the page's component statuses still match what the monitors see. \
+                 Change nothing.\n\nMonitors:\n{beats:#}\n\nRecent failures:\n{failures:#}\n\nPage:\n{summary:#}"
+            )
+        }
+        "investigate_beat_failure" => {
+            let uri = format!(
+                "statusgate://pages/{}/beats/{}/recent-events?limit=50",
+                a.str("page_id")?,
+                a.str("monitor_id")?
+            );
+            let events = super::resources::read(services, caller, base_url, &uri).await.map_err(|e| match e {
+                super::resources::ResourceError::Tool(t) => t,
+                other => ToolError::InvalidParams(InvalidParams(other.to_string())),
+            })?;
+            format!(
+                "Investigate this monitor's failures: when they started, what the errors and status codes \
+                 say, whether latency changed first, and the most likely causes to check. Suggest whether an \
+                 incident is warranted; do not open one without my confirmation.\n\nMonitor and runs:\n\
+                 {events:#}\n\nPage:\n{summary:#}"
+            )
+        }
+        "review_pending_beat_action" => {
+            let uri = format!("statusgate://pages/{}/beats/pending-actions", a.str("page_id")?);
+            let actions = super::resources::read(services, caller, base_url, &uri).await.map_err(|e| match e {
+                super::resources::ResourceError::Tool(t) => t,
+                other => ToolError::InvalidParams(InvalidParams(other.to_string())),
+            })?;
+            format!(
+                "Review each pending action the monitors propose. For each, recommend approve or reject with \
+                 one sentence of reasoning from the page state; a person decides in statusgate.\n\n\
+                 Pending actions:\n{actions:#}\n\nPage:\n{summary:#}"
             )
         }
         _ => return Err(InvalidParams(format!("unknown prompt `{name}`")).into()),

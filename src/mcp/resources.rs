@@ -100,6 +100,42 @@ pub const TEMPLATES: &[(&str, &str, &str, McpScope)] = &[
         "A maintenance's updates, newest first",
         McpScope::MaintenancesRead,
     ),
+    (
+        "statusgate://pages/{page_id}/analytics/summary?window_days={window_days}",
+        "analytics-summary",
+        "Uptime, incidents, maintenance and page views over a window of days",
+        McpScope::AnalyticsRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/beats",
+        "beats",
+        "Synthetic HTTP monitors",
+        McpScope::BeatsRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/beat-groups",
+        "beat-groups",
+        "Monitor groups",
+        McpScope::BeatsRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/beats/pending-actions",
+        "pending-actions",
+        "Proposed actions waiting for a person (needs monitor-manage permission)",
+        McpScope::BeatsRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/beats/recent-failures?limit={limit}",
+        "recent-failures",
+        "Failed runs, newest first",
+        McpScope::BeatsRead,
+    ),
+    (
+        "statusgate://pages/{page_id}/beats/{monitor_id}/recent-events?limit={limit}",
+        "monitor-events",
+        "One monitor's latest runs",
+        McpScope::BeatsRead,
+    ),
 ];
 
 /// Templates the caller may use.
@@ -173,15 +209,28 @@ impl From<InvalidParams> for ResourceError {
 
 /// `?limit=N`: default 20, clamped to 1..=200; anything but a whole number is refused.
 fn limit_of(query: Option<&str>) -> Result<i64, InvalidParams> {
-    let Some(q) = query else { return Ok(20) };
+    query_number(query, "limit", 20, 200)
+}
+
+/// A whole-number query parameter, clamped to `1..=max`, `default` when absent.
+fn query_number(
+    query: Option<&str>,
+    name: &str,
+    default: i64,
+    max: i64,
+) -> Result<i64, InvalidParams> {
+    let Some(q) = query else { return Ok(default) };
+    let prefix = format!("{name}=");
     for pair in q.split('&') {
-        if let Some(v) = pair.strip_prefix("limit=") {
-            return v.parse::<i64>().map(|n| n.clamp(1, 200)).map_err(|_| {
-                InvalidParams(format!("limit `{v}` must be a whole number from 1 to 200"))
+        if let Some(v) = pair.strip_prefix(prefix.as_str()) {
+            return v.parse::<i64>().map(|n| n.clamp(1, max)).map_err(|_| {
+                InvalidParams(format!(
+                    "{name} `{v}` must be a whole number from 1 to {max}"
+                ))
             });
         }
     }
-    Ok(20)
+    Ok(default)
 }
 
 pub async fn read(
@@ -361,6 +410,61 @@ async fn read_page(
                 Ok(json!({ "updates": updates }))
             }
         }
+        ["analytics", "summary"] => {
+            need(McpScope::AnalyticsRead)?;
+            let days = query_number(query, "window_days", 30, 90)?;
+            let summary = services.analytics_summary(who, page_id, Some(days)).await?;
+            Ok(serde_json::to_value(summary).unwrap_or_default())
+        }
+        ["beats"] => {
+            need(McpScope::BeatsRead)?;
+            let list = services.monitors(who, page_id).await?;
+            Ok(json!({ "beats": list.iter().map(views::monitor).collect::<Vec<_>>() }))
+        }
+        ["beat-groups"] => {
+            need(McpScope::BeatsRead)?;
+            let groups = services.monitor_groups(who, page_id).await?;
+            let groups: Vec<Value> = groups
+                .iter()
+                .map(|g| json!({ "group_id": g.id, "name": g.name }))
+                .collect();
+            Ok(json!({ "beat_groups": groups }))
+        }
+        ["beats", "pending-actions"] => {
+            need(McpScope::BeatsRead)?;
+            let page = services
+                .page_for(who, page_id, Permission::MonitorManage)
+                .await?;
+            let list = services
+                .pending_actions(
+                    who,
+                    &page.id,
+                    Some(crate::domain::monitor::ActionState::Pending),
+                    Some(200),
+                )
+                .await?;
+            Ok(
+                json!({ "pending_actions": list.iter().map(views::pending_action).collect::<Vec<_>>() }),
+            )
+        }
+        ["beats", "recent-failures"] => {
+            need(McpScope::BeatsRead)?;
+            let list = services
+                .recent_failures(who, page_id, Some(limit_of(query)?))
+                .await?;
+            Ok(json!({ "failures": list.iter().map(views::monitor_event).collect::<Vec<_>>() }))
+        }
+        ["beats", monitor_id, "recent-events"] => {
+            need(McpScope::BeatsRead)?;
+            let id = crate::ids::MonitorId::parse(monitor_id).ok_or_else(nf)?;
+            let (m, events) = services.monitor(who, &id, Some(limit_of(query)?)).await?;
+            if m.page_id != *page_id {
+                return Err(nf());
+            }
+            Ok(
+                json!({ "monitor": views::monitor(&m), "events": events.iter().map(views::monitor_event).collect::<Vec<_>>() }),
+            )
+        }
         _ => Err(nf()),
     }
 }
@@ -374,6 +478,8 @@ pub fn scope_for(uri: &str) -> Option<McpScope> {
         ["pages"] => Some(McpScope::PagesRead),
         ["pages", _, "incidents", ..] => Some(McpScope::IncidentsRead),
         ["pages", _, "maintenances", ..] => Some(McpScope::MaintenancesRead),
+        ["pages", _, "analytics", ..] => Some(McpScope::AnalyticsRead),
+        ["pages", _, "beats" | "beat-groups", ..] => Some(McpScope::BeatsRead),
         ["pages", _, ..] => Some(McpScope::PagesRead),
         _ => None,
     }

@@ -29,6 +29,15 @@ pub enum ToolError {
 /// What a successful call returns: `structuredContent`, rendered as text too for older clients.
 pub type ToolOutput = Value;
 
+/// Notifications the update queued: one per confirmed subscriber when `notify` was true, else none.
+async fn queued(services: &Services, update_id: &str) -> Result<i64, ToolError> {
+    Ok(services
+        .store
+        .count_notifications_for(update_id)
+        .await
+        .map_err(ServiceError::from)?)
+}
+
 fn page_arg(a: &Args) -> Result<PageId, ToolError> {
     Ok(a.id("page_id", PageId::parse)?)
 }
@@ -135,6 +144,26 @@ pub async fn call(
                 .await?;
             Ok(json!({ "maintenances": list.iter().map(views::maintenance).collect::<Vec<_>>() }))
         }
+        "get_analytics_summary" => {
+            let page_id = page_arg(&a)?;
+            let days = a.limit("window_days", 30, 90)?;
+            let summary = services
+                .analytics_summary(who, &page_id, Some(days))
+                .await?;
+            Ok(serde_json::to_value(summary).unwrap_or_default())
+        }
+        "list_beats" => {
+            let page_id = page_arg(&a)?;
+            let list = services.monitors(who, &page_id).await?;
+            Ok(json!({ "beats": list.iter().map(views::monitor).collect::<Vec<_>>() }))
+        }
+        "list_recent_beat_failures" => {
+            let page_id = page_arg(&a)?;
+            let list = services
+                .recent_failures(who, &page_id, Some(a.limit("limit", 20, 200)?))
+                .await?;
+            Ok(json!({ "failures": list.iter().map(views::monitor_event).collect::<Vec<_>>() }))
+        }
         "create_incident" => {
             let page_id = page_arg(&a)?;
             let stage = parse_domain(IncidentStage::parse(a.str("stage")?))?;
@@ -150,6 +179,7 @@ pub async fn call(
             let mut v = views::incident(&incident);
             v["update"] = views::incident_update(&update);
             v["published"] = json!(true);
+            v["subscribers_notified"] = json!(queued(services, update.id.as_str()).await?);
             Ok(v)
         }
         "add_incident_update" => {
@@ -168,6 +198,7 @@ pub async fn call(
             let (incident, update) = services.add_incident_update(who, &id, update).await?;
             let mut v = views::incident(&incident);
             v["update"] = views::incident_update(&update);
+            v["subscribers_notified"] = json!(queued(services, update.id.as_str()).await?);
             Ok(v)
         }
         "schedule_maintenance" => {
@@ -188,6 +219,7 @@ pub async fn call(
             let mut v = views::maintenance(&m);
             v["update"] = views::maintenance_update(&update);
             v["published"] = json!(true);
+            v["subscribers_notified"] = json!(queued(services, update.id.as_str()).await?);
             Ok(v)
         }
         "add_maintenance_update" => {
@@ -205,6 +237,7 @@ pub async fn call(
                 .await?;
             let mut v = views::maintenance(&m);
             v["update"] = views::maintenance_update(&update);
+            v["subscribers_notified"] = json!(queued(services, update.id.as_str()).await?);
             Ok(v)
         }
         other => Err(InvalidParams(format!("unknown tool `{other}`")).into()),

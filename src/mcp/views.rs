@@ -82,3 +82,46 @@ pub fn maintenance_update(u: &MaintenanceUpdate) -> Value {
         "created_at": rfc3339(u.created_at),
     })
 }
+
+pub fn monitor(m: &crate::domain::monitor::Monitor) -> Value {
+    json!({
+        "monitor_id": m.id,
+        "name": m.spec.name,
+        "method": m.spec.method.as_str(),
+        "url": m.spec.url,
+        "expected_status": [m.spec.expect_min, m.spec.expect_max],
+        "interval_secs": m.spec.interval_secs,
+        "enabled": m.spec.enabled,
+        "component_id": m.spec.component_id,
+        "group_id": m.spec.group_id,
+        "last_ok": m.last_ok,
+        "consecutive_failures": m.consecutive_failures,
+        "next_run_at": rfc3339(m.next_run_at),
+    })
+}
+
+pub fn monitor_event(e: &crate::domain::monitor::MonitorEvent) -> Value {
+    json!({
+        "event_id": e.id,
+        "monitor_id": e.monitor_id,
+        "checked_at": rfc3339(e.checked_at),
+        "ok": e.ok,
+        "latency_ms": e.latency_ms,
+        "status_code": e.status_code,
+        "error": e.error,
+        "trigger": e.trigger.as_str(),
+    })
+}
+
+pub fn pending_action(a: &crate::domain::monitor::PendingAction) -> Value {
+    json!({
+        "action_id": a.id,
+        "monitor_id": a.monitor_id,
+        "component_id": a.component_id,
+        "kind": a.kind.as_str(),
+        "status": a.status.as_str(),
+        "reason": a.reason,
+        "state": a.state.as_str(),
+        "created_at": rfc3339(a.created_at),
+    })
+}

@@ -38,6 +38,17 @@ impl Services {
         Ok((m, events))
     }
 
+    /// Failed runs across the page's monitors, newest first.
+    pub async fn recent_failures(
+        &self,
+        who: &Principal,
+        page: &PageId,
+        limit: Option<i64>,
+    ) -> Result<Vec<MonitorEvent>> {
+        self.page_for(who, page, Permission::MonitorRead).await?;
+        Ok(self.store.recent_failures(page, clamp_limit(limit)).await?)
+    }
+
     pub async fn monitor_groups(
         &self,
         who: &Principal,

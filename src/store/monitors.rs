@@ -232,6 +232,19 @@ impl Store {
         rows.iter().map(event_from).collect()
     }
 
+    /// Failed runs of every monitor of a page, newest first.
+    pub async fn recent_failures(&self, page: &PageId, limit: i64) -> Result<Vec<MonitorEvent>> {
+        const SQL: &str = "select e.event_id, e.monitor_id, e.checked_at, e.ok, e.latency_ms, e.status_code, e.error, e.trigger
+            from monitor_events e join monitors m on m.monitor_id = e.monitor_id
+            where m.page_id = $1 and e.ok = 0 order by e.checked_at desc, e.event_id desc limit $2";
+        let rows = sqlx::query(SQL)
+            .bind(page.as_str())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(event_from).collect()
+    }
+
     /// Deletes events checked before `cutoff`; returns how many went.
     pub async fn prune_monitor_events(&self, cutoff: OffsetDateTime) -> Result<u64> {
         let done = sqlx::query("delete from monitor_events where checked_at < $1")

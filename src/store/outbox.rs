@@ -150,6 +150,16 @@ impl Store {
     }
 
     /// Queues one notification. A second one for the same subscriber and source is a no-op.
+    /// How many notifications an update queued (one per subscriber), for telling the caller.
+    pub async fn count_notifications_for(&self, source_id: &str) -> Result<i64> {
+        const SQL: &str = "select count(*) as n from notifications where source_id = $1";
+        let r = sqlx::query(SQL)
+            .bind(source_id)
+            .fetch_one(&self.pool)
+            .await?;
+        row::int(&r, "n")
+    }
+
     pub async fn enqueue_notification(&self, tx: &mut Tx, n: &Notification) -> Result<()> {
         const SQL: &str =
             "insert into notifications (notification_id, page_id, subscriber_id, source_id,

@@ -290,3 +290,115 @@ both_backends!(
         assert!(matches!(missing, Err(ToolError::InvalidParams(_))));
     }
 );
+
+both_backends!(
+    beats_and_analytics_are_readable_with_their_scopes,
+    |db: TestDb| async move {
+        let app = TestApp::spawn(db).await;
+        let s = &app.services;
+        let page = s.store.page_by_public_slug("api").await.unwrap();
+        let c = caller(s, ADMIN_EMAIL, &McpScope::READ).await;
+        let base = "http://127.0.0.1:8080";
+
+        let beats = call(s, &c, "list_beats", json!({ "page_id": page.id }))
+            .await
+            .unwrap();
+        assert!(
+            !beats["beats"].as_array().unwrap().is_empty(),
+            "the demo has monitors"
+        );
+        let failures = call(
+            s,
+            &c,
+            "list_recent_beat_failures",
+            json!({ "page_id": page.id, "limit": 5 }),
+        )
+        .await
+        .unwrap();
+        assert!(failures["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["ok"] == false));
+        let summary = call(
+            s,
+            &c,
+            "get_analytics_summary",
+            json!({ "page_id": page.id, "window_days": 365 }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(summary["window_days"], 90, "window_days is clamped to 90");
+
+        let pending = resources::read(
+            s,
+            &c,
+            base,
+            &format!("statusgate://pages/{}/beats/pending-actions", page.id),
+        )
+        .await
+        .unwrap();
+        assert!(
+            !pending["pending_actions"].as_array().unwrap().is_empty(),
+            "the demo has a pending action"
+        );
+        let analytics = resources::read(
+            s,
+            &c,
+            base,
+            &format!(
+                "statusgate://pages/{}/analytics/summary?window_days=0",
+                page.id
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(analytics["window_days"], 1);
+
+        // Pending actions also need monitor-manage permission: a viewer is refused.
+        let org = s.org_by_slug("acme").await.unwrap();
+        s.create_user("viewer@acme.test", "viewer password", &org, Role::Viewer)
+            .await
+            .unwrap();
+        let viewer = caller(s, "viewer@acme.test", &McpScope::READ).await;
+        let denied = resources::read(
+            s,
+            &viewer,
+            base,
+            &format!("statusgate://pages/{}/beats/pending-actions", page.id),
+        )
+        .await;
+        assert!(
+            matches!(
+                denied,
+                Err(ResourceError::Tool(ToolError::Service(
+                    ServiceError::Forbidden(_)
+                )))
+            ),
+            "{denied:?}"
+        );
+
+        let no_beats = caller(s, ADMIN_EMAIL, &[McpScope::PagesRead]).await;
+        assert!(matches!(
+            resources::read(
+                s,
+                &no_beats,
+                base,
+                &format!("statusgate://pages/{}/beats", page.id)
+            )
+            .await,
+            Err(ResourceError::Scope(McpScope::BeatsRead))
+        ));
+        let args = json!({ "page_id": page.id });
+        let (_, text) = prompts::get(
+            s,
+            &c,
+            base,
+            "summarize_current_beat_health",
+            args.as_object().unwrap(),
+        )
+        .await
+        .unwrap();
+        assert!(text.contains("Monitors:"));
+    }
+);

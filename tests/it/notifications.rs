@@ -463,3 +463,70 @@ async fn smtp_tls_modes_fail_clearly_against_a_plain_relay() {
         "nothing sent in the clear"
     );
 }
+
+both_backends!(
+    mcp_write_tools_report_how_many_subscribers_were_queued,
+    |db: TestDb| async move {
+        let app = TestApp::spawn_with(
+            db,
+            |c| {
+                fast_delivery(c);
+                c.delivery.tick_ms = 600_000; // Keep everything queued for counting.
+            },
+            Arc::new(SystemClock),
+        )
+        .await;
+        let s = &app.services;
+        let page = page_of(s).await;
+        let r = receiver(0, false).await;
+        for n in 0..3 {
+            s.subscribe("api", SubscriberKind::Webhook, &format!("{}?n={n}", r.url))
+                .await
+                .unwrap();
+        }
+        let owner = owner(s).await;
+        let actor = statusgate::service::Actor::Mcp {
+            key_id: "key_t".into(),
+            grant_id: "gr_t".into(),
+            client_name: "Test".into(),
+            tool: None,
+        };
+        let caller = statusgate::mcp::McpCaller {
+            principal: statusgate::service::Principal {
+                user_id: owner.user_id,
+                actor,
+            },
+            scopes: statusgate::mcp::McpScope::ALL.to_vec(),
+            allowed_tools: None,
+        };
+        let call = |notify: bool| {
+            let args = serde_json::json!({
+                "page_id": page, "title": "Checkout errors", "stage": "investigating",
+                "message": "Looking into it", "notify": notify,
+            });
+            let (s, caller) = (s.clone(), caller.clone());
+            async move {
+                statusgate::mcp::tools::call(
+                    &s,
+                    &caller,
+                    "http://h",
+                    "create_incident",
+                    args.as_object().unwrap(),
+                )
+                .await
+                .unwrap()
+            }
+        };
+        assert_eq!(call(false).await["subscribers_notified"], 0);
+        assert!(
+            update_notifications(s, &page).await.is_empty(),
+            "notify: false queues nothing"
+        );
+        assert_eq!(call(true).await["subscribers_notified"], 3);
+        assert_eq!(
+            update_notifications(s, &page).await.len(),
+            3,
+            "one per subscriber"
+        );
+    }
+);
