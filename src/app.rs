@@ -45,8 +45,18 @@ pub fn build_router(state: AppState) -> Router {
     let web = crate::web::router()
         .layer(axum::middleware::from_fn(crate::web::private_headers))
         .layer(sessions);
+    let public = state.config.public_url.clone();
+    let mcp = crate::mcp::http::McpHttp {
+        auth: Arc::new(state.oauth.clone()),
+        services: state.services.clone(),
+        resource_metadata: format!("{public}/.well-known/oauth-protected-resource/mcp").into(),
+        allowed_origins: std::iter::once(public.clone())
+            .chain(state.config.mcp.allowed_origins.iter().cloned())
+            .collect(),
+    };
     Router::new()
         .route("/mcp/health", get(health))
+        .merge(crate::mcp::http::router(mcp, &public))
         .merge(crate::oauth::http::router())
         .merge(web)
         .nest_service("/static", ServeDir::new(static_dir()))

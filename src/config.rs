@@ -23,6 +23,15 @@ pub struct Config {
     pub monitors: MonitorsConfig,
     pub delivery: DeliveryConfig,
     pub smtp: SmtpConfig,
+    pub mcp: McpConfig,
+}
+
+/// The `/mcp` endpoint.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct McpConfig {
+    /// Browser origins besides our own that may call `/mcp` (e.g. MCP Inspector's `http://localhost:6274`).
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Clone, Deserialize)]
@@ -159,6 +168,7 @@ impl Default for Config {
             monitors: MonitorsConfig::default(),
             delivery: DeliveryConfig::default(),
             smtp: SmtpConfig::default(),
+            mcp: McpConfig::default(),
         }
     }
 }
@@ -354,6 +364,15 @@ impl Config {
             ));
         }
         monitoring::validate(&self.monitors, &self.delivery, &self.smtp)?;
+        for o in &self.mcp.allowed_origins {
+            let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
+            if rest.is_none_or(|r| r.is_empty() || r.contains(['/', '?', '#', ' '])) {
+                return Err(key_error(
+                    "mcp.allowed_origins",
+                    format!("`{o}` must be an origin like http://localhost:6274"),
+                ));
+            }
+        }
         self.oauth.validate()
     }
 

@@ -302,3 +302,21 @@ async fn list_tools(req: Request) -> Response {
         .collect();
     Json(json!({ "tools": tools })).into_response()
 }
+
+/// OAuth access tokens from statusgate's own authorization server.
+impl Authenticate for crate::oauth::AuthServer {
+    fn authenticate<'a>(&'a self, token: &'a str) -> AuthFuture<'a> {
+        Box::pin(async move {
+            use crate::oauth::keys::AccessError;
+            match self.verify_access(token).await {
+                Ok(grant) => Ok(McpCaller {
+                    principal: grant.principal(None),
+                    scopes: grant.scopes.iter().filter_map(|s| McpScope::parse(s.as_str())).collect(),
+                    allowed_tools: Some(grant.tools.clone()),
+                }),
+                Err(AccessError::Unavailable) => Err(AuthFailure::Unavailable),
+                Err(e) => Err(AuthFailure::InvalidToken(e.to_string())),
+            }
+        })
+    }
+}
