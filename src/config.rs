@@ -365,7 +365,9 @@ impl Config {
         }
         monitoring::validate(&self.monitors, &self.delivery, &self.smtp)?;
         for o in &self.mcp.allowed_origins {
-            let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
+            let rest = o
+                .strip_prefix("https://")
+                .or_else(|| o.strip_prefix("http://"));
             if rest.is_none_or(|r| r.is_empty() || r.contains(['/', '?', '#', ' '])) {
                 return Err(key_error(
                     "mcp.allowed_origins",

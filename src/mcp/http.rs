@@ -311,7 +311,11 @@ impl Authenticate for crate::oauth::AuthServer {
             match self.verify_access(token).await {
                 Ok(grant) => Ok(McpCaller {
                     principal: grant.principal(None),
-                    scopes: grant.scopes.iter().filter_map(|s| McpScope::parse(s.as_str())).collect(),
+                    scopes: grant
+                        .scopes
+                        .iter()
+                        .filter_map(|s| McpScope::parse(s.as_str()))
+                        .collect(),
                     allowed_tools: Some(grant.tools.clone()),
                 }),
                 Err(AccessError::Unavailable) => Err(AuthFailure::Unavailable),

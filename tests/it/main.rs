@@ -4,6 +4,7 @@
 mod browser;
 mod helpers;
 mod mcp_core;
+mod mcp_http;
 
 mod cli;
 mod domain_rules;

@@ -1,0 +1,373 @@
+//! `/mcp` over real HTTP with real OAuth access tokens: the 401/403 shapes, the transport rules, each
+//! protocol revision in use, and the official Rust SDK's client end to end.
+
+use rmcp::model::{CallToolRequestParams, ReadResourceRequestParams};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::ServiceExt;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{TestApp, TestDb};
+use crate::oauth::{
+    authorize_path, consent, pkce, query, register_public, token, tokens, CALLBACK,
+};
+
+const ACCEPT: &str = "application/json, text/event-stream";
+
+async fn post(
+    app: &TestApp,
+    token: Option<&str>,
+    version: Option<&str>,
+    body: Value,
+) -> reqwest::Response {
+    let mut req = crate::oauth::plain()
+        .post(app.url("/mcp"))
+        .header("accept", ACCEPT)
+        .json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(v) = version {
+        req = req.header("mcp-protocol-version", v);
+    }
+    req.send().await.unwrap()
+}
+
+fn call(name: &str, args: Value) -> Value {
+    json!({ "jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": { "name": name, "arguments": args } })
+}
+
+/// An access token with the write scopes granted (the org allows writes first).
+async fn write_token(app: &TestApp) -> String {
+    if app.get("/admin").await.status() != 200 {
+        app.sign_in_as_owner().await;
+    }
+    let csrf = app.csrf_on("/admin/hosted-mcp").await;
+    let r = app
+        .client
+        .put(app.url("/api/v1/admin/hosted-mcp/settings"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({ "enabled": true, "allow_write": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let client = register_public(app, CALLBACK).await;
+    let p = pkce();
+    let path = authorize_path(
+        &client,
+        CALLBACK,
+        &p.challenge,
+        &[(
+            "scope",
+            "mcp.pages.read mcp.incidents.read mcp.incidents.write",
+        )],
+    );
+    let to = consent(app, &path, "approve", |f| {
+        f.push(("grant_scope".into(), "mcp.incidents.write".into()))
+    })
+    .await;
+    let code = query(&to, "code").unwrap();
+    let (s, body, _) = token(
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code_verifier", &p.verifier),
+            ("client_id", &client),
+            ("redirect_uri", CALLBACK),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+both_backends!(
+    unauthenticated_and_malformed_requests_get_the_rfc_shapes,
+    |db: TestDb| async move {
+        let app = TestApp::spawn(db).await;
+        let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" });
+
+        let r = post(&app, None, None, list.clone()).await;
+        assert_eq!(r.status(), 401);
+        let www = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        let meta = format!(
+            "resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"",
+            app.base
+        );
+        assert!(
+            www.starts_with("Bearer ")
+                && www.contains(&meta)
+                && www.contains("scope=\"mcp.pages.read"),
+            "{www}"
+        );
+        assert!(
+            !www.contains("error="),
+            "no error attribute without a token: {www}"
+        );
+
+        let r = post(&app, Some("not-a-token"), None, list.clone()).await;
+        assert_eq!(r.status(), 401);
+        assert!(r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error=\"invalid_token\""));
+
+        let t = tokens(&app).await;
+        let in_query = crate::oauth::plain()
+            .post(app.url(&format!("/mcp?access_token={}", t.access)))
+            .header("accept", ACCEPT)
+            .json(&list)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            in_query.status(),
+            401,
+            "tokens in the query string are refused"
+        );
+        let twice = crate::oauth::plain()
+            .post(app.url("/mcp"))
+            .header("accept", ACCEPT)
+            .header("authorization", format!("Bearer {}", t.access))
+            .header("authorization", format!("Bearer {}", t.access))
+            .json(&list)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(twice.status(), 400);
+
+        for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
+            let r = crate::oauth::plain()
+                .request(method, app.url("/mcp"))
+                .bearer_auth(&t.access)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 405);
+        }
+        let foreign = crate::oauth::plain()
+            .post(app.url("/mcp"))
+            .header("origin", "https://evil.example")
+            .bearer_auth(&t.access)
+            .header("accept", ACCEPT)
+            .json(&list)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(foreign.status(), 403);
+        let preflight = crate::oauth::plain()
+            .request(reqwest::Method::OPTIONS, app.url("/mcp"))
+            .header("origin", &app.base)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, mcp-protocol-version",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            preflight.status().is_success(),
+            "preflight is never auth-gated: {}",
+            preflight.status()
+        );
+
+        // A read grant: tools/list works; the token works on /mcp/tools too.
+        let r = post(&app, Some(&t.access), Some("2025-06-18"), list).await;
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        let names: Vec<&str> = body["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"list_status_pages") && !names.contains(&"create_incident"),
+            "{names:?}"
+        );
+        let listed: Value = crate::oauth::plain()
+            .get(app.url("/mcp/tools"))
+            .bearer_auth(&t.access)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(listed["tools"].as_array().unwrap().len(), names.len());
+    }
+);
+
+both_backends!(
+    every_protocol_revision_in_use_is_served,
+    |db: TestDb| async move {
+        let app = TestApp::spawn(db).await;
+        let t = tokens(&app).await;
+        for version in ["2025-03-26", "2025-06-18", "2025-11-25"] {
+            let init = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": version, "capabilities": {}, "clientInfo": { "name": "t", "version": "1" } } });
+            let r = post(&app, Some(&t.access), None, init).await;
+            assert_eq!(r.status(), 200, "{version}");
+            assert!(
+                r.headers().get("mcp-session-id").is_none(),
+                "stateless: no session id"
+            );
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["result"]["protocolVersion"], version);
+            assert_eq!(body["result"]["serverInfo"]["name"], "statusgate");
+            let note = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+            assert_eq!(
+                post(&app, Some(&t.access), Some(version), note)
+                    .await
+                    .status(),
+                202
+            );
+            let r = post(
+                &app,
+                Some(&t.access),
+                Some(version),
+                call("list_status_pages", json!({})),
+            )
+            .await;
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(
+                body["result"]["structuredContent"]["pages"][0]["name"], "Acme API",
+                "{version}: {body}"
+            );
+        }
+        let r = post(
+            &app,
+            Some(&t.access),
+            Some("bogus"),
+            call("list_status_pages", json!({})),
+        )
+        .await;
+        assert_eq!(
+            r.status(),
+            400,
+            "an unknown protocol version header is refused"
+        );
+    }
+);
+
+both_backends!(
+    the_official_rust_client_reads_through_an_access_token,
+    |db: TestDb| async move {
+        let app = TestApp::spawn(db).await;
+        let t = tokens(&app).await;
+        let config = StreamableHttpClientTransportConfig::with_uri(app.url("/mcp"))
+            .auth_header(t.access.clone());
+        let client = ().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap();
+        let tools = client.list_all_tools().await.unwrap();
+        assert!(tools.iter().any(|t| t.name == "list_status_pages"));
+        assert!(tools
+            .iter()
+            .all(|t| t.annotations.is_some() && t.output_schema.is_some()));
+        let params: CallToolRequestParams =
+            serde_json::from_value(json!({ "name": "list_status_pages", "arguments": {} }))
+                .unwrap();
+        let result = client.call_tool(params).await.unwrap();
+        let page_id = result.structured_content.unwrap()["pages"][0]["page_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let read: ReadResourceRequestParams = serde_json::from_value(
+            json!({ "uri": format!("statusgate://pages/{page_id}/summary") }),
+        )
+        .unwrap();
+        let summary = client.read_resource(read).await.unwrap();
+        assert!(format!("{:?}", summary.contents).contains("Acme API"));
+        let prompts = client.list_all_prompts().await.unwrap();
+        assert!(prompts.iter().any(|p| p.name == "draft_incident_update"));
+        let _ = client.cancel().await;
+    }
+);
+
+both_backends!(
+    writes_need_the_scope_the_tool_and_notify_and_revocation_is_immediate,
+    |db: TestDb| async move {
+        let app = TestApp::spawn(db).await;
+        let page = app.services.store.page_by_public_slug("api").await.unwrap();
+        let args = json!({ "page_id": page.id, "title": "Errors", "stage": "investigating", "message": "Looking", "notify": false });
+
+        // A read-only grant asking for a write tool: 403 with the scope to step up to.
+        let read = tokens(&app).await;
+        let r = post(
+            &app,
+            Some(&read.access),
+            Some("2025-11-25"),
+            call("create_incident", args.clone()),
+        )
+        .await;
+        assert_eq!(r.status(), 403);
+        let www = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert!(
+            www.contains("error=\"insufficient_scope\"")
+                && www.contains("scope=\"mcp.incidents.write\""),
+            "{www}"
+        );
+
+        let write = write_token(&app).await;
+        let mut no_notify = args.clone();
+        no_notify.as_object_mut().unwrap().remove("notify");
+        let body: Value = post(
+            &app,
+            Some(&write),
+            Some("2025-11-25"),
+            call("create_incident", no_notify),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(
+            body["error"]["code"], -32602,
+            "notify omitted is refused: {body}"
+        );
+        let body: Value = post(
+            &app,
+            Some(&write),
+            Some("2025-11-25"),
+            call("create_incident", args.clone()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(
+            body["result"]["structuredContent"]["subscribers_notified"], 0,
+            "{body}"
+        );
+        assert_eq!(body["result"]["isError"], false);
+        let org = app.services.org_by_slug("acme").await.unwrap();
+        let audit = app
+            .services
+            .store
+            .audit_entries(&org.id, Some(statusgate::domain::ActorType::Mcp), 5)
+            .await
+            .unwrap();
+        assert_eq!(audit[0].action, "incident.created");
+
+        // Revoked mid-conversation: the very next request is refused.
+        let oauth =
+            statusgate::oauth::AuthServer::new(app.services.clone(), Default::default(), &app.base);
+        let live = oauth.verify_access(&write).await.unwrap();
+        let owner = statusgate::service::Principal::user(live.user_id.clone());
+        oauth
+            .revoke_connection(&owner, &live.grant_id)
+            .await
+            .unwrap();
+        let r = post(
+            &app,
+            Some(&write),
+            Some("2025-11-25"),
+            call("list_status_pages", json!({})),
+        )
+        .await;
+        assert_eq!(r.status(), 401);
+    }
+);
