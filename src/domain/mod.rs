@@ -7,6 +7,7 @@ pub mod maintenance;
 pub mod monitor;
 pub mod page;
 pub mod records;
+pub mod scope;
 pub mod subscriber;
 pub mod text;
 

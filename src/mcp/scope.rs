@@ -1,32 +1,10 @@
-//! The Hosted MCP scopes, and who may use what: a caller's effective permission is the granted scopes,
-//! intersected with the grant's allowed tool set, intersected with the user's current role (checked by
-//! the services at call time).
+//! The MCP layer's view of the connector scopes (defined once, in `domain::scope`): the read-only
+//! default a 401 advertises and the space-separated form challenges carry.
 
-use std::fmt;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum McpScope {
-    PagesRead,
-    IncidentsRead,
-    IncidentsWrite,
-    MaintenancesRead,
-    MaintenancesWrite,
-    AnalyticsRead,
-    BeatsRead,
-}
+pub use crate::domain::scope::Scope as McpScope;
 
 impl McpScope {
-    pub const ALL: [McpScope; 7] = [
-        Self::PagesRead,
-        Self::IncidentsRead,
-        Self::IncidentsWrite,
-        Self::MaintenancesRead,
-        Self::MaintenancesWrite,
-        Self::AnalyticsRead,
-        Self::BeatsRead,
-    ];
-
-    /// What a scope-less request falls back to: everything that only reads.
+    /// What a request with no usable scope falls back to, and what a 401 advertises.
     pub const READ: [McpScope; 5] = [
         Self::PagesRead,
         Self::IncidentsRead,
@@ -34,47 +12,6 @@ impl McpScope {
         Self::AnalyticsRead,
         Self::BeatsRead,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PagesRead => "mcp.pages.read",
-            Self::IncidentsRead => "mcp.incidents.read",
-            Self::IncidentsWrite => "mcp.incidents.write",
-            Self::MaintenancesRead => "mcp.maintenances.read",
-            Self::MaintenancesWrite => "mcp.maintenances.write",
-            Self::AnalyticsRead => "mcp.analytics.read",
-            Self::BeatsRead => "mcp.beats.read",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-
-    pub fn is_write(self) -> bool {
-        matches!(self, Self::IncidentsWrite | Self::MaintenancesWrite)
-    }
-
-    /// A line for people: what the scope lets an assistant do.
-    pub fn description(self) -> &'static str {
-        match self {
-            Self::PagesRead => "See your status pages, their components and status definitions",
-            Self::IncidentsRead => "Read active and past incidents and their updates",
-            Self::IncidentsWrite => "Open incidents and post incident updates",
-            Self::MaintenancesRead => "Read scheduled and active maintenance",
-            Self::MaintenancesWrite => "Schedule maintenance and post maintenance updates",
-            Self::AnalyticsRead => "Read uptime and incident analytics",
-            Self::BeatsRead => "Read monitors, their recent results and pending actions",
-        }
-    }
-
-    /// Splits a space-separated scope string, ignoring unknown tokens, empties and duplicates.
-    pub fn parse_list(raw: &str) -> Vec<McpScope> {
-        let mut out: Vec<McpScope> = raw.split_whitespace().filter_map(Self::parse).collect();
-        out.sort();
-        out.dedup();
-        out
-    }
 
     pub fn join(scopes: &[McpScope]) -> String {
         scopes
@@ -85,29 +22,29 @@ impl McpScope {
     }
 }
 
-impl fmt::Display for McpScope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::McpScope;
+    use crate::mcp::catalog::TOOLS;
 
     #[test]
-    fn messy_scope_strings_keep_only_known_tokens() {
-        let got = McpScope::parse_list(
-            " offline_access  mcp.pages.read claudeai mcp.pages.read\tmcp.incidents.write ",
-        );
-        assert_eq!(got, vec![McpScope::PagesRead, McpScope::IncidentsWrite]);
-        assert!(McpScope::parse_list("read write").is_empty());
+    fn the_read_default_is_every_scope_that_only_reads() {
+        let reads: Vec<McpScope> = McpScope::ALL
+            .into_iter()
+            .filter(|s| !s.is_write())
+            .collect();
+        assert_eq!(reads, McpScope::READ.to_vec());
     }
 
     #[test]
-    fn scope_strings_round_trip() {
+    fn the_catalog_and_the_consent_page_agree_on_which_scope_unlocks_which_tool() {
+        for t in TOOLS {
+            assert_eq!(McpScope::of_tool(t.name), Some(t.scope), "{}", t.name);
+        }
         for s in McpScope::ALL {
-            assert_eq!(McpScope::parse(s.as_str()), Some(s));
+            for name in s.tools() {
+                assert!(TOOLS.iter().any(|t| t.name == *name), "{name} has no tool");
+            }
         }
     }
 }

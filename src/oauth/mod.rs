@@ -18,7 +18,7 @@ pub mod records;
 pub mod redirect;
 pub mod registration;
 pub mod revoke;
-pub mod scope;
+pub use crate::domain::scope;
 pub mod token;
 
 use std::sync::Arc;

@@ -1,5 +1,6 @@
-//! The connector's scopes and the MCP tools each one unlocks. Parsing is tolerant on purpose: real clients
-//! send `offline_access`, `claudeai`, `read write` or stray spaces, and none of that may fail a flow.
+//! The Hosted MCP connector's scopes and the tools each unlocks, shared by the authorization server
+//! and the MCP layer. Parsing is tolerant on purpose: real clients send `offline_access`, `claudeai`,
+//! `read write` or stray spaces, and none of that may fail a flow.
 
 use std::fmt;
 
@@ -74,6 +75,12 @@ impl Scope {
     /// The scope that unlocks `tool`, if any.
     pub fn of_tool(tool: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.tools().contains(&tool))
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
