@@ -171,12 +171,16 @@ impl App {
         ));
         let scheduler = tokio::spawn(scheduler(self.state.services.clone()));
         let delivery = tokio::spawn(delivery(self.state.services.clone()));
+        let usage = tokio::spawn(usage_flusher(self.state.services.clone()));
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
         upkeep.abort();
         scheduler.abort();
         delivery.abort();
+        usage.abort();
+        // Counts tallied since the last flush are written before the pool closes.
+        self.state.services.flush_usage().await;
         self.state.services.store.close().await;
         Ok(result?)
     }
@@ -261,5 +265,16 @@ async fn delivery(services: Services) {
         if let Err(e) = services.deliver_due().await {
             tracing::warn!(error = %e, "notification delivery step failed");
         }
+    }
+}
+
+/// Writes connection usage counts every few seconds: one small write per active connection per flush,
+/// never one per request.
+async fn usage_flusher(services: Services) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        services.flush_usage().await;
     }
 }

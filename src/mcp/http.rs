@@ -233,6 +233,9 @@ async fn guard(State(state): State<McpHttp>, req: Request, next: Next) -> Respon
             )
         }
     };
+    if let crate::service::Actor::Mcp { grant_id, .. } = &caller.principal.actor {
+        state.services.record_call(grant_id);
+    }
     let (mut parts, body) = req.into_parts();
     let bytes = match to_bytes(body, MAX_BODY).await {
         Ok(b) => b,

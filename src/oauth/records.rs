@@ -152,6 +152,8 @@ pub struct Connection {
     pub tools: Vec<String>,
     pub created_at: OffsetDateTime,
     pub last_used_at: Option<OffsetDateTime>,
+    /// Calls through this connection in the last 30 days.
+    pub calls_30d: i64,
 }
 
 /// One organisation's Hosted MCP settings.

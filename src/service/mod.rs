@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod pages;
 mod principal;
 pub mod subscribers;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -66,6 +67,8 @@ pub struct Services {
     pub monitoring: Arc<crate::config::MonitoringSettings>,
     /// Shared client for monitor checks (connection pooling across runs).
     pub http: reqwest::Client,
+    /// Calls per connection, tallied in memory and flushed in batches.
+    pub usage: usage::UsageRecorder,
 }
 
 impl Services {
@@ -80,6 +83,7 @@ impl Services {
             security,
             monitoring: Arc::new(crate::config::MonitoringSettings::default()),
             http: crate::outbound::check::client(),
+            usage: usage::UsageRecorder::default(),
         }
     }
 

@@ -16,6 +16,7 @@ mod oauth_tokens;
 mod outbox;
 mod pages;
 pub mod sessions;
+mod usage;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

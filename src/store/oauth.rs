@@ -306,19 +306,24 @@ impl Store {
         Ok(())
     }
 
-    /// Live connections of an organisation, or of one user when `user` is given.
+    /// Live connections of an organisation, or of one user when `user` is given, with their calls
+    /// since `calls_since` (whole UTC days).
     pub async fn connections(
         &self,
         org: Option<&OrgId>,
         user: Option<&UserId>,
+        calls_since: OffsetDateTime,
     ) -> Result<Vec<Connection>> {
-        const SQL: &str = "select g.grant_id, g.client_id, c.client_name, c.kind, c.redirect_uris, u.email, g.scopes, g.tools, g.created_at, g.last_used_at
+        const SQL: &str = "select g.grant_id, g.client_id, c.client_name, c.kind, c.redirect_uris, u.email, g.scopes, g.tools, g.created_at, g.last_used_at,
+            (select cast(coalesce(sum(n.calls), 0) as bigint) from grant_usage n where n.grant_id = g.grant_id and n.day >= $3) as calls_30d
             from oauth_grants g join oauth_clients c on c.client_id = g.client_id join users u on u.user_id = g.user_id
             where g.revoked_at is null and ($1 = '' or g.org_id = $1) and ($2 = '' or g.user_id = $2)
             order by g.created_at desc";
+        let since = crate::clock::to_millis(calls_since);
         let rows = sqlx::query(SQL)
             .bind(org.map(|o| o.as_str().to_owned()).unwrap_or_default())
             .bind(user.map(|u| u.as_str().to_owned()).unwrap_or_default())
+            .bind(since - since.rem_euclid(super::usage::DAY_MS))
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
@@ -334,6 +339,7 @@ impl Store {
                     tools: words(&row::text(r, "tools")?),
                     created_at: row::instant(r, "created_at")?,
                     last_used_at: row::opt_instant(r, "last_used_at")?,
+                    calls_30d: row::int(r, "calls_30d")?,
                 })
             })
             .collect()

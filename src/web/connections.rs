@@ -55,6 +55,7 @@ struct Row {
     tools: String,
     created: String,
     last_used: String,
+    calls_30d: i64,
 }
 
 fn row(c: Connection) -> Row {
@@ -80,7 +81,13 @@ fn row(c: Connection) -> Row {
             .last_used_at
             .map(human_time)
             .unwrap_or_else(|| "never".into()),
+        calls_30d: c.calls_30d,
     }
+}
+
+/// The console counts calls over the last 30 days.
+fn thirty_days_ago(oauth: &AuthServer) -> time::OffsetDateTime {
+    oauth.services.clock.now() - time::Duration::days(30)
 }
 
 #[derive(Template)]
@@ -106,7 +113,7 @@ async fn mine(State(oauth): State<AuthServer>, me: SignedIn) -> Result<Response,
     let rows = oauth
         .services
         .store
-        .connections(None, Some(&me.principal.user_id))
+        .connections(None, Some(&me.principal.user_id), thirty_days_ago(&oauth))
         .await
         .map_err(internal)?;
     Ok(render(&ConnectionsPage {
@@ -168,7 +175,7 @@ async fn console(
     let store = &oauth.services.store;
     let settings = store.org_settings(&org).await.map_err(internal)?;
     let rows = store
-        .connections(Some(&org), None)
+        .connections(Some(&org), None, thirty_days_ago(&oauth))
         .await
         .map_err(internal)?;
     Ok(render(&ConnectionsPage {

@@ -371,3 +371,35 @@ both_backends!(
         assert_eq!(r.status(), 401);
     }
 );
+
+both_backends!(
+    connections_show_last_use_and_calls_without_a_write_per_request,
+    |db: TestDb| async move {
+        let app = TestApp::spawn(db).await;
+        let t = tokens(&app).await;
+        let org = app.services.org_by_slug("acme").await.unwrap();
+        let month_ago = time::OffsetDateTime::now_utc() - time::Duration::days(30);
+        for _ in 0..3 {
+            let r = post(
+                &app,
+                Some(&t.access),
+                Some("2025-11-25"),
+                call("list_status_pages", json!({})),
+            )
+            .await;
+            assert_eq!(r.status(), 200);
+        }
+        // Calls are tallied in memory and written by the periodic flush; flush now rather than wait.
+        app.services.flush_usage().await;
+        let after = app
+            .services
+            .store
+            .connections(Some(&org.id), None, month_ago)
+            .await
+            .unwrap();
+        assert_eq!(after[0].calls_30d, 3);
+        assert!(after[0].last_used_at.is_some());
+        let page = app.get("/account/connections").await.text().await.unwrap();
+        assert!(page.contains("3 calls in 30 days"), "{page}");
+    }
+);
