@@ -76,6 +76,8 @@ pub struct OAuthConfig {
     pub dcr_enabled: bool,
     /// URL client ids (Client ID Metadata Documents).
     pub cimd_enabled: bool,
+    /// Fetch metadata documents from loopback/private addresses and over http (tests only).
+    pub cimd_allow_private_targets: bool,
     /// Private-use-scheme redirect URIs accepted, by exact match.
     pub private_use_redirect_uris: Vec<String>,
 }
@@ -92,6 +94,7 @@ impl Default for OAuthConfig {
             identical_registrations_per_minute: 20,
             dcr_enabled: true,
             cimd_enabled: true,
+            cimd_allow_private_targets: false,
             private_use_redirect_uris: vec!["cursor://anysphere.cursor-mcp/oauth/callback".into()],
         }
     }

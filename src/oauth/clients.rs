@@ -1,6 +1,6 @@
 //! Finding a client: a registered one by id, or a Client ID Metadata Document for an https client id.
-//! Claude's two published documents are pinned here, because fetching them from datacenter addresses
-//! often meets a bot challenge (checklist D8). Other documents are not fetched yet: such ids are refused.
+//! Documents are fetched (see `cimd.rs`); Claude's two published documents are also pinned here as a
+//! fallback, because fetching them from datacenter addresses often meets a bot challenge (checklist D8).
 
 use time::OffsetDateTime;
 
@@ -46,25 +46,31 @@ impl AuthServer {
     /// The client named by `client_id`, or `invalid_client`. A URL id is a metadata document; a known
     /// one is stored on first use so that grants can refer to it.
     pub async fn find_client(&self, client_id: &str) -> Result<Client> {
-        if client_id.starts_with("https://") {
+        let is_url = client_id.starts_with("https://")
+            || (self.config.cimd_allow_private_targets && client_id.starts_with("http://"));
+        if is_url {
             if !self.config.cimd_enabled {
                 return Err(OAuthError::InvalidClient(
                     "URL client ids are turned off here".into(),
                 ));
             }
             let now = self.services.clock.now();
-            let Some(doc) = pinned(client_id, now) else {
-                return Err(OAuthError::InvalidClient(
-                    "this client metadata document is not known to this server".into(),
-                ));
+            let doc = match self.client_document(client_id).await {
+                Ok(doc) => doc,
+                Err(e) => match pinned(client_id, now) {
+                    Some(doc) => doc,
+                    None => return Err(e),
+                },
             };
+            // The stored row (grants refer to it) follows the document: upserted on every fresh read.
             match self.services.store.client(client_id).await {
-                Ok(c) => return Ok(c),
-                Err(StoreError::NotFound) => {}
+                Ok(c) if c.redirect_uris == doc.redirect_uris && c.name == doc.name => {
+                    return Ok(c)
+                }
+                Ok(_) | Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),
             }
-            let metadata =
-                serde_json::json!({ "client_id": doc.id, "redirect_uris": doc.redirect_uris });
+            let metadata = serde_json::json!({ "client_id": doc.id, "redirect_uris": doc.redirect_uris, "client_name": doc.name });
             self.services
                 .store
                 .insert_client(

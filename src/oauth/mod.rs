@@ -10,6 +10,7 @@
 //! Domain functions take the current time from the injected clock, read once per request.
 
 pub mod authorize;
+pub mod cimd;
 pub mod clients;
 pub mod http;
 pub mod keys;
@@ -97,6 +98,8 @@ pub struct AuthServer {
     /// `{public_url}/mcp`: every token's audience.
     pub resource: String,
     pub keys: Arc<keys::KeyRing>,
+    /// Client ID Metadata Documents fetched by this instance.
+    pub documents: Arc<cimd::DocumentCache>,
 }
 
 impl AuthServer {
@@ -108,6 +111,7 @@ impl AuthServer {
             resource: format!("{issuer}/mcp"),
             issuer,
             keys: Arc::new(keys::KeyRing::default()),
+            documents: Arc::new(cimd::DocumentCache::default()),
         }
     }
 
