@@ -22,9 +22,12 @@ const DEFAULT_TTL: Duration = Duration::hours(1);
 const MAX_TTL: Duration = Duration::days(1);
 const FAILURE_TTL: Duration = Duration::minutes(5);
 
-/// Fetched documents (or the reason one failed) with the instant they go stale.
+/// A fetched document, or why it could not be used, and the instant that answer goes stale.
+type Entry = (Result<Client, String>, OffsetDateTime);
+
+/// Fetched documents by URL.
 #[derive(Default)]
-pub struct DocumentCache(Mutex<HashMap<String, (Result<Client, String>, OffsetDateTime)>>);
+pub struct DocumentCache(Mutex<HashMap<String, Entry>>);
 
 impl DocumentCache {
     fn get(&self, url: &str, now: OffsetDateTime) -> Option<Result<Client, String>> {
