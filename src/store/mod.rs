@@ -74,6 +74,10 @@ impl Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where transactions run. On SQLite a one-connection pool: writers queue here, in order and
+    /// without sleeping, instead of colliding on the database lock and backing off in the busy
+    /// handler. On PostgreSQL the same pool as everything else.
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -102,24 +106,35 @@ impl Store {
         };
         let connect = AnyConnectOptions::from_str(&url).map_err(StoreError::Backend)?;
         let busy_ms = opts.busy_timeout.as_millis();
-        let pool = AnyPoolOptions::new()
-            .max_connections(opts.max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        let pragmas = format!(
-                            "pragma journal_mode = wal; pragma foreign_keys = on; \
-                             pragma busy_timeout = {busy_ms}; pragma synchronous = normal;"
-                        );
-                        conn.execute(sqlx::raw_sql(&pragmas)).await?;
-                    }
-                    Ok(())
+        let options = |max: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(Duration::from_secs(10))
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            let pragmas = format!(
+                                "pragma journal_mode = wal; pragma foreign_keys = on; \
+                                 pragma busy_timeout = {busy_ms}; pragma synchronous = normal;"
+                            );
+                            conn.execute(sqlx::raw_sql(&pragmas)).await?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect_with(connect)
+        };
+        let pool = options(opts.max_connections)
+            .connect_with(connect.clone())
             .await?;
-        Ok(Self { pool, backend })
+        let writer = match backend {
+            Backend::Sqlite => options(1).connect_with(connect).await?,
+            Backend::Postgres => pool.clone(),
+        };
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -130,8 +145,9 @@ impl Store {
         &self.pool
     }
 
+    /// A write transaction. Do not open a second one while holding one: on SQLite they queue.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.pool.begin().await?)
+        Ok(self.writer.begin().await?)
     }
 
     /// Applies pending migrations; safe to run from several processes at once.
@@ -145,6 +161,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }
