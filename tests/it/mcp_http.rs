@@ -403,3 +403,72 @@ both_backends!(
         assert!(page.contains("3 calls in 30 days"), "{page}");
     }
 );
+
+/// 2026-07-28 has no `initialize`: every request carries `_meta` and the `Mcp-Method`/`Mcp-Name` headers.
+async fn post_2026(
+    app: &TestApp,
+    token: &str,
+    method: &str,
+    name: Option<&str>,
+    params: Value,
+) -> reqwest::Response {
+    let mut params = params;
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": { "name": "t", "version": "1" },
+    });
+    let body = json!({ "jsonrpc": "2.0", "id": 3, "method": method, "params": params });
+    let mut req = crate::oauth::plain()
+        .post(app.url("/mcp"))
+        .header("accept", ACCEPT)
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", method)
+        .bearer_auth(token)
+        .json(&body);
+    if let Some(n) = name {
+        req = req.header("mcp-name", n);
+    }
+    req.send().await.unwrap()
+}
+
+both_backends!(
+    the_2026_revision_is_served_without_initialize,
+    |db: TestDb| async move {
+        let app = TestApp::spawn(db).await;
+        let t = tokens(&app).await;
+        let r = post_2026(&app, &t.access, "server/discover", None, json!({})).await;
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        assert!(
+            body["result"]["supportedVersions"]
+                .to_string()
+                .contains("2026-07-28"),
+            "{body}"
+        );
+        let r = post_2026(
+            &app,
+            &t.access,
+            "tools/call",
+            Some("list_status_pages"),
+            json!({ "name": "list_status_pages", "arguments": {} }),
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(
+            body["result"]["structuredContent"]["pages"][0]["name"], "Acme API",
+            "{body}"
+        );
+        // A header that contradicts the body is refused before dispatch.
+        let r = post_2026(
+            &app,
+            &t.access,
+            "tools/call",
+            Some("get_incident"),
+            json!({ "name": "list_status_pages", "arguments": {} }),
+        )
+        .await;
+        assert_eq!(r.status(), 400);
+    }
+);
