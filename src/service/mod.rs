@@ -144,6 +144,16 @@ impl Services {
         Ok(())
     }
 
+    /// Whether `who` may do `what` in `org`, for showing or hiding controls. A refusal is `false`; a
+    /// storage failure is still an error, not a silent "no".
+    pub async fn can(&self, who: &Principal, org: &OrgId, what: Permission) -> Result<bool> {
+        match self.require(who, org, what, "organisation").await {
+            Ok(()) => Ok(true),
+            Err(ServiceError::NotFound(_) | ServiceError::Forbidden(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Writes the audit row for a change, inside the change's own transaction.
     pub(crate) async fn audit(
         &self,

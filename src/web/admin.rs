@@ -313,14 +313,8 @@ async fn incident(
         .await?;
     let components = leaf_components(services.components(&me.principal, &page.id).await?);
     let can_manage = services
-        .require(
-            &me.principal,
-            &page.org_id,
-            Permission::IncidentManage,
-            "page",
-        )
-        .await
-        .is_ok();
+        .can(&me.principal, &page.org_id, Permission::IncidentManage)
+        .await?;
     Ok(render(&IncidentPage {
         email: me.email,
         csrf: me.csrf,
@@ -474,14 +468,8 @@ async fn maintenance(
         .await?;
     let components = services.components(&me.principal, &page.id).await?;
     let can_manage = services
-        .require(
-            &me.principal,
-            &page.org_id,
-            Permission::MaintenanceManage,
-            "page",
-        )
-        .await
-        .is_ok();
+        .can(&me.principal, &page.org_id, Permission::MaintenanceManage)
+        .await?;
     let component_names = m
         .components
         .iter()

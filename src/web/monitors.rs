@@ -148,9 +148,8 @@ async fn list(
         .map(|a| action_row(a, &components))
         .collect();
     let can_manage = services
-        .require(who, &page.org_id, Permission::MonitorManage, "page")
-        .await
-        .is_ok();
+        .can(who, &page.org_id, Permission::MonitorManage)
+        .await?;
     let mttr = analytics
         .mean_time_to_resolve_minutes
         .map(|m| format!("{m:.0} min"))
@@ -265,14 +264,8 @@ async fn show(
         .await?;
     let components = services.components(&me.principal, &m.page_id).await?;
     let can_manage = services
-        .require(
-            &me.principal,
-            &page.org_id,
-            Permission::MonitorManage,
-            "page",
-        )
-        .await
-        .is_ok();
+        .can(&me.principal, &page.org_id, Permission::MonitorManage)
+        .await?;
     let events = events
         .iter()
         .map(|e| EventRow {
