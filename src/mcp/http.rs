@@ -145,16 +145,17 @@ fn bearer<'a>(
             "tokens are accepted only in the Authorization header",
         ));
     }
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
+    let values: Vec<&HeaderValue> = headers.get_all(header::AUTHORIZATION).iter().collect();
+    let value = match values.as_slice() {
+        [] => return Err(unauthorized(state, None, "authentication required")),
+        [one] => *one,
+        _ => {
             return Err(json_rpc_error(
                 StatusCode::BAD_REQUEST,
                 -32600,
                 "more than one Authorization header",
-            ));
+            ))
         }
-        return Err(unauthorized(state, None, "authentication required"));
     };
     let value = value.to_str().unwrap_or_default();
     match value.split_once(' ') {

@@ -13,7 +13,7 @@ use crate::service::pages::hierarchy;
 use crate::service::{ServiceError, Services};
 use crate::store::MaintenanceFilter;
 
-/// A listed resource or template: `(uri or template, name, description, scope needed)`.
+/// A resource or a template as listed: its URI (or URI template), name and description.
 pub struct Listed {
     pub uri: String,
     pub name: String,
