@@ -8,6 +8,7 @@
 //! - [`oauth`]: the OAuth 2.1 authorization server for the Hosted MCP connector.
 //! - [`app`]: the router, the listener and shutdown; [`config`] and [`clock`] are injected into it.
 //! - [`cli`]: the `statusgate` command line.
+//! - [`page_mcp`]: the `statusgate-page-mcp` stdio server, a client of `/api/v1` for one page.
 
 pub mod app;
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod ids;
 pub mod mcp;
 pub mod oauth;
 pub mod outbound;
+pub mod page_mcp;
 pub mod service;
 pub mod store;
 pub mod web;

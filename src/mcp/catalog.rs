@@ -47,26 +47,26 @@ fn limit() -> Value {
     json!({ "type": "integer", "minimum": 1, "maximum": 200, "default": 20 })
 }
 
-fn notify() -> Value {
+pub(crate) fn notify() -> Value {
     json!({
         "type": "boolean",
         "description": "true queues an email/webhook to every confirmed subscriber; false notifies nobody. Required: ask the person if unsure."
     })
 }
 
-fn object(props: Value, required: &[&str]) -> Value {
+pub(crate) fn object(props: Value, required: &[&str]) -> Value {
     json!({ "type": "object", "properties": props, "required": required, "additionalProperties": false })
 }
 
-fn open_stages() -> Value {
+pub(crate) fn open_stages() -> Value {
     json!({ "type": "string", "enum": ["investigating", "identified", "monitoring"] })
 }
 
-fn statuses() -> Value {
+pub(crate) fn statuses() -> Value {
     json!({ "type": "string", "enum": ["operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"] })
 }
 
-fn affected() -> Value {
+pub(crate) fn affected() -> Value {
     json!({
         "type": "array", "maxItems": 50,
         "description": "Components this update affects and the status each is now in (ids from get_page_summary).",

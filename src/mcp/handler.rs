@@ -46,7 +46,7 @@ impl StatusgateMcp {
     }
 }
 
-fn from_json<T: DeserializeOwned>(v: Value) -> Result<T, ErrorData> {
+pub(crate) fn from_json<T: DeserializeOwned>(v: Value) -> Result<T, ErrorData> {
     serde_json::from_value(v)
         .map_err(|e| ErrorData::internal_error(format!("building a response: {e}"), None))
 }

@@ -79,14 +79,19 @@ pub static PROMPTS: &[PromptSpec] = &[
 
 impl PromptSpec {
     pub fn to_json(&self) -> Value {
-        json!({
-            "name": self.name,
-            "description": self.description,
-            "arguments": self.args.iter()
-                .map(|a| json!({ "name": a.name, "description": a.description, "required": a.required }))
-                .collect::<Vec<_>>(),
-        })
+        prompt_json(self.name, self.description, self.args)
     }
+}
+
+/// A prompt as `prompts/list` shows it.
+pub(crate) fn prompt_json(name: &str, description: &str, args: &[PromptArg]) -> Value {
+    json!({
+        "name": name,
+        "description": description,
+        "arguments": args.iter()
+            .map(|a| json!({ "name": a.name, "description": a.description, "required": a.required }))
+            .collect::<Vec<_>>(),
+    })
 }
 
 pub fn visible(caller: &McpCaller) -> impl Iterator<Item = &'static PromptSpec> + '_ {
