@@ -176,6 +176,13 @@ impl Services {
         Ok((principal, row))
     }
 
+    /// An organisation the principal belongs to (and, for a key, the key's own).
+    pub async fn org_for(&self, who: &Principal, org: &OrgId) -> Result<crate::domain::Org> {
+        self.require(who, org, Permission::PageRead, "organisation")
+            .await?;
+        self.store.org_by_id(org).await.or_not_found("organisation")
+    }
+
     /// Live keys of `org`: admins see everyone's, others their own. Connector keys are included.
     pub async fn api_keys(&self, who: &Principal, org: &OrgId) -> Result<Vec<ApiKeyRow>> {
         self.require(who, org, Permission::PageRead, "organisation")
