@@ -47,15 +47,27 @@ pub fn build_router(state: AppState) -> Router {
         .layer(sessions);
     let public = state.config.public_url.clone();
     let mcp = crate::mcp::http::McpHttp {
-        auth: Arc::new(state.oauth.clone()),
+        auth: Arc::new(crate::mcp::credentials::Credentials {
+            oauth: Arc::new(state.oauth.clone()),
+            services: state.services.clone(),
+        }),
         services: state.services.clone(),
         resource_metadata: format!("{public}/.well-known/oauth-protected-resource/mcp").into(),
         allowed_origins: std::iter::once(public.clone())
             .chain(state.config.mcp.allowed_origins.iter().cloned())
             .collect(),
     };
+    let api = crate::api::ApiState {
+        services: state.services.clone(),
+        limiter: crate::api::RateLimiter::new(
+            state.config.api.rate_per_minute,
+            state.config.api.burst,
+        ),
+        public_url: public.clone().into(),
+    };
     Router::new()
         .route("/mcp/health", get(health))
+        .merge(crate::api::router(api))
         .merge(crate::mcp::http::router(mcp, &public))
         .merge(crate::oauth::http::router())
         .merge(web)

@@ -36,6 +36,33 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeyCommand {
+    /// Create an API key; the key is printed once on standard output.
+    Create {
+        #[arg(long, value_name = "SLUG")]
+        org: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_name = "read|write")]
+        scope: String,
+        /// Limit the key to one page of the organisation (its slug).
+        #[arg(long, value_name = "SLUG")]
+        page: Option<String>,
+        /// Days until the key expires (default: never).
+        #[arg(long, value_name = "DAYS")]
+        expires: Option<u32>,
+        /// The member the key acts as (default: the organisation's first owner).
+        #[arg(long, value_name = "EMAIL")]
+        user: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -127,6 +154,53 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!("applied {n} migration(s)");
             Ok(())
         }
+        Command::Key {
+            command:
+                KeyCommand::Create {
+                    org,
+                    name,
+                    scope,
+                    page,
+                    expires,
+                    user,
+                },
+        } => {
+            let write = match scope.as_str() {
+                "read" => false,
+                "write" => true,
+                _ => return Err(usage("--scope must be read or write")),
+            };
+            let services = offline_services(&config).await?;
+            let store = &services.store;
+            let org = services.org_by_slug(&org).await.map_err(service_failure)?;
+            let user = match user {
+                Some(email) => store.user_id_by_email(&email).await,
+                None => store.first_owner(&org.id).await,
+            }
+            .map_err(|_| usage(format!("no such member of {}", org.slug)))?;
+            let page = match page {
+                Some(slug) => Some(
+                    store
+                        .page_by_slug(&org.id, &slug)
+                        .await
+                        .map_err(|_| usage(format!("no page `{slug}` in {}", org.slug)))?
+                        .id,
+                ),
+                None => None,
+            };
+            let new = crate::service::api_keys::NewKey {
+                name,
+                write,
+                page,
+                expires_in_days: expires,
+            };
+            let (_, secret) = services
+                .create_api_key(&crate::service::Principal::user(user), &org.id, new)
+                .await
+                .map_err(service_failure)?;
+            println!("{secret}");
+            Ok(())
+        }
         Command::User {
             command:
                 UserCommand::Create {
@@ -143,18 +217,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .read_to_string(&mut password)
                 .map_err(|e| usage(format!("cannot read password: {e}")))?;
             let password = password.trim_end_matches(['\n', '\r']);
-            let store = crate::app::connect(&config)
-                .await
-                .map_err(|e| runtime(e.to_string()))?;
-            store
-                .migrate()
-                .await
-                .map_err(|e| runtime(format!("migration failed: {e}")))?;
-            let services = Services::new(
-                store,
-                std::sync::Arc::new(crate::clock::SystemClock),
-                config.security.clone(),
-            );
+            let services = offline_services(&config).await?;
             let org = match services.org_by_slug(&org).await {
                 Ok(o) => o,
                 Err(ServiceError::NotFound(_)) if create_org => services
@@ -181,6 +244,22 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// The services over a migrated database, for commands that run without the server.
+async fn offline_services(config: &Config) -> Result<Services, Failure> {
+    let store = crate::app::connect(config)
+        .await
+        .map_err(|e| runtime(e.to_string()))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| runtime(format!("migration failed: {e}")))?;
+    Ok(Services::new(
+        store,
+        std::sync::Arc::new(crate::clock::SystemClock),
+        config.security.clone(),
+    ))
 }
 
 fn service_failure(e: ServiceError) -> Failure {

@@ -24,6 +24,26 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     pub smtp: SmtpConfig,
     pub mcp: McpConfig,
+    pub api: ApiConfig,
+}
+
+/// The REST API under `/api/v1`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Requests per minute each key may make, refilled evenly (per instance).
+    pub rate_per_minute: u32,
+    /// Requests a key may make at once after being idle.
+    pub burst: u32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            rate_per_minute: 600,
+            burst: 60,
+        }
+    }
 }
 
 /// The `/mcp` endpoint.
@@ -172,6 +192,7 @@ impl Default for Config {
             delivery: DeliveryConfig::default(),
             smtp: SmtpConfig::default(),
             mcp: McpConfig::default(),
+            api: ApiConfig::default(),
         }
     }
 }
@@ -346,6 +367,12 @@ impl Config {
             return Err(key_error(
                 "database.max_connections",
                 "must be between 1 and 512",
+            ));
+        }
+        if self.api.rate_per_minute == 0 || self.api.burst == 0 {
+            return Err(key_error(
+                "api.rate_per_minute",
+                "and api.burst must be at least 1",
             ));
         }
         if self.security.login_max_failures == 0 {

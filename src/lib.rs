@@ -5,11 +5,13 @@
 //! - [`store`]: SQLite or PostgreSQL through one set of SQL; rows become domain records here.
 //! - [`service`]: use cases; each takes the acting [`service::Principal`] and checks permissions first.
 //! - [`web`]: HTML pages (public status page, sign-in, admin), rendering service errors as pages.
+//! - [`api`]: the REST API under `/api/v1` (API keys, JSON errors, the OpenAPI document).
 //! - [`oauth`]: the OAuth 2.1 authorization server for the Hosted MCP connector.
 //! - [`app`]: the router, the listener and shutdown; [`config`] and [`clock`] are injected into it.
 //! - [`cli`]: the `statusgate` command line.
 //! - [`page_mcp`]: the `statusgate-page-mcp` stdio server, a client of `/api/v1` for one page.
 
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod clock;

@@ -51,6 +51,9 @@ pub struct McpHttp {
     pub allowed_origins: Arc<[String]>,
 }
 
+/// The header an API key may come in instead of `Authorization: Bearer`.
+const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-statusgate-key");
+
 /// Bodies above this are refused with 413 before any parsing.
 const MAX_BODY: usize = 256 * 1024;
 
@@ -85,6 +88,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: McpHttp, public_url: &str
         .allow_methods([Method::POST, Method::GET, Method::OPTIONS])
         .allow_headers([
             header::AUTHORIZATION,
+            API_KEY_HEADER,
             header::CONTENT_TYPE,
             header::ACCEPT,
             HeaderName::from_static("mcp-protocol-version"),
@@ -144,6 +148,25 @@ fn bearer<'a>(
             Some("invalid_request"),
             "tokens are accepted only in the Authorization header",
         ));
+    }
+    // An API key may come in its own header instead; one credential per request.
+    let keys: Vec<&HeaderValue> = headers.get_all(API_KEY_HEADER).iter().collect();
+    if let [key, rest @ ..] = keys.as_slice() {
+        if !rest.is_empty() || headers.contains_key(header::AUTHORIZATION) {
+            return Err(json_rpc_error(
+                StatusCode::BAD_REQUEST,
+                -32600,
+                "send one credential",
+            ));
+        }
+        return match key.to_str().map(str::trim) {
+            Ok(k) if !k.is_empty() => Ok(k),
+            _ => Err(unauthorized(
+                state,
+                Some("invalid_request"),
+                "empty API key",
+            )),
+        };
     }
     let values: Vec<&HeaderValue> = headers.get_all(header::AUTHORIZATION).iter().collect();
     let value = match values.as_slice() {

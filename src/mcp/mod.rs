@@ -4,6 +4,7 @@
 pub mod args;
 pub mod caller;
 pub mod catalog;
+pub mod credentials;
 pub mod handler;
 pub mod http;
 pub mod prompts;

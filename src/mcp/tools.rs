@@ -56,7 +56,7 @@ pub async fn call(
 ) -> Result<ToolOutput, ToolError> {
     let a = Args(raw);
     let mut principal = caller.principal.clone();
-    if let Actor::Mcp { tool, .. } = &mut principal.actor {
+    if let Actor::Mcp { tool, .. } | Actor::ApiKey { tool, .. } = &mut principal.actor {
         *tool = Some(name.to_owned());
     }
     let who = &principal;

@@ -4,7 +4,10 @@
 pub mod accounts;
 pub mod actions;
 pub mod analytics;
+pub mod api_keys;
+pub mod audit;
 pub mod demo;
+pub mod edits;
 pub mod incidents;
 pub mod maintenances;
 pub mod monitors;
@@ -124,6 +127,9 @@ impl Services {
         what: Permission,
         thing: &'static str,
     ) -> Result<()> {
+        if !who.actor.reaches_org(org) {
+            return Err(ServiceError::NotFound(thing));
+        }
         let role = self.store.role_of(org, &who.user_id).await?;
         let Some(role) = role else {
             return Err(ServiceError::NotFound(thing));
@@ -140,6 +146,24 @@ impl Services {
                 "this credential does not include {} permission",
                 what.as_str()
             )));
+        }
+        Ok(())
+    }
+
+    /// [`Services::require`] for something on one page: a page-scoped key is refused every other page.
+    pub async fn require_page(
+        &self,
+        who: &Principal,
+        org: &OrgId,
+        page: &crate::ids::PageId,
+        what: Permission,
+        thing: &'static str,
+    ) -> Result<()> {
+        self.require(who, org, what, thing).await?;
+        if !who.actor.reaches_page(page) {
+            return Err(ServiceError::Forbidden(
+                "this key is limited to another page".into(),
+            ));
         }
         Ok(())
     }

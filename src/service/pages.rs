@@ -66,8 +66,14 @@ impl Services {
     pub async fn list_pages(&self, who: &Principal) -> Result<Vec<(Org, Page)>> {
         let mut out = Vec::new();
         for m in self.store.memberships_of(&who.user_id).await? {
-            if m.role.allows(Permission::PageRead) && who.actor.allows(Permission::PageRead) {
+            if m.role.allows(Permission::PageRead)
+                && who.actor.allows(Permission::PageRead)
+                && who.actor.reaches_org(&m.org.id)
+            {
                 for p in self.store.pages_of_org(&m.org.id).await? {
+                    if !who.actor.reaches_page(&p.id) {
+                        continue;
+                    }
                     out.push((m.org.clone(), p));
                 }
             }
@@ -78,7 +84,8 @@ impl Services {
     /// A page the principal may read with `what`; the page's org decides.
     pub async fn page_for(&self, who: &Principal, id: &PageId, what: Permission) -> Result<Page> {
         let page = self.store.page(id).await.or_not_found("page")?;
-        self.require(who, &page.org_id, what, "page").await?;
+        self.require_page(who, &page.org_id, &page.id, what, "page")
+            .await?;
         Ok(page)
     }
 

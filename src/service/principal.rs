@@ -2,14 +2,21 @@
 //! The credential can only narrow what the user's current role allows, never widen it.
 
 use crate::domain::{ActorType, Permission};
-use crate::ids::UserId;
+use crate::ids::{OrgId, PageId, UserId};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
     /// Signed in through the web pages.
     User,
-    /// A statusgate API key; `write` is fixed when the key is made.
-    ApiKey { key_id: String, write: bool },
+    /// A statusgate API key: `write`, the organisation and the optional page are fixed when the key is
+    /// made; `tool` names the page MCP server's tool that made the call, for the audit row.
+    ApiKey {
+        key_id: String,
+        write: bool,
+        org: OrgId,
+        page: Option<PageId>,
+        tool: Option<String>,
+    },
     /// An assistant through the Hosted MCP connector: the grant's connector key, the client the person
     /// approved, and the tool being run (for the audit row). Scopes are checked by the MCP layer.
     Mcp {
@@ -67,6 +74,24 @@ impl Actor {
         }
     }
 
+    /// Whether the credential reaches `org` at all: a key belongs to one organisation.
+    pub fn reaches_org(&self, org: &OrgId) -> bool {
+        match self {
+            Self::ApiKey { org: own, .. } => own == org,
+            _ => true,
+        }
+    }
+
+    /// Whether the credential reaches `page`: a page-scoped key reaches only its page.
+    pub fn reaches_page(&self, page: &PageId) -> bool {
+        match self {
+            Self::ApiKey {
+                page: Some(own), ..
+            } => own == page,
+            _ => true,
+        }
+    }
+
     /// Adds what the audit row should remember about the credential.
     pub fn describe(&self, detail: &mut serde_json::Value) {
         let Some(obj) = detail.as_object_mut() else {
@@ -74,8 +99,11 @@ impl Actor {
         };
         match self {
             Self::User => {}
-            Self::ApiKey { key_id, .. } => {
+            Self::ApiKey { key_id, tool, .. } => {
                 obj.insert("api_key".into(), key_id.clone().into());
+                if let Some(t) = tool {
+                    obj.insert("tool".into(), t.clone().into());
+                }
             }
             Self::Mcp {
                 key_id,

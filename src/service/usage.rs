@@ -11,6 +11,8 @@ use crate::clock::to_millis;
 #[derive(Clone, Default)]
 pub struct UsageRecorder {
     pending: Arc<Mutex<HashMap<String, (i64, i64)>>>,
+    /// API keys used since the last flush, with their latest use.
+    keys: Arc<Mutex<HashMap<String, i64>>>,
 }
 
 impl std::fmt::Debug for UsageRecorder {
@@ -31,6 +33,24 @@ impl UsageRecorder {
         entry.1 = entry.1.max(at_ms);
     }
 
+    /// Notes one use of the API key `key_id` at `at_ms`.
+    pub fn record_key(&self, key_id: &str, at_ms: i64) {
+        let mut map = match self.keys.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        let last = map.entry(key_id.to_owned()).or_insert(at_ms);
+        *last = (*last).max(at_ms);
+    }
+
+    fn take_keys(&self) -> HashMap<String, i64> {
+        let mut map = match self.keys.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        std::mem::take(&mut *map)
+    }
+
     fn take(&self) -> HashMap<String, (i64, i64)> {
         let mut map = match self.pending.lock() {
             Ok(m) => m,
@@ -48,8 +68,16 @@ impl Services {
 
     /// Writes the tallied calls; counts that fail to write are kept for the next flush.
     pub async fn flush_usage(&self) -> usize {
+        let keys = self.usage.take_keys();
+        let mut n = keys.len();
+        for (key, last) in keys {
+            if let Err(e) = self.store.touch_api_key(&key, last).await {
+                tracing::warn!(error = %e, "recording key use failed; will retry");
+                self.usage.record_key(&key, last);
+            }
+        }
         let batch = self.usage.take();
-        let n = batch.len();
+        n += batch.len();
         for (grant, (calls, last)) in batch {
             if let Err(e) = self.store.add_grant_usage(&grant, calls, last).await {
                 tracing::warn!(error = %e, "recording connection usage failed; will retry");

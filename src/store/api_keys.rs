@@ -3,7 +3,9 @@
 
 use time::OffsetDateTime;
 
-use super::{Result, Store, Tx};
+use sqlx::any::AnyRow;
+
+use super::{row, Result, Store, StoreError, Tx};
 use crate::clock::to_millis;
 use crate::ids::{ApiKeyId, GrantId, OrgId, PageId, UserId};
 
@@ -20,6 +22,52 @@ impl KeyKind {
             Self::Connector => "connector",
         }
     }
+
+    fn parse(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "api" => Ok(Self::Api),
+            "connector" => Ok(Self::Connector),
+            other => Err(format!("unknown key kind {other}")),
+        }
+    }
+}
+
+/// A stored key as lists and checks see it; the secret itself is never stored.
+#[derive(Clone, Debug)]
+pub struct ApiKeyRow {
+    pub id: ApiKeyId,
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub name: String,
+    pub prefix: String,
+    pub can_write: bool,
+    pub page_id: Option<PageId>,
+    pub kind: KeyKind,
+    pub grant_id: Option<GrantId>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub last_used_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+const KEY_COLUMNS: &str = "key_id, org_id, user_id, name, prefix, can_write, page_id, kind, grant_id, expires_at, last_used_at, revoked_at, created_at";
+
+fn key_row(r: &AnyRow) -> Result<ApiKeyRow> {
+    Ok(ApiKeyRow {
+        id: ApiKeyId::from_db(row::text(r, "key_id")?),
+        org_id: OrgId::from_db(row::text(r, "org_id")?),
+        user_id: UserId::from_db(row::text(r, "user_id")?),
+        name: row::text(r, "name")?,
+        prefix: row::text(r, "prefix")?,
+        can_write: row::flag(r, "can_write")?,
+        page_id: row::opt_text(r, "page_id")?.map(PageId::from_db),
+        kind: row::parsed(r, "kind", KeyKind::parse)?,
+        grant_id: row::opt_text(r, "grant_id")?.map(GrantId::from_db),
+        expires_at: row::opt_instant(r, "expires_at")?,
+        last_used_at: row::opt_instant(r, "last_used_at")?,
+        revoked_at: row::opt_instant(r, "revoked_at")?,
+        created_at: row::instant(r, "created_at")?,
+    })
 }
 
 pub struct NewApiKey<'a> {
@@ -96,5 +144,74 @@ impl Store {
             .into_iter()
             .map(|(k, n, w)| (ApiKeyId::from_db(k), n, w != 0))
             .collect())
+    }
+
+    /// The key whose secret hashes to `hash`, revoked or not (the caller tells the cases apart).
+    pub async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRow>> {
+        let sql = format!("select {KEY_COLUMNS} from api_keys where secret_hash = $1");
+        let r = sqlx::query(&sql)
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        r.as_ref().map(key_row).transpose()
+    }
+
+    pub async fn api_key(&self, id: &ApiKeyId) -> Result<ApiKeyRow> {
+        let sql = format!("select {KEY_COLUMNS} from api_keys where key_id = $1");
+        let r = sqlx::query(&sql)
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        key_row(&r.ok_or(StoreError::NotFound)?)
+    }
+
+    /// Live keys of an organisation (both kinds), oldest first; `user` narrows to one person's keys.
+    pub async fn api_keys_of_org(
+        &self,
+        org: &OrgId,
+        user: Option<&UserId>,
+    ) -> Result<Vec<ApiKeyRow>> {
+        let sql = format!(
+            "select {KEY_COLUMNS} from api_keys where org_id = $1 and revoked_at is null
+             and ($2 = '' or user_id = $2) order by created_at, key_id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(org.as_str())
+            .bind(user.map(|u| u.as_str().to_owned()).unwrap_or_default())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(key_row).collect()
+    }
+
+    /// Moves a key's last-used time forward (never back: instances flush in any order).
+    pub async fn touch_api_key(&self, id: &str, last_used_ms: i64) -> Result<()> {
+        sqlx::query(
+            "update api_keys set last_used_at = $1 where key_id = $2 and (last_used_at is null or last_used_at < $1)",
+        )
+        .bind(last_used_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The organisation's longest-standing owner: whom a key made from the command line acts as
+    /// when no user is named.
+    pub async fn first_owner(&self, org: &OrgId) -> Result<UserId> {
+        let id: Option<String> = sqlx::query_scalar(
+            "select user_id from memberships where org_id = $1 and role = 'owner' order by created_at, user_id limit 1",
+        )
+        .bind(org.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        id.map(UserId::from_db).ok_or(StoreError::NotFound)
+    }
+
+    pub async fn user_id_by_email(&self, email: &str) -> Result<UserId> {
+        let id: Option<String> = sqlx::query_scalar("select user_id from users where email = $1")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        id.map(UserId::from_db).ok_or(StoreError::NotFound)
     }
 }

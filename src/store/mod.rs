@@ -7,6 +7,7 @@ mod actions;
 pub mod analytics;
 pub mod api_keys;
 mod audit;
+mod edits;
 mod incidents;
 mod maintenances;
 mod migrate;

@@ -169,3 +169,88 @@ fn a_bad_configuration_value_names_its_key() {
     assert_eq!(code, 2);
     assert!(err.contains("cannot read"), "{err}");
 }
+
+#[test]
+fn key_create_prints_the_key_once_and_refuses_bad_input() {
+    // Arrange: an organisation with an owner.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/cli.db", dir.path().display());
+    let owner = [
+        "user",
+        "create",
+        "--email",
+        "owner@initech.test",
+        "--password-stdin",
+        "--org",
+        "initech",
+        "--role",
+        "owner",
+        "--create-org",
+    ];
+    let (code, _, err) = statusgate(&url, &owner, "long enough pw\n");
+    assert_eq!(code, 0, "{err}");
+
+    // Act
+    let args = [
+        "key",
+        "create",
+        "--org",
+        "initech",
+        "--name",
+        "deploys",
+        "--scope",
+        "write",
+        "--expires",
+        "30",
+    ];
+    let (code, out, err) = statusgate(&url, &args, "");
+
+    // Assert: one line, the key itself.
+    assert_eq!(code, 0, "{err}");
+    let key = out.trim();
+    assert!(key.starts_with("sg_") && key.len() >= 46, "{out}");
+    assert_eq!(out.lines().count(), 1);
+
+    let refusals: [(&[&str], &str); 4] = [
+        (
+            &[
+                "key", "create", "--org", "initech", "--name", "x", "--scope", "admin",
+            ],
+            "read or write",
+        ),
+        (
+            &[
+                "key", "create", "--org", "nope", "--name", "x", "--scope", "read",
+            ],
+            "not found",
+        ),
+        (
+            &[
+                "key", "create", "--org", "initech", "--name", "x", "--scope", "read", "--page",
+                "nope",
+            ],
+            "no page",
+        ),
+        (
+            &[
+                "key",
+                "create",
+                "--org",
+                "initech",
+                "--name",
+                "x",
+                "--scope",
+                "read",
+                "--expires",
+                "0",
+            ],
+            "expires",
+        ),
+    ];
+    for (args, needle) in refusals {
+        let (code, out, err) = statusgate(&url, args, "");
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty() && err.lines().count() == 1, "{err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}

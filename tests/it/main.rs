@@ -1,6 +1,11 @@
 //! The one integration-test binary: every module drives a real server over loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly by design.
 
+mod api_auth;
+mod api_mcp;
+mod api_openapi;
+mod api_routes;
+mod api_support;
 mod browser;
 mod helpers;
 mod mcp_core;

@@ -1,0 +1,115 @@
+//! `/mcp` with API keys: a read-only key sees and runs only read tools, a read & write key can open an
+//! incident, audited as `api_key` with the tool's name; keys and tokens are not mixed.
+
+use serde_json::{json, Value};
+
+use crate::api_support::{json as api, owner_key, spawn};
+use crate::both_backends;
+use crate::helpers::{demo_ids, TestApp};
+
+async fn mcp(app: &TestApp, header: (&str, &str), body: Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/mcp", app.base))
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .header(header.0, header.1)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn call(name: &str, args: Value) -> Value {
+    json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": { "name": name, "arguments": args } })
+}
+
+async fn tool_names(app: &TestApp, header: (&str, &str)) -> Vec<String> {
+    let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" });
+    let r = mcp(app, header, list).await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    body["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+both_backends!(mcp_accepts_read_and_write_api_keys, |db| async move {
+    // Arrange
+    let app = spawn(db).await;
+    let read = owner_key(&app, false).await;
+    let write = owner_key(&app, true).await;
+    let (page, _) = demo_ids(&app.services, "REST API").await;
+    let bearer = format!("Bearer {write}");
+
+    // Act + Assert: a read key lists and runs read tools only.
+    let names = tool_names(&app, ("x-statusgate-key", &read)).await;
+    assert!(names.contains(&"get_page_summary".to_owned()), "{names:?}");
+    assert!(!names.iter().any(|n| n == "create_incident"), "{names:?}");
+    let r = mcp(
+        &app,
+        ("x-statusgate-key", &read),
+        call("get_page_summary", json!({ "page_id": page })),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["result"]["isError"], false, "{body}");
+    let open = call(
+        "create_incident",
+        json!({ "page_id": page, "title": "From MCP", "stage": "investigating", "message": "Looking", "notify": false }),
+    );
+    let r = mcp(&app, ("x-statusgate-key", &read), open.clone()).await;
+    assert_eq!(r.status(), 403);
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("insufficient_scope"));
+
+    // A write key, as a bearer token, sees and runs the write tools.
+    let names = tool_names(&app, ("authorization", &bearer)).await;
+    assert!(names.contains(&"create_incident".to_owned()), "{names:?}");
+    let r = mcp(&app, ("authorization", &bearer), open).await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["result"]["isError"], false, "{body}");
+
+    // Audited as the key, naming the tool.
+    let (_, log) = api(
+        &app,
+        &write,
+        reqwest::Method::GET,
+        "/audit?actor_type=api_key",
+        None,
+    )
+    .await;
+    let row = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"] == "incident.created")
+        .expect("audit row");
+    assert_eq!(row["detail"]["tool"], "create_incident");
+
+    // Unknown keys are 401; a key and a bearer token together are 400.
+    let r = mcp(
+        &app,
+        ("x-statusgate-key", "sg_nope"),
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }),
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    let r = reqwest::Client::new()
+        .post(format!("{}/mcp", app.base))
+        .header("accept", "application/json, text/event-stream")
+        .header("x-statusgate-key", &read)
+        .bearer_auth(&write)
+        .json(&json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    app.stop().await;
+});
