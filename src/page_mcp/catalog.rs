@@ -125,9 +125,9 @@ pub static TOOLS: &[ToolSpec] = &[
             "affected_components": affected(), "notify": notify(),
         }), &["title", "stage", "message", "notify"]),
         Verb::Post, "/pages/{page}/incidents", None),
-    write("update_incident", "Edit incident",
-        "Edits an incident's title or the components it affects, without posting an update (nobody is notified).",
-        || edit(json!({ "incident_id": id("Incident"), "title": text(200), "affected_components": affected() }), &["incident_id"]),
+    write("update_incident", "Rename incident",
+        "Corrects an incident's title without posting an update (nobody is notified).",
+        || object(json!({ "incident_id": id("Incident"), "title": text(200) }), &["incident_id", "title"]),
         Verb::Patch, "/incidents/{id}", Some("incident_id")),
     write("add_incident_update", "Add incident update",
         "Posts an update to an open incident; stage resolved resolves it.",
@@ -138,8 +138,11 @@ pub static TOOLS: &[ToolSpec] = &[
         }), &["incident_id", "stage", "message", "notify"]),
         Verb::Post, "/incidents/{id}/updates", Some("incident_id")),
     write("acknowledge_incident", "Acknowledge incident",
-        "Records that the team is on an open incident (who and when), with an optional public message.",
-        || object(json!({ "incident_id": id("Incident"), "message": text(5000), "notify": notify() }), &["incident_id", "notify"]),
+        "Acknowledges a new incident: moves it from investigating to identified with an update (a default message if none is given).",
+        || object(json!({
+            "incident_id": id("Incident"), "message": text(5000),
+            "affected_components": affected(), "notify": notify(),
+        }), &["incident_id", "notify"]),
         Verb::Post, "/incidents/{id}/acknowledge", Some("incident_id")),
     write("resolve_incident", "Resolve incident",
         "Resolves an open incident with a closing message; affected components may be set back.",
@@ -151,8 +154,7 @@ pub static TOOLS: &[ToolSpec] = &[
     write("reopen_incident", "Reopen incident",
         "Reopens a resolved incident to an open stage, with a message saying why.",
         || object(json!({
-            "incident_id": id("Incident"), "stage": open_stages(), "message": text(5000),
-            "affected_components": affected(), "notify": notify(),
+            "incident_id": id("Incident"), "stage": open_stages(), "message": text(5000), "notify": notify(),
         }), &["incident_id", "stage", "message", "notify"]),
         Verb::Post, "/incidents/{id}/reopen", Some("incident_id")),
     destructive(idempotent(write("delete_incident", "Delete incident",
@@ -167,11 +169,10 @@ pub static TOOLS: &[ToolSpec] = &[
         }), &["title", "starts_at", "ends_at", "message", "notify"]),
         Verb::Post, "/pages/{page}/maintenances", None),
     write("update_maintenance", "Edit maintenance",
-        "Changes a scheduled maintenance's title, window or components.",
+        "Changes a maintenance's title or window without posting an update (nobody is notified).",
         || edit(json!({
-            "maintenance_id": id("Maintenance"), "title": text(200), "starts_at": instant(),
-            "ends_at": instant(), "component_ids": component_ids(), "notify": notify(),
-        }), &["maintenance_id", "notify"]),
+            "maintenance_id": id("Maintenance"), "title": text(200), "starts_at": instant(), "ends_at": instant(),
+        }), &["maintenance_id"]),
         Verb::Patch, "/maintenances/{id}", Some("maintenance_id")),
     write("add_maintenance_update", "Add maintenance update",
         "Posts an update to a maintenance and may move it: scheduled, in_progress, completed or cancelled.",
@@ -201,12 +202,12 @@ pub static TOOLS: &[ToolSpec] = &[
             Verb::Post, "/monitors/{id}/run", Some("monitor_id"))
     },
     write("approve_beat_action", "Approve beat action",
-        "Approves an action a monitor proposed (see statusgate://page/beats/pending-actions); statusgate then performs it, e.g. opens an incident.",
-        || object(json!({ "action_id": id("Pending action"), "notify": notify() }), &["action_id", "notify"]),
+        "Approves an action a monitor proposed (see statusgate://page/beats/pending-actions); statusgate then performs it, e.g. opens an incident or sets a component status. Subscribers are not notified; post an update for that.",
+        || object(json!({ "action_id": id("Pending action") }), &["action_id"]),
         Verb::Post, "/pending-actions/{id}/approve", Some("action_id")),
     write("reject_beat_action", "Reject beat action",
         "Rejects an action a monitor proposed; nothing is changed on the page.",
-        || object(json!({ "action_id": id("Pending action"), "reason": text(1000) }), &["action_id"]),
+        || object(json!({ "action_id": id("Pending action"), "note": text(1000) }), &["action_id"]),
         Verb::Post, "/pending-actions/{id}/reject", Some("action_id")),
 ];
 
@@ -308,11 +309,9 @@ mod tests {
             "resolve_incident",
             "reopen_incident",
             "schedule_maintenance",
-            "update_maintenance",
             "add_maintenance_update",
             "complete_maintenance",
             "cancel_maintenance",
-            "approve_beat_action",
         ];
         for t in TOOLS {
             let schema = (t.input)();
@@ -369,11 +368,11 @@ mod tests {
         assert!(check(t, stranger.as_object().unwrap())
             .unwrap_err()
             .contains("page_id"));
-        let edit = tool("update_incident").unwrap();
-        assert!(check(edit, json!({ "incident_id": "i" }).as_object().unwrap()).is_err());
+        let edit = tool("update_maintenance").unwrap();
+        assert!(check(edit, json!({ "maintenance_id": "m" }).as_object().unwrap()).is_err());
         assert!(check(
             edit,
-            json!({ "incident_id": "i", "title": "t" })
+            json!({ "maintenance_id": "m", "title": "t" })
                 .as_object()
                 .unwrap()
         )

@@ -1,11 +1,10 @@
 //! `statusgate://page/...` resources: the served page's state, each read through `/api/v1`. Limits
 //! match the hosted server: timelines default to 20 and stop at 200, analytics windows default to
-//! 30 days and stop at 90. The lifecycle definitions are statusgate's own and need no call.
+//! 30 days and stop at 90.
 
 use serde_json::{json, Value};
 
 use super::client::{ApiClient, ApiError};
-use crate::domain::{ComponentStatus, IncidentStage, MaintenanceState};
 
 pub const PREFIX: &str = "statusgate://page/";
 
@@ -211,23 +210,14 @@ pub async fn read(api: &ApiClient, page_id: &str, uri: &str) -> Result<Value, Re
     let limit = || query_number(query, "limit", 20, 200).map(|n| vec![("limit", n.to_string())]);
     let got = match parts.as_slice() {
         ["summary"] => api.get(&page, &[]).await?,
-        ["status-definitions"] => {
-            let defs: Vec<Value> = ComponentStatus::ALL.iter()
-                .map(|s| json!({ "status": s.as_str(), "label": s.label(), "description": s.description() }))
-                .collect();
-            json!({ "status_definitions": defs })
-        }
+        ["status-definitions"] => api.get(&format!("{page}/status-definitions"), &[]).await?,
         ["lifecycle", "stages"] => {
-            let stages: Vec<Value> = IncidentStage::ALL.iter()
-                .map(|s| json!({ "stage": s.as_str(), "label": s.label(), "description": s.description() }))
-                .collect();
-            json!({ "stages": stages })
+            let all = api.get(&format!("{page}/lifecycle-stages"), &[]).await?;
+            json!({ "stages": all.get("incident_stages").cloned().unwrap_or_default() })
         }
         ["maintenance-lifecycle", "stages"] => {
-            let stages: Vec<Value> = MaintenanceState::ALL.iter()
-                .map(|s| json!({ "state": s.as_str(), "label": s.label(), "description": s.description() }))
-                .collect();
-            json!({ "stages": stages })
+            let all = api.get(&format!("{page}/lifecycle-stages"), &[]).await?;
+            json!({ "stages": all.get("maintenance_states").cloned().unwrap_or_default() })
         }
         ["incidents", "active"] => {
             let q = [("state", "active".to_owned()), ("limit", "200".to_owned())];

@@ -29,12 +29,8 @@ pub enum StartError {
     PageNotFound(String),
     #[error("no page to serve: set STATUSGATE_PAGE_ID, or STATUSGATE_ORG_SLUG and STATUSGATE_PAGE_PUBLIC_SLUG, or use an API token limited to one page")]
     NoPage,
-    #[error("page {page} belongs to organisation {actual}, not STATUSGATE_ORG_ID {wanted}")]
-    WrongOrg {
-        page: String,
-        actual: String,
-        wanted: String,
-    },
+    #[error("the API token belongs to organisation {actual}, not STATUSGATE_ORG_ID {wanted}")]
+    WrongOrg { actual: String, wanted: String },
     #[error("{0}")]
     Api(String),
 }
@@ -76,9 +72,20 @@ pub async fn connect(settings: &Settings) -> Result<(ApiClient, Target), StartEr
         },
         ApiError::Transport(m) => StartError::Unreachable(m),
     })?;
-    let key_writes = field(&me, &["write", "can_write"])
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
+    // `scope` is `read` or `write`; anything else is left to the API to refuse call by call.
+    let key_writes = me.get("scope").and_then(Value::as_str) != Some("read");
+    let key_org = me
+        .get("org")
+        .and_then(|o| o.get("id"))
+        .and_then(Value::as_str);
+    if let (Some(wanted), Some(actual)) = (&settings.org_id, key_org) {
+        if wanted != actual {
+            return Err(StartError::WrongOrg {
+                actual: actual.to_owned(),
+                wanted: wanted.clone(),
+            });
+        }
+    }
     let (path, label) = match &settings.page {
         PageSelector::Id(id) => (format!("/pages/{id}"), id.clone()),
         PageSelector::Slugs { org, public } => (
@@ -103,22 +110,12 @@ pub async fn connect(settings: &Settings) -> Result<(ApiClient, Target), StartEr
             settings.base_url
         ))
     })?;
-    let org_id = text(&page, &["org_id"]);
-    if let (Some(wanted), Some(actual)) = (&settings.org_id, &org_id) {
-        if wanted != actual {
-            return Err(StartError::WrongOrg {
-                page: page_id,
-                actual: actual.clone(),
-                wanted: wanted.clone(),
-            });
-        }
-    }
     Ok((
         api,
         Target {
             page_name: text(&page, &["name"]).unwrap_or_else(|| page_id.clone()),
             page_id,
-            org_id,
+            org_id: key_org.map(str::to_owned),
             key_writes,
         },
     ))

@@ -10,6 +10,7 @@ mod browser;
 mod helpers;
 mod mcp_core;
 mod mcp_http;
+mod page_mcp;
 
 mod cli;
 mod domain_rules;
