@@ -16,7 +16,7 @@ pub struct Flags {
     /// statusgate's public URL, e.g. https://status.example.com
     #[arg(long, env = "STATUSGATE_BASE_URL")]
     pub base_url: Option<String>,
-    /// An API key made in statusgate (Settings → API keys, or `statusgate api-key create`)
+    /// An API key made in statusgate (its API keys page, or `statusgate key create`)
     #[arg(long, env = "STATUSGATE_API_TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
     /// The organisation the page belongs to (checked against the page)
