@@ -6,8 +6,8 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-/// The header that names the page MCP tool making a call, recorded in the audit row.
-pub const TOOL_HEADER: &str = "x-statusgate-tool";
+/// The header that names the page MCP tool making a call; the API records it in the audit row.
+pub use crate::api::auth::TOOL_HEADER;
 
 /// Why a call did not give an answer.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]

@@ -579,6 +579,33 @@ both_backends!(
     }
 );
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_mcp_answers_is_error_when_statusgate_goes_away_mid_session() {
+    let app = spawn(TestDb::new(crate::helpers::Backend::Sqlite).await.unwrap()).await;
+    let (page, _) = demo_ids(&app.services, "Authentication").await;
+    let key = owner_key(&app, true).await;
+    let url = base(&app);
+    let (c, _child) = connect(&[
+        ("STATUSGATE_BASE_URL", &url),
+        ("STATUSGATE_API_TOKEN", &key),
+        ("STATUSGATE_PAGE_ID", &page),
+    ])
+    .await;
+    app.stop().await;
+    let r = call(
+        &c,
+        "create_incident",
+        json!({ "title": "t", "stage": "investigating", "message": "m", "notify": false }),
+    )
+    .await;
+    assert_eq!(r.is_error, Some(true), "{r:?}");
+    assert!(
+        format!("{:?}", r.content).contains("could not be reached"),
+        "{r:?}"
+    );
+    let _ = c.cancel().await;
+}
+
 /// A call refused as invalid parameters: the error's message.
 async fn call_err(client: &RunningService<RoleClient, ()>, name: &str, args: Value) -> String {
     let params: CallToolRequestParams =
