@@ -2,6 +2,7 @@
 //! service function and render; `WebError` turns a service error into an error page once.
 
 mod admin;
+mod api_keys;
 mod connections;
 mod consent;
 mod deliveries;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(login::logout))
         .route("/status/{public_slug}", get(status_page::show))
         .merge(admin::router())
+        .merge(api_keys::router())
         .merge(consent::router())
         .merge(connections::router())
         .merge(monitors::router())
