@@ -284,10 +284,16 @@ pub async fn read(api: &ApiClient, page_id: &str, uri: &str) -> Result<Value, Re
             api.get(&format!("{page}/pending-actions"), &[]).await?,
         ),
         ["beats", id, "recent-events"] if safe_id(id) => {
+            super::tools::on_page(api, page_id, "monitor_id", id)
+                .await
+                .map_err(|e| match e.status() {
+                    Some(404) => not_found(),
+                    _ => ReadError::Api(e),
+                })?;
             let v = api
                 .get(&format!("/monitors/{id}/events"), &limit()?)
                 .await?;
-            on_page(wrap("events", v), page_id, uri)?
+            wrap("events", v)
         }
         _ => return Err(not_found()),
     };

@@ -17,6 +17,57 @@ pub enum ToolError {
     Api(#[from] ApiError),
 }
 
+/// Refuses an id that belongs to another page: an organisation-wide key reaches every page of the
+/// organisation, but this server acts on one. Not found looks the same as elsewhere in the API.
+pub async fn on_page(
+    api: &ApiClient,
+    page_id: &str,
+    id_arg: &str,
+    id: &str,
+) -> Result<(), ApiError> {
+    let page = format!("/pages/{page_id}");
+    let limit = [("limit", "200".to_owned())];
+    let here = match id_arg {
+        "incident_id" | "maintenance_id" => {
+            let kind = id_arg.trim_end_matches("_id");
+            let v = api
+                .get(&format!("/{kind}s/{id}"), &[("limit", "1".to_owned())])
+                .await?;
+            v.get("page_id").and_then(Value::as_str) == Some(page_id)
+        }
+        "monitor_id" => listed(
+            &api.get(&format!("{page}/monitors"), &[]).await?,
+            id_arg,
+            id,
+        ),
+        "action_id" => listed(
+            &api.get(&format!("{page}/pending-actions"), &limit).await?,
+            id_arg,
+            id,
+        ),
+        _ => true,
+    };
+    if here {
+        Ok(())
+    } else {
+        Err(ApiError::Refused {
+            status: 404,
+            code: "not_found".into(),
+            message: format!("{id} is not on this page"),
+        })
+    }
+}
+
+fn listed(list: &Value, key: &str, id: &str) -> bool {
+    list.get("items")
+        .and_then(Value::as_array)
+        .is_some_and(|items| {
+            items
+                .iter()
+                .any(|i| i.get(key).and_then(Value::as_str) == Some(id))
+        })
+}
+
 pub async fn call(
     api: &ApiClient,
     page_id: &str,
@@ -36,6 +87,7 @@ pub async fn call(
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
             })
             .ok_or_else(|| ToolError::InvalidParams(format!("`{id_arg}` is not a valid id")))?;
+        on_page(api, page_id, id_arg, &id).await?;
         path = path.replace("{id}", &id);
         id_value = Some((id_arg, id));
     }

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use statusgate::domain::monitor::{ActionKind, ActionState, PendingAction};
 use statusgate::domain::ComponentStatus;
 use statusgate::ids::{ComponentId, PageId, PendingActionId};
+use statusgate::service::Principal;
 
 use crate::api_support::{acme, json, key_for, owner, owner_key, spawn};
 use crate::both_backends;
@@ -358,6 +359,42 @@ both_backends!(
             client.call_tool(params).await.is_err(),
             "a hidden tool is unknown"
         );
+        // An organisation-wide key reaches other pages; this server still acts on its own only.
+        let other = app
+            .services
+            .create_page(
+                &Principal::user(owner(&app).await),
+                &acme(&app).await,
+                "web",
+                "web",
+                "Website",
+                &[],
+            )
+            .await
+            .unwrap();
+        let (_, elsewhere) = json(
+            &app,
+            &write,
+            Method::POST,
+            &format!("/pages/{}/incidents", other.id),
+            Some(json!({ "title": "Elsewhere", "message": "m", "notify": false })),
+        )
+        .await;
+        let elsewhere = elsewhere["incident_id"].as_str().unwrap().to_owned();
+        let r = call(
+            &client,
+            "add_incident_update",
+            json!({ "incident_id": elsewhere, "stage": "resolved",
+            "message": "done", "notify": false }),
+        )
+        .await;
+        assert_eq!(r.is_error, Some(true), "{r:?}");
+        assert!(r.structured_content.unwrap()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not on this page"));
+        let (_, got) = get(&app, &write, &format!("/incidents/{elsewhere}")).await;
+        assert_eq!(got["stage"], "investigating", "{got}");
         let _ = client.cancel().await;
 
         let read_key = owner_key(&app, false).await;
