@@ -301,6 +301,19 @@ both_backends!(
             (status, error_code(status, &body).as_str()),
             (400, "malformed")
         );
+        let huge = json!({ "title": "x", "message": "y".repeat(300 * 1024), "notify": false });
+        let (status, body) = json(
+            &app,
+            &key,
+            Method::POST,
+            &format!("/pages/{page}/incidents"),
+            Some(huge),
+        )
+        .await;
+        assert_eq!(
+            (status, error_code(status, &body).as_str()),
+            (413, "too_large")
+        );
         let (status, body) = json(&app, &key, Method::GET, "/no/such/route", None).await;
         assert_eq!(
             (status, error_code(status, &body).as_str()),
