@@ -460,6 +460,13 @@ both_backends!(
             body["result"]["structuredContent"]["pages"][0]["name"], "Acme API",
             "{body}"
         );
+        assert_eq!(body["result"]["resultType"], "complete", "{body}");
+        for method in ["tools/list", "resources/list", "prompts/list"] {
+            let r = post_2026(&app, &t.access, method, None, json!({})).await;
+            assert_eq!(r.status(), 200, "{method}");
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["result"]["resultType"], "complete", "{method}: {body}");
+        }
         // A header that contradicts the body is refused before dispatch.
         let r = post_2026(
             &app,
