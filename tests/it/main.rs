@@ -5,6 +5,7 @@ mod browser;
 mod helpers;
 mod mcp_core;
 mod mcp_http;
+mod mcp_oauth_client;
 
 mod cli;
 mod domain_rules;
