@@ -8,6 +8,7 @@ mod mcp_http;
 
 mod cli;
 mod domain_rules;
+mod drafts;
 mod loopback;
 mod monitor_instances;
 mod monitor_pages;
