@@ -190,7 +190,7 @@ pub static TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "add_incident_update",
         title: "Add incident update",
-        description: "Posts an update to an open incident; stage resolved resolves it.",
+        description: "Posts an update to an open incident; stage resolved resolves it. Drafts take no updates until a person publishes them.",
         scope: McpScope::IncidentsWrite,
         input: || object(json!({
             "page_id": page_id(),
@@ -224,7 +224,7 @@ pub static TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "add_maintenance_update",
         title: "Add maintenance update",
-        description: "Posts an update to a maintenance and may move it: scheduled, in_progress, completed or cancelled.",
+        description: "Posts an update to a maintenance and may move it: scheduled, in_progress, completed or cancelled. Drafts take no updates until a person publishes them.",
         scope: McpScope::MaintenancesWrite,
         input: || object(json!({
             "page_id": page_id(),
