@@ -314,6 +314,23 @@ both_backends!(
         let (app, page, component) = arrange(db).await;
         let s = &app.services;
         let id = person_draft(s, &page, &component).await;
+        // An assistant drafts; it never publishes, even with the owner's role behind it.
+        let mut assistant = owner(s).await;
+        assistant.actor = statusgate::service::Actor::Mcp {
+            key_id: "key_test".into(),
+            grant_id: "grant_test".into(),
+            client_name: "Test client".into(),
+            tool: None,
+        };
+        let incident_id = statusgate::ids::IncidentId::parse(&id).unwrap();
+        let refused = s.publish_incident(&assistant, &incident_id, false).await;
+        assert!(
+            matches!(
+                refused,
+                Err(statusgate::service::ServiceError::Forbidden(_))
+            ),
+            "{refused:?}"
+        );
         app.sign_in_as_owner().await;
         let path = format!("/admin/incidents/{id}/publish");
 
