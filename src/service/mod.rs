@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod actions;
 pub mod analytics;
 pub mod demo;
+pub mod drafts;
 pub mod incidents;
 pub mod maintenances;
 pub mod monitors;

@@ -5,6 +5,7 @@ mod admin;
 mod connections;
 mod consent;
 mod deliveries;
+mod drafts;
 mod form;
 mod login;
 mod monitors;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(login::logout))
         .route("/status/{public_slug}", get(status_page::show))
         .merge(admin::router())
+        .merge(drafts::router())
         .merge(consent::router())
         .merge(connections::router())
         .merge(monitors::router())

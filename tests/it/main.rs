@@ -9,6 +9,7 @@ mod mcp_oauth_client;
 
 mod cli;
 mod domain_rules;
+mod drafts;
 mod loopback;
 mod monitor_instances;
 mod monitor_pages;
