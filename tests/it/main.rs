@@ -11,9 +11,11 @@ mod browser;
 mod helpers;
 mod mcp_core;
 mod mcp_http;
+mod mcp_oauth_client;
 
 mod cli;
 mod domain_rules;
+mod drafts;
 mod loopback;
 mod monitor_instances;
 mod monitor_pages;
