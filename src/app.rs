@@ -73,6 +73,9 @@ pub fn build_router(state: AppState) -> Router {
         .merge(web)
         .nest_service("/static", ServeDir::new(static_dir()))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(
+            crate::api::error::shape_too_large,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             axum::http::header::X_CONTENT_TYPE_OPTIONS,
             axum::http::HeaderValue::from_static("nosniff"),

@@ -1,5 +1,6 @@
 // A loopback reverse proxy for the MCP conformance suite, whose CLI sends no credentials: it forwards
-// every request to statusgate with `Authorization: Bearer $STATUSGATE_TOKEN` added.
+// every request to statusgate, adding `Authorization: Bearer $STATUSGATE_TOKEN` to requests for the
+// MCP endpoint itself (the OAuth endpoints and pages pass through as they are; "none" adds nothing).
 // Usage: STATUSGATE_TOKEN=... node proxy.mjs <listen-port> <upstream-origin>
 import http from "node:http";
 
@@ -14,7 +15,11 @@ const target = new URL(upstream);
 http
   .createServer((req, res) => {
     // Host and Origin pass through untouched: the DNS-rebinding checks must see what the suite sent.
-    const headers = { ...req.headers, authorization: `Bearer ${token}` };
+    const headers = { ...req.headers };
+    const path = req.url.split("?")[0];
+    if (token !== "none" && (path === "/mcp" || path === "/mcp/tools")) {
+      headers.authorization = `Bearer ${token}`;
+    }
     const out = http.request(
       { hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers },
       (up) => {

@@ -15,8 +15,9 @@ use crate::domain::DomainError;
 use crate::service::ServiceError;
 
 /// The stable codes, one per kind of refusal.
-pub const CODES: [&str; 10] = [
+pub const CODES: [&str; 11] = [
     "malformed",
+    "too_large",
     "unauthorized",
     "forbidden",
     "not_found",
@@ -139,11 +140,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Self(v)),
             Err(JsonRejection::JsonDataError(e)) => Err(ApiError::unprocessable(e.body_text())),
-            Err(JsonRejection::BytesRejection(_)) => Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "malformed",
-                "request body too large or unreadable",
-            )),
+            Err(JsonRejection::BytesRejection(_)) => Err(too_large()),
             Err(e) => Err(ApiError::malformed(e.body_text())),
         }
     }
@@ -161,6 +158,32 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
             .map(|q| Self(q.0))
             .map_err(|e: QueryRejection| ApiError::malformed(e.body_text()))
     }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        "request body too large (256 KiB at most)",
+    )
+}
+
+/// The body limit sits outside every router and answers 413 in plain text; for `/api/v1` this gives
+/// that answer the API's shape. Installed outside the limit, in `app.rs`.
+pub async fn shape_too_large(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let api = req.uri().path().starts_with("/api/v1/");
+    let r = next.run(req).await;
+    let plain = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes() != b"application/json");
+    if api && r.status() == StatusCode::PAYLOAD_TOO_LARGE && plain {
+        return too_large().into_response();
+    }
+    r
 }
 
 /// An id from the path in the shape we generate; anything else cannot exist, so 404.

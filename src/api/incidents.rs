@@ -53,7 +53,7 @@ pub fn ops() -> Vec<Op> {
             "/incidents/{incident_id}",
             "updateIncident",
             "incidents",
-            "Rename an incident",
+            "Rename an incident or change its components' statuses",
             update,
             body = EditIncident,
             write = true
@@ -152,7 +152,14 @@ pub struct CreateIncident {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditIncident {
-    title: String,
+    title: Option<String>,
+    /// New statuses (the impact) of components; posted as an update at the current stage.
+    affected_components: Option<Vec<Affected>>,
+    /// The update's message when components change (default: "Impact updated.").
+    message: Option<String>,
+    /// Whether subscribers hear of a component change (default false).
+    #[serde(default)]
+    notify: bool,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -288,10 +295,27 @@ async fn update(
     Path(id): Path<String>,
     Body(b): Body<EditIncident>,
 ) -> ApiResult<Json<Value>> {
-    let incident = s
-        .services
-        .rename_incident(&c.principal, &incident_id(&id)?, &b.title)
-        .await?;
+    let id = incident_id(&id)?;
+    if let Some(t) = &b.title {
+        // Checked before anything is written, so a bad title changes nothing.
+        crate::domain::Name::parse("title", t)?;
+    }
+    if let Some(list) = b.affected_components {
+        let (incident, _) = s.services.incident(&c.principal, &id, Some(1)).await?;
+        let update = NewIncidentUpdate {
+            stage: incident.stage,
+            message: message(b.message.as_deref().unwrap_or("Impact updated."))?,
+            affected: affected(list)?,
+            notify: b.notify,
+        };
+        s.services
+            .add_incident_update(&c.principal, &id, update)
+            .await?;
+    }
+    if let Some(t) = &b.title {
+        s.services.rename_incident(&c.principal, &id, t).await?;
+    }
+    let (incident, _) = s.services.incident(&c.principal, &id, Some(1)).await?;
     Ok(Json(views::incident(&incident)))
 }
 

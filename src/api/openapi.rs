@@ -62,6 +62,7 @@ fn operation(op: &Op, gen: &mut schemars::SchemaGenerator) -> Value {
         ("403", "the key or the role does not allow this"),
         ("404", "not found, or not visible to this key"),
         ("409", "conflicts with the current state"),
+        ("413", "request body too large"),
         ("422", "well-formed but invalid"),
         ("429", "rate limit reached; see Retry-After"),
     ] {

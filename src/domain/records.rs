@@ -56,6 +56,8 @@ pub struct Incident {
     pub started_at: OffsetDateTime,
     pub resolved_at: Option<OffsetDateTime>,
     pub updated_at: OffsetDateTime,
+    /// Set while the incident is an unpublished draft.
+    pub draft: Option<Draft>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +81,16 @@ pub struct Maintenance {
     pub ends_at: OffsetDateTime,
     pub components: Vec<ComponentId>,
     pub updated_at: OffsetDateTime,
+    /// Set while the maintenance is an unpublished draft.
+    pub draft: Option<Draft>,
+}
+
+/// An incident or maintenance saved but not published: not on the public page, no component status
+/// changed, nobody notified, and no further updates until a person publishes or discards it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Draft {
+    /// What saved it: the assistant's client name, "API key", or "web".
+    pub via: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -40,6 +40,14 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// An optional boolean; absent or null is `default`.
+    pub fn opt_bool(&self, name: &str, default: bool) -> Result<bool, InvalidParams> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(default),
+            Some(_) => self.required_bool(name),
+        }
+    }
+
     /// An optional integer clamped into `1..=max`; non-integers are refused.
     pub fn limit(&self, name: &str, default: i64, max: i64) -> Result<i64, InvalidParams> {
         match self.0.get(name) {

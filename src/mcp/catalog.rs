@@ -54,6 +54,13 @@ pub(crate) fn notify() -> Value {
     })
 }
 
+fn draft() -> Value {
+    json!({
+        "type": "boolean", "default": false,
+        "description": "true saves it unpublished: not public, no component status changed, nobody notified (notify must then be false). A person publishes or discards it in the admin pages; drafts take no updates.",
+    })
+}
+
 pub(crate) fn object(props: Value, required: &[&str]) -> Value {
     json!({ "type": "object", "properties": props, "required": required, "additionalProperties": false })
 }
@@ -104,11 +111,11 @@ pub static TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "list_incidents",
         title: "List incidents",
-        description: "Active (default) or resolved incidents of a page, newest first.",
+        description: "Active (default) or resolved incidents of a page, newest first; draft lists unpublished drafts.",
         scope: McpScope::IncidentsRead,
         input: || object(json!({
             "page_id": page_id(),
-            "status": { "type": "string", "enum": ["active", "resolved"], "default": "active" },
+            "status": { "type": "string", "enum": ["active", "resolved", "draft"], "default": "active" },
             "limit": limit(),
         }), &["page_id"]),
         output: || list_of("incidents"),
@@ -126,11 +133,11 @@ pub static TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "list_maintenances",
         title: "List maintenances",
-        description: "Maintenance windows of a page: active, upcoming (default), past or scheduled.",
+        description: "Maintenance windows of a page: active, upcoming (default), past, scheduled, or unpublished drafts.",
         scope: McpScope::MaintenancesRead,
         input: || object(json!({
             "page_id": page_id(),
-            "filter": { "type": "string", "enum": ["active", "upcoming", "past", "scheduled"], "default": "upcoming" },
+            "filter": { "type": "string", "enum": ["active", "upcoming", "past", "scheduled", "draft"], "default": "upcoming" },
             "limit": limit(),
         }), &["page_id"]),
         output: || list_of("maintenances"),
@@ -166,7 +173,7 @@ pub static TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "create_incident",
         title: "Create incident",
-        description: "Opens an incident on a status page with its first update. It is public at once.",
+        description: "Opens an incident on a status page with its first update. It is public at once, unless draft is true: then it is saved unpublished for a person to review, publish (choosing then whether to notify) or discard in the admin pages.",
         scope: McpScope::IncidentsWrite,
         input: || object(json!({
             "page_id": page_id(),
@@ -175,6 +182,7 @@ pub static TOOLS: &[ToolSpec] = &[
             "message": { "type": "string", "minLength": 1, "maxLength": 5000 },
             "affected_components": affected(),
             "notify": notify(),
+            "draft": draft(),
         }), &["page_id", "title", "stage", "message", "notify"]),
         output: any_object,
         read_only: false, destructive: false, idempotent: false,
@@ -182,7 +190,7 @@ pub static TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "add_incident_update",
         title: "Add incident update",
-        description: "Posts an update to an open incident; stage resolved resolves it.",
+        description: "Posts an update to an open incident; stage resolved resolves it. Drafts take no updates until a person publishes them.",
         scope: McpScope::IncidentsWrite,
         input: || object(json!({
             "page_id": page_id(),
@@ -198,7 +206,7 @@ pub static TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "schedule_maintenance",
         title: "Schedule maintenance",
-        description: "Schedules a maintenance window (RFC 3339 times, at most 14 days long, ending in the future).",
+        description: "Schedules a maintenance window (RFC 3339 times, at most 14 days long, ending in the future). With draft true it is saved unpublished for a person to publish or discard.",
         scope: McpScope::MaintenancesWrite,
         input: || object(json!({
             "page_id": page_id(),
@@ -208,6 +216,7 @@ pub static TOOLS: &[ToolSpec] = &[
             "component_ids": { "type": "array", "items": { "type": "string" }, "maxItems": 50 },
             "message": { "type": "string", "minLength": 1, "maxLength": 5000 },
             "notify": notify(),
+            "draft": draft(),
         }), &["page_id", "title", "starts_at", "ends_at", "message", "notify"]),
         output: any_object,
         read_only: false, destructive: false, idempotent: false,
@@ -215,7 +224,7 @@ pub static TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "add_maintenance_update",
         title: "Add maintenance update",
-        description: "Posts an update to a maintenance and may move it: scheduled, in_progress, completed or cancelled.",
+        description: "Posts an update to a maintenance and may move it: scheduled, in_progress, completed or cancelled. Drafts take no updates until a person publishes them.",
         scope: McpScope::MaintenancesWrite,
         input: || object(json!({
             "page_id": page_id(),

@@ -35,7 +35,8 @@ impl StatusgateMcp {
             "capabilities": { "tools": {}, "resources": {}, "prompts": {} },
             "serverInfo": { "name": "statusgate", "title": "statusgate", "version": env!("CARGO_PKG_VERSION") },
             "instructions": "statusgate status pages. Call list_status_pages first; every other tool needs its page_id. \
-                Ask the person before any write, and ask whether subscribers should be notified (notify).",
+                Ask the person before any write, and ask whether subscribers should be notified (notify). \
+                To let a person review an incident or maintenance first, create it with draft: true.",
         }))
         .unwrap_or_else(|_| ServerConfig::default());
         Self {

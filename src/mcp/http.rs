@@ -289,8 +289,15 @@ async fn guard(State(state): State<McpHttp>, req: Request, next: Next) -> Respon
         normalise_accept(&mut parts.headers);
     }
     parts.extensions.insert(caller);
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    let patch = is_mcp && super::revision::needs_result_type(&parts.headers);
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    if patch {
+        super::revision::with_result_type(resp).await
+    } else {
+        resp
+    }
 }
 
 /// Some clients send only one of the two types the transport names (checklist D9); both are fine here.

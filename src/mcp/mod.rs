@@ -9,6 +9,7 @@ pub mod handler;
 pub mod http;
 pub mod prompts;
 pub mod resources;
+pub mod revision;
 pub mod scope;
 pub mod tools;
 pub mod views;

@@ -38,6 +38,11 @@ async fn queued(services: &Services, update_id: &str) -> Result<i64, ToolError> 
         .map_err(ServiceError::from)?)
 }
 
+/// The items of a draft listing, without who drafted them (the model sees `draft: true` on each).
+fn drafts_only<T>(list: Vec<(T, Option<String>)>) -> Vec<T> {
+    list.into_iter().map(|(item, _)| item).collect()
+}
+
 fn page_arg(a: &Args) -> Result<PageId, ToolError> {
     Ok(a.id("page_id", PageId::parse)?)
 }
@@ -96,6 +101,7 @@ pub async fn call(
             let limit = a.limit("limit", 20, 200)?;
             let list = match a.opt_str("status")?.unwrap_or("active") {
                 "active" => services.active_incidents(who, &page_id).await?,
+                "draft" => drafts_only(services.draft_incidents(who, &page_id).await?),
                 "resolved" => {
                     services
                         .resolved_incidents(who, &page_id, Some(limit))
@@ -103,7 +109,7 @@ pub async fn call(
                 }
                 other => {
                     return Err(InvalidParams(format!(
-                        "`status` `{other}` must be active or resolved"
+                        "`status` `{other}` must be active, resolved or draft"
                     ))
                     .into())
                 }
@@ -132,9 +138,15 @@ pub async fn call(
                 "upcoming" => MaintenanceFilter::Upcoming,
                 "past" => MaintenanceFilter::Past,
                 "scheduled" => MaintenanceFilter::Scheduled,
+                "draft" => {
+                    let list = drafts_only(services.draft_maintenances(who, &page_id).await?);
+                    return Ok(
+                        json!({ "maintenances": list.iter().map(views::maintenance).collect::<Vec<_>>() }),
+                    );
+                }
                 other => {
                     return Err(InvalidParams(format!(
-                        "`filter` `{other}` must be active, upcoming, past or scheduled"
+                        "`filter` `{other}` must be active, upcoming, past, scheduled or draft"
                     ))
                     .into())
                 }
@@ -173,13 +185,19 @@ pub async fn call(
                 affected: a.affected("affected_components")?,
                 notify: a.required_bool("notify")?,
             };
-            let (incident, update) = services
-                .create_incident(who, &page_id, a.str("title")?, first)
-                .await?;
+            let title = a.str("title")?;
+            let draft = a.opt_bool("draft", false)?;
+            let (incident, update) = if draft {
+                services.draft_incident(who, &page_id, title, first).await?
+            } else {
+                services
+                    .create_incident(who, &page_id, title, first)
+                    .await?
+            };
             let mut v = views::incident(&incident);
             v["update"] = views::incident_update(&update);
-            v["published"] = json!(true);
-            v["subscribers_notified"] = json!(queued(services, update.id.as_str()).await?);
+            let n = queued(services, update.id.as_str()).await?;
+            views::outcome(&mut v, "incident", draft, n);
             Ok(v)
         }
         "add_incident_update" => {
@@ -215,11 +233,16 @@ pub async fn call(
                 message: parse_domain(Message::parse("message", a.str("message")?))?,
                 notify: a.required_bool("notify")?,
             };
-            let (m, update) = services.schedule_maintenance(who, &page_id, new).await?;
+            let draft = a.opt_bool("draft", false)?;
+            let (m, update) = if draft {
+                services.draft_maintenance(who, &page_id, new).await?
+            } else {
+                services.schedule_maintenance(who, &page_id, new).await?
+            };
             let mut v = views::maintenance(&m);
             v["update"] = views::maintenance_update(&update);
-            v["published"] = json!(true);
-            v["subscribers_notified"] = json!(queued(services, update.id.as_str()).await?);
+            let n = queued(services, update.id.as_str()).await?;
+            views::outcome(&mut v, "maintenance", draft, n);
             Ok(v)
         }
         "add_maintenance_update" => {

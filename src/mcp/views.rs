@@ -45,6 +45,7 @@ pub fn incident(i: &Incident) -> Value {
         "started_at": rfc3339(i.started_at),
         "resolved_at": i.resolved_at.map(rfc3339),
         "updated_at": rfc3339(i.updated_at),
+        "draft": i.draft.is_some(),
     })
 }
 
@@ -70,6 +71,7 @@ pub fn maintenance(m: &Maintenance) -> Value {
         "starts_at": rfc3339(m.starts_at),
         "ends_at": rfc3339(m.ends_at),
         "component_ids": m.components,
+        "draft": m.draft.is_some(),
     })
 }
 
@@ -81,6 +83,23 @@ pub fn maintenance_update(u: &MaintenanceUpdate) -> Value {
         "notify": u.notify,
         "created_at": rfc3339(u.created_at),
     })
+}
+
+/// What a create tool did: published or saved as a draft, and how many subscribers it queued.
+pub fn outcome(v: &mut Value, what: &str, draft: bool, queued: i64) {
+    let summary = if draft {
+        format!(
+            "Saved the {what} as a draft: it is not public, no component status changed and nobody was \
+             notified (0 subscribers queued). A person must publish it in the statusgate admin pages."
+        )
+    } else {
+        format!("Published the {what}; {queued} subscriber notification(s) queued.")
+    };
+    v["published"] = json!(!draft);
+    v["draft"] = json!(draft);
+    v["subscribers_queued"] = json!(queued);
+    v["subscribers_notified"] = json!(queued);
+    v["summary"] = json!(summary);
 }
 
 pub fn monitor(m: &crate::domain::monitor::Monitor) -> Value {

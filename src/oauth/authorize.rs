@@ -184,19 +184,25 @@ impl AuthServer {
         })
     }
 
-    /// The scopes `user` may grant in `org`: reads always; writes when the org allows them and the role
-    /// could use them. `None` when the org has Hosted MCP off or the user is not a member.
-    pub async fn grantable(&self, user: &UserId, org: &OrgId) -> Result<Option<ScopeSet>> {
+    /// The scopes `user` may grant in `org` to this request's client: reads always; writes when the
+    /// org allows them and the role could use them. `Err(reason)` inside when the user is not a member
+    /// or the organisation's settings refuse this client.
+    pub async fn grantable(
+        &self,
+        user: &UserId,
+        org: &OrgId,
+        req: &AuthRequest,
+    ) -> Result<std::result::Result<ScopeSet, String>> {
         let store = &self.services.store;
         let Some(role) = store.role_of(org, user).await? else {
-            return Ok(None);
+            return Ok(Err("you are not a member".into()));
         };
         let settings = store.org_settings(org).await?;
-        if !settings.enabled {
-            return Ok(None);
+        if let Some(reason) = settings.refuses(&req.client, &req.redirect_uri) {
+            return Ok(Err(reason));
         }
         let writes = settings.allow_write && role.allows(Permission::IncidentManage);
-        Ok(Some(ScopeSet::of(
+        Ok(Ok(ScopeSet::of(
             ScopeSet::all().iter().filter(|s| !s.is_write() || writes),
         )))
     }
@@ -210,9 +216,10 @@ impl AuthServer {
         chosen: &ScopeSet,
         chosen_tools: &[String],
     ) -> Result<String> {
-        let allowed = self.grantable(user, org).await?.ok_or_else(|| {
-            OAuthError::AccessDenied("Hosted MCP is not available in that organisation".into())
-        })?;
+        let allowed = self
+            .grantable(user, org, req)
+            .await?
+            .map_err(|why| OAuthError::AccessDenied(format!("that organisation refused: {why}")))?;
         let scopes = chosen.intersect(&allowed);
         if scopes.is_empty() {
             return Err(OAuthError::InvalidScope(
@@ -240,10 +247,13 @@ impl AuthServer {
         let code = super::new_secret("sgc_");
         let key_secret = super::new_secret("sgk_");
         let key_id = ApiKeyId::generate();
-        // Re-consent replaces this user's earlier grants to the same client. They are read before the
+        // Re-consent replaces this user's earlier grants to the same client, or to an identical
+        // registration of it (a client that lost its registration and made a new one). They are read before the
         // transaction so that it starts with a write: a SQLite transaction that reads first cannot
         // wait for the write lock, it fails when another writer got there in between.
-        let earlier = store.live_grant_ids(&req.client.id, Some(user)).await?;
+        let earlier = store
+            .live_grant_ids_like(&req.client.id, None, Some(user))
+            .await?;
         let mut tx = store.begin().await?;
         for old in earlier {
             store.revoke_grant(&mut tx, &old, "reconsent", now).await?;

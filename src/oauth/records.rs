@@ -147,6 +147,8 @@ pub struct Connection {
     pub client_name: String,
     pub client_kind: ClientKind,
     pub redirect_uris: Vec<String>,
+    /// Equal for identical registrations: the console shows them as one client.
+    pub fingerprint: String,
     pub user_email: String,
     pub scopes: ScopeSet,
     pub tools: Vec<String>,
@@ -157,10 +159,17 @@ pub struct Connection {
 }
 
 /// One organisation's Hosted MCP settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct OrgSettings {
     pub enabled: bool,
     pub allow_write: bool,
+    /// Self-registered (RFC 7591) clients may be approved in this organisation.
+    pub allow_dynamic: bool,
+    /// Clients identified by a metadata document URL may be approved in this organisation.
+    pub allow_documents: bool,
+    /// Private-use-scheme redirect URIs this organisation accepts; `None` follows the deployment's list.
+    pub private_use_redirects: Option<Vec<String>>,
 }
 
 impl Default for OrgSettings {
@@ -168,6 +177,37 @@ impl Default for OrgSettings {
         Self {
             enabled: true,
             allow_write: false,
+            allow_dynamic: true,
+            allow_documents: true,
+            private_use_redirects: None,
+        }
+    }
+}
+
+impl OrgSettings {
+    /// Why this organisation will not take a connection from `client` returning to `redirect_uri`, if
+    /// it will not. Registration is deployment-wide (it happens before anyone signs in), so an
+    /// organisation's narrower policy is applied here, on the consent page and at approval.
+    pub fn refuses(&self, client: &Client, redirect_uri: &str) -> Option<String> {
+        if !self.enabled {
+            return Some("Hosted MCP is turned off".into());
+        }
+        match client.kind {
+            ClientKind::Dynamic if !self.allow_dynamic => {
+                return Some("it does not accept self-registered applications".into())
+            }
+            ClientKind::Document if !self.allow_documents => {
+                return Some("it does not accept applications identified by a metadata URL".into())
+            }
+            _ => {}
+        }
+        let private_use =
+            !redirect_uri.starts_with("https://") && !redirect_uri.starts_with("http://");
+        match &self.private_use_redirects {
+            Some(list) if private_use && !list.iter().any(|u| u == redirect_uri) => Some(format!(
+                "it does not accept the redirect URI {redirect_uri}"
+            )),
+            _ => None,
         }
     }
 }

@@ -73,15 +73,13 @@ impl AuthServer {
         self.services
             .require(who, org, Permission::SettingsManage, "client")
             .await?;
-        let store = &self.services.store;
-        let ids = store.live_grant_ids(client, None).await?;
-        let mut mine = Vec::new();
-        for id in ids {
-            if store.grant_owner(&id).await.is_ok_and(|(o, _)| &o == org) {
-                mine.push(id);
-            }
-        }
-        self.revoke_grants(who, org, &mine).await
+        // Identical re-registrations are one client to the people who manage them.
+        let ids = self
+            .services
+            .store
+            .live_grant_ids_like(client, Some(org), None)
+            .await?;
+        self.revoke_grants(who, org, &ids).await
     }
 
     /// Deleting a connector key ends its grant too.

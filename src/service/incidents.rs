@@ -2,11 +2,12 @@
 
 use serde_json::json;
 
+use super::drafts::refuse_if_draft;
 use super::{NotFoundAs, Principal, Result, ServiceError, Services};
 use crate::domain::incident::check_affected;
 use crate::domain::{
-    ComponentStatus, DomainError, Incident, IncidentStage, IncidentUpdate, Name, NewIncidentUpdate,
-    Page, Permission,
+    ComponentStatus, DomainError, Draft, Incident, IncidentStage, IncidentUpdate, Name,
+    NewIncidentUpdate, Page, Permission,
 };
 use crate::ids::{ComponentId, IncidentId, IncidentUpdateId, PageId};
 use crate::store::{StoreError, Tx};
@@ -53,13 +54,25 @@ impl Services {
     }
 
     /// Opens an incident with its first update.
-    #[tracing::instrument(skip(self, first), fields(page = %page_id))]
     pub async fn create_incident(
         &self,
         who: &Principal,
         page_id: &PageId,
         title: &str,
         first: NewIncidentUpdate,
+    ) -> Result<(Incident, IncidentUpdate)> {
+        self.open_incident(who, page_id, title, first, None).await
+    }
+
+    /// Opens an incident, or with `draft` saves it unpublished (see `service::drafts`).
+    #[tracing::instrument(skip(self, first, draft), fields(page = %page_id))]
+    pub(super) async fn open_incident(
+        &self,
+        who: &Principal,
+        page_id: &PageId,
+        title: &str,
+        first: NewIncidentUpdate,
+        draft: Option<Draft>,
     ) -> Result<(Incident, IncidentUpdate)> {
         let page = self
             .page_for(who, page_id, Permission::IncidentManage)
@@ -80,13 +93,17 @@ impl Services {
             started_at: now,
             resolved_at: None,
             updated_at: now,
+            draft,
         };
         let mut tx = self.store.begin().await?;
         self.store
             .insert_incident(&mut tx, &incident, Some(&who.user_id), now)
             .await?;
         let update = self.write_update(&mut tx, who, &incident, first).await?;
-        let detail = json!({ "title": incident.title, "stage": incident.stage.as_str(), "notify": update.notify });
+        let detail = json!({
+            "title": incident.title, "stage": incident.stage.as_str(), "notify": update.notify,
+            "draft": incident.draft.is_some(),
+        });
         self.audit(
             &mut tx,
             who,
@@ -112,6 +129,7 @@ impl Services {
         let page = self
             .page_for(who, &incident.page_id, Permission::IncidentManage)
             .await?;
+        refuse_if_draft(&incident.draft, "incident", id.as_str())?;
         incident.stage.check_update(update.stage)?;
         self.check_components(&page, &update.affected).await?;
         let mut tx = self.store.begin().await?;
@@ -148,6 +166,7 @@ impl Services {
         let page = self
             .page_for(who, &incident.page_id, Permission::IncidentManage)
             .await?;
+        refuse_if_draft(&incident.draft, "incident", id.as_str())?;
         incident.stage.check_reopen(update.stage)?;
         self.check_components(&page, &update.affected).await?;
         let mut tx = self.store.begin().await?;
@@ -167,8 +186,9 @@ impl Services {
         Ok((incident, written))
     }
 
-    /// Writes the update, moves the stage and sets component statuses. On resolve, every component the
-    /// incident touched and the update does not name goes back to operational.
+    /// Writes the update, moves the stage and sets component statuses (not for a draft: publishing
+    /// applies them). On resolve, every component the incident touched and the update does not name goes
+    /// back to operational.
     async fn write_update(
         &self,
         tx: &mut Tx,
@@ -202,23 +222,36 @@ impl Services {
         self.store
             .insert_incident_update(tx, &update, Some(&who.user_id))
             .await?;
-        // Same transaction as the update: subscribers hear of exactly the updates that exist.
-        if update.notify {
-            let event = json!({
-                "type": "incident.update",
-                "incident_id": incident.id.as_str(),
-                "title": incident.title,
-                "stage": update.stage.label(),
-                "message": update.message,
-                "created_at": crate::clock::rfc3339(update.created_at),
-            });
-            self.enqueue_notifications(tx, &incident.page_id, update.id.as_str(), event)
-                .await?;
-        }
-        for (c, status) in &touched {
-            self.store.set_component_status(tx, c, *status, now).await?;
+        self.notify_incident_update(tx, incident, &update).await?;
+        if incident.draft.is_none() {
+            for (c, status) in &touched {
+                self.store.set_component_status(tx, c, *status, now).await?;
+            }
         }
         Ok(update)
+    }
+
+    /// With `notify`, queues the update for every confirmed subscriber, in the update's own transaction:
+    /// subscribers hear of exactly the updates that exist. Returns how many were queued.
+    pub(super) async fn notify_incident_update(
+        &self,
+        tx: &mut Tx,
+        incident: &Incident,
+        update: &IncidentUpdate,
+    ) -> Result<usize> {
+        if !update.notify {
+            return Ok(0);
+        }
+        let event = json!({
+            "type": "incident.update",
+            "incident_id": incident.id.as_str(),
+            "title": incident.title,
+            "stage": update.stage.label(),
+            "message": update.message,
+            "created_at": crate::clock::rfc3339(update.created_at),
+        });
+        self.enqueue_notifications(tx, &incident.page_id, update.id.as_str(), event)
+            .await
     }
 
     /// Every affected component must be a component (not a group) of this page.

@@ -3,10 +3,11 @@
 
 use serde_json::json;
 
+use super::drafts::refuse_if_draft;
 use super::{NotFoundAs, Principal, Result, ServiceError, Services};
 use crate::domain::{
-    ComponentKind, ComponentStatus, DomainError, Maintenance, MaintenanceState, MaintenanceUpdate,
-    MaintenanceWindow, Message, Name, Permission,
+    ComponentKind, ComponentStatus, DomainError, Draft, Maintenance, MaintenanceState,
+    MaintenanceUpdate, MaintenanceWindow, Message, Name, Permission,
 };
 use crate::ids::{ComponentId, MaintenanceId, MaintenanceUpdateId, PageId};
 use crate::service::incidents::clamp_limit;
@@ -56,12 +57,23 @@ impl Services {
         Ok((m, updates))
     }
 
-    #[tracing::instrument(skip(self, new), fields(page = %page_id))]
     pub async fn schedule_maintenance(
         &self,
         who: &Principal,
         page_id: &PageId,
         new: NewMaintenance<'_>,
+    ) -> Result<(Maintenance, MaintenanceUpdate)> {
+        self.plan_maintenance(who, page_id, new, None).await
+    }
+
+    /// Schedules a window, or with `draft` saves it unpublished (see `service::drafts`).
+    #[tracing::instrument(skip(self, new, draft), fields(page = %page_id))]
+    pub(super) async fn plan_maintenance(
+        &self,
+        who: &Principal,
+        page_id: &PageId,
+        new: NewMaintenance<'_>,
+        draft: Option<Draft>,
     ) -> Result<(Maintenance, MaintenanceUpdate)> {
         let page = self
             .page_for(who, page_id, Permission::MaintenanceManage)
@@ -92,6 +104,7 @@ impl Services {
             ends_at: new.window.ends_at,
             components: new.components,
             updated_at: now,
+            draft,
         };
         let update = MaintenanceUpdate {
             id: MaintenanceUpdateId::generate(),
@@ -114,6 +127,7 @@ impl Services {
             "starts_at": crate::clock::rfc3339(m.starts_at),
             "ends_at": crate::clock::rfc3339(m.ends_at),
             "notify": update.notify,
+            "draft": m.draft.is_some(),
         });
         self.audit(
             &mut tx,
@@ -146,6 +160,7 @@ impl Services {
         let page = self
             .page_for(who, &m.page_id, Permission::MaintenanceManage)
             .await?;
+        refuse_if_draft(&m.draft, "maintenance", id.as_str())?;
         m.state.check_transition(state)?;
         let now = self.clock.now();
         let update = MaintenanceUpdate {
@@ -205,15 +220,16 @@ impl Services {
         Ok((m, update))
     }
 
-    /// With `notify`, queues the update for subscribers in the update's own transaction.
-    async fn notify_maintenance_update(
+    /// With `notify`, queues the update for subscribers in the update's own transaction; returns how
+    /// many were queued.
+    pub(super) async fn notify_maintenance_update(
         &self,
         tx: &mut crate::store::Tx,
         m: &Maintenance,
         update: &MaintenanceUpdate,
-    ) -> Result<()> {
+    ) -> Result<usize> {
         if !update.notify {
-            return Ok(());
+            return Ok(0);
         }
         let event = json!({
             "type": "maintenance.update",
@@ -226,7 +242,6 @@ impl Services {
             "created_at": crate::clock::rfc3339(update.created_at),
         });
         self.enqueue_notifications(tx, &m.page_id, update.id.as_str(), event)
-            .await?;
-        Ok(())
+            .await
     }
 }

@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod demo;
+pub mod drafts;
 pub mod edits;
 pub mod incidents;
 pub mod maintenances;

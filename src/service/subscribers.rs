@@ -197,6 +197,37 @@ impl Services {
         Ok(())
     }
 
+    /// Sends a dead-lettered notification once more, now (after the receiver is fixed, say); if that
+    /// attempt fails too it is dead again. Returns its page.
+    pub async fn retry_delivery(&self, who: &Principal, id: &NotificationId) -> Result<PageId> {
+        let note = self.store.notification(id).await.or_not_found("delivery")?;
+        let page = self
+            .page_for(who, &note.page_id, Permission::SubscriberManage)
+            .await?;
+        let mut tx = self.store.begin().await?;
+        if !self
+            .store
+            .requeue_dead(&mut tx, id, self.clock.now())
+            .await?
+        {
+            return Err(ServiceError::Conflict(
+                "only a delivery that gave up (dead) can be retried".into(),
+            ));
+        }
+        let detail = json!({ "attempts": note.attempts });
+        self.audit(
+            &mut tx,
+            who,
+            &page.org_id,
+            "notification.retried",
+            ("notification", id.as_str()),
+            detail,
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(page.id)
+    }
+
     /// Notifications of a page with their delivery state, newest first.
     pub async fn deliveries(
         &self,

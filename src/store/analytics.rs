@@ -113,9 +113,9 @@ impl Store {
 
     pub async fn spans_since(&self, page: &PageId, since: OffsetDateTime) -> Result<Spans> {
         const INCIDENTS: &str =
-            "select started_at, resolved_at from incidents where page_id = $1 and started_at >= $2";
+            "select started_at, resolved_at from incidents where page_id = $1 and draft = 0 and started_at >= $2";
         const MAINTENANCES: &str = "select starts_at, ends_at from maintenances
-            where page_id = $1 and ends_at >= $2 and state <> 'cancelled'";
+            where page_id = $1 and draft = 0 and ends_at >= $2 and state <> 'cancelled'";
         let since = to_millis(since);
         let mut spans = Spans::default();
         for r in sqlx::query(INCIDENTS)

@@ -7,9 +7,10 @@ use crate::clock::to_millis;
 use crate::domain::{ComponentStatus, Incident, IncidentStage, IncidentUpdate};
 use crate::ids::{ComponentId, IncidentId, IncidentUpdateId, PageId, UserId};
 
-const COLS: &str = "incident_id, page_id, title, stage, started_at, resolved_at, updated_at";
+pub(super) const COLS: &str =
+    "incident_id, page_id, title, stage, started_at, resolved_at, updated_at, draft, drafted_via";
 
-fn incident_from(r: &AnyRow) -> Result<Incident> {
+pub(super) fn incident_from(r: &AnyRow) -> Result<Incident> {
     Ok(Incident {
         id: IncidentId::from_db(row::text(r, "incident_id")?),
         page_id: PageId::from_db(row::text(r, "page_id")?),
@@ -18,6 +19,7 @@ fn incident_from(r: &AnyRow) -> Result<Incident> {
         started_at: row::instant(r, "started_at")?,
         resolved_at: row::opt_instant(r, "resolved_at")?,
         updated_at: row::instant(r, "updated_at")?,
+        draft: super::drafts::draft_from(r)?,
     })
 }
 
@@ -41,8 +43,8 @@ impl Store {
         by: Option<&UserId>,
         now: OffsetDateTime,
     ) -> Result<()> {
-        const SQL: &str = "insert into incidents (incident_id, page_id, title, stage, created_by, started_at, resolved_at, created_at, updated_at)
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
+        const SQL: &str = "insert into incidents (incident_id, page_id, title, stage, created_by, started_at, resolved_at, created_at, updated_at, draft, drafted_via)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)";
         sqlx::query(SQL)
             .bind(i.id.as_str())
             .bind(i.page_id.as_str())
@@ -52,6 +54,8 @@ impl Store {
             .bind(to_millis(i.started_at))
             .bind(i.resolved_at.map(to_millis))
             .bind(to_millis(now))
+            .bind(i64::from(i.draft.is_some()))
+            .bind(i.draft.as_ref().map(|d| d.via.clone()))
             .execute(&mut **tx)
             .await?;
         Ok(())
@@ -117,10 +121,10 @@ impl Store {
         incident_from(&r)
     }
 
-    /// Open incidents, newest first.
+    /// Open published incidents, newest first.
     pub async fn active_incidents(&self, page: &PageId) -> Result<Vec<Incident>> {
         let sql = format!(
-            "select {COLS} from incidents where page_id = $1 and resolved_at is null order by started_at desc, incident_id"
+            "select {COLS} from incidents where page_id = $1 and draft = 0 and resolved_at is null order by started_at desc, incident_id"
         );
         let rows = sqlx::query(&sql)
             .bind(page.as_str())
@@ -129,10 +133,10 @@ impl Store {
         rows.iter().map(incident_from).collect()
     }
 
-    /// Resolved incidents, most recently resolved first.
+    /// Resolved published incidents, most recently resolved first.
     pub async fn resolved_incidents(&self, page: &PageId, limit: i64) -> Result<Vec<Incident>> {
         let sql = format!(
-            "select {COLS} from incidents where page_id = $1 and resolved_at is not null
+            "select {COLS} from incidents where page_id = $1 and draft = 0 and resolved_at is not null
              order by resolved_at desc, incident_id limit $2"
         );
         let rows = sqlx::query(&sql)

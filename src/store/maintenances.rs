@@ -7,9 +7,10 @@ use crate::clock::to_millis;
 use crate::domain::{Maintenance, MaintenanceState, MaintenanceUpdate};
 use crate::ids::{ComponentId, MaintenanceId, MaintenanceUpdateId, PageId, UserId};
 
-const COLS: &str = "maintenance_id, page_id, title, state, starts_at, ends_at, updated_at";
+pub(super) const COLS: &str =
+    "maintenance_id, page_id, title, state, starts_at, ends_at, updated_at, draft, drafted_via";
 
-fn maintenance_from(r: &AnyRow) -> Result<Maintenance> {
+pub(super) fn maintenance_from(r: &AnyRow) -> Result<Maintenance> {
     Ok(Maintenance {
         id: MaintenanceId::from_db(row::text(r, "maintenance_id")?),
         page_id: PageId::from_db(row::text(r, "page_id")?),
@@ -19,6 +20,7 @@ fn maintenance_from(r: &AnyRow) -> Result<Maintenance> {
         ends_at: row::instant(r, "ends_at")?,
         components: Vec::new(),
         updated_at: row::instant(r, "updated_at")?,
+        draft: super::drafts::draft_from(r)?,
     })
 }
 
@@ -43,8 +45,8 @@ impl Store {
         by: Option<&UserId>,
         now: OffsetDateTime,
     ) -> Result<()> {
-        const SQL: &str = "insert into maintenances (maintenance_id, page_id, title, state, starts_at, ends_at, created_by, created_at, updated_at)
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
+        const SQL: &str = "insert into maintenances (maintenance_id, page_id, title, state, starts_at, ends_at, created_by, created_at, updated_at, draft, drafted_via)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)";
         const COMPONENT: &str =
             "insert into maintenance_components (maintenance_id, component_id) values ($1, $2)";
         sqlx::query(SQL)
@@ -56,6 +58,8 @@ impl Store {
             .bind(to_millis(m.ends_at))
             .bind(by.map(|u| u.as_str().to_owned()))
             .bind(to_millis(now))
+            .bind(i64::from(m.draft.is_some()))
+            .bind(m.draft.as_ref().map(|d| d.via.clone()))
             .execute(&mut **tx)
             .await?;
         for c in &m.components {
@@ -118,7 +122,10 @@ impl Store {
         Ok(m)
     }
 
-    async fn maintenance_components(&self, id: &MaintenanceId) -> Result<Vec<ComponentId>> {
+    pub(super) async fn maintenance_components(
+        &self,
+        id: &MaintenanceId,
+    ) -> Result<Vec<ComponentId>> {
         const SQL: &str = "select component_id from maintenance_components where maintenance_id = $1 order by component_id";
         let rows = sqlx::query(SQL)
             .bind(id.as_str())
@@ -129,6 +136,7 @@ impl Store {
             .collect()
     }
 
+    /// Published maintenances matching `filter`; drafts are listed by `draft_maintenances`.
     pub async fn maintenances(
         &self,
         page: &PageId,
@@ -146,7 +154,7 @@ impl Store {
             MaintenanceFilter::Scheduled => ("state = 'scheduled' and $2 = $2", "starts_at"),
         };
         let sql = format!(
-            "select {COLS} from maintenances where page_id = $1 and {cond} order by {order}, maintenance_id limit $3"
+            "select {COLS} from maintenances where page_id = $1 and draft = 0 and {cond} order by {order}, maintenance_id limit $3"
         );
         let rows = sqlx::query(&sql)
             .bind(page.as_str())

@@ -7,6 +7,7 @@ mod actions;
 pub mod analytics;
 pub mod api_keys;
 mod audit;
+mod drafts;
 mod edits;
 mod incidents;
 mod maintenances;
@@ -26,6 +27,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use audit::AuditRecord;
+pub use drafts::DraftKind;
 pub use maintenances::MaintenanceFilter;
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;

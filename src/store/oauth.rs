@@ -223,15 +223,20 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Live grants of one user for one client (re-consent replaces them), or of one client (revoke-all).
-    pub async fn live_grant_ids(
+    /// Live grants whose client was registered with the same metadata as `client` (identical
+    /// re-registrations count as one client), in one organisation and/or of one user.
+    pub async fn live_grant_ids_like(
         &self,
         client: &str,
+        org: Option<&OrgId>,
         user: Option<&UserId>,
     ) -> Result<Vec<GrantId>> {
-        const SQL: &str = "select grant_id from oauth_grants where client_id = $1 and ($2 = '' or user_id = $2) and revoked_at is null";
+        const SQL: &str = "select g.grant_id from oauth_grants g join oauth_clients c on c.client_id = g.client_id
+            where c.fingerprint = (select fingerprint from oauth_clients where client_id = $1)
+            and ($2 = '' or g.org_id = $2) and ($3 = '' or g.user_id = $3) and g.revoked_at is null";
         let rows = sqlx::query(SQL)
             .bind(client)
+            .bind(org.map(|o| o.as_str().to_owned()).unwrap_or_default())
             .bind(user.map(|u| u.as_str().to_owned()).unwrap_or_default())
             .fetch_all(&self.pool)
             .await?;
@@ -241,7 +246,7 @@ impl Store {
     }
 
     /// The grant behind an access token, if it, its connector key, its client, the user's membership and
-    /// the organisation's Hosted MCP switch are all still live. Asked on every call, on every instance.
+    /// the organisation's Hosted MCP switch and client-kind policy are all still live. Asked on every call, on every instance.
     pub async fn live_grant(&self, id: &GrantId, now: OffsetDateTime) -> Result<Option<LiveGrant>> {
         const SQL: &str = "select g.grant_id, g.org_id, g.user_id, g.client_id, c.client_name, g.scopes, g.tools, k.key_id, k.can_write
             from oauth_grants g
@@ -250,7 +255,9 @@ impl Store {
             join memberships m on m.org_id = g.org_id and m.user_id = g.user_id
             left join hosted_mcp_settings s on s.org_id = g.org_id
             where g.grant_id = $1 and g.revoked_at is null and k.revoked_at is null and c.disabled = 0
-              and (k.expires_at is null or k.expires_at > $2) and coalesce(s.enabled, 1) = 1";
+              and (k.expires_at is null or k.expires_at > $2) and coalesce(s.enabled, 1) = 1
+              and not (c.kind = 'dcr' and coalesce(s.allow_dynamic, 1) = 0)
+              and not (c.kind = 'cimd' and coalesce(s.allow_documents, 1) = 0)";
         let r = sqlx::query(SQL)
             .bind(id.as_str())
             .bind(to_millis(now))
@@ -273,33 +280,54 @@ impl Store {
     }
 
     pub async fn org_settings(&self, org: &OrgId) -> Result<OrgSettings> {
-        let r =
-            sqlx::query("select enabled, allow_write from hosted_mcp_settings where org_id = $1")
-                .bind(org.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
-        match r {
-            Some(r) => Ok(OrgSettings {
-                enabled: row::flag(&r, "enabled")?,
-                allow_write: row::flag(&r, "allow_write")?,
-            }),
-            None => Ok(OrgSettings::default()),
-        }
+        const SQL: &str =
+            "select enabled, allow_write, allow_dynamic, allow_documents, private_use_redirects
+            from hosted_mcp_settings where org_id = $1";
+        let r = sqlx::query(SQL)
+            .bind(org.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(r) = r else {
+            return Ok(OrgSettings::default());
+        };
+        let private_use_redirects = match row::opt_text(&r, "private_use_redirects")? {
+            Some(list) => Some(
+                serde_json::from_str(&list)
+                    .map_err(|e| StoreError::Corrupt(format!("private_use_redirects: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(OrgSettings {
+            enabled: row::flag(&r, "enabled")?,
+            allow_write: row::flag(&r, "allow_write")?,
+            allow_dynamic: row::flag(&r, "allow_dynamic")?,
+            allow_documents: row::flag(&r, "allow_documents")?,
+            private_use_redirects,
+        })
     }
 
     pub async fn put_org_settings(
         &self,
         tx: &mut Tx,
         org: &OrgId,
-        s: OrgSettings,
+        s: &OrgSettings,
         now: OffsetDateTime,
     ) -> Result<()> {
-        const SQL: &str = "insert into hosted_mcp_settings (org_id, enabled, allow_write, created_at, updated_at) values ($1, $2, $3, $4, $4)
-            on conflict (org_id) do update set enabled = $2, allow_write = $3, updated_at = $4";
+        const SQL: &str = "insert into hosted_mcp_settings (org_id, enabled, allow_write, allow_dynamic, allow_documents, private_use_redirects, created_at, updated_at)
+            values ($1, $2, $3, $4, $5, $6, $7, $7)
+            on conflict (org_id) do update set enabled = $2, allow_write = $3, allow_dynamic = $4, allow_documents = $5,
+                private_use_redirects = $6, updated_at = $7";
+        let list = s
+            .private_use_redirects
+            .as_ref()
+            .map(|l| serde_json::Value::from(l.clone()).to_string());
         sqlx::query(SQL)
             .bind(org.as_str())
             .bind(i64::from(s.enabled))
             .bind(i64::from(s.allow_write))
+            .bind(i64::from(s.allow_dynamic))
+            .bind(i64::from(s.allow_documents))
+            .bind(list)
             .bind(to_millis(now))
             .execute(&mut **tx)
             .await?;
@@ -314,7 +342,7 @@ impl Store {
         user: Option<&UserId>,
         calls_since: OffsetDateTime,
     ) -> Result<Vec<Connection>> {
-        const SQL: &str = "select g.grant_id, g.client_id, c.client_name, c.kind, c.redirect_uris, u.email, g.scopes, g.tools, g.created_at, g.last_used_at,
+        const SQL: &str = "select g.grant_id, g.client_id, c.client_name, c.kind, c.redirect_uris, c.fingerprint, u.email, g.scopes, g.tools, g.created_at, g.last_used_at,
             (select cast(coalesce(sum(n.calls), 0) as bigint) from grant_usage n where n.grant_id = g.grant_id and n.day >= $3) as calls_30d
             from oauth_grants g join oauth_clients c on c.client_id = g.client_id join users u on u.user_id = g.user_id
             where g.revoked_at is null and ($1 = '' or g.org_id = $1) and ($2 = '' or g.user_id = $2)
@@ -334,6 +362,7 @@ impl Store {
                     client_name: row::text(r, "client_name")?,
                     client_kind: row::parsed(r, "kind", ClientKind::parse)?,
                     redirect_uris: json_list(r, "redirect_uris")?,
+                    fingerprint: row::text(r, "fingerprint")?,
                     user_email: row::text(r, "email")?,
                     scopes: ScopeSet::parse_known(&row::text(r, "scopes")?),
                     tools: words(&row::text(r, "tools")?),

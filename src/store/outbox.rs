@@ -253,6 +253,34 @@ impl Store {
         rows.iter().map(notification_from).collect()
     }
 
+    pub async fn notification(&self, id: &NotificationId) -> Result<Notification> {
+        let sql = format!("select {NTF_COLS} from notifications where notification_id = $1");
+        let r = sqlx::query(&sql)
+            .bind(id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        notification_from(&r)
+    }
+
+    /// Puts a dead-lettered notification back in the queue, due now, keeping its id (the webhook
+    /// idempotency key) so a receiver that did get an earlier attempt can drop the repeat.
+    /// False when it is not dead (delivered, still pending, or already requeued by someone else).
+    pub async fn requeue_dead(
+        &self,
+        tx: &mut Tx,
+        id: &NotificationId,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        const SQL: &str = "update notifications set state = 'pending', next_attempt_at = $1, lease_until = 0, updated_at = $1
+            where notification_id = $2 and state = 'dead'";
+        let done = sqlx::query(SQL)
+            .bind(to_millis(now))
+            .bind(id.as_str())
+            .execute(&mut **tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn count_notifications(&self, page: &PageId) -> Result<i64> {
         let r = sqlx::query("select count(*) as n from notifications where page_id = $1")
             .bind(page.as_str())

@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
+use super::drafts::{page_drafts, DraftRow};
 use super::form::Fields;
 use super::session::WebSession;
 use super::status_page::human_time;
@@ -126,6 +127,7 @@ struct PageSummary {
     active: Vec<Incident>,
     resolved: Vec<Incident>,
     maintenances: Vec<Maintenance>,
+    drafts: Vec<DraftRow>,
 }
 
 #[derive(Template)]
@@ -152,13 +154,15 @@ async fn dashboard(State(services): State<Services>, me: SignedIn) -> Result<Res
                 .maintenances(&me.principal, &page.id, MaintenanceFilter::Upcoming, None)
                 .await?,
         );
+        let can_manage = role.is_some_and(|r| r.allows(Permission::IncidentManage));
         pages.push(PageSummary {
+            drafts: page_drafts(&services, &me.principal, &page.id, can_manage).await?,
             active: services.active_incidents(&me.principal, &page.id).await?,
             resolved: services
                 .resolved_incidents(&me.principal, &page.id, Some(5))
                 .await?,
             maintenances,
-            can_manage: role.is_some_and(|r| r.allows(Permission::IncidentManage)),
+            can_manage,
             org_name: org.name,
             page,
         });
@@ -275,6 +279,7 @@ struct IncidentPage {
     open_stages: Vec<IncidentStage>,
     statuses: Vec<ComponentStatus>,
     can_manage: bool,
+    draft: Option<DraftRow>,
 }
 
 fn update_rows(updates: &[IncidentUpdate], components: &[Component]) -> Vec<UpdateRow> {
@@ -315,9 +320,14 @@ async fn incident(
     let can_manage = services
         .can(&me.principal, &page.org_id, Permission::IncidentManage)
         .await?;
+    let draft = incident
+        .draft
+        .as_ref()
+        .map(|d| DraftRow::incident(&incident, d, None, can_manage));
     Ok(render(&IncidentPage {
         email: me.email,
         csrf: me.csrf,
+        draft,
         stage_label: incident.stage.label(),
         updates: update_rows(&updates, &components),
         page,
@@ -454,6 +464,7 @@ struct MaintenancePage {
     updates: Vec<(&'static str, String, String)>,
     next_states: Vec<MaintenanceState>,
     can_manage: bool,
+    draft: Option<DraftRow>,
 }
 
 async fn maintenance(
@@ -484,9 +495,14 @@ async fn maintenance(
         .iter()
         .map(|u: &MaintenanceUpdate| (u.state.label(), u.message.clone(), human_time(u.created_at)))
         .collect();
+    let draft = m
+        .draft
+        .as_ref()
+        .map(|d| DraftRow::maintenance(&m, d, None, can_manage));
     Ok(render(&MaintenancePage {
         email: me.email,
         csrf: me.csrf,
+        draft,
         state_label: m.state.label(),
         window: format!("{} to {}", human_time(m.starts_at), human_time(m.ends_at)),
         next_states: MaintenanceState::ALL

@@ -46,7 +46,6 @@ pub fn router() -> Router<AppState> {
 
 struct Row {
     id: String,
-    client_id: String,
     client: String,
     kind: &'static str,
     redirect_host: String,
@@ -71,7 +70,6 @@ fn row(c: Connection) -> Row {
             .first()
             .map(|r| redirect::host_of(r))
             .unwrap_or_default(),
-        client_id: c.client_id,
         client: c.client_name,
         user: c.user_email,
         scopes: c.scopes.to_string(),
@@ -85,6 +83,48 @@ fn row(c: Connection) -> Row {
     }
 }
 
+/// Identical registrations of one application (same metadata fingerprint) shown as one client.
+struct Group {
+    /// Any registration of the group: "Revoke all" acts on every registration like it.
+    client_id: String,
+    client: String,
+    kind: &'static str,
+    redirect_host: String,
+    registrations: usize,
+    rows: Vec<Row>,
+}
+
+fn grouped(connections: Vec<Connection>) -> Vec<Group> {
+    let mut groups: Vec<(String, Vec<String>, Group)> = Vec::new();
+    for c in connections {
+        let fingerprint = c.fingerprint.clone();
+        let client_id = c.client_id.clone();
+        let r = row(c);
+        match groups.iter_mut().find(|(f, _, _)| *f == fingerprint) {
+            Some((_, ids, g)) => {
+                if !ids.contains(&client_id) {
+                    ids.push(client_id);
+                    g.registrations += 1;
+                }
+                g.rows.push(r);
+            }
+            None => groups.push((
+                fingerprint,
+                vec![client_id.clone()],
+                Group {
+                    client_id,
+                    client: r.client.clone(),
+                    kind: r.kind,
+                    redirect_host: r.redirect_host.clone(),
+                    registrations: 1,
+                    rows: vec![r],
+                },
+            )),
+        }
+    }
+    groups.into_iter().map(|(_, _, g)| g).collect()
+}
+
 /// The console counts calls over the last 30 days.
 fn thirty_days_ago(oauth: &AuthServer) -> time::OffsetDateTime {
     oauth.services.clock.now() - time::Duration::days(30)
@@ -95,12 +135,15 @@ fn thirty_days_ago(oauth: &AuthServer) -> time::OffsetDateTime {
 struct ConnectionsPage {
     email: String,
     csrf: String,
-    rows: Vec<Row>,
+    groups: Vec<Group>,
     admin: bool,
     revoke_base: &'static str,
     org_id: String,
-    enabled: bool,
-    allow_write: bool,
+    settings: OrgSettings,
+    /// The deployment's private-use redirect URIs, each with whether this organisation accepts it.
+    private_use: Vec<(String, bool)>,
+    dcr_enabled: bool,
+    cimd_enabled: bool,
     mcp_url: String,
     created: Option<String>,
 }
@@ -119,12 +162,14 @@ async fn mine(State(oauth): State<AuthServer>, me: SignedIn) -> Result<Response,
     Ok(render(&ConnectionsPage {
         email: me.email,
         csrf: me.csrf,
-        rows: rows.into_iter().map(row).collect(),
+        groups: grouped(rows),
         admin: false,
         revoke_base: "/account/connections",
         org_id: String::new(),
-        enabled: true,
-        allow_write: false,
+        settings: OrgSettings::default(),
+        private_use: Vec::new(),
+        dcr_enabled: oauth.config.dcr_enabled,
+        cimd_enabled: oauth.config.cimd_enabled,
         mcp_url: oauth.resource.clone(),
         created: None,
     }))
@@ -181,12 +226,25 @@ async fn console(
     Ok(render(&ConnectionsPage {
         email: me.email,
         csrf: me.csrf,
-        rows: rows.into_iter().map(row).collect(),
+        groups: grouped(rows),
         admin: true,
         revoke_base: "/admin/hosted-mcp/connections",
         org_id: org.to_string(),
-        enabled: settings.enabled,
-        allow_write: settings.allow_write,
+        private_use: oauth
+            .config
+            .private_use_redirect_uris
+            .iter()
+            .map(|u| {
+                let on = settings
+                    .private_use_redirects
+                    .as_ref()
+                    .is_none_or(|l| l.contains(u));
+                (u.clone(), on)
+            })
+            .collect(),
+        settings,
+        dcr_enabled: oauth.config.dcr_enabled,
+        cimd_enabled: oauth.config.cimd_enabled,
         mcp_url: oauth.resource.clone(),
         created: q
             .created
@@ -269,12 +327,24 @@ async fn save_settings(
     oauth: &AuthServer,
     me: &SignedIn,
     org: &OrgId,
-    s: OrgSettings,
-) -> Result<(), WebError> {
+    mut s: OrgSettings,
+) -> Result<OrgSettings, WebError> {
+    // An organisation can only narrow the deployment's list: registration already refuses the rest.
+    let deployment = &oauth.config.private_use_redirect_uris;
+    if let Some(list) = &s.private_use_redirects {
+        if let Some(bad) = list.iter().find(|u| !deployment.contains(u)) {
+            return Err(WebError::BadRequest(format!(
+                "{bad} is not in this deployment's private-use redirect list ([oauth] private_use_redirect_uris)"
+            )));
+        }
+        if deployment.iter().all(|u| list.contains(u)) {
+            s.private_use_redirects = None;
+        }
+    }
     let store = &oauth.services.store;
     let mut tx = store.begin().await.map_err(internal)?;
     store
-        .put_org_settings(&mut tx, org, s, oauth.services.clock.now())
+        .put_org_settings(&mut tx, org, &s, oauth.services.clock.now())
         .await
         .map_err(internal)?;
     oauth
@@ -289,7 +359,7 @@ async fn save_settings(
         )
         .await?;
     tx.commit().await.map_err(|e| internal(e.into()))?;
-    Ok(())
+    Ok(s)
 }
 
 async fn settings_form(
@@ -303,6 +373,15 @@ async fn settings_form(
     let s = OrgSettings {
         enabled: form.checked("enabled"),
         allow_write: form.checked("allow_write"),
+        allow_dynamic: form.checked("allow_dynamic"),
+        allow_documents: form.checked("allow_documents"),
+        private_use_redirects: Some(
+            form.0
+                .iter()
+                .filter(|(k, _)| k == "private_use")
+                .map(|(_, v)| v.clone())
+                .collect(),
+        ),
     };
     save_settings(&oauth, &me, &org, s).await?;
     Ok(Redirect::to("/admin/hosted-mcp").into_response())
@@ -327,10 +406,28 @@ async fn settings_json(
         .org_settings(&org)
         .await
         .map_err(internal)?;
-    Ok(
-        Json(json!({ "org_id": org, "enabled": s.enabled, "allow_write": s.allow_write }))
-            .into_response(),
-    )
+    Ok(settings_body(&oauth, &org, &s))
+}
+
+fn settings_body(oauth: &AuthServer, org: &OrgId, s: &OrgSettings) -> Response {
+    let effective = s
+        .private_use_redirects
+        .clone()
+        .unwrap_or_else(|| oauth.config.private_use_redirect_uris.clone());
+    Json(json!({
+        "org_id": org,
+        "enabled": s.enabled,
+        "allow_write": s.allow_write,
+        "allow_dynamic": s.allow_dynamic,
+        "allow_documents": s.allow_documents,
+        "private_use_redirects": effective,
+        "deployment": {
+            "dcr_enabled": oauth.config.dcr_enabled,
+            "cimd_enabled": oauth.config.cimd_enabled,
+            "private_use_redirect_uris": oauth.config.private_use_redirect_uris,
+        },
+    }))
+    .into_response()
 }
 
 async fn put_settings_json(
@@ -342,11 +439,8 @@ async fn put_settings_json(
 ) -> Result<Response, WebError> {
     json_csrf(&me, &headers).await?;
     let org = admin_org(&oauth, &me, q.org.as_deref()).await?;
-    save_settings(&oauth, &me, &org, s).await?;
-    Ok(
-        Json(json!({ "org_id": org, "enabled": s.enabled, "allow_write": s.allow_write }))
-            .into_response(),
-    )
+    let saved = save_settings(&oauth, &me, &org, s).await?;
+    Ok(settings_body(&oauth, &org, &saved))
 }
 
 async fn revoke_json(

@@ -118,20 +118,26 @@ async fn consent_page(
     let me = services.user(user).await?;
     let mut orgs = Vec::new();
     let mut grantable = ScopeSet::default();
+    let mut refusals = Vec::new();
     for m in services.memberships(user).await? {
-        if let Some(s) = oauth
-            .grantable(user, &m.org.id)
+        match oauth
+            .grantable(user, &m.org.id, req)
             .await
             .map_err(oauth_internal)?
         {
-            grantable = ScopeSet::of(grantable.iter().chain(s.iter()));
-            orgs.push((m.org.id.to_string(), m.org.name));
+            Ok(s) => {
+                grantable = ScopeSet::of(grantable.iter().chain(s.iter()));
+                orgs.push((m.org.id.to_string(), m.org.name));
+            }
+            Err(why) => refusals.push(format!("{}: {why}.", m.org.name)),
         }
     }
     if orgs.is_empty() {
-        return Err(WebError::BadRequest(
-            "Hosted MCP is not turned on for any organisation you belong to.".into(),
-        ));
+        return Err(WebError::BadRequest(format!(
+            "No organisation you belong to accepts {}. {}",
+            req.client.name,
+            refusals.join(" ")
+        )));
     }
     // Requested reads are pre-ticked; a request naming no read scope gets every read scope pre-ticked.
     let no_reads_asked = !req.scopes.iter().any(|s| !s.is_write());

@@ -12,13 +12,14 @@ use super::status_page::human_time;
 use super::{render, WebError};
 use crate::app::AppState;
 use crate::domain::{Page, Permission};
-use crate::ids::{PageId, SubscriberId};
+use crate::ids::{NotificationId, PageId, SubscriberId};
 use crate::service::Services;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/pages/{page_id}/deliveries", get(list))
         .route("/admin/subscribers/{id}/remove", post(remove))
+        .route("/admin/deliveries/{id}/retry", post(retry))
 }
 
 pub struct SubscriberRow {
@@ -110,5 +111,17 @@ async fn remove(
     let id = parse_id(&id, SubscriberId::parse, "subscriber")?;
     let page_id = services.subscriber_page(&me.principal, &id).await?;
     services.remove_subscriber(&me.principal, &id).await?;
+    Ok(Redirect::to(&format!("/admin/pages/{page_id}/deliveries")).into_response())
+}
+
+async fn retry(
+    State(services): State<Services>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    me.session.check_csrf(Fields(form).get("csrf")).await?;
+    let id = parse_id(&id, NotificationId::parse, "delivery")?;
+    let page_id = services.retry_delivery(&me.principal, &id).await?;
     Ok(Redirect::to(&format!("/admin/pages/{page_id}/deliveries")).into_response())
 }

@@ -6,6 +6,7 @@ mod api_keys;
 mod connections;
 mod consent;
 mod deliveries;
+mod drafts;
 mod form;
 mod login;
 mod monitors;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(login::logout))
         .route("/status/{public_slug}", get(status_page::show))
         .merge(admin::router())
+        .merge(drafts::router())
         .merge(api_keys::router())
         .merge(consent::router())
         .merge(connections::router())

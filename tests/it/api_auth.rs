@@ -99,6 +99,21 @@ both_backends!(
         assert_eq!(me["org"]["slug"], "acme");
         assert_eq!(me["page_id"], serde_json::Value::Null);
         assert_eq!(me["user_id"], user.as_str());
+
+        // Use is recorded in batches, not per request.
+        app.services.flush_usage().await;
+        let keys = app
+            .services
+            .store
+            .api_keys_of_org(&org, None)
+            .await
+            .unwrap();
+        let used = keys.iter().find(|k| k.name == "test key").unwrap();
+        assert!(used.last_used_at.is_some());
+        assert!(
+            keys.iter().all(|k| k.name != "gone"),
+            "revoked keys are not listed"
+        );
         app.stop().await;
     }
 );
@@ -285,6 +300,19 @@ both_backends!(
         assert_eq!(
             (status, error_code(status, &body).as_str()),
             (400, "malformed")
+        );
+        let huge = json!({ "title": "x", "message": "y".repeat(300 * 1024), "notify": false });
+        let (status, body) = json(
+            &app,
+            &key,
+            Method::POST,
+            &format!("/pages/{page}/incidents"),
+            Some(huge),
+        )
+        .await;
+        assert_eq!(
+            (status, error_code(status, &body).as_str()),
+            (413, "too_large")
         );
         let (status, body) = json(&app, &key, Method::GET, "/no/such/route", None).await;
         assert_eq!(

@@ -137,13 +137,38 @@ both_backends!(an_incident_runs_its_whole_life_over_rest, |db| async move {
         &key,
         Method::PATCH,
         &one,
-        Some(json!({ "title": "Webhook delivery delays" })),
+        Some(json!({ "title": "Webhook delivery delays",
+            "affected_components": [{ "component_id": component, "status": "major_outage" }] })),
     )
     .await;
     assert_eq!(
         (status, renamed["title"].clone()),
         (200, json!("Webhook delivery delays"))
     );
+    let (_, comps) = json(
+        &app,
+        &key,
+        Method::GET,
+        &format!("/pages/{page}/components"),
+        None,
+    )
+    .await;
+    let hooks = comps["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["component_id"] == component.as_str())
+        .unwrap();
+    assert_eq!(hooks["status"], "major_outage");
+    let (status, _) = json(
+        &app,
+        &key,
+        Method::PATCH,
+        &one,
+        Some(json!({ "title": "" })),
+    )
+    .await;
+    assert_eq!(status, 422);
 
     let (status, _) = json(
         &app,
@@ -240,7 +265,7 @@ both_backends!(an_incident_runs_its_whole_life_over_rest, |db| async move {
     );
 
     let (_, full) = json(&app, &key, Method::GET, &one, None).await;
-    assert_eq!(full["updates"].as_array().unwrap().len(), 5);
+    assert_eq!(full["updates"].as_array().unwrap().len(), 6);
 
     // Pages of one, following the cursor, see every incident once.
     let (_, all) = json(

@@ -11,10 +11,12 @@ mod browser;
 mod helpers;
 mod mcp_core;
 mod mcp_http;
+mod mcp_oauth_client;
 mod page_mcp;
 
 mod cli;
 mod domain_rules;
+mod drafts;
 mod loopback;
 mod monitor_instances;
 mod monitor_pages;

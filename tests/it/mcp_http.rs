@@ -38,8 +38,13 @@ fn call(name: &str, args: Value) -> Value {
     json!({ "jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": { "name": name, "arguments": args } })
 }
 
-/// An access token with the write scopes granted (the org allows writes first).
+/// An access token with the incident write scope granted (the org allows writes first).
 async fn write_token(app: &TestApp) -> String {
+    write_token_with(app, &["mcp.incidents.write"]).await
+}
+
+/// An access token with the read scopes and `writes` granted (the org allows writes first).
+pub async fn write_token_with(app: &TestApp, writes: &[&str]) -> String {
     if app.get("/admin").await.status() != 200 {
         app.sign_in_as_owner().await;
     }
@@ -61,11 +66,14 @@ async fn write_token(app: &TestApp) -> String {
         &p.challenge,
         &[(
             "scope",
-            "mcp.pages.read mcp.incidents.read mcp.incidents.write",
+            &format!(
+                "mcp.pages.read mcp.incidents.read mcp.maintenances.read {}",
+                writes.join(" ")
+            ),
         )],
     );
     let to = consent(app, &path, "approve", |f| {
-        f.push(("grant_scope".into(), "mcp.incidents.write".into()))
+        f.extend(writes.iter().map(|w| ("grant_scope".into(), (*w).into())))
     })
     .await;
     let code = query(&to, "code").unwrap();
@@ -460,6 +468,13 @@ both_backends!(
             body["result"]["structuredContent"]["pages"][0]["name"], "Acme API",
             "{body}"
         );
+        assert_eq!(body["result"]["resultType"], "complete", "{body}");
+        for method in ["tools/list", "resources/list", "prompts/list"] {
+            let r = post_2026(&app, &t.access, method, None, json!({})).await;
+            assert_eq!(r.status(), 200, "{method}");
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["result"]["resultType"], "complete", "{method}: {body}");
+        }
         // A header that contradicts the body is refused before dispatch.
         let r = post_2026(
             &app,

@@ -328,6 +328,51 @@ both_backends!(
             .last_error
             .unwrap()
             .contains("cannot connect to SMTP relay"));
+
+        // An admin retries it from the deliveries page: one more attempt, audited; a second click
+        // while it is queued again is refused.
+        app.sign_in_as_owner().await;
+        let html = app
+            .get(&format!("/admin/pages/{page}/deliveries"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let action = format!("/admin/deliveries/{}/retry", dead.id);
+        assert!(html.contains(&action), "{html}");
+        let csrf = crate::helpers::csrf_in(&html).unwrap();
+        assert_eq!(app.post_form(&action, &[]).await.status(), 403, "CSRF");
+        assert_eq!(
+            app.post_form(&action, &[("csrf", &csrf)]).await.status(),
+            303
+        );
+        let mut retried = None;
+        for _ in 0..100 {
+            let all = s.deliveries(&me, &page, None).await.unwrap();
+            if all
+                .first()
+                .is_some_and(|n| n.state == DeliveryState::Dead && n.attempts == 3)
+            {
+                retried = all.into_iter().next();
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(retried.expect("tried once more").id, dead.id);
+        let org = s.org_by_slug("acme").await.unwrap();
+        let audit = s
+            .store
+            .audit_entries(&org.id, Some(statusgate::domain::ActorType::User), 20)
+            .await
+            .unwrap();
+        assert!(audit.iter().any(|a| a.action == "notification.retried"));
+        let other = app
+            .post_form(
+                "/admin/deliveries/ntf_ffffffffffffffffffffffff/retry",
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(other.status(), 404);
     }
 );
 

@@ -1,6 +1,7 @@
 //! The Hosted MCP authorization server, driven over HTTP like real clients drive it.
 
 mod consent;
+mod console;
 mod documents;
 mod flow;
 mod in_browser;
