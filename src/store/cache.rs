@@ -92,6 +92,10 @@ pub struct ReadCache {
     pub pages: Memo<String, crate::domain::Page>,
     pub components: Memo<String, Vec<crate::domain::Component>>,
     pub clients: Memo<String, crate::oauth::records::Client>,
+    /// The number of this instance's last notice.
+    sent: AtomicU64,
+    /// The other listening instances, each with the last of our notices it has acknowledged.
+    peers: tokio::sync::watch::Sender<HashMap<String, u64>>,
 }
 
 impl ReadCache {
@@ -106,7 +110,37 @@ impl ReadCache {
             pages: Memo::default(),
             components: Memo::default(),
             clients: Memo::default(),
+            sent: AtomicU64::new(0),
+            peers: tokio::sync::watch::Sender::new(HashMap::new()),
         })
+    }
+
+    /// The payload of this instance's next write notice: `w:{instance}:{number}`.
+    pub fn next_notice(&self, instance: &str) -> (String, u64) {
+        let n = self.sent.fetch_add(1, Ordering::AcqRel) + 1;
+        (format!("w:{instance}:{n}"), n)
+    }
+
+    /// Waits until every other listening instance has acknowledged notice `n`, that is, has already
+    /// invalidated its cache: a writer that waits here before answering leaves no window in which a
+    /// client, told the write is done, reaches an instance still serving the old rows. An instance
+    /// silent for `ACK_WAIT` is taken to be gone and forgotten until it speaks again.
+    pub async fn acknowledged(&self, n: u64) {
+        let mut rx = self.peers.subscribe();
+        let all = rx.wait_for(|peers| peers.values().all(|acked| *acked >= n));
+        if tokio::time::timeout(ACK_WAIT, all).await.is_err() {
+            self.peers
+                .send_modify(|peers| peers.retain(|_, acked| *acked >= n));
+        }
+    }
+
+    fn peer_acked(&self, peer: &str, n: u64) {
+        self.peers.send_if_modified(|peers| {
+            let acked = peers.entry(peer.to_owned()).or_insert(0);
+            let newer = n > *acked;
+            *acked = (*acked).max(n);
+            newer
+        });
     }
 
     /// Read this before fetching a row that will be cached.
@@ -144,8 +178,15 @@ impl ReadCache {
     }
 }
 
+/// How long a writer waits for another instance's acknowledgement before forgetting it.
+const ACK_WAIT: Duration = Duration::from_millis(500);
+
 /// Listens for other instances' writes on PostgreSQL for as long as the process runs. Caching is on
 /// only while the listener is connected; each reconnection starts from an empty cache.
+///
+/// Notices on [`CHANNEL`]: `w:{writer}:{n}` (a write committed: invalidate, then acknowledge),
+/// `a:{writer}:{n}:{peer}` (peer has invalidated for the writer's notice n), `h:{instance}` (a listener
+/// started: everyone answers `p:{instance}` so each knows the others).
 pub async fn listen(url: String, cache: Arc<ReadCache>, instance: Arc<str>) {
     use sqlx::postgres::PgListener;
     loop {
@@ -163,22 +204,54 @@ pub async fn listen(url: String, cache: Arc<ReadCache>, instance: Arc<str>) {
             continue;
         }
         cache.set_enabled(true);
+        let mut reply = Some(format!("h:{instance}"));
         loop {
-            match listener.try_recv().await {
-                Ok(Some(n)) => {
-                    if n.payload() != &*instance {
-                        cache.invalidate();
-                    }
-                }
-                // The connection was lost: notifications may have been missed.
-                Ok(None) | Err(_) => {
-                    cache.set_enabled(false);
-                    tracing::warn!(
-                        "cache listener lost its connection; caching is off until it is back"
-                    );
+            if let Some(payload) = reply.take() {
+                let sent = sqlx::query("select pg_notify($1, $2)")
+                    .bind(CHANNEL)
+                    .bind(payload)
+                    .execute(&mut listener)
+                    .await;
+                if sent.is_err() {
                     break;
                 }
             }
+            match listener.try_recv().await {
+                Ok(Some(n)) => reply = on_notice(&cache, &instance, n.payload()),
+                // The connection was lost: notifications may have been missed.
+                Ok(None) | Err(_) => break,
+            }
+        }
+        cache.set_enabled(false);
+        tracing::warn!("cache listener lost its connection; caching is off until it is back");
+    }
+}
+
+/// Acts on one notice; answers the notice to send back, if any.
+fn on_notice(cache: &ReadCache, me: &str, payload: &str) -> Option<String> {
+    let parts: Vec<&str> = payload.split(':').collect();
+    match parts.as_slice() {
+        ["w", writer, n] if *writer != me => {
+            cache.invalidate();
+            Some(format!("a:{writer}:{n}:{me}"))
+        }
+        ["a", writer, n, peer] if *writer == me => {
+            cache.peer_acked(peer, n.parse().unwrap_or(0));
+            None
+        }
+        ["h", peer] if *peer != me => {
+            cache.peer_acked(peer, 0);
+            Some(format!("p:{me}"))
+        }
+        ["p", peer] if *peer != me => {
+            cache.peer_acked(peer, 0);
+            None
+        }
+        // Our own notices, and anything unknown: an unknown notice may be a write, so drop the cache.
+        ["w", ..] | ["a", ..] | ["h", _] | ["p", _] => None,
+        _ => {
+            cache.invalidate();
+            None
         }
     }
 }

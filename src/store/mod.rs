@@ -62,16 +62,22 @@ impl Tx {
         if !self.changes_cached {
             return self.inner.commit().await;
         }
+        let mut notice = None;
         if self.store.backend == Backend::Postgres {
             // Delivered to every listener when, and only if, this transaction commits.
+            let (payload, n) = self.store.cache.next_notice(&self.store.instance);
             sqlx::query("select pg_notify($1, $2)")
                 .bind(cache::CHANNEL)
-                .bind(&*self.store.instance)
+                .bind(payload)
                 .execute(&mut *self.inner)
                 .await?;
+            notice = Some(n);
         }
         let done = self.inner.commit().await;
         self.store.cache.invalidate();
+        if let (Ok(()), Some(n)) = (&done, notice) {
+            self.store.cache.acknowledged(n).await;
+        }
         done
     }
 }
@@ -217,11 +223,13 @@ impl Store {
     pub(crate) async fn changed(&self) -> Result<()> {
         self.cache.invalidate();
         if self.backend == Backend::Postgres {
+            let (payload, n) = self.cache.next_notice(&self.instance);
             sqlx::query("select pg_notify($1, $2)")
                 .bind(cache::CHANNEL)
-                .bind(&*self.instance)
+                .bind(payload)
                 .execute(&self.pool)
                 .await?;
+            self.cache.acknowledged(n).await;
         }
         Ok(())
     }

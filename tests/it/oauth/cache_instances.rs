@@ -1,5 +1,6 @@
 //! Two instances on one PostgreSQL database, each with its read cache warm: a role demotion, a new page
-//! and a revoked grant written through one are seen by the other at its very next request.
+//! and a revoked grant written through one are seen by the other at its very next request (the writer
+//! answers only once every listening instance has acknowledged the commit's notice).
 
 use serde_json::{Map, Value};
 use statusgate::app::App;

@@ -1,30 +1,31 @@
-//! The server side of `bench/mcp.sh`: statusgate with the demo organisation (one page, its components)
-//! on a loopback port, plus one Hosted MCP grant minted in-process (registration, approval and code
-//! exchange through the authorization server itself). Prints one line,
-//! `ready <port> <access token> <pid>`, then serves until killed. The load comes from another process.
+//! The set-up step of `bench/mcp.sh`: prepares a database for the `/mcp` load benchmark and prints an
+//! access token for it. It migrates the database, seeds the demo organisation (one page and its
+//! components), and mints one Hosted MCP grant in-process (registration, approval and code exchange
+//! through the authorization server itself), then exits. The script then serves that database with the
+//! release `statusgate` binary at `public_url`, which must be the same URL given here (it is the
+//! token's issuer and audience).
 //!
-//! `STATUSGATE_BENCH_DATABASE_URL=postgres://... ./target/release/examples/mcp_bench_server`
-//! (default: SQLite in a temp folder).
+//! `./target/release/examples/mcp_bench_setup <database url> <public url>` prints the access token.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // A benchmark fails loudly.
 
+mod common;
+
 use base64::Engine;
+use common::{CALLBACK, EMAIL, PASSWORD};
 use sha2::{Digest, Sha256};
 use statusgate::app::App;
 use statusgate::oauth::scope::ScopeSet;
 use statusgate::oauth::token::TokenRequest;
 
-mod common;
-
-use common::{CALLBACK, EMAIL, PASSWORD};
-
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = std::env::var("STATUSGATE_BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}/bench.db", dir.path().display()));
-    let config = common::bench_config(&url);
+    let args: Vec<String> = std::env::args().collect();
+    let [_, url, public_url] = args.as_slice() else {
+        panic!("usage: mcp_bench_setup <database url> <public url>");
+    };
+    let mut config = common::bench_config(url);
+    config.public_url = public_url.clone();
     let app = App::build(config).await.unwrap();
-    let port = app.local_addr().unwrap().port();
     let oauth = app.state.oauth.clone();
     let services = app.state.services.clone();
 
@@ -82,10 +83,6 @@ async fn main() {
         })
         .await
         .unwrap();
-    println!(
-        "ready {port} {} {}",
-        issued.access_token,
-        std::process::id()
-    );
-    app.run_until(std::future::pending()).await.unwrap();
+    println!("{}", issued.access_token);
+    services.store.close().await;
 }
