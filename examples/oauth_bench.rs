@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use statusgate::app::App;
-use statusgate::config::{AdminConfig, Config};
 
-const EMAIL: &str = "bench@acme.test";
-const PASSWORD: &str = "bench password 123";
-const CALLBACK: &str = "http://127.0.0.1/callback";
+mod common;
+
+use common::{CALLBACK, EMAIL, PASSWORD};
+
 const WORKERS: usize = 4;
 
 fn client() -> reqwest::Client {
@@ -79,17 +79,7 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let url = std::env::var("STATUSGATE_BENCH_DATABASE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}/bench.db", dir.path().display()));
-    let config = Config {
-        bind: "127.0.0.1:0".into(),
-        database_url: url.clone(),
-        demo: true,
-        log: "error".into(),
-        admin: AdminConfig {
-            email: EMAIL.into(),
-            password: Some(PASSWORD.into()),
-        },
-        ..Config::default()
-    };
+    let config = common::bench_config(&url);
     let app = App::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr().unwrap());
     tokio::spawn(app.run_until(std::future::pending()));

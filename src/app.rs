@@ -127,6 +127,7 @@ impl App {
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = connect(&config).await?;
         store.migrate().await?;
+        store.listen_for_changes().await;
         let services = Services::new(store, clock, config.security.clone())
             .with_monitoring(config.monitoring());
         let listener = TcpListener::bind(config.bind_addr()?).await?;

@@ -131,7 +131,8 @@ impl AuthServer {
         let Some(grant) = store.live_grant(&row.grant_id, now).await? else {
             return Err(invalid_grant("the authorization was revoked"));
         };
-        let mut tx = store.begin().await?;
+        // Codes and refresh tokens are not cached; a revocation inside marks the transaction itself.
+        let mut tx = store.begin_untracked().await?;
         if !store.use_code(&mut tx, &hash, now).await? {
             // Another exchange of the same code won the race: that is a replay too.
             drop(tx);
@@ -218,7 +219,10 @@ impl AuthServer {
         let now = self.services.clock.now();
         let store = &self.services.store;
         let old_hash = hash_secret(old);
-        // Read-only checks first, outside the write transaction.
+        if let Some(done) = self.rotate(req, &client, old, &old_hash).await? {
+            return done;
+        }
+        // Not rotated: find out why, read-only checks first, outside the write transaction.
         let mut row = match store.refresh_token(None, &old_hash).await {
             Ok(r) => r,
             Err(StoreError::NotFound) => return Err(invalid_grant("unknown refresh token")),
@@ -250,7 +254,7 @@ impl AuthServer {
             let successor = self.successor_of(old).await?;
             // The compare-and-set is the transaction's first statement, so it takes the write lock
             // (SQLite) or the row lock (PostgreSQL) before anything is read: exactly one caller wins.
-            let mut tx = store.begin().await?;
+            let mut tx = store.begin_untracked().await?;
             if store
                 .supersede_refresh(&mut tx, &old_hash, &hash_secret(&successor), now)
                 .await?
@@ -311,6 +315,50 @@ impl AuthServer {
         store.insert_audit(&mut tx, &rec, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Err(invalid_grant("the refresh token was already used"))
+    }
+
+    /// The common case in one short transaction: the compare-and-set claims a live, unexpired token of
+    /// this client as its first statement (taking the write lock or the row lock before anything is
+    /// read), the grant's liveness and the scope are checked, and the successor is stored. `None` when
+    /// the token was not claimed; a failed check after the claim rolls it back.
+    async fn rotate(
+        &self,
+        req: &TokenRequest,
+        client: &Client,
+        old: &str,
+        old_hash: &str,
+    ) -> Result<Option<Result<TokenResponse>>> {
+        let now = self.services.clock.now();
+        let store = &self.services.store;
+        let successor = self.successor_of(old).await?;
+        let mut tx = store.begin_untracked().await?;
+        let Some((grant_id, granted)) = store
+            .claim_refresh(&mut tx, old_hash, &hash_secret(&successor), &client.id, now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(grant) = store.live_grant(&grant_id, now).await? else {
+            return Ok(Some(Err(invalid_grant("the authorization was revoked"))));
+        };
+        let requested = ScopeSet::parse_known(req.scope.as_deref().unwrap_or_default());
+        let scopes = if requested.is_empty() {
+            granted.clone()
+        } else {
+            requested
+        };
+        if !scopes.is_subset_of(&granted) {
+            return Ok(Some(Err(OAuthError::InvalidScope(
+                "a refresh may narrow the scope, never widen it".into(),
+            ))));
+        }
+        self.store_refresh(&mut tx, &successor, &grant_id, &client.id, &scopes)
+            .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        let done = self
+            .respond(&grant_id, &grant.user_id, &client.id, &scopes, successor)
+            .await;
+        Ok(Some(done))
     }
 
     /// Revokes a grant inside `tx`, with an audit row naming why.

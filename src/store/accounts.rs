@@ -114,31 +114,50 @@ impl Store {
     }
 
     /// The user's current role in `org`, read fresh on every check so a demotion applies at once.
+    /// (Cached until the next write, so still current: see `cache.rs`.)
     pub async fn role_of(&self, org: &OrgId, user: &UserId) -> Result<Option<Role>> {
         const SQL: &str = "select role from memberships where org_id = $1 and user_id = $2";
+        let key = (org.as_str().to_owned(), user.as_str().to_owned());
+        let at = self.cache.generation();
+        if let Some(role) = self.cache.roles.get(&key, at) {
+            return Ok(role);
+        }
         let r = sqlx::query(SQL)
             .bind(org.as_str())
             .bind(user.as_str())
             .fetch_optional(&self.pool)
             .await?;
-        r.map(|r| row::parsed(&r, "role", Role::parse)).transpose()
+        let role = r
+            .map(|r| row::parsed(&r, "role", Role::parse))
+            .transpose()?;
+        self.cache.roles.put(key, role, at, &self.cache);
+        Ok(role)
     }
 
     pub async fn memberships_of(&self, user: &UserId) -> Result<Vec<Membership>> {
         const SQL: &str = "select o.org_id, o.slug, o.name, m.role from memberships m
             join orgs o on o.org_id = m.org_id where m.user_id = $1 order by o.slug";
+        let at = self.cache.generation();
+        if let Some(list) = self.cache.memberships.get(user.as_str(), at) {
+            return Ok(list);
+        }
         let rows = sqlx::query(SQL)
             .bind(user.as_str())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
+        let list = rows
+            .iter()
             .map(|r| {
                 Ok(Membership {
                     org: org_from(r)?,
                     role: row::parsed(r, "role", Role::parse)?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        self.cache
+            .memberships
+            .put(user.as_str().to_owned(), list.clone(), at, &self.cache);
+        Ok(list)
     }
 
     pub async fn record_login_failure(&self, key: &str, now: OffsetDateTime) -> Result<()> {

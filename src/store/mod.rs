@@ -7,6 +7,7 @@ mod actions;
 pub mod analytics;
 pub mod api_keys;
 mod audit;
+pub mod cache;
 mod drafts;
 mod edits;
 mod incidents;
@@ -20,6 +21,7 @@ mod pages;
 pub mod sessions;
 mod usage;
 
+use std::sync::Arc;
 use std::{path::Path, str::FromStr, time::Duration};
 
 pub use sqlx::any::AnyRow;
@@ -30,7 +32,58 @@ pub use audit::AuditRecord;
 pub use drafts::DraftKind;
 pub use maintenances::MaintenanceFilter;
 
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A write transaction. It derefs to the connection, so queries run on `&mut **tx` as usual. Committing
+/// one that may have changed cached rows invalidates the read cache (and, on PostgreSQL, tells the other
+/// instances) before `commit` returns.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, sqlx::Any>,
+    /// Whether committing must invalidate the read cache.
+    changes_cached: bool,
+    store: Store,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
+
+impl Tx {
+    /// Marks this transaction as changing cached rows (a no-op unless it was opened untracked).
+    pub fn touches_cached(&mut self) {
+        self.changes_cached = true;
+    }
+
+    pub async fn commit(mut self) -> std::result::Result<(), sqlx::Error> {
+        if !self.changes_cached {
+            return self.inner.commit().await;
+        }
+        let mut notice = None;
+        if self.store.backend == Backend::Postgres {
+            // Delivered to every listener when, and only if, this transaction commits.
+            let (payload, n) = self.store.cache.next_notice(&self.store.instance);
+            sqlx::query("select pg_notify($1, $2)")
+                .bind(cache::CHANNEL)
+                .bind(payload)
+                .execute(&mut *self.inner)
+                .await?;
+            notice = Some(n);
+        }
+        let done = self.inner.commit().await;
+        self.store.cache.invalidate();
+        if let (Ok(()), Some(n)) = (&done, notice) {
+            self.store.cache.acknowledged(n).await;
+        }
+        done
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -82,6 +135,11 @@ pub struct Store {
     /// handler. On PostgreSQL the same pool as everything else.
     writer: AnyPool,
     backend: Backend,
+    /// Cached reads; see `cache.rs`.
+    pub(crate) cache: Arc<cache::ReadCache>,
+    /// Names this process in change notifications, so it skips its own.
+    instance: Arc<str>,
+    url: Arc<str>,
 }
 
 impl std::fmt::Debug for Store {
@@ -137,7 +195,46 @@ impl Store {
             pool,
             writer,
             backend,
+            // On PostgreSQL nothing is cached until a listener hears other instances' writes.
+            cache: cache::ReadCache::new(backend == Backend::Sqlite),
+            instance: crate::ids::random_hex(8).into(),
+            url: url.into(),
         })
+    }
+
+    /// On PostgreSQL, starts listening for other instances' writes and waits (a bounded time) until
+    /// caching is on; until then, and whenever the listener is lost, every read goes to the database.
+    /// On SQLite, where one process owns the file, caching is on from the start.
+    pub async fn listen_for_changes(&self) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        tokio::spawn(cache::listen(
+            self.url.to_string(),
+            self.cache.clone(),
+            self.instance.clone(),
+        ));
+        for _ in 0..100 {
+            if self.cache.enabled() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Something cached was changed outside a transaction: invalidate here and tell other instances.
+    pub(crate) async fn changed(&self) -> Result<()> {
+        self.cache.invalidate();
+        if self.backend == Backend::Postgres {
+            let (payload, n) = self.cache.next_notice(&self.instance);
+            sqlx::query("select pg_notify($1, $2)")
+                .bind(cache::CHANNEL)
+                .bind(payload)
+                .execute(&self.pool)
+                .await?;
+            self.cache.acknowledged(n).await;
+        }
+        Ok(())
     }
 
     pub fn backend(&self) -> Backend {
@@ -149,8 +246,24 @@ impl Store {
     }
 
     /// A write transaction. Do not open a second one while holding one: on SQLite they queue.
+    /// Committing it invalidates the read cache; use [`Store::begin_untracked`] on hot paths that
+    /// write no cached table.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.writer.begin().await?)
+        Ok(Tx {
+            inner: self.writer.begin().await?,
+            changes_cached: true,
+            store: self.clone(),
+        })
+    }
+
+    /// A write transaction that leaves the read cache alone unless a store function inside it marks
+    /// it ([`Tx::touches_cached`]): for refresh rotation, code exchange and usage counts.
+    pub async fn begin_untracked(&self) -> Result<Tx> {
+        Ok(Tx {
+            inner: self.writer.begin().await?,
+            changes_cached: false,
+            store: self.clone(),
+        })
     }
 
     /// Applies pending migrations; safe to run from several processes at once.

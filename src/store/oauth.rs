@@ -37,6 +37,13 @@ fn client_from(r: &AnyRow) -> Result<Client> {
     })
 }
 
+/// A live grant as read, before the connector key's expiry is compared with the clock.
+#[derive(Clone, Debug)]
+pub struct LiveGrantRow {
+    grant: LiveGrant,
+    key_expires_at: Option<OffsetDateTime>,
+}
+
 /// The stored form of a client, with what the console needs to group identical registrations.
 pub struct NewClient<'a> {
     pub client: &'a Client,
@@ -65,7 +72,7 @@ impl Store {
             .bind(to_millis(now))
             .execute(&self.pool)
             .await?;
-        Ok(())
+        self.changed().await
     }
 
     /// A client that is not disabled.
@@ -73,8 +80,16 @@ impl Store {
         let sql = format!(
             "select {CLIENT_COLS} from oauth_clients where client_id = $1 and disabled = 0"
         );
+        let at = self.cache.generation();
+        if let Some(c) = self.cache.clients.get(id, at) {
+            return Ok(c);
+        }
         let r = sqlx::query(&sql).bind(id).fetch_one(&self.pool).await?;
-        client_from(&r)
+        let client = client_from(&r)?;
+        self.cache
+            .clients
+            .put(id.to_owned(), client.clone(), at, &self.cache);
+        Ok(client)
     }
 
     /// How many clients with this metadata fingerprint were registered since `since`.
@@ -115,6 +130,9 @@ impl Store {
             .bind(to_millis(before))
             .execute(&self.pool)
             .await?;
+        if done.rows_affected() > 0 {
+            self.changed().await?;
+        }
         Ok(done.rows_affected())
     }
 
@@ -209,6 +227,7 @@ impl Store {
         by: &str,
         now: OffsetDateTime,
     ) -> Result<bool> {
+        tx.touches_cached();
         sqlx::query("update api_keys set revoked_at = $2, updated_at = $2 where grant_id = $1 and revoked_at is null")
             .bind(id.as_str())
             .bind(to_millis(now))
@@ -246,37 +265,55 @@ impl Store {
     }
 
     /// The grant behind an access token, if it, its connector key, its client, the user's membership and
-    /// the organisation's Hosted MCP switch and client-kind policy are all still live. Asked on every call, on every instance.
+    /// the organisation's Hosted MCP switch and client-kind policy are all still live. Asked on every
+    /// call, on every instance;
+    /// answered from the read cache until the next write (see `cache.rs`), the key's expiry checked here.
     pub async fn live_grant(&self, id: &GrantId, now: OffsetDateTime) -> Result<Option<LiveGrant>> {
-        const SQL: &str = "select g.grant_id, g.org_id, g.user_id, g.client_id, c.client_name, g.scopes, g.tools, k.key_id, k.can_write
+        const SQL: &str = "select g.grant_id, g.org_id, g.user_id, g.client_id, c.client_name, g.scopes, g.tools, k.key_id, k.can_write, k.expires_at
             from oauth_grants g
             join api_keys k on k.grant_id = g.grant_id
             join oauth_clients c on c.client_id = g.client_id
             join memberships m on m.org_id = g.org_id and m.user_id = g.user_id
             left join hosted_mcp_settings s on s.org_id = g.org_id
             where g.grant_id = $1 and g.revoked_at is null and k.revoked_at is null and c.disabled = 0
-              and (k.expires_at is null or k.expires_at > $2) and coalesce(s.enabled, 1) = 1
+              and coalesce(s.enabled, 1) = 1
               and not (c.kind = 'dcr' and coalesce(s.allow_dynamic, 1) = 0)
               and not (c.kind = 'cimd' and coalesce(s.allow_documents, 1) = 0)";
-        let r = sqlx::query(SQL)
-            .bind(id.as_str())
-            .bind(to_millis(now))
-            .fetch_optional(&self.pool)
-            .await?;
-        r.map(|r| {
-            Ok(LiveGrant {
-                grant_id: GrantId::from_db(row::text(&r, "grant_id")?),
-                org_id: OrgId::from_db(row::text(&r, "org_id")?),
-                user_id: UserId::from_db(row::text(&r, "user_id")?),
-                client_id: row::text(&r, "client_id")?,
-                client_name: row::text(&r, "client_name")?,
-                scopes: ScopeSet::parse_known(&row::text(&r, "scopes")?),
-                tools: words(&row::text(&r, "tools")?),
-                key_id: ApiKeyId::from_db(row::text(&r, "key_id")?),
-                can_write: row::flag(&r, "can_write")?,
-            })
-        })
-        .transpose()
+        let at = self.cache.generation();
+        let row = match self.cache.live_grants.get(id.as_str(), at) {
+            Some(row) => row,
+            None => {
+                let r = sqlx::query(SQL)
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let row = r
+                    .map(|r| -> Result<LiveGrantRow> {
+                        Ok(LiveGrantRow {
+                            grant: LiveGrant {
+                                grant_id: GrantId::from_db(row::text(&r, "grant_id")?),
+                                org_id: OrgId::from_db(row::text(&r, "org_id")?),
+                                user_id: UserId::from_db(row::text(&r, "user_id")?),
+                                client_id: row::text(&r, "client_id")?,
+                                client_name: row::text(&r, "client_name")?,
+                                scopes: ScopeSet::parse_known(&row::text(&r, "scopes")?),
+                                tools: words(&row::text(&r, "tools")?),
+                                key_id: ApiKeyId::from_db(row::text(&r, "key_id")?),
+                                can_write: row::flag(&r, "can_write")?,
+                            },
+                            key_expires_at: row::opt_instant(&r, "expires_at")?,
+                        })
+                    })
+                    .transpose()?;
+                self.cache
+                    .live_grants
+                    .put(id.as_str().to_owned(), row.clone(), at, &self.cache);
+                row
+            }
+        };
+        Ok(row
+            .filter(|r| r.key_expires_at.is_none_or(|t| t > now))
+            .map(|r| r.grant))
     }
 
     pub async fn org_settings(&self, org: &OrgId) -> Result<OrgSettings> {

@@ -96,6 +96,36 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Rotation's fast path in one statement: supersedes the token only if it is live, unexpired and
+    /// `client`'s, and answers its grant and scopes. `None`: not claimed; the caller reads the row to
+    /// find out why (unknown, another client's, expired, or already rotated).
+    pub async fn claim_refresh(
+        &self,
+        tx: &mut Tx,
+        hash: &str,
+        successor: &str,
+        client: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<(GrantId, ScopeSet)>> {
+        const SQL: &str = "update oauth_refresh_tokens set superseded_at = $2, successor_hash = $3, updated_at = $2
+            where token_hash = $1 and superseded_at is null and client_id = $4 and expires_at > $2
+            returning grant_id, scopes";
+        let r = sqlx::query(SQL)
+            .bind(hash)
+            .bind(to_millis(now))
+            .bind(successor)
+            .bind(client)
+            .fetch_optional(&mut **tx)
+            .await?;
+        r.map(|r| {
+            Ok((
+                GrantId::from_db(row::text(&r, "grant_id")?),
+                ScopeSet::parse_known(&row::text(&r, "scopes")?),
+            ))
+        })
+        .transpose()
+    }
+
     /// A refresh token by hash, read inside `tx` when given (to see the outcome of a race), else from the pool.
     pub async fn refresh_token(&self, tx: Option<&mut Tx>, hash: &str) -> Result<RefreshRow> {
         const SQL: &str =

@@ -54,11 +54,19 @@ impl Store {
 
     pub async fn page(&self, id: &PageId) -> Result<Page> {
         let sql = format!("select {PAGE_COLS} from pages where page_id = $1");
+        let at = self.cache.generation();
+        if let Some(p) = self.cache.pages.get(id.as_str(), at) {
+            return Ok(p);
+        }
         let r = sqlx::query(&sql)
             .bind(id.as_str())
             .fetch_one(&self.pool)
             .await?;
-        page_from(&r)
+        let page = page_from(&r)?;
+        self.cache
+            .pages
+            .put(id.as_str().to_owned(), page.clone(), at, &self.cache);
+        Ok(page)
     }
 
     pub async fn page_by_public_slug(&self, slug: &str) -> Result<Page> {
@@ -79,11 +87,19 @@ impl Store {
 
     pub async fn pages_of_org(&self, org: &OrgId) -> Result<Vec<Page>> {
         let sql = format!("select {PAGE_COLS} from pages where org_id = $1 order by name, page_id");
+        let at = self.cache.generation();
+        if let Some(list) = self.cache.pages_of_org.get(org.as_str(), at) {
+            return Ok(list);
+        }
         let rows = sqlx::query(&sql)
             .bind(org.as_str())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(page_from).collect()
+        let list = rows.iter().map(page_from).collect::<Result<Vec<_>>>()?;
+        self.cache
+            .pages_of_org
+            .put(org.as_str().to_owned(), list.clone(), at, &self.cache);
+        Ok(list)
     }
 
     pub async fn insert_component(
@@ -114,11 +130,22 @@ impl Store {
         let sql = format!(
             "select {COMPONENT_COLS} from components where page_id = $1 order by position, name"
         );
+        let at = self.cache.generation();
+        if let Some(list) = self.cache.components.get(page.as_str(), at) {
+            return Ok(list);
+        }
         let rows = sqlx::query(&sql)
             .bind(page.as_str())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(component_from).collect()
+        let list = rows
+            .iter()
+            .map(component_from)
+            .collect::<Result<Vec<_>>>()?;
+        self.cache
+            .components
+            .put(page.as_str().to_owned(), list.clone(), at, &self.cache);
+        Ok(list)
     }
 
     pub async fn set_component_status(

@@ -24,7 +24,8 @@ impl Store {
         const KEY: &str = "update api_keys set last_used_at = $1
             where grant_id = $2 and (last_used_at is null or last_used_at < $1)";
         let day = last_used_ms - last_used_ms.rem_euclid(DAY_MS);
-        let mut tx = self.begin().await?;
+        // Counts and last-used times are not cached: committing leaves the read cache alone.
+        let mut tx = self.begin_untracked().await?;
         // A grant revoked and deleted since the call leaves nothing to count.
         let exists = sqlx::query("select count(*) as n from oauth_grants where grant_id = $1")
             .bind(grant_id)

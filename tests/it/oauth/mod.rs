@@ -1,5 +1,6 @@
 //! The Hosted MCP authorization server, driven over HTTP like real clients drive it.
 
+mod cache_instances;
 mod consent;
 mod console;
 mod documents;

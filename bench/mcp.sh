@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Load for `POST /mcp` (`tools/call list_status_pages` with a Bearer access token) from wrk, a separate
+# process, on loopback, against the release `statusgate` binary. Prints the time from start to ready
+# (an already-migrated database), requests/s, p50 and p99 at concurrency 1 and 64, and the server's peak
+# RSS (VmHWM).
+#
+#   bench/mcp.sh [sqlite|postgres] [seconds]
+#
+# STATUSGATE_BENCH_BIN=DIR serves with DIR/statusgate instead of ./target/release/statusgate (to compare
+# a saved build) and skips the build step. PostgreSQL: STATUSGATE_BENCH_PG (default postgres://postgres@127.0.0.1:55433) must
+# accept psql; the database statusgate_bench is dropped and created on every run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+engine=${1:-sqlite}
+secs=${2:-10}
+pg=${STATUSGATE_BENCH_PG:-postgres://postgres@127.0.0.1:55433}
+
+if [ -z "${STATUSGATE_BENCH_BIN:-}" ]; then
+  cargo build --release --quiet --example mcp_bench_setup --bin statusgate
+fi
+statusgate_bin=${STATUSGATE_BENCH_BIN:-./target/release}/statusgate
+work=$(mktemp -d)
+server=
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if [ "$engine" = postgres ]; then
+  psql "$pg/postgres" -qAt -c "drop database if exists statusgate_bench" \
+    -c "create database statusgate_bench" >/dev/null
+  db=$pg/statusgate_bench
+else
+  db=sqlite://$work/bench.db
+fi
+port=$((20000 + RANDOM % 20000))
+public=http://127.0.0.1:$port
+TOKEN=$(./target/release/examples/mcp_bench_setup "$db" "$public")
+export TOKEN
+
+echo "engine $engine, nproc $(nproc), $(uptime | sed 's/.*load/load/')"
+start=$(date +%s%N)
+STATUSGATE_DATABASE_URL=$db STATUSGATE_BIND=127.0.0.1:$port STATUSGATE_PUBLIC_URL=$public \
+  STATUSGATE_DEMO=false STATUSGATE_LOG=error "$statusgate_bin" --config /dev/null serve >"$work/log" 2>&1 &
+server=$!
+until curl -sf "$public/mcp/health" >/dev/null; do sleep 0.002; done
+echo "ready after $(( ($(date +%s%N) - start) / 1000000 )) ms"
+
+url=$public/mcp
+check=$(curl -s -X POST "$url" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+  -H 'Accept: application/json, text/event-stream' \
+  -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_status_pages","arguments":{}}}')
+case $check in *overall_status*) ;; *) echo "unexpected answer: $check"; exit 1 ;; esac
+wrk -t1 -c1 -d2s -s bench/mcp_call.lua "$url" >/dev/null # warm-up
+printf 'c=1   '; wrk -t1 -c1 -d"${secs}s" -s bench/mcp_call.lua "$url" | tail -n1
+printf 'c=64  '; wrk -t2 -c64 -d"${secs}s" -s bench/mcp_call.lua "$url" | tail -n1
+echo "peak RSS $(awk '/VmHWM/ {printf "%.1f MiB", $2 / 1024}' "/proc/$server/status")"
