@@ -125,6 +125,20 @@ impl Chrome {
             .to_owned()
     }
 
+    /// The current URL once it starts with `prefix` (a click's navigation can still be under way when
+    /// the click returns); the last URL seen if that takes more than 10 seconds.
+    pub async fn url_starting_with(&self, prefix: &str) -> String {
+        let mut at = self.current_url().await;
+        for _ in 0..100 {
+            if at.starts_with(prefix) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            at = self.current_url().await;
+        }
+        at
+    }
+
     pub async fn source(&self) -> String {
         self.call(reqwest::Method::GET, "/source", None)
             .await

@@ -205,7 +205,7 @@ async fn monitor_pages_work_in_a_real_browser() {
         .fill("#password", crate::helpers::ADMIN_PASSWORD)
         .await;
     chrome.click("button[type=submit]").await;
-    let now_at = chrome.current_url().await;
+    let now_at = chrome.url_starting_with(&app.url("/admin")).await;
     assert!(now_at.ends_with("/admin"), "signed in: {now_at}");
     chrome
         .goto(&app.url(&format!("/admin/pages/{page}/monitors")))

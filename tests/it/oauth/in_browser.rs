@@ -33,6 +33,9 @@ async fn a_person_approves_a_connection_in_a_real_browser() {
     chrome.fill("#email", ADMIN_EMAIL).await;
     chrome.fill("#password", ADMIN_PASSWORD).await;
     chrome.click("button[type=submit]").await;
+    chrome
+        .url_starting_with(&app.url("/mcp/oauth/authorize"))
+        .await;
     let html = chrome.source().await;
     assert!(
         html.contains("Connect Test client to statusgate?"),
@@ -43,7 +46,7 @@ async fn a_person_approves_a_connection_in_a_real_browser() {
     chrome.screenshot(&dir.join("oauth-consent.png")).await;
     chrome.click("button[value=approve]").await;
 
-    let landed = url::Url::parse(&chrome.current_url().await).unwrap();
+    let landed = url::Url::parse(&chrome.url_starting_with(&redirect).await).unwrap();
     assert!(landed.as_str().starts_with(&redirect), "{landed}");
     assert_eq!(query(&landed, "iss"), Some(app.base.clone()));
     let code = query(&landed, "code").unwrap();
