@@ -113,3 +113,57 @@ both_backends!(mcp_accepts_read_and_write_api_keys, |db| async move {
     assert_eq!(r.status(), 400);
     app.stop().await;
 });
+
+/// `mcp-remote` (npm, pinned in `.ci/mcp-remote`) bridging stdio to `/mcp` with the key in a header,
+/// exactly as the README's Claude Desktop block runs it, driven by the official client over its stdio.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_remote_carries_an_api_key_header() {
+    let proxy = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".ci/mcp-remote/node_modules/mcp-remote/dist/proxy.js");
+    if !proxy.exists() {
+        eprintln!("skipped: run `npm ci` in .ci/mcp-remote (.ci/run does)");
+        return;
+    }
+    use rmcp::ServiceExt;
+    use std::process::Stdio;
+    let app = spawn(
+        crate::helpers::TestDb::new(crate::helpers::Backend::Sqlite)
+            .await
+            .unwrap(),
+    )
+    .await;
+    let read = owner_key(&app, false).await;
+    let config = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new("node")
+        .arg(&proxy)
+        .arg(format!("{}/mcp", app.base))
+        .arg("--header")
+        .arg(format!("x-statusgate-key:{read}"))
+        .arg("--transport")
+        .arg("http-only")
+        .env("MCP_REMOTE_CONFIG_DIR", config.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs mcp-remote");
+    let stdout = child.stdout.take().unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let client = ().serve((stdout, stdin)).await.expect("initialises through mcp-remote");
+    let tools = client.list_all_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "list_status_pages"));
+    assert!(
+        !tools.iter().any(|t| t.name == "create_incident"),
+        "a read key lists no write tool"
+    );
+    let params: rmcp::model::CallToolRequestParams =
+        serde_json::from_value(json!({ "name": "list_status_pages", "arguments": {} })).unwrap();
+    let result = client.call_tool(params).await.unwrap();
+    assert_eq!(
+        result.structured_content.unwrap()["pages"][0]["name"],
+        "Acme API"
+    );
+    let _ = client.cancel().await;
+    let _ = child.kill().await;
+}
