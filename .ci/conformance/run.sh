@@ -5,6 +5,8 @@
 #    revision judged against its own baseline in baseline/<revision>.yml;
 #  - the authorization-server scenarios, with approve.mjs playing the person on the consent page.
 # Usage: .ci/conformance/run.sh [path-to-statusgate-binary]   (default: target/debug/statusgate)
+# STATUSGATE_CONFORMANCE_PORT (default 18480) moves statusgate, the proxy (+1) and the callback (+2);
+# STATUSGATE_CONFORMANCE_KEEP=1 keeps the suite's and the server's logs and says where.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
