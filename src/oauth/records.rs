@@ -201,8 +201,7 @@ impl OrgSettings {
             }
             _ => {}
         }
-        let private_use =
-            !redirect_uri.starts_with("https://") && !redirect_uri.starts_with("http://");
+        let private_use = super::redirect::is_private_use(redirect_uri);
         match &self.private_use_redirects {
             Some(list) if private_use && !list.iter().any(|u| u == redirect_uri) => Some(format!(
                 "it does not accept the redirect URI {redirect_uri}"
