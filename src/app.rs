@@ -56,6 +56,7 @@ pub fn build_router(state: AppState) -> Router {
         allowed_origins: std::iter::once(public.clone())
             .chain(state.config.mcp.allowed_origins.iter().cloned())
             .collect(),
+        direct_dispatch: state.config.mcp.direct_dispatch,
     };
     let api = crate::api::ApiState {
         services: state.services.clone(),

@@ -47,11 +47,23 @@ impl Default for ApiConfig {
 }
 
 /// The `/mcp` endpoint.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct McpConfig {
     /// Browser origins besides our own that may call `/mcp` (e.g. MCP Inspector's `http://localhost:6274`).
     pub allowed_origins: Vec<String>,
+    /// Answer `tools/call` and `tools/list` of the initialize-based revisions without rmcp's per-request
+    /// service (`mcp::direct`). Off sends every request through rmcp, at about half the throughput.
+    pub direct_dispatch: bool,
+}
+
+impl Default for McpConfig {
+    fn default() -> Self {
+        Self {
+            allowed_origins: Vec::new(),
+            direct_dispatch: true,
+        }
+    }
 }
 
 #[derive(Clone, Deserialize)]

@@ -47,6 +47,35 @@ impl StatusgateMcp {
     }
 }
 
+impl StatusgateMcp {
+    /// `tools/list` for `c`: only the tools its scopes and ticked tool set allow. Shared by the SDK's
+    /// dispatch and the direct path in `super::direct`, so both answer the same.
+    pub fn tools_for(&self, c: &McpCaller) -> Result<ListToolsResult, ErrorData> {
+        let tools: Vec<Value> = catalog::TOOLS
+            .iter()
+            .filter(|t| c.may_use(t))
+            .map(|t| t.to_json())
+            .collect();
+        from_json(json!({ "tools": tools }))
+    }
+
+    /// `tools/call` for `c`. A hidden tool is answered exactly like an unknown one.
+    pub async fn call_tool_for(
+        &self,
+        c: &McpCaller,
+        req: CallToolRequestParams,
+    ) -> Result<CallToolResult, ErrorData> {
+        let Some(spec) = catalog::tool(&req.name).filter(|t| c.may_use(t)) else {
+            return Err(ErrorData::invalid_params(
+                format!("unknown tool `{}`", req.name),
+                None,
+            ));
+        };
+        let args = req.arguments.unwrap_or_default();
+        tool_result(super::tools::call(&self.services, c, &self.base_url, spec.name, &args).await)
+    }
+}
+
 pub(crate) fn from_json<T: DeserializeOwned>(v: Value) -> Result<T, ErrorData> {
     serde_json::from_value(v)
         .map_err(|e| ErrorData::internal_error(format!("building a response: {e}"), None))
@@ -110,13 +139,7 @@ impl ServerHandler for StatusgateMcp {
         _req: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let c = caller(&ctx)?;
-        let tools: Vec<Value> = catalog::TOOLS
-            .iter()
-            .filter(|t| c.may_use(t))
-            .map(|t| t.to_json())
-            .collect();
-        from_json(json!({ "tools": tools }))
+        self.tools_for(&caller(&ctx)?)
     }
 
     async fn call_tool(
@@ -124,17 +147,9 @@ impl ServerHandler for StatusgateMcp {
         req: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let c = caller(&ctx)?;
-        // A hidden tool is answered exactly like an unknown one.
-        let Some(spec) = catalog::tool(&req.name).filter(|t| c.may_use(t)) else {
-            return Err(ErrorData::invalid_params(
-                format!("unknown tool `{}`", req.name),
-                None,
-            ));
-        };
-        let args = req.arguments.unwrap_or_default();
-        let r = super::tools::call(&self.services, &c, &self.base_url, spec.name, &args).await;
-        tool_result(r).map(Into::into)
+        self.call_tool_for(&caller(&ctx)?, req)
+            .await
+            .map(Into::into)
     }
 
     async fn list_resources(

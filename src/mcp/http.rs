@@ -13,13 +13,14 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::{json, Value};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use super::direct::{Direct, Envelope};
 use super::handler::StatusgateMcp;
 use super::resources::scope_for;
 use super::{catalog, prompts, McpCaller, McpScope};
@@ -49,6 +50,8 @@ pub struct McpHttp {
     pub resource_metadata: Arc<str>,
     /// Origins allowed to call from a browser: our own plus configured ones.
     pub allowed_origins: Arc<[String]>,
+    /// Whether `mcp::direct` answers what it can (`[mcp] direct_dispatch`).
+    pub direct_dispatch: bool,
 }
 
 /// The header an API key may come in instead of `Authorization: Bearer`.
@@ -57,29 +60,44 @@ const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-statusgate-key");
 /// Bodies above this are refused with 413 before any parsing.
 const MAX_BODY: usize = 256 * 1024;
 
+/// What the guard needs on every request, shared rather than cloned per request.
+struct Guarded {
+    http: McpHttp,
+    direct: Option<Direct>,
+}
+
 pub fn router<S: Clone + Send + Sync + 'static>(state: McpHttp, public_url: &str) -> Router<S> {
     let handler = StatusgateMcp::new(state.services.clone(), public_url);
     let host = public_url
         .split("://")
         .nth(1)
         .unwrap_or_default()
+        .trim_end_matches('/')
         .to_owned();
     let hostname = host.split(':').next().unwrap_or_default().to_owned();
+    let hosts = [
+        host,
+        hostname,
+        "localhost".into(),
+        "127.0.0.1".into(),
+        "::1".into(),
+    ];
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
-        .with_allowed_hosts([
-            host,
-            hostname,
-            "localhost".into(),
-            "127.0.0.1".into(),
-            "::1".into(),
-        ]);
-    let service = StreamableHttpService::new(
+        .with_allowed_hosts(hosts.clone());
+    let guarded = Arc::new(Guarded {
+        http: state.clone(),
+        direct: state
+            .direct_dispatch
+            .then(|| Direct::new(handler.clone(), &hosts)),
+    });
+    // Behind an `Arc`: axum clones a route's service for every request, and rmcp's clones its config.
+    let sdk = Arc::new(StreamableHttpService::new(
         move || Ok(handler.clone()),
         Arc::new(LocalSessionManager::default()),
         config,
-    );
+    ));
     let origins = state.allowed_origins.clone();
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |o: &HeaderValue, _| {
@@ -102,9 +120,15 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: McpHttp, public_url: &str
             HeaderName::from_static("mcp-protocol-version"),
         ]);
     Router::new()
-        .route_service("/mcp", service)
+        .route(
+            "/mcp",
+            any(move |req: Request| {
+                let sdk = sdk.clone();
+                async move { sdk.handle(req).await.map(Body::new) }
+            }),
+        )
         .route("/mcp/tools", get(list_tools))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .layer(axum::middleware::from_fn_with_state(guarded, guard))
         .layer(cors)
         .with_state(state)
 }
@@ -196,9 +220,12 @@ fn bearer<'a>(
 }
 
 /// What the call in the body needs beyond what the caller has, if anything.
-fn missing_scope(caller: &McpCaller, body: &Value) -> Option<Vec<McpScope>> {
-    let params = &body["params"];
-    match body["method"].as_str()? {
+fn missing_scope(
+    caller: &McpCaller,
+    method: Option<&str>,
+    params: &Value,
+) -> Option<Vec<McpScope>> {
+    match method? {
         "tools/call" => {
             let tool = catalog::tool(params["name"].as_str()?)?;
             (!caller.may_use(tool)).then(|| vec![tool.scope])
@@ -223,7 +250,8 @@ fn missing_scope(caller: &McpCaller, body: &Value) -> Option<Vec<McpScope>> {
     }
 }
 
-async fn guard(State(state): State<McpHttp>, req: Request, next: Next) -> Response {
+async fn guard(State(guarded): State<Arc<Guarded>>, req: Request, next: Next) -> Response {
+    let state = &guarded.http;
     if let Some(origin) = req.headers().get(header::ORIGIN) {
         let ok = origin
             .to_str()
@@ -240,14 +268,14 @@ async fn guard(State(state): State<McpHttp>, req: Request, next: Next) -> Respon
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return r;
     }
-    let token = match bearer(&state, req.headers(), req.uri().query()) {
+    let token = match bearer(state, req.headers(), req.uri().query()) {
         Ok(t) => t.to_owned(),
         Err(r) => return r,
     };
     let caller = match state.auth.authenticate(&token).await {
         Ok(c) => c,
         Err(AuthFailure::InvalidToken(why)) => {
-            return unauthorized(&state, Some("invalid_token"), &why)
+            return unauthorized(state, Some("invalid_token"), &why)
         }
         Err(AuthFailure::Unavailable) => {
             return json_rpc_error(
@@ -272,21 +300,32 @@ async fn guard(State(state): State<McpHttp>, req: Request, next: Next) -> Respon
         }
     };
     if is_mcp {
-        if let Ok(msg) = serde_json::from_slice::<Value>(&bytes) {
-            if let Some(scopes) = missing_scope(&caller, &msg) {
-                let mut r = json_rpc_error(
-                    StatusCode::FORBIDDEN,
-                    -32003,
-                    "insufficient scope for this call",
-                );
-                r.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    challenge(&state, Some("insufficient_scope"), &scopes),
-                );
+        normalise_accept(&mut parts.headers);
+        let envelope = serde_json::from_slice::<Envelope<'_>>(&bytes);
+        let lacking = match &envelope {
+            Ok(msg) => missing_scope(&caller, msg.method(), &msg.params),
+            // An odd message (duplicate keys, say) is still checked, then left to rmcp to judge.
+            Err(_) => serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|v| missing_scope(&caller, v["method"].as_str(), &v["params"])),
+        };
+        if let Some(scopes) = lacking {
+            let mut r = json_rpc_error(
+                StatusCode::FORBIDDEN,
+                -32003,
+                "insufficient scope for this call",
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                challenge(state, Some("insufficient_scope"), &scopes),
+            );
+            return r;
+        }
+        if let (Ok(msg), Some(direct)) = (envelope, &guarded.direct) {
+            if let Some(r) = direct.answer(&parts.headers, &caller, msg).await {
                 return r;
             }
         }
-        normalise_accept(&mut parts.headers);
     }
     parts.extensions.insert(caller);
     let patch = is_mcp && super::revision::needs_result_type(&parts.headers);
@@ -300,8 +339,13 @@ async fn guard(State(state): State<McpHttp>, req: Request, next: Next) -> Respon
     }
 }
 
+const CANONICAL_ACCEPT: &str = "application/json, text/event-stream";
+
 /// Some clients send only one of the two types the transport names (checklist D9); both are fine here.
 fn normalise_accept(headers: &mut HeaderMap) {
+    if headers.get(header::ACCEPT).is_some_and(|v| v == CANONICAL_ACCEPT) {
+        return;
+    }
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -319,7 +363,7 @@ fn normalise_accept(headers: &mut HeaderMap) {
     if lenient {
         headers.insert(
             header::ACCEPT,
-            HeaderValue::from_static("application/json, text/event-stream"),
+            HeaderValue::from_static(CANONICAL_ACCEPT),
         );
     }
 }

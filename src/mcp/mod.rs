@@ -5,6 +5,7 @@ pub mod args;
 pub mod caller;
 pub mod catalog;
 pub mod credentials;
+pub mod direct;
 pub mod handler;
 pub mod http;
 pub mod prompts;

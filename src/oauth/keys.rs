@@ -2,10 +2,12 @@
 //! every instance signs and verifies alike; each has a `kid`; the newest signs, and a rotated-out key
 //! keeps verifying until every token it signed has expired.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use super::records::LiveGrant;
@@ -56,6 +58,42 @@ impl KeyRing {
             })
             .collect();
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = loaded;
+    }
+}
+
+/// Tokens whose signature, issuer and audience this instance has already checked, by SHA-256 of the
+/// token, until they expire. Checking a JWT costs more than the rest of a cached `/mcp` call (header and
+/// claims parsing, an HMAC key schedule); a connector sends the same token for its whole lifetime. Only
+/// the token's own checks are remembered: expiry is compared again on every hit and the grant's
+/// liveness is never cached here, so revocation stays immediate. A signing key outlives every token it
+/// signed (rotation keeps it until they have expired), so a remembered token never outlives its key.
+#[derive(Default)]
+pub struct VerifiedTokens {
+    map: RwLock<HashMap<[u8; 32], Arc<Claims>>>,
+}
+
+/// Entries kept at most; a full map first drops expired tokens, then starts over.
+const VERIFIED_CAP: usize = 4096;
+
+impl VerifiedTokens {
+    fn key(token: &str) -> [u8; 32] {
+        Sha256::digest(token.as_bytes()).into()
+    }
+
+    fn get(&self, key: &[u8; 32], now: i64) -> Option<Arc<Claims>> {
+        let map = self.map.read().unwrap_or_else(|p| p.into_inner());
+        map.get(key).filter(|c| c.exp > now).cloned()
+    }
+
+    fn put(&self, key: [u8; 32], claims: Arc<Claims>, now: i64) {
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= VERIFIED_CAP {
+            map.retain(|_, c| c.exp > now);
+            if map.len() >= VERIFIED_CAP {
+                map.clear();
+            }
+        }
+        map.insert(key, claims);
     }
 }
 
@@ -152,8 +190,20 @@ impl AuthServer {
         Ok((token, ttl))
     }
 
-    /// Checks only the token itself: signature, `kid`, expiry (by our clock), issuer and audience.
-    pub async fn decode_access(&self, token: &str) -> Result<Claims, AccessError> {
+    /// Checks only the token itself: signature, `kid`, expiry (by our clock), issuer and audience; a token
+    /// already checked here is answered from [`VerifiedTokens`].
+    pub async fn decode_access(&self, token: &str) -> Result<Arc<Claims>, AccessError> {
+        let now = self.services.clock.now().unix_timestamp();
+        let key = VerifiedTokens::key(token);
+        if let Some(c) = self.verified.get(&key, now) {
+            return Ok(c);
+        }
+        let claims = Arc::new(self.check_access(token).await?);
+        self.verified.put(key, claims.clone(), now);
+        Ok(claims)
+    }
+
+    async fn check_access(&self, token: &str) -> Result<Claims, AccessError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AccessError::Invalid)?;
         let kid = header.kid.ok_or(AccessError::Invalid)?;
         let key = match self.keys.find(&kid) {

@@ -98,6 +98,8 @@ pub struct AuthServer {
     /// `{public_url}/mcp`: every token's audience.
     pub resource: String,
     pub keys: Arc<keys::KeyRing>,
+    /// Access tokens this instance has checked, so a connector's repeat calls skip the JWT work.
+    pub verified: Arc<keys::VerifiedTokens>,
     /// Client ID Metadata Documents fetched by this instance.
     pub documents: Arc<cimd::DocumentCache>,
 }
@@ -111,6 +113,7 @@ impl AuthServer {
             resource: format!("{issuer}/mcp"),
             issuer,
             keys: Arc::new(keys::KeyRing::default()),
+            verified: Arc::new(keys::VerifiedTokens::default()),
             documents: Arc::new(cimd::DocumentCache::default()),
         }
     }
@@ -136,10 +139,14 @@ impl AuthServer {
 
 /// SHA-256 as lowercase hex: how every secret we hand out is stored.
 pub fn hash_secret(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(secret.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 /// A fresh secret: a short prefix naming its kind, then 32 random bytes in base64url.

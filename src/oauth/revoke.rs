@@ -23,7 +23,7 @@ impl AuthServer {
         let grant = match store.refresh_token(None, &hash_secret(token)).await {
             Ok(row) => Some((row.grant_id, row.client_id)),
             Err(StoreError::NotFound) => match self.decode_access(token).await {
-                Ok(c) => GrantId::parse(&c.grant).map(|g| (g, c.client_id)),
+                Ok(c) => GrantId::parse(&c.grant).map(|g| (g, c.client_id.clone())),
                 Err(_) => None,
             },
             Err(e) => return Err(e.into()),

@@ -102,6 +102,18 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// The same database for a second server; the original keeps owning (and dropping) it.
+    pub fn alias(&self) -> TestDb {
+        TestDb {
+            backend: self.backend,
+            url: self.url.clone(),
+            _dir: None,
+            pg_admin: None,
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let Some((admin, name)) = self.pg_admin.take() else {

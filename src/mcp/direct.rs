@@ -1,0 +1,227 @@
+//! The direct path for the calls that carry an assistant's steady traffic, `tools/call` and `tools/list`,
+//! on the initialize-based revisions. rmcp's stateless transport builds a service, a task and two
+//! channels for every request; answering these few methods here, with rmcp's own model types and the same
+//! handler code, doubles what one machine serves (BENCHMARKS.md). Everything else, and anything this path
+//! is not sure about, goes to rmcp unchanged: the direct path only answers requests rmcp would accept, and
+//! answers them with the bytes rmcp would send.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use rmcp::model::{
+    CallToolRequestParams, JsonRpcMessage, RequestId, ServerJsonRpcMessage, ServerResult,
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::handler::StatusgateMcp;
+use super::McpCaller;
+
+/// One JSON-RPC message, read once: the guard checks its scope from this, and the direct path answers it.
+#[derive(Deserialize)]
+pub struct Envelope<'a> {
+    #[serde(borrow, default)]
+    jsonrpc: Option<Cow<'a, str>>,
+    /// Checked for a number or string only on the direct path; rmcp has its own rules.
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(borrow, default)]
+    method: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub params: Value,
+}
+
+impl Envelope<'_> {
+    pub fn method(&self) -> Option<&str> {
+        self.method.as_deref()
+    }
+}
+
+/// The revisions whose `tools/*` requests need nothing from the transport beyond the JSON-RPC framing.
+/// 2026-07-28 (per-request `_meta`, `Mcp-*` header checks, `resultType`) stays with rmcp.
+const LEGACY_REVISIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+
+/// The `_meta` key by which a request negotiates its revision on its own (2026-07-28).
+const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+
+pub struct Direct {
+    handler: StatusgateMcp,
+    transport: Transport,
+}
+
+impl Direct {
+    pub fn new(handler: StatusgateMcp, hosts: &[String]) -> Self {
+        Self {
+            handler,
+            transport: Transport::new(hosts),
+        }
+    }
+
+    /// The answer to `msg`, or `None` when rmcp should answer it. `headers` are the request's, with
+    /// `Accept` already normalised.
+    pub async fn answer(
+        &self,
+        headers: &HeaderMap,
+        caller: &McpCaller,
+        msg: Envelope<'_>,
+    ) -> Option<Response> {
+        if !self.transport.agrees(headers) || msg.jsonrpc.as_deref() != Some("2.0") {
+            return None;
+        }
+        let id: RequestId = serde_json::from_value(msg.id?).ok()?;
+        if msg
+            .params
+            .get("_meta")
+            .and_then(|m| m.get(META_VERSION))
+            .is_some()
+        {
+            return None;
+        }
+        let result = match msg.method.as_deref()? {
+            "tools/call" => {
+                // Malformed params get rmcp's own error.
+                let params: CallToolRequestParams = serde_json::from_value(msg.params).ok()?;
+                self.handler
+                    .call_tool_for(caller, params)
+                    .await
+                    .map(ServerResult::CallToolResult)
+            }
+            "tools/list" if msg.params.is_null() || msg.params.is_object() => self
+                .handler
+                .tools_for(caller)
+                .map(ServerResult::ListToolsResult),
+            _ => return None,
+        };
+        let message: ServerJsonRpcMessage = match result {
+            Ok(mut r) => {
+                // What rmcp does for a peer older than 2026-07-28.
+                r.strip_result_type_for_legacy_peer();
+                JsonRpcMessage::response(r, id)
+            }
+            Err(e) => JsonRpcMessage::error(e, Some(id)),
+        };
+        let body = serde_json::to_vec(&message).ok()?;
+        let mut resp = Response::new(Body::from(body));
+        *resp.status_mut() = StatusCode::OK;
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Some(resp)
+    }
+}
+
+/// The transport checks rmcp makes before dispatch.
+struct Transport {
+    /// The `Host` values rmcp accepts, lower-cased; anything else is left to rmcp's 403.
+    hosts: Arc<[String]>,
+}
+
+impl Transport {
+    fn new(hosts: &[String]) -> Self {
+        Self {
+            hosts: hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        }
+    }
+
+    /// `host` is one of the allowed authorities, or its name is an allowed name given without a port.
+    fn host_allowed(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+                name
+            }
+            _ => host.as_str(),
+        };
+        self.hosts
+            .iter()
+            .any(|a| *a == host || (!a.contains(':') && a == name))
+    }
+
+    /// "Yes" only when rmcp would say yes too, and would then answer in JSON without a negotiation.
+    fn agrees(&self, headers: &HeaderMap) -> bool {
+        let text = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
+        let revision_ok = match text("mcp-protocol-version") {
+            None => true,
+            Some(v) => LEGACY_REVISIONS.contains(&v),
+        };
+        let json_body = text(header::CONTENT_TYPE.as_str()).is_some_and(|ct| {
+            ct.split(';')
+                .next()
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case("application/json"))
+        });
+        let accepts = text(header::ACCEPT.as_str()).is_some_and(|a| {
+            let a = a.to_ascii_lowercase();
+            a.contains("application/json") && a.contains("text/event-stream")
+        });
+        let host_ok = text(header::HOST.as_str()).is_some_and(|h| self.host_allowed(h));
+        revision_ok && json_body && accepts && host_ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).expect("header value"));
+        }
+        h
+    }
+
+    const BASE: [(&str, &str); 3] = [
+        ("host", "status.example.com"),
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+    ];
+
+    fn with(change: (&'static str, &str)) -> HeaderMap {
+        let mut pairs: Vec<(&'static str, &str)> = BASE
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != change.0)
+            .collect();
+        pairs.push(change);
+        headers(&pairs)
+    }
+
+    #[test]
+    fn answers_only_what_rmcp_would_accept_unchanged() {
+        let d = Transport::new(&[
+            "status.example.com".to_owned(),
+            "127.0.0.1".to_owned(),
+            "::1".to_owned(),
+            "API.example.com:8443".to_owned(),
+        ]);
+        assert!(d.agrees(&headers(&BASE)));
+        for ok in [
+            ("mcp-protocol-version", "2025-03-26"),
+            ("mcp-protocol-version", "2025-06-18"),
+            ("mcp-protocol-version", "2025-11-25"),
+            ("content-type", "application/json; charset=utf-8"),
+            ("host", "STATUS.example.com:443"),
+            ("host", "127.0.0.1:8080"),
+            ("host", "api.example.com:8443"),
+        ] {
+            assert!(d.agrees(&with(ok)), "{ok:?}");
+        }
+        for left_to_rmcp in [
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-protocol-version", "1999-01-01"),
+            ("content-type", "text/plain"),
+            ("accept", "application/json"),
+            ("host", "evil.example"),
+            ("host", "api.example.com:9999"),
+            ("host", "[::1]:8080"),
+        ] {
+            assert!(!d.agrees(&with(left_to_rmcp)), "{left_to_rmcp:?}");
+        }
+        let no_host: Vec<_> = BASE.iter().copied().filter(|(k, _)| *k != "host").collect();
+        assert!(!d.agrees(&headers(&no_host)));
+    }
+}
