@@ -7,7 +7,8 @@
 #   bench/mcp.sh [sqlite|postgres] [seconds]
 #
 # STATUSGATE_BENCH_BIN=DIR serves with DIR/statusgate instead of ./target/release/statusgate (to compare
-# a saved build) and skips the build step. PostgreSQL: STATUSGATE_BENCH_PG (default postgres://postgres@127.0.0.1:55433) must
+# a saved build) and skips the build step. STATUSGATE_BENCH_CONFIG=FILE serves with that config file
+# (e.g. one with `[mcp] direct_dispatch = false`, to measure the SDK-only path) instead of none. PostgreSQL: STATUSGATE_BENCH_PG (default postgres://postgres@127.0.0.1:55433) must
 # accept psql; the database statusgate_bench is dropped and created on every run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,7 +43,7 @@ export TOKEN
 echo "engine $engine, nproc $(nproc), $(uptime | sed 's/.*load/load/')"
 start=$(date +%s%N)
 STATUSGATE_DATABASE_URL=$db STATUSGATE_BIND=127.0.0.1:$port STATUSGATE_PUBLIC_URL=$public \
-  STATUSGATE_DEMO=false STATUSGATE_LOG=error "$statusgate_bin" --config /dev/null serve >"$work/log" 2>&1 &
+  STATUSGATE_DEMO=false STATUSGATE_LOG=error "$statusgate_bin" --config "${STATUSGATE_BENCH_CONFIG:-/dev/null}" serve >"$work/log" 2>&1 &
 server=$!
 until curl -sf "$public/mcp/health" >/dev/null; do sleep 0.002; done
 echo "ready after $(( ($(date +%s%N) - start) / 1000000 )) ms"

@@ -343,7 +343,10 @@ const CANONICAL_ACCEPT: &str = "application/json, text/event-stream";
 
 /// Some clients send only one of the two types the transport names (checklist D9); both are fine here.
 fn normalise_accept(headers: &mut HeaderMap) {
-    if headers.get(header::ACCEPT).is_some_and(|v| v == CANONICAL_ACCEPT) {
+    if headers
+        .get(header::ACCEPT)
+        .is_some_and(|v| v == CANONICAL_ACCEPT)
+    {
         return;
     }
     let accept = headers
@@ -361,10 +364,7 @@ fn normalise_accept(headers: &mut HeaderMap) {
         .iter()
         .any(|t| accept.contains(t));
     if lenient {
-        headers.insert(
-            header::ACCEPT,
-            HeaderValue::from_static(CANONICAL_ACCEPT),
-        );
+        headers.insert(header::ACCEPT, HeaderValue::from_static(CANONICAL_ACCEPT));
     }
 }
 
