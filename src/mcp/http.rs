@@ -393,6 +393,7 @@ impl Authenticate for crate::oauth::AuthServer {
                         .scopes
                         .iter()
                         .filter_map(|s| McpScope::parse(s.as_str()))
+                        .filter(|s| grant.org_allows_write || !s.is_write())
                         .collect(),
                     allowed_tools: Some(grant.tools.clone()),
                 }),

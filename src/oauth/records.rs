@@ -122,6 +122,9 @@ pub struct LiveGrant {
     pub tools: Vec<String>,
     pub key_id: ApiKeyId,
     pub can_write: bool,
+    /// The organisation's "Allow write scopes" as it is now: off withdraws the grant's write scopes at
+    /// the next call, whatever was consented.
+    pub org_allows_write: bool,
 }
 
 impl LiveGrant {

@@ -92,6 +92,7 @@ pub struct ReadCache {
     pub pages: Memo<String, crate::domain::Page>,
     pub components: Memo<String, Vec<crate::domain::Component>>,
     pub clients: Memo<String, crate::oauth::records::Client>,
+    pub org_settings: Memo<String, crate::oauth::records::OrgSettings>,
     /// The number of this instance's last notice.
     sent: AtomicU64,
     /// The other listening instances, each with the last of our notices it has acknowledged.
@@ -110,6 +111,7 @@ impl ReadCache {
             pages: Memo::default(),
             components: Memo::default(),
             clients: Memo::default(),
+            org_settings: Memo::default(),
             sent: AtomicU64::new(0),
             peers: tokio::sync::watch::Sender::new(HashMap::new()),
         })
@@ -170,6 +172,7 @@ impl ReadCache {
             self.pages.clear();
             self.components.clear();
             self.clients.clear();
+            self.org_settings.clear();
         }
     }
 

@@ -269,7 +269,8 @@ impl Store {
     /// call, on every instance;
     /// answered from the read cache until the next write (see `cache.rs`), the key's expiry checked here.
     pub async fn live_grant(&self, id: &GrantId, now: OffsetDateTime) -> Result<Option<LiveGrant>> {
-        const SQL: &str = "select g.grant_id, g.org_id, g.user_id, g.client_id, c.client_name, g.scopes, g.tools, k.key_id, k.can_write, k.expires_at
+        const SQL: &str = "select g.grant_id, g.org_id, g.user_id, g.client_id, c.client_name, g.scopes, g.tools, k.key_id, k.can_write, k.expires_at,
+                coalesce(s.allow_write, 0) as org_write
             from oauth_grants g
             join api_keys k on k.grant_id = g.grant_id
             join oauth_clients c on c.client_id = g.client_id
@@ -300,6 +301,7 @@ impl Store {
                                 tools: words(&row::text(&r, "tools")?),
                                 key_id: ApiKeyId::from_db(row::text(&r, "key_id")?),
                                 can_write: row::flag(&r, "can_write")?,
+                                org_allows_write: row::flag(&r, "org_write")?,
                             },
                             key_expires_at: row::opt_instant(&r, "expires_at")?,
                         })
@@ -316,7 +318,21 @@ impl Store {
             .map(|r| r.grant))
     }
 
+    /// An organisation's Hosted MCP settings (defaults when it never saved any). Read on every `/mcp` call
+    /// made with an API key, so answered from the read cache until the next write.
     pub async fn org_settings(&self, org: &OrgId) -> Result<OrgSettings> {
+        let at = self.cache.generation();
+        if let Some(s) = self.cache.org_settings.get(org.as_str(), at) {
+            return Ok(s);
+        }
+        let s = self.read_org_settings(org).await?;
+        self.cache
+            .org_settings
+            .put(org.as_str().to_owned(), s.clone(), at, &self.cache);
+        Ok(s)
+    }
+
+    async fn read_org_settings(&self, org: &OrgId) -> Result<OrgSettings> {
         const SQL: &str =
             "select enabled, allow_write, allow_dynamic, allow_documents, private_use_redirects
             from hosted_mcp_settings where org_id = $1";

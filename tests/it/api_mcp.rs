@@ -1,11 +1,13 @@
 //! `/mcp` with API keys: a read-only key sees and runs only read tools, a read & write key can open an
-//! incident, audited as `api_key` with the tool's name; keys and tokens are not mixed.
+//! incident while the organisation allows write scopes, audited as `api_key` with the tool's name; the
+//! organisation's Hosted MCP switch applies to keys; keys and tokens are not mixed.
 
 use serde_json::{json, Value};
 
 use crate::api_support::{json as api, owner_key, spawn};
 use crate::both_backends;
 use crate::helpers::{demo_ids, TestApp};
+use crate::mcp_http::hosted_mcp;
 
 async fn mcp(app: &TestApp, header: (&str, &str), body: Value) -> reqwest::Response {
     reqwest::Client::new()
@@ -68,7 +70,14 @@ both_backends!(mcp_accepts_read_and_write_api_keys, |db| async move {
         .unwrap()
         .contains("insufficient_scope"));
 
-    // A write key, as a bearer token, sees and runs the write tools.
+    // A write key gets no write tool while the organisation does not allow write scopes (the default).
+    let names = tool_names(&app, ("authorization", &bearer)).await;
+    assert!(!names.iter().any(|n| n == "create_incident"), "{names:?}");
+    let r = mcp(&app, ("authorization", &bearer), open.clone()).await;
+    assert_eq!(r.status(), 403);
+
+    // Once it does, the write key, as a bearer token, sees and runs the write tools.
+    hosted_mcp(&app, true, true).await;
     let names = tool_names(&app, ("authorization", &bearer)).await;
     assert!(names.contains(&"create_incident".to_owned()), "{names:?}");
     let r = mcp(&app, ("authorization", &bearer), open).await;
@@ -92,6 +101,23 @@ both_backends!(mcp_accepts_read_and_write_api_keys, |db| async move {
         .find(|r| r["action"] == "incident.created")
         .expect("audit row");
     assert_eq!(row["detail"]["tool"], "create_incident");
+
+    // Hosted MCP off: keys are refused on /mcp at their next call (the REST API is not affected).
+    hosted_mcp(&app, false, true).await;
+    let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" });
+    let r = mcp(&app, ("x-statusgate-key", &read), list.clone()).await;
+    assert_eq!(r.status(), 401);
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
+    let (s, _) = api(&app, &read, reqwest::Method::GET, "/me", None).await;
+    assert_eq!(s, 200);
+    hosted_mcp(&app, true, false).await;
+    assert_eq!(
+        mcp(&app, ("x-statusgate-key", &read), list).await.status(),
+        200
+    );
 
     // Unknown keys are 401; a key and a bearer token together are 400.
     let r = mcp(

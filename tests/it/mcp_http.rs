@@ -43,8 +43,8 @@ async fn write_token(app: &TestApp) -> String {
     write_token_with(app, &["mcp.incidents.write"]).await
 }
 
-/// An access token with the read scopes and `writes` granted (the org allows writes first).
-pub async fn write_token_with(app: &TestApp, writes: &[&str]) -> String {
+/// Saves the demo organisation's Hosted MCP switch and "Allow write scopes", as its owner.
+pub async fn hosted_mcp(app: &TestApp, enabled: bool, allow_write: bool) {
     if app.get("/admin").await.status() != 200 {
         app.sign_in_as_owner().await;
     }
@@ -53,11 +53,16 @@ pub async fn write_token_with(app: &TestApp, writes: &[&str]) -> String {
         .client
         .put(app.url("/api/v1/admin/hosted-mcp/settings"))
         .header("x-csrf-token", &csrf)
-        .json(&json!({ "enabled": true, "allow_write": true }))
+        .json(&json!({ "enabled": enabled, "allow_write": allow_write }))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+}
+
+/// An access token with the read scopes and `writes` granted (the org allows writes first).
+pub async fn write_token_with(app: &TestApp, writes: &[&str]) -> String {
+    hosted_mcp(app, true, true).await;
     let client = register_public(app, CALLBACK).await;
     let p = pkce();
     let path = authorize_path(
@@ -485,5 +490,62 @@ both_backends!(
         )
         .await;
         assert_eq!(r.status(), 400);
+    }
+);
+
+both_backends!(
+    turning_write_scopes_off_withdraws_them_from_live_grants,
+    |db: TestDb| async move {
+        let app = TestApp::spawn(db).await;
+        let token = write_token(&app).await;
+        let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" });
+        let names = |v: Value| -> Vec<String> {
+            v["result"]["tools"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let r = post(&app, Some(&token), Some("2025-06-18"), list.clone()).await;
+        assert!(names(r.json().await.unwrap()).contains(&"create_incident".to_owned()));
+        let pages = post(
+            &app,
+            Some(&token),
+            None,
+            call("list_status_pages", json!({})),
+        )
+        .await;
+        let pages: Value = pages.json().await.unwrap();
+        let page = pages["result"]["structuredContent"]["pages"][0]["page_id"].clone();
+        let open = call(
+            "create_incident",
+            json!({ "page_id": page, "title": "Errors", "stage": "investigating", "message": "Looking", "notify": false }),
+        );
+
+        // The owner turns write scopes off: the consented write scope is gone at the next call.
+        hosted_mcp(&app, true, false).await;
+        let r = post(&app, Some(&token), Some("2025-06-18"), list.clone()).await;
+        let now = names(r.json().await.unwrap());
+        assert!(!now.contains(&"create_incident".to_owned()), "{now:?}");
+        assert!(
+            now.contains(&"list_incidents".to_owned()),
+            "reads stay: {now:?}"
+        );
+        let r = post(&app, Some(&token), Some("2025-06-18"), open.clone()).await;
+        assert_eq!(r.status(), 403);
+        let www = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert!(
+            www.contains("insufficient_scope") && www.contains("mcp.incidents.write"),
+            "{www}"
+        );
+
+        // And back on: the grant's consented scope applies again.
+        hosted_mcp(&app, true, true).await;
+        let r = post(&app, Some(&token), Some("2025-06-18"), open).await;
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["result"]["isError"], json!(false), "{body}");
+        app.stop().await;
     }
 );
