@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/pages/{page_id}/monitors", get(list).post(create))
         .route("/admin/pages/{page_id}/monitor-groups", post(create_group))
-        .route("/admin/monitors/{id}", get(show))
+        .route("/admin/monitors/{id}", get(show).post(update))
         .route("/admin/monitors/{id}/run", post(run_now))
         .route("/admin/monitors/{id}/delete", post(delete))
         .route("/admin/monitors/{id}/enabled", post(set_enabled))
@@ -177,6 +177,31 @@ fn number(form: &Fields, name: &'static str, default: i64) -> Result<i64, WebErr
     }
 }
 
+/// The monitor form's fields as domain input; `enabled` is not on the form (Pause/Resume set it).
+fn monitor_input(form: &Fields, enabled: bool) -> Result<MonitorInput<'_>, WebError> {
+    let component_id = match form.get("component").filter(|v| !v.is_empty()) {
+        Some(c) => Some(parse_id(c, ComponentId::parse, "component")?),
+        None => None,
+    };
+    let group_id = match form.get("group").filter(|v| !v.is_empty()) {
+        Some(g) => Some(parse_id(g, MonitorGroupId::parse, "monitor group")?),
+        None => None,
+    };
+    Ok(MonitorInput {
+        name: form.get("name").unwrap_or_default(),
+        method: form.get("method").unwrap_or("GET"),
+        url: form.get("url").unwrap_or_default(),
+        expect_min: number(form, "expect_min", 200)?,
+        expect_max: number(form, "expect_max", 299)?,
+        body_contains: form.get("body_contains"),
+        timeout_ms: number(form, "timeout_ms", 10_000)?,
+        interval_secs: number(form, "interval_secs", 60)?,
+        enabled,
+        component_id,
+        group_id,
+    })
+}
+
 async fn create(
     State(services): State<Services>,
     me: SignedIn,
@@ -186,31 +211,27 @@ async fn create(
     let form = Fields(form);
     me.session.check_csrf(form.get("csrf")).await?;
     let page_id = parse_id(&page_id, PageId::parse, "page")?;
-    let component_id = match form.get("component").filter(|v| !v.is_empty()) {
-        Some(c) => Some(parse_id(c, ComponentId::parse, "component")?),
-        None => None,
-    };
-    let group_id = match form.get("group").filter(|v| !v.is_empty()) {
-        Some(g) => Some(parse_id(g, MonitorGroupId::parse, "monitor group")?),
-        None => None,
-    };
-    let input = MonitorInput {
-        name: form.get("name").unwrap_or_default(),
-        method: form.get("method").unwrap_or("GET"),
-        url: form.get("url").unwrap_or_default(),
-        expect_min: number(&form, "expect_min", 200)?,
-        expect_max: number(&form, "expect_max", 299)?,
-        body_contains: form.get("body_contains"),
-        timeout_ms: number(&form, "timeout_ms", 10_000)?,
-        interval_secs: number(&form, "interval_secs", 60)?,
-        enabled: true,
-        component_id,
-        group_id,
-    };
     let m = services
-        .create_monitor(&me.principal, &page_id, input)
+        .create_monitor(&me.principal, &page_id, monitor_input(&form, true)?)
         .await?;
     Ok(Redirect::to(&format!("/admin/monitors/{}", m.id)).into_response())
+}
+
+/// The edit form on a monitor's page: every field is replaced, pausing stays as it was.
+async fn update(
+    State(services): State<Services>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = Fields(form);
+    me.session.check_csrf(form.get("csrf")).await?;
+    let id = parse_id(&id, MonitorId::parse, "monitor")?;
+    let (m, _) = services.monitor(&me.principal, &id, Some(1)).await?;
+    services
+        .update_monitor(&me.principal, &id, monitor_input(&form, m.spec.enabled)?)
+        .await?;
+    Ok(Redirect::to(&format!("/admin/monitors/{id}")).into_response())
 }
 
 async fn create_group(
@@ -248,6 +269,13 @@ struct MonitorPage {
     row: MonitorRow,
     method: &'static str,
     expect: String,
+    /// The stored settings, to fill the edit form.
+    spec: crate::domain::monitor::MonitorSpec,
+    selected_component: String,
+    selected_group: String,
+    body_contains: String,
+    components: Vec<Component>,
+    groups: Vec<(String, String)>,
     events: Vec<EventRow>,
     can_manage: bool,
 }
@@ -262,10 +290,21 @@ async fn show(
     let page = services
         .page_for(&me.principal, &m.page_id, Permission::MonitorRead)
         .await?;
-    let components = services.components(&me.principal, &m.page_id).await?;
+    let components: Vec<Component> = services
+        .components(&me.principal, &m.page_id)
+        .await?
+        .into_iter()
+        .filter(|c| c.kind == ComponentKind::Component)
+        .collect();
     let can_manage = services
         .can(&me.principal, &page.org_id, Permission::MonitorManage)
         .await?;
+    let groups = services
+        .monitor_groups(&me.principal, &m.page_id)
+        .await?
+        .into_iter()
+        .map(|g| (g.id.to_string(), g.name))
+        .collect();
     let events = events
         .iter()
         .map(|e| EventRow {
@@ -295,6 +334,22 @@ async fn show(
             uptime: String::new(),
             component: component_name(&components, m.spec.component_id.as_ref()),
         },
+        selected_component: m
+            .spec
+            .component_id
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        selected_group: m
+            .spec
+            .group_id
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        body_contains: m.spec.body_contains.clone().unwrap_or_default(),
+        spec: m.spec,
+        components,
+        groups,
         page,
         events,
         can_manage,

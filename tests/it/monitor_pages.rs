@@ -149,6 +149,50 @@ both_backends!(
         );
         s.set_monitor_enabled(&me, &paused_id, true).await.unwrap();
 
+        // Edit through the form on the monitor's page: it shows the stored values, a forged or bad
+        // submission changes nothing, a good one replaces the settings and keeps the monitor running.
+        let detail = app.get(&monitor_path).await.text().await.unwrap();
+        assert!(
+            detail.contains("Save changes") && detail.contains("value=\"Self\""),
+            "{detail}"
+        );
+        let edit = |csrf: &str, interval: &str| {
+            vec![
+                ("csrf".to_owned(), csrf.to_owned()),
+                ("name".to_owned(), "Self check".to_owned()),
+                ("url".to_owned(), target.clone()),
+                ("method".to_owned(), "HEAD".to_owned()),
+                ("expect_min".to_owned(), "200".to_owned()),
+                ("expect_max".to_owned(), "204".to_owned()),
+                ("interval_secs".to_owned(), interval.to_owned()),
+            ]
+        };
+        let post = |form: Vec<(String, String)>| {
+            let path = monitor_path.clone();
+            let app = &app;
+            async move {
+                let pairs: Vec<(&str, &str)> =
+                    form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                app.post_form(&path, &pairs).await.status().as_u16()
+            }
+        };
+        assert_eq!(post(edit("forged", "120")).await, 403);
+        assert_eq!(post(edit(&csrf, "0")).await, 422);
+        let (unchanged, _) = s.monitor(&me, &paused_id, Some(1)).await.unwrap();
+        assert_eq!(unchanged.spec.name, "Self");
+        assert_eq!(post(edit(&csrf, "120")).await, 303);
+        let (m, _) = s.monitor(&me, &paused_id, Some(1)).await.unwrap();
+        assert_eq!(m.spec.name, "Self check");
+        assert_eq!(m.spec.interval_secs, 120);
+        assert_eq!(m.spec.method.as_str(), "HEAD");
+        assert_eq!((m.spec.expect_min, m.spec.expect_max), (200, 204));
+        assert!(m.spec.enabled, "editing does not pause");
+        let detail = app.get(&monitor_path).await.text().await.unwrap();
+        assert!(
+            detail.contains("<option selected>HEAD</option>"),
+            "{detail}"
+        );
+
         // Reject the demo's pending action from the page.
         let pid = PageId::parse(&page).unwrap();
         let pending = s
