@@ -1,12 +1,13 @@
 //! Admin pages for signed-in members: a dashboard of the org's pages, incidents and maintenances, and
 //! the forms to do by hand what an assistant will do through MCP.
 
+use super::form::SignedForm;
 use askama::Template;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use super::drafts::{page_drafts, DraftRow};
@@ -242,12 +243,9 @@ fn update_from_form(form: &Fields) -> Result<NewIncidentUpdate, WebError> {
 
 async fn create_incident(
     State(services): State<Services>,
-    me: SignedIn,
     Path(page_id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let page_id = parse_id(&page_id, PageId::parse, "page")?;
     let update = update_from_form(&form)?;
     let title = form.get("title").unwrap_or_default();
@@ -346,12 +344,9 @@ async fn incident(
 
 async fn add_incident_update(
     State(services): State<Services>,
-    me: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let id = parse_id(&id, IncidentId::parse, "incident")?;
     services
         .add_incident_update(&me.principal, &id, update_from_form(&form)?)
@@ -361,12 +356,9 @@ async fn add_incident_update(
 
 async fn reopen_incident(
     State(services): State<Services>,
-    me: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let id = parse_id(&id, IncidentId::parse, "incident")?;
     services
         .reopen_incident(&me.principal, &id, update_from_form(&form)?)
@@ -418,12 +410,9 @@ fn parse_local(field: &'static str, raw: &str) -> Result<OffsetDateTime, WebErro
 
 async fn create_maintenance(
     State(services): State<Services>,
-    me: SignedIn,
     Path(page_id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let page_id = parse_id(&page_id, PageId::parse, "page")?;
     let starts_at = parse_local("starts_at", form.required("starts_at")?)?;
     let ends_at = parse_local("ends_at", form.required("ends_at")?)?;
@@ -520,12 +509,9 @@ async fn maintenance(
 
 async fn add_maintenance_update(
     State(services): State<Services>,
-    me: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let id = parse_id(&id, MaintenanceId::parse, "maintenance")?;
     let state = MaintenanceState::parse(form.required("state")?)
         .map_err(crate::service::ServiceError::from)?;

@@ -2,15 +2,15 @@
 //! a form to make a key (shown once, in the answer to the form and nowhere else), and revocation.
 //! Revoking a connector key ends its connection too.
 
+use super::form::SignedForm;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use serde::Deserialize;
 
 use super::admin::SignedIn;
-use super::form::Fields;
 use super::status_page::human_time;
 use super::{render, WebError};
 use crate::app::AppState;
@@ -144,11 +144,8 @@ async fn show(
 
 async fn create(
     State(services): State<Services>,
-    me: SignedIn,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let org = pick_org(&services, &me, form.get("org")).await?;
     let page = match form.get("page").filter(|p| !p.is_empty()) {
         None => None,
@@ -174,12 +171,9 @@ async fn create(
 
 async fn revoke(
     State(services): State<Services>,
-    me: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let id = ApiKeyId::parse(&id).ok_or(WebError::Service(ServiceError::NotFound("key")))?;
     services.revoke_api_key(&me.principal, &id).await?;
     let back = match form.get("org").and_then(OrgId::parse) {

@@ -2,6 +2,7 @@
 //! organisation's, with its Hosted MCP settings), plus the JSON routes the same UI can use. All of them
 //! need a browser session and its CSRF token; API keys and connector tokens are not accepted here.
 
+use super::form::SignedForm;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -277,11 +278,8 @@ async fn revoke_form(
 
 async fn revoke_client_form(
     State(oauth): State<AuthServer>,
-    me: SignedIn,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let org = admin_org(&oauth, &me, form.get("org")).await?;
     oauth
         .revoke_client(
@@ -295,11 +293,8 @@ async fn revoke_client_form(
 
 async fn add_client_form(
     State(oauth): State<AuthServer>,
-    me: SignedIn,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let org = admin_org(&oauth, &me, form.get("org")).await?;
     let uris: Vec<String> = form
         .get("redirect_uris")
@@ -364,11 +359,8 @@ async fn save_settings(
 
 async fn settings_form(
     State(oauth): State<AuthServer>,
-    me: SignedIn,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let org = admin_org(&oauth, &me, form.get("org")).await?;
     let s = OrgSettings {
         enabled: form.checked("enabled"),

@@ -1,5 +1,6 @@
 //! Admin page for a status page's subscribers and the state of every notification sent to them.
 
+use super::form::SignedForm;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -102,12 +103,9 @@ async fn list(
 
 async fn remove(
     State(services): State<Services>,
-    me: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, .. }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let id = parse_id(&id, SubscriberId::parse, "subscriber")?;
     let page_id = services.subscriber_page(&me.principal, &id).await?;
     services.remove_subscriber(&me.principal, &id).await?;

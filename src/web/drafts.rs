@@ -1,10 +1,11 @@
 //! Drafts in the admin pages: the rows the dashboard and the item pages show, and the Publish and
 //! Discard forms. Publishing asks whether to notify subscribers, with no answer chosen in advance.
 
+use super::form::SignedForm;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{post, MethodRouter};
-use axum::{Form, Router};
+use axum::Router;
 
 use super::admin::{parse_id, SignedIn};
 use super::form::Fields;
@@ -35,10 +36,9 @@ pub fn router() -> Router<AppState> {
 fn decision(kind: DraftKind, publish: bool) -> MethodRouter<AppState> {
     post(
         move |State(services): State<Services>,
-              me: SignedIn,
               Path(id): Path<String>,
-              Form(form): Form<Vec<(String, String)>>| async move {
-            decide(&services, &me, kind, &id, &Fields(form), publish).await
+              SignedForm { me, form }: SignedForm| async move {
+            decide(&services, &me, kind, &id, &form, publish).await
         },
     )
 }
@@ -132,7 +132,6 @@ async fn decide(
     form: &Fields,
     publish: bool,
 ) -> Result<Response, WebError> {
-    me.session.check_csrf(form.get("csrf")).await?;
     let who = &me.principal;
     let shown = match kind {
         DraftKind::Incident => {

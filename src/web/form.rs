@@ -35,3 +35,35 @@ impl Fields {
             .filter_map(move |(k, v)| k.strip_prefix(prefix).map(|rest| (rest, v.as_str())))
     }
 }
+
+/// A form posted by a signed-in member, its CSRF token already checked against the session: the one
+/// extractor every state-changing admin form goes through, so none can forget the check. Not signed in
+/// is the sign-in redirect, a bad body axum's 4xx, a missing or wrong token 403.
+pub struct SignedForm {
+    pub me: super::admin::SignedIn,
+    pub form: Fields,
+}
+
+impl axum::extract::FromRequest<crate::app::AppState> for SignedForm {
+    type Rejection = axum::response::Response;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &crate::app::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use axum::extract::FromRequestParts;
+        use axum::response::IntoResponse;
+        let (mut parts, body) = req.into_parts();
+        let me = super::admin::SignedIn::from_request_parts(&mut parts, state).await?;
+        let req = axum::extract::Request::from_parts(parts, body);
+        let axum::Form(pairs) = axum::Form::<Vec<(String, String)>>::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = Fields(pairs);
+        me.session
+            .check_csrf(form.get("csrf"))
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self { me, form })
+    }
+}

@@ -1,11 +1,12 @@
 //! Admin pages for monitors: the page's monitors with analytics and pending actions (Approve/Reject), one
 //! monitor with its recent events and Run now, and the subscribers and deliveries of a page.
 
+use super::form::SignedForm;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 
 use super::admin::{parse_id, SignedIn};
 use super::form::Fields;
@@ -204,12 +205,9 @@ fn monitor_input(form: &Fields, enabled: bool) -> Result<MonitorInput<'_>, WebEr
 
 async fn create(
     State(services): State<Services>,
-    me: SignedIn,
     Path(page_id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let page_id = parse_id(&page_id, PageId::parse, "page")?;
     let m = services
         .create_monitor(&me.principal, &page_id, monitor_input(&form, true)?)
@@ -220,12 +218,9 @@ async fn create(
 /// The edit form on a monitor's page: every field is replaced, pausing stays as it was.
 async fn update(
     State(services): State<Services>,
-    me: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let id = parse_id(&id, MonitorId::parse, "monitor")?;
     let (m, _) = services.monitor(&me.principal, &id, Some(1)).await?;
     services
@@ -236,12 +231,9 @@ async fn update(
 
 async fn create_group(
     State(services): State<Services>,
-    me: SignedIn,
     Path(page_id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let page_id = parse_id(&page_id, PageId::parse, "page")?;
     let name = form.required("name")?;
     services
@@ -358,12 +350,9 @@ async fn show(
 
 async fn run_now(
     State(services): State<Services>,
-    me: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, .. }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let id = parse_id(&id, MonitorId::parse, "monitor")?;
     services.run_monitor_now(&me.principal, &id).await?;
     Ok(Redirect::to(&format!("/admin/monitors/{id}")).into_response())
@@ -371,12 +360,9 @@ async fn run_now(
 
 async fn set_enabled(
     State(services): State<Services>,
-    me: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let id = parse_id(&id, MonitorId::parse, "monitor")?;
     services
         .set_monitor_enabled(&me.principal, &id, form.checked("enabled"))
@@ -386,12 +372,9 @@ async fn set_enabled(
 
 async fn delete(
     State(services): State<Services>,
-    me: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, .. }: SignedForm,
 ) -> Result<Response, WebError> {
-    let form = Fields(form);
-    me.session.check_csrf(form.get("csrf")).await?;
     let id = parse_id(&id, MonitorId::parse, "monitor")?;
     let (m, _) = services.monitor(&me.principal, &id, Some(1)).await?;
     services.delete_monitor(&me.principal, &id).await?;
@@ -405,7 +388,6 @@ async fn decide(
     form: &Fields,
     approve: bool,
 ) -> Result<Response, WebError> {
-    me.session.check_csrf(form.get("csrf")).await?;
     let id = parse_id(id, PendingActionId::parse, "pending action")?;
     let a = if approve {
         services.approve_action(&me.principal, &id).await?
@@ -418,18 +400,16 @@ async fn decide(
 
 async fn approve(
     State(services): State<Services>,
-    me: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
-    decide(&services, &me, &id, &Fields(form), true).await
+    decide(&services, &me, &id, &form, true).await
 }
 
 async fn reject(
     State(services): State<Services>,
-    me: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
-    decide(&services, &me, &id, &Fields(form), false).await
+    decide(&services, &me, &id, &form, false).await
 }
