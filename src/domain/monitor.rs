@@ -206,6 +206,8 @@ pub enum ActionKind {
     OpenIncident,
     /// Set the component's status directly.
     SetStatus,
+    /// Recovery while incidents naming the component are open: resolve them, setting it to `status`.
+    ResolveIncident,
 }
 
 impl ActionKind {
@@ -213,6 +215,7 @@ impl ActionKind {
         match self {
             Self::OpenIncident => "open_incident",
             Self::SetStatus => "set_status",
+            Self::ResolveIncident => "resolve_incident",
         }
     }
 
@@ -220,6 +223,7 @@ impl ActionKind {
         match s {
             "open_incident" => Ok(Self::OpenIncident),
             "set_status" => Ok(Self::SetStatus),
+            "resolve_incident" => Ok(Self::ResolveIncident),
             _ => Err(DomainError::invalid("kind", "unknown action kind")),
         }
     }

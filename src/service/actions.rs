@@ -155,27 +155,48 @@ impl Services {
                 self.create_incident(who, &a.page_id, &title, update)
                     .await?;
             }
-            ActionKind::SetStatus => {
-                let page = self.store.page(&a.page_id).await?;
-                let now = self.clock.now();
-                let mut tx = self.store.begin().await?;
-                self.store
-                    .set_component_status(&mut tx, &a.component_id, a.status, now)
+            ActionKind::ResolveIncident => {
+                // Re-read at approval: a person may have resolved some by hand meanwhile.
+                let open = self
+                    .open_incidents_naming(&a.page_id, &a.component_id)
                     .await?;
-                let detail =
-                    json!({ "status": a.status.as_str(), "pending_action": a.id.as_str() });
-                self.audit(
-                    &mut tx,
-                    who,
-                    &page.org_id,
-                    "component.status_set",
-                    ("component", a.component_id.as_str()),
-                    detail,
-                )
-                .await?;
-                tx.commit().await.map_err(StoreError::from)?;
+                if open.is_empty() {
+                    return self.set_status_for(who, a).await;
+                }
+                for incident in open {
+                    let update = NewIncidentUpdate {
+                        stage: IncidentStage::Resolved,
+                        message: Message::parse("message", &a.reason)?,
+                        affected: vec![(a.component_id.clone(), a.status)],
+                        notify: false,
+                    };
+                    self.add_incident_update(who, &incident.id, update).await?;
+                }
             }
+            ActionKind::SetStatus => self.set_status_for(who, a).await?,
         }
+        Ok(())
+    }
+
+    /// Sets the component to the action's status, audited as this action's outcome.
+    async fn set_status_for(&self, who: &Principal, a: &PendingAction) -> Result<()> {
+        let page = self.store.page(&a.page_id).await?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        self.store
+            .set_component_status(&mut tx, &a.component_id, a.status, now)
+            .await?;
+        let detail = json!({ "status": a.status.as_str(), "pending_action": a.id.as_str() });
+        self.audit(
+            &mut tx,
+            who,
+            &page.org_id,
+            "component.status_set",
+            ("component", a.component_id.as_str()),
+            detail,
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
 }

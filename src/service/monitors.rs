@@ -7,11 +7,11 @@ use time::Duration;
 
 use super::{NotFoundAs, Principal, Result, ServiceError, Services};
 use crate::domain::monitor::{
-    proposal_after_run, ActionState, Monitor, MonitorEvent, MonitorGroup, MonitorInput,
+    proposal_after_run, ActionKind, ActionState, Monitor, MonitorEvent, MonitorGroup, MonitorInput,
     MonitorSpec, PendingAction, Trigger,
 };
 use crate::domain::{ComponentKind, DomainError, Name, Page, Permission};
-use crate::ids::{MonitorEventId, MonitorGroupId, MonitorId, PageId, PendingActionId};
+use crate::ids::{ComponentId, MonitorEventId, MonitorGroupId, MonitorId, PageId, PendingActionId};
 use crate::service::incidents::clamp_limit;
 use crate::store::StoreError;
 
@@ -284,6 +284,26 @@ impl Services {
         Ok(ran)
     }
 
+    /// The page's published, unresolved incidents whose updates name `component`.
+    pub(crate) async fn open_incidents_naming(
+        &self,
+        page: &PageId,
+        component: &ComponentId,
+    ) -> Result<Vec<crate::domain::Incident>> {
+        let mut out = Vec::new();
+        for i in self.store.active_incidents(page).await? {
+            if self
+                .store
+                .incident_components(&i.id)
+                .await?
+                .contains(component)
+            {
+                out.push(i);
+            }
+        }
+        Ok(out)
+    }
+
     /// Deletes events older than the retention period.
     pub async fn prune_monitor_events(&self) -> Result<u64> {
         let days = self.monitoring.monitors.retention_days;
@@ -314,7 +334,18 @@ impl Services {
                 .find(|c| c.id == *component_id)
                 .map(|c| c.status);
             let threshold = self.monitoring.monitors.failure_threshold;
-            let proposal = current.and_then(|s| proposal_after_run(event.ok, before, threshold, s));
+            let mut proposal =
+                current.and_then(|s| proposal_after_run(event.ok, before, threshold, s));
+            // A recovery while an incident names the component proposes resolving it, not only the status.
+            if let Some((ActionKind::SetStatus, status)) = proposal {
+                if !self
+                    .open_incidents_naming(&m.page_id, component_id)
+                    .await?
+                    .is_empty()
+                {
+                    proposal = Some((ActionKind::ResolveIncident, status));
+                }
+            }
             if let Some((kind, status)) = proposal {
                 let reason = if event.ok {
                     format!("{} passes again after {before} failed checks.", m.spec.name)

@@ -85,6 +85,12 @@ fn action_row(a: &PendingAction, components: &[Component]) -> ActionRow {
         crate::domain::monitor::ActionKind::SetStatus => {
             format!("Set {name} to {}", a.status.label())
         }
+        crate::domain::monitor::ActionKind::ResolveIncident => {
+            format!(
+                "Resolve the open incident on {name} and set it to {}",
+                a.status.label()
+            )
+        }
     };
     ActionRow {
         id: a.id.to_string(),

@@ -220,7 +220,8 @@ both_backends!(
         let again = s.approve_action(&me, &open[0].id).await.unwrap_err();
         assert!(matches!(again, ServiceError::Conflict(_)));
 
-        // Recovery proposes the opposite; rejecting records who and why and changes nothing.
+        // Recovery, with the incident still open, proposes resolving it; rejecting records who and why
+        // and changes nothing.
         let ok_url = format!("{}/ok", t.base);
         s.update_monitor(&me, &m.id, input("auth", &ok_url, Some(auth.clone())))
             .await
@@ -230,7 +231,7 @@ both_backends!(
         assert_eq!(back.len(), 1);
         assert_eq!(
             (back[0].kind, back[0].status),
-            (ActionKind::SetStatus, ComponentStatus::Operational)
+            (ActionKind::ResolveIncident, ComponentStatus::Operational)
         );
         let rejected = s
             .reject_action(&me, &back[0].id, "still investigating")
@@ -244,6 +245,43 @@ both_backends!(
         assert_eq!(
             component_status(s, &page, &auth).await,
             ComponentStatus::MajorOutage
+        );
+
+        // Down and back up again: approving the recovery resolves the open incident, quietly.
+        s.update_monitor(&me, &m.id, input("auth", &fail_url, Some(auth.clone())))
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            s.run_monitor_now(&me, &m.id).await.unwrap();
+        }
+        assert!(
+            proposals(s, &page, &me).await.is_empty(),
+            "already in a major outage: no second incident proposed"
+        );
+        s.update_monitor(&me, &m.id, input("auth", &ok_url, Some(auth.clone())))
+            .await
+            .unwrap();
+        s.run_monitor_now(&me, &m.id).await.unwrap();
+        let back = proposals(s, &page, &me).await;
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].kind, ActionKind::ResolveIncident);
+        let opened = s.active_incidents(&me, &page).await.unwrap();
+        assert_eq!(opened.len(), before + 1);
+        let queued_before = notifications(s).await;
+        s.approve_action(&me, &back[0].id).await.unwrap();
+        assert_eq!(
+            s.active_incidents(&me, &page).await.unwrap().len(),
+            before,
+            "the incident the monitor opened is resolved"
+        );
+        assert_eq!(
+            component_status(s, &page, &auth).await,
+            ComponentStatus::Operational
+        );
+        assert_eq!(
+            notifications(s).await,
+            queued_before,
+            "approving a proposal notifies nobody"
         );
 
         let org = s.org_by_slug("acme").await.unwrap();
@@ -261,6 +299,14 @@ both_backends!(
         }
     }
 );
+
+async fn notifications(s: &Services) -> i64 {
+    let row = sqlx::query("select count(*) as n from notifications")
+        .fetch_one(s.store.pool())
+        .await
+        .unwrap();
+    sqlx::Row::get::<i64, _>(&row, "n")
+}
 
 async fn component_status(s: &Services, page: &PageId, id: &ComponentId) -> ComponentStatus {
     s.store
