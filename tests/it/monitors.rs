@@ -223,10 +223,7 @@ both_backends!(
         // Recovery, with the incident still open, proposes resolving it; rejecting records who and why
         // and changes nothing.
         let ok_url = format!("{}/ok", t.base);
-        s.update_monitor(&me, &m.id, input("auth", &ok_url, Some(auth.clone())))
-            .await
-            .unwrap();
-        s.run_monitor_now(&me, &m.id).await.unwrap();
+        point_and_run(s, &me, &m, &ok_url, &auth, 1).await;
         let back = proposals(s, &page, &me).await;
         assert_eq!(back.len(), 1);
         assert_eq!(
@@ -248,20 +245,12 @@ both_backends!(
         );
 
         // Down and back up again: approving the recovery resolves the open incident, quietly.
-        s.update_monitor(&me, &m.id, input("auth", &fail_url, Some(auth.clone())))
-            .await
-            .unwrap();
-        for _ in 0..3 {
-            s.run_monitor_now(&me, &m.id).await.unwrap();
-        }
+        point_and_run(s, &me, &m, &fail_url, &auth, 3).await;
         assert!(
             proposals(s, &page, &me).await.is_empty(),
             "already in a major outage: no second incident proposed"
         );
-        s.update_monitor(&me, &m.id, input("auth", &ok_url, Some(auth.clone())))
-            .await
-            .unwrap();
-        s.run_monitor_now(&me, &m.id).await.unwrap();
+        point_and_run(s, &me, &m, &ok_url, &auth, 1).await;
         let back = proposals(s, &page, &me).await;
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].kind, ActionKind::ResolveIncident);
@@ -299,6 +288,23 @@ both_backends!(
         }
     }
 );
+
+/// Points monitor `m` (on `component`) at `url`, then runs it `runs` times.
+async fn point_and_run(
+    s: &Services,
+    me: &Principal,
+    m: &statusgate::domain::monitor::Monitor,
+    url: &str,
+    component: &ComponentId,
+    runs: usize,
+) {
+    s.update_monitor(me, &m.id, input("auth", url, Some(component.clone())))
+        .await
+        .unwrap();
+    for _ in 0..runs {
+        s.run_monitor_now(me, &m.id).await.unwrap();
+    }
+}
 
 async fn notifications(s: &Services) -> i64 {
     let row = sqlx::query("select count(*) as n from notifications")
