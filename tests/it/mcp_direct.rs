@@ -110,6 +110,8 @@ both_backends!(
             ),
             json!({ "jsonrpc": "2.0", "id": 12, "method": "tools/call", "params": { "arguments": {} } }),
             json!({ "jsonrpc": "2.0", "id": 13, "method": "tools/call" }),
+            json!({ "jsonrpc": "2.0", "id": 16, "method": "tools/call", "params": { "name": "list_status_pages", "arguments": {}, "_meta": { "progressToken": "p1" } } }),
+            json!({ "jsonrpc": "2.0", "id": 17, "method": "tools/call", "params": { "name": "list_status_pages" } }),
             json!({ "jsonrpc": "2.0", "id": null, "method": "tools/list" }),
             json!({ "jsonrpc": "2.0", "id": 1.5, "method": "tools/list" }),
             json!({ "jsonrpc": "1.0", "id": 14, "method": "tools/list" }),
