@@ -145,8 +145,11 @@ pub struct CreateIncident {
     message: String,
     #[serde(default)]
     affected_components: Vec<Affected>,
-    /// Whether subscribers are told.
+    /// Whether subscribers are told (must be false for a draft).
     notify: bool,
+    /// Save it unpublished for a person to publish or discard (`/incidents/{id}/publish`).
+    #[serde(default)]
+    draft: bool,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -268,10 +271,15 @@ async fn create(
         affected: affected(b.affected_components)?,
         notify: b.notify,
     };
-    let (incident, update) = s
-        .services
-        .create_incident(&c.principal, &page, &b.title, first)
-        .await?;
+    let (incident, update) = if b.draft {
+        s.services
+            .draft_incident(&c.principal, &page, &b.title, first)
+            .await?
+    } else {
+        s.services
+            .create_incident(&c.principal, &page, &b.title, first)
+            .await?
+    };
     Ok((StatusCode::CREATED, with_update(&incident, &update)))
 }
 

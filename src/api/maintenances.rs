@@ -131,7 +131,11 @@ pub struct Schedule {
     #[serde(default)]
     component_ids: Vec<String>,
     message: String,
+    /// Whether subscribers are told (must be false for a draft).
     notify: bool,
+    /// Save it unpublished for a person to publish or discard (`/maintenances/{id}/publish`).
+    #[serde(default)]
+    draft: bool,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -225,10 +229,15 @@ async fn create(
         message: message(&b.message)?,
         notify: b.notify,
     };
-    let (m, update) = s
-        .services
-        .schedule_maintenance(&c.principal, &page, new)
-        .await?;
+    let (m, update) = if b.draft {
+        s.services
+            .draft_maintenance(&c.principal, &page, new)
+            .await?
+    } else {
+        s.services
+            .schedule_maintenance(&c.principal, &page, new)
+            .await?
+    };
     Ok((StatusCode::CREATED, with_update(&m, &update)))
 }
 

@@ -5,6 +5,7 @@
 //! route cannot be served without being documented.
 
 pub mod auth;
+mod drafts;
 pub mod error;
 mod incidents;
 mod listing;
@@ -95,6 +96,7 @@ pub fn ops() -> Vec<Op> {
     let mut all = pages::ops();
     all.extend(incidents::ops());
     all.extend(maintenances::ops());
+    all.extend(drafts::ops());
     all.extend(operations::ops());
     all
 }

@@ -7,7 +7,7 @@ use statusgate::domain::monitor::{ActionKind, ActionState, PendingAction};
 use statusgate::domain::ComponentStatus;
 use statusgate::ids::{ComponentId, PageId, PendingActionId};
 
-use crate::api_support::{error_code, json, owner_key, spawn};
+use crate::api_support::{error_code, get_as, json, owner_key, post_as, spawn};
 use crate::both_backends;
 use crate::helpers::demo_ids;
 
@@ -675,3 +675,99 @@ pub fn paths(doc: &Value) -> Vec<(String, String)> {
     }
     out
 }
+
+both_backends!(
+    drafts_are_made_listed_published_and_discarded_over_rest,
+    |db| async move {
+        // Arrange
+        let app = spawn(db).await;
+        let key = owner_key(&app, true).await;
+        let read = owner_key(&app, false).await;
+        let (page, component) = demo_ids(&app.services, "Webhooks").await;
+        let incidents = format!("/pages/{page}/incidents");
+        let public = || async { app.get("/status/api").await.text().await.unwrap() };
+        let draft = |title: &str, notify: bool| {
+            json!({ "title": title, "message": "Looking", "notify": notify, "draft": true,
+            "affected_components": [{ "component_id": component, "status": "major_outage" }] })
+        };
+
+        // A draft must not notify, and a read key cannot draft.
+        let (status, e) = post_as(&app, &key, &incidents, Some(draft("Loud", true))).await;
+        assert_eq!(status, 422, "{e}");
+        let (status, _) = post_as(&app, &read, &incidents, Some(draft("Read", false))).await;
+        assert_eq!(status, 403);
+
+        // Made: invisible on the public page and in the active listing, listed among the drafts.
+        let (status, made) =
+            post_as(&app, &key, &incidents, Some(draft("Queue stuck", false))).await;
+        assert_eq!(status, 201, "{made}");
+        assert_eq!(made["draft"], json!(true), "{made}");
+        let id = made["incident_id"].as_str().unwrap().to_owned();
+        assert!(!public().await.contains("Queue stuck"));
+        let (_, active) = get_as(&app, &key, &incidents).await;
+        assert!(!active.to_string().contains(&id), "{active}");
+        let (status, drafts) = get_as(&app, &read, &format!("/pages/{page}/drafts")).await;
+        assert_eq!(status, 200);
+        assert_eq!(drafts["incidents"][0]["incident_id"], json!(id), "{drafts}");
+        assert_eq!(
+            drafts["incidents"][0]["drafted_by"],
+            json!(crate::helpers::ADMIN_EMAIL)
+        );
+
+        // Publishing needs the choice, a write key, and happens once.
+        let publish = format!("/incidents/{id}/publish");
+        let (status, _) = post_as(&app, &key, &publish, Some(json!({}))).await;
+        assert_eq!(status, 422);
+        let (status, _) = post_as(&app, &read, &publish, Some(json!({ "notify": false }))).await;
+        assert_eq!(status, 403);
+        let (status, done) = post_as(&app, &key, &publish, Some(json!({ "notify": false }))).await;
+        assert_eq!(status, 200, "{done}");
+        assert_eq!(
+            done,
+            json!({ "published": true, "notify": false, "subscribers_queued": 0 })
+        );
+        assert!(public().await.contains("Queue stuck"));
+        let (status, again) = post_as(&app, &key, &publish, Some(json!({ "notify": false }))).await;
+        assert_eq!(status, 409, "{again}");
+        // A published incident is not a draft: discarding it is refused and deletes nothing.
+        let (status, _) = post_as(&app, &key, &format!("/incidents/{id}/discard"), None).await;
+        assert_eq!(status, 409);
+        let (status, _) = get_as(&app, &key, &format!("/incidents/{id}")).await;
+        assert_eq!(status, 200);
+
+        // A maintenance draft, discarded.
+        let starts = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let ends =
+            (time::OffsetDateTime::now_utc() + time::Duration::days(1) + time::Duration::hours(2))
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap();
+        let body = json!({ "title": "Quiet upgrade", "starts_at": starts, "ends_at": ends,
+        "message": "Planned", "notify": false, "draft": true });
+        let (status, m) = post_as(
+            &app,
+            &key,
+            &format!("/pages/{page}/maintenances"),
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, 201, "{m}");
+        let mid = m["maintenance_id"].as_str().unwrap().to_owned();
+        let (_, drafts) = get_as(&app, &key, &format!("/pages/{page}/drafts")).await;
+        assert_eq!(
+            drafts["maintenances"][0]["maintenance_id"],
+            json!(mid),
+            "{drafts}"
+        );
+        let discard = format!("/maintenances/{mid}/discard");
+        let (status, _) = post_as(&app, &key, &discard, None).await;
+        assert_eq!(status, 204);
+        let (status, _) = get_as(&app, &key, &format!("/maintenances/{mid}")).await;
+        assert_eq!(status, 404);
+        let (status, _) = post_as(&app, &key, &discard, None).await;
+        assert_eq!(status, 404);
+        let (_, drafts) = get_as(&app, &key, &format!("/pages/{page}/drafts")).await;
+        assert_eq!(drafts, json!({ "incidents": [], "maintenances": [] }));
+    }
+);

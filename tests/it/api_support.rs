@@ -92,3 +92,13 @@ pub fn error_code(status: u16, body: &Value) -> String {
     assert!(body["error"]["message"].is_string(), "{body}");
     body["error"]["code"].as_str().unwrap().to_owned()
 }
+
+/// `POST path` with `body` as `key`: the status and JSON body.
+pub async fn post_as(app: &TestApp, key: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    json(app, key, Method::POST, path, body).await
+}
+
+/// `GET path` as `key`: the status and JSON body.
+pub async fn get_as(app: &TestApp, key: &str, path: &str) -> (u16, Value) {
+    json(app, key, Method::GET, path, None).await
+}
