@@ -130,7 +130,6 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: McpHttp, public_url: &str
         .route("/mcp/tools", get(list_tools))
         .layer(axum::middleware::from_fn_with_state(guarded, guard))
         .layer(cors)
-        .with_state(state)
 }
 
 fn json_rpc_error(status: StatusCode, code: i64, message: &str) -> Response {
