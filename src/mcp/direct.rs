@@ -12,7 +12,8 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use rmcp::model::{
-    CallToolRequestParams, JsonRpcMessage, RequestId, ServerJsonRpcMessage, ServerResult,
+    CallToolRequestParams, ErrorData, JsonRpcMessage, ProtocolVersion, RequestId,
+    ServerJsonRpcMessage, ServerResult,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -39,10 +40,6 @@ impl Envelope<'_> {
         self.method.as_deref()
     }
 }
-
-/// The revisions whose `tools/*` requests need nothing from the transport beyond the JSON-RPC framing.
-/// 2026-07-28 (per-request `_meta`, `Mcp-*` header checks, `resultType`) stays with rmcp.
-const LEGACY_REVISIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
 
 /// The `_meta` key by which a request negotiates its revision on its own (2026-07-28).
 const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
@@ -99,11 +96,17 @@ impl Direct {
             Ok(mut r) => {
                 // What rmcp does for a peer older than 2026-07-28.
                 r.strip_result_type_for_legacy_peer();
-                JsonRpcMessage::response(r, id)
+                JsonRpcMessage::response(r, id.clone())
             }
-            Err(e) => JsonRpcMessage::error(e, Some(id)),
+            Err(e) => JsonRpcMessage::error(e, Some(id.clone())),
         };
-        let body = serde_json::to_vec(&message).ok()?;
+        // The call has run: from here on it is answered here, never handed to rmcp to run again.
+        let body = serde_json::to_vec(&message).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "serialising a direct answer failed");
+            let fail = ErrorData::internal_error("could not encode the answer", None);
+            let fail: ServerJsonRpcMessage = JsonRpcMessage::error(fail, Some(id));
+            serde_json::to_vec(&fail).unwrap_or_default()
+        });
         let mut resp = Response::new(Body::from(body));
         *resp.status_mut() = StatusCode::OK;
         resp.headers_mut().insert(
@@ -144,9 +147,13 @@ impl Transport {
     /// "Yes" only when rmcp would say yes too, and would then answer in JSON without a negotiation.
     fn agrees(&self, headers: &HeaderMap) -> bool {
         let text = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
+        // The initialize-based revisions rmcp knows need nothing from the transport beyond the JSON-RPC
+        // framing; 2026-07-28 (per-request `_meta`, `Mcp-*` header checks, `resultType`) stays with rmcp.
         let revision_ok = match text("mcp-protocol-version") {
             None => true,
-            Some(v) => LEGACY_REVISIONS.contains(&v),
+            Some(v) => ProtocolVersion::KNOWN_VERSIONS
+                .iter()
+                .any(|p| p.as_str() == v && p.has_initialize()),
         };
         let json_body = text(header::CONTENT_TYPE.as_str()).is_some_and(|ct| {
             ct.split(';')

@@ -24,8 +24,6 @@ pub mod token;
 
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
 use crate::config::OAuthConfig;
 use crate::service::Services;
 use crate::store::StoreError;
@@ -139,14 +137,7 @@ impl AuthServer {
 
 /// SHA-256 as lowercase hex: how every secret we hand out is stored.
 pub fn hash_secret(secret: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(secret.as_bytes());
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
-    out
+    crate::ids::sha256_hex(secret)
 }
 
 /// A fresh secret: a short prefix naming its kind, then 32 random bytes in base64url.

@@ -3,7 +3,6 @@
 //! read & write, and never beyond that person's current role: the role is read afresh on every use.
 
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use time::Duration;
 
 use super::{Actor, NotFoundAs, Principal, Result, ServiceError, Services};
@@ -42,10 +41,7 @@ pub enum KeyRefusal {
 }
 
 fn hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::ids::sha256_hex(secret)
 }
 
 fn new_secret() -> String {

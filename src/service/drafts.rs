@@ -6,7 +6,7 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{Actor, NotFoundAs, Principal, Result, ServiceError, Services};
+use super::{Actor, Principal, Result, ServiceError, Services};
 use crate::domain::{
     DomainError, Draft, Incident, IncidentUpdate, Maintenance, MaintenanceUpdate,
     NewIncidentUpdate, Page, Permission,
@@ -257,32 +257,6 @@ impl Services {
         let (m, page) = self.managed_maintenance(who, id).await?;
         let kind = DraftKind::Maintenance;
         self.discard(who, &page, kind, id.as_str(), m.draft).await
-    }
-
-    /// The incident and its page, if `who` may manage incidents there.
-    async fn managed_incident(&self, who: &Principal, id: &IncidentId) -> Result<(Incident, Page)> {
-        let incident = self.store.incident(id).await.or_not_found("incident")?;
-        let page = self
-            .page_for(who, &incident.page_id, Permission::IncidentManage)
-            .await?;
-        Ok((incident, page))
-    }
-
-    /// The maintenance and its page, if `who` may manage maintenance there.
-    async fn managed_maintenance(
-        &self,
-        who: &Principal,
-        id: &MaintenanceId,
-    ) -> Result<(Maintenance, Page)> {
-        let m = self
-            .store
-            .maintenance(id)
-            .await
-            .or_not_found("maintenance")?;
-        let page = self
-            .page_for(who, &m.page_id, Permission::MaintenanceManage)
-            .await?;
-        Ok((m, page))
     }
 
     async fn discard(

@@ -75,10 +75,7 @@ impl Services {
         id: &IncidentId,
         title: &str,
     ) -> Result<Incident> {
-        let incident = self.store.incident(id).await.or_not_found("incident")?;
-        let page = self
-            .page_for(who, &incident.page_id, Permission::IncidentManage)
-            .await?;
+        let (incident, page) = self.managed_incident(who, id).await?;
         let title = Name::parse("title", title)?.into_inner();
         let mut tx = self.store.begin().await?;
         self.store
@@ -102,10 +99,7 @@ impl Services {
     /// operational, since nothing would be left to explain their status.
     #[tracing::instrument(skip(self), fields(incident = %id))]
     pub async fn delete_incident(&self, who: &Principal, id: &IncidentId) -> Result<()> {
-        let incident = self.store.incident(id).await.or_not_found("incident")?;
-        let page = self
-            .page_for(who, &incident.page_id, Permission::IncidentManage)
-            .await?;
+        let (incident, page) = self.managed_incident(who, id).await?;
         let touched = if incident.stage.is_open() {
             self.store.incident_components(id).await?
         } else {
@@ -144,14 +138,7 @@ impl Services {
         id: &MaintenanceId,
         edit: MaintenanceEdit<'_>,
     ) -> Result<Maintenance> {
-        let m = self
-            .store
-            .maintenance(id)
-            .await
-            .or_not_found("maintenance")?;
-        let page = self
-            .page_for(who, &m.page_id, Permission::MaintenanceManage)
-            .await?;
+        let (m, page) = self.managed_maintenance(who, id).await?;
         let title = Name::parse("title", edit.title.unwrap_or(&m.title))?.into_inner();
         let moved = edit.starts_at.is_some() || edit.ends_at.is_some();
         if moved && m.state != MaintenanceState::Scheduled {
@@ -198,14 +185,7 @@ impl Services {
     /// Deletes a maintenance; if work was in progress its components go back to operational.
     #[tracing::instrument(skip(self), fields(maintenance = %id))]
     pub async fn delete_maintenance(&self, who: &Principal, id: &MaintenanceId) -> Result<()> {
-        let m = self
-            .store
-            .maintenance(id)
-            .await
-            .or_not_found("maintenance")?;
-        let page = self
-            .page_for(who, &m.page_id, Permission::MaintenanceManage)
-            .await?;
+        let (m, page) = self.managed_maintenance(who, id).await?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         self.store

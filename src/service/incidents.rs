@@ -21,6 +21,19 @@ pub fn clamp_limit(limit: Option<i64>) -> i64 {
 }
 
 impl Services {
+    /// The incident and its page, if `who` may manage incidents there.
+    pub(crate) async fn managed_incident(
+        &self,
+        who: &Principal,
+        id: &IncidentId,
+    ) -> Result<(Incident, Page)> {
+        let incident = self.store.incident(id).await.or_not_found("incident")?;
+        let page = self
+            .page_for(who, &incident.page_id, Permission::IncidentManage)
+            .await?;
+        Ok((incident, page))
+    }
+
     pub async fn active_incidents(&self, who: &Principal, page: &PageId) -> Result<Vec<Incident>> {
         self.page_for(who, page, Permission::IncidentRead).await?;
         Ok(self.store.active_incidents(page).await?)
@@ -125,10 +138,7 @@ impl Services {
         id: &IncidentId,
         update: NewIncidentUpdate,
     ) -> Result<(Incident, IncidentUpdate)> {
-        let mut incident = self.store.incident(id).await.or_not_found("incident")?;
-        let page = self
-            .page_for(who, &incident.page_id, Permission::IncidentManage)
-            .await?;
+        let (mut incident, page) = self.managed_incident(who, id).await?;
         refuse_if_draft(&incident.draft, "incident", id.as_str())?;
         incident.stage.check_update(update.stage)?;
         self.check_components(&page, &update.affected).await?;
@@ -162,10 +172,7 @@ impl Services {
         id: &IncidentId,
         update: NewIncidentUpdate,
     ) -> Result<(Incident, IncidentUpdate)> {
-        let incident = self.store.incident(id).await.or_not_found("incident")?;
-        let page = self
-            .page_for(who, &incident.page_id, Permission::IncidentManage)
-            .await?;
+        let (incident, page) = self.managed_incident(who, id).await?;
         refuse_if_draft(&incident.draft, "incident", id.as_str())?;
         incident.stage.check_reopen(update.stage)?;
         self.check_components(&page, &update.affected).await?;

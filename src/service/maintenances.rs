@@ -22,6 +22,23 @@ pub struct NewMaintenance<'a> {
 }
 
 impl Services {
+    /// The maintenance and its page, if `who` may manage maintenance there.
+    pub(crate) async fn managed_maintenance(
+        &self,
+        who: &Principal,
+        id: &MaintenanceId,
+    ) -> Result<(Maintenance, crate::domain::Page)> {
+        let m = self
+            .store
+            .maintenance(id)
+            .await
+            .or_not_found("maintenance")?;
+        let page = self
+            .page_for(who, &m.page_id, Permission::MaintenanceManage)
+            .await?;
+        Ok((m, page))
+    }
+
     pub async fn maintenances(
         &self,
         who: &Principal,
@@ -152,14 +169,7 @@ impl Services {
         message: Message,
         notify: bool,
     ) -> Result<(Maintenance, MaintenanceUpdate)> {
-        let m = self
-            .store
-            .maintenance(id)
-            .await
-            .or_not_found("maintenance")?;
-        let page = self
-            .page_for(who, &m.page_id, Permission::MaintenanceManage)
-            .await?;
+        let (m, page) = self.managed_maintenance(who, id).await?;
         refuse_if_draft(&m.draft, "maintenance", id.as_str())?;
         m.state.check_transition(state)?;
         let now = self.clock.now();

@@ -2,7 +2,6 @@
 //! confirm, and unsubscribe with the link every message carries; admins list and remove them.
 
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::{NotFoundAs, Principal, Result, ServiceError, Services};
 use crate::domain::subscriber::{Notification, Subscriber, SubscriberKind};
@@ -23,10 +22,7 @@ pub enum Subscribed {
 }
 
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::ids::sha256_hex(token)
 }
 
 impl Services {
