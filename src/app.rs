@@ -46,6 +46,7 @@ pub fn build_router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(crate::web::private_headers))
         .layer(sessions);
     let public = state.config.public_url.clone();
+    let trusted_hops = state.config.security.trusted_proxy_hops;
     let mcp = crate::mcp::http::McpHttp {
         auth: Arc::new(crate::mcp::credentials::Credentials {
             oauth: Arc::new(state.oauth.clone()),
@@ -82,6 +83,9 @@ pub fn build_router(state: AppState) -> Router {
             axum::http::HeaderValue::from_static("nosniff"),
         ))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(move |req, next| {
+            crate::ratelimit::record_client_addr(trusted_hops, req, next)
+        }))
         .with_state(state)
 }
 
@@ -189,7 +193,11 @@ impl App {
         let scheduler = tokio::spawn(scheduler(self.state.services.clone()));
         let delivery = tokio::spawn(delivery(self.state.services.clone()));
         let usage = tokio::spawn(usage_flusher(self.state.services.clone()));
-        let result = axum::serve(self.listener, self.router)
+        let result = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
             .with_graceful_shutdown(shutdown)
             .await;
         upkeep.abort();

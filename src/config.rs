@@ -87,6 +87,9 @@ pub struct SecurityConfig {
     pub login_max_failures: u32,
     pub login_window_minutes: u32,
     pub session_idle_minutes: u32,
+    /// Reverse proxies in front of statusgate whose `X-Forwarded-For` entries are believed when working
+    /// out a client's address for per-address limits; 0 uses the TCP peer.
+    pub trusted_proxy_hops: u32,
 }
 
 /// The Hosted MCP authorization server. Lifetimes are in seconds unless the name says otherwise.
@@ -233,6 +236,7 @@ impl Default for SecurityConfig {
             login_max_failures: 5,
             login_window_minutes: 15,
             session_idle_minutes: 720,
+            trusted_proxy_hops: 0,
         }
     }
 }

@@ -9,6 +9,7 @@
 //! - [`oauth`]: the OAuth 2.1 authorization server for the Hosted MCP connector.
 //! - [`app`]: the router, the listener and shutdown; [`config`] and [`clock`] are injected into it.
 //! - [`cli`]: the `statusgate` command line.
+//! - [`ratelimit`]: per-key token buckets and the client address they are keyed on.
 //! - [`page_mcp`]: the `statusgate-page-mcp` stdio server, a client of `/api/v1` for one page.
 
 pub mod api;
@@ -22,6 +23,7 @@ pub mod mcp;
 pub mod oauth;
 pub mod outbound;
 pub mod page_mcp;
+pub mod ratelimit;
 pub mod service;
 pub mod store;
 pub mod web;

@@ -2,10 +2,6 @@
 //! (one of the two, once), checked on every request, then the key's rate limit. Browser sessions are
 //! not accepted here.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
-
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderName, StatusCode};
@@ -102,62 +98,4 @@ impl FromRequestParts<ApiState> for Caller {
     }
 }
 
-/// A token bucket per key, in this instance's memory: `burst` requests at once, refilled at
-/// `per_minute`. Several instances each allow the rate; the limit protects each instance.
-#[derive(Clone)]
-pub struct RateLimiter {
-    per_sec: f64,
-    burst: f64,
-    buckets: Arc<Mutex<HashMap<String, (f64, Instant)>>>,
-}
-
-/// Past this many tracked keys, full buckets are forgotten (they hold nothing a fresh one would not).
-const PRUNE_AT: usize = 10_000;
-
-impl RateLimiter {
-    pub fn new(per_minute: u32, burst: u32) -> Self {
-        Self {
-            per_sec: f64::from(per_minute.max(1)) / 60.0,
-            burst: f64::from(burst.max(1)),
-            buckets: Arc::default(),
-        }
-    }
-
-    /// Takes one token for `key`, or answers how many whole seconds until one is there.
-    pub fn take(&self, key: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        let mut map = match self.buckets.lock() {
-            Ok(m) => m,
-            Err(p) => p.into_inner(),
-        };
-        if map.len() > PRUNE_AT {
-            let (per_sec, burst) = (self.per_sec, self.burst);
-            map.retain(|_, (t, at)| *t + now.duration_since(*at).as_secs_f64() * per_sec < burst);
-        }
-        let (tokens, at) = map.entry(key.to_owned()).or_insert((self.burst, now));
-        let refilled =
-            (*tokens + now.duration_since(*at).as_secs_f64() * self.per_sec).min(self.burst);
-        *at = now;
-        if refilled >= 1.0 {
-            *tokens = refilled - 1.0;
-            Ok(())
-        } else {
-            *tokens = refilled;
-            Err(((1.0 - refilled) / self.per_sec).ceil().max(1.0) as u64)
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::RateLimiter;
-
-    #[test]
-    fn a_bucket_allows_its_burst_then_names_the_wait() {
-        let l = RateLimiter::new(60, 2);
-        assert!(l.take("k").is_ok());
-        assert!(l.take("k").is_ok());
-        assert_eq!(l.take("k"), Err(1));
-        assert!(l.take("other").is_ok());
-    }
-}
+pub use crate::ratelimit::RateLimiter;
