@@ -198,8 +198,8 @@ impl App {
             self.router
                 .into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
-            .with_graceful_shutdown(shutdown)
-            .await;
+        .with_graceful_shutdown(shutdown)
+        .await;
         upkeep.abort();
         scheduler.abort();
         delivery.abort();

@@ -143,10 +143,16 @@ mod tests {
         let peer = Some("10.0.0.9".parse().unwrap());
         let xff = Some("6.6.6.6, 203.0.113.7");
         assert_eq!(ClientAddr::resolve(peer, xff, 0).0.to_string(), "10.0.0.9");
-        assert_eq!(ClientAddr::resolve(peer, xff, 1).0.to_string(), "203.0.113.7");
+        assert_eq!(
+            ClientAddr::resolve(peer, xff, 1).0.to_string(),
+            "203.0.113.7"
+        );
         assert_eq!(ClientAddr::resolve(peer, xff, 2).0.to_string(), "6.6.6.6");
         assert_eq!(ClientAddr::resolve(peer, xff, 3).0.to_string(), "10.0.0.9");
-        assert_eq!(ClientAddr::resolve(peer, Some("junk"), 1).0.to_string(), "10.0.0.9");
+        assert_eq!(
+            ClientAddr::resolve(peer, Some("junk"), 1).0.to_string(),
+            "10.0.0.9"
+        );
     }
 
     #[test]
@@ -154,6 +160,9 @@ mod tests {
         let a = ClientAddr("2001:db8:1:2::1".parse().unwrap());
         let b = ClientAddr("2001:db8:1:2:ffff::9".parse().unwrap());
         assert_eq!(a.key(), b.key());
-        assert_eq!(ClientAddr("::ffff:192.0.2.1".parse().unwrap()).key(), "192.0.2.1");
+        assert_eq!(
+            ClientAddr("::ffff:192.0.2.1".parse().unwrap()).key(),
+            "192.0.2.1"
+        );
     }
 }

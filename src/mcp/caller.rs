@@ -20,10 +20,14 @@ impl McpCaller {
 
     /// Scope and tool-set check; the role check happens in the services when the tool runs.
     pub fn may_use(&self, tool: &ToolSpec) -> bool {
-        self.has(tool.scope)
-            && self
-                .allowed_tools
-                .as_ref()
-                .is_none_or(|allowed| allowed.iter().any(|t| t == tool.name))
+        self.has(tool.scope) && self.ticked(tool.name)
+    }
+
+    /// Whether the person left `tool` ticked on the consent page. Prompts and resources that show what
+    /// a tool shows ask this too, so unticking a tool is not undone by another way to the same data.
+    pub fn ticked(&self, tool: &str) -> bool {
+        self.allowed_tools
+            .as_ref()
+            .is_none_or(|allowed| allowed.iter().any(|t| t == tool))
     }
 }

@@ -118,6 +118,7 @@ fn content_error(e: ResourceError, uri: &str) -> ErrorData {
         ResourceError::Scope(s) => {
             ErrorData::invalid_request(format!("this resource needs the {s} scope"), None)
         }
+        e @ ResourceError::Unticked(_) => ErrorData::invalid_request(e.to_string(), None),
         ResourceError::Tool(ToolError::InvalidParams(p)) => ErrorData::invalid_params(p.0, None),
         ResourceError::Tool(ToolError::Service(ServiceError::Internal(e))) => {
             tracing::error!(error = ?e, "resource read failed");

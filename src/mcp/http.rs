@@ -133,7 +133,9 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: McpHttp, public_url: &str
 }
 
 fn json_rpc_error(status: StatusCode, code: i64, message: &str) -> Response {
-    let body = json!({ "jsonrpc": "2.0", "error": { "code": code, "message": message } });
+    // JSON-RPC 2.0 §5: an error about a request whose id could not be read carries `"id": null`.
+    let body =
+        json!({ "jsonrpc": "2.0", "id": null, "error": { "code": code, "message": message } });
     (status, Json(body)).into_response()
 }
 
@@ -299,6 +301,15 @@ async fn guard(State(guarded): State<Arc<Guarded>>, req: Request, next: Next) ->
         }
     };
     if is_mcp {
+        if declares_json(&parts.headers)
+            && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err()
+        {
+            return json_rpc_error(
+                StatusCode::BAD_REQUEST,
+                -32700,
+                "parse error: the body is not valid JSON",
+            );
+        }
         normalise_accept(&mut parts.headers);
         let envelope = serde_json::from_slice::<Envelope<'_>>(&bytes);
         let lacking = match &envelope {
@@ -336,6 +347,19 @@ async fn guard(State(guarded): State<Arc<Guarded>>, req: Request, next: Next) ->
     } else {
         resp
     }
+}
+
+/// A body declared as JSON that is not JSON is a JSON-RPC parse error; any other declared type is
+/// left to the transport, which answers 415.
+fn declares_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        })
 }
 
 const CANONICAL_ACCEPT: &str = "application/json, text/event-stream";

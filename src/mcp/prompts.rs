@@ -18,6 +18,8 @@ pub struct PromptSpec {
     pub name: &'static str,
     pub description: &'static str,
     pub needs: &'static [McpScope],
+    /// The read tools whose results the prompt embeds: it is offered only while all are ticked.
+    pub runs: &'static [&'static str],
     pub args: &'static [PromptArg],
 }
 
@@ -32,47 +34,57 @@ const INCIDENT: PromptArg = PromptArg {
     required: true,
 };
 
+/// Every prompt embeds the page summary.
+const SUMMARY: &str = "get_page_summary";
+
 pub static PROMPTS: &[PromptSpec] = &[
     PromptSpec {
         name: "draft_customer_incident",
         description: "Draft a customer-facing incident announcement from what you know so far.",
         needs: &[McpScope::PagesRead, McpScope::IncidentsRead],
+        runs: &[SUMMARY],
         args: &[PAGE, PromptArg { name: "what_happened", description: "What you observe, in your own words", required: true }],
     },
     PromptSpec {
         name: "draft_incident_update",
         description: "Draft the next update for an open incident.",
         needs: &[McpScope::PagesRead, McpScope::IncidentsRead],
+        runs: &[SUMMARY, "get_incident"],
         args: &[PAGE, INCIDENT, PromptArg { name: "progress", description: "What changed since the last update", required: false }],
     },
     PromptSpec {
         name: "review_existing_incident_state",
         description: "Review an incident's timeline and say whether its stage and affected components still fit.",
         needs: &[McpScope::PagesRead, McpScope::IncidentsRead],
+        runs: &[SUMMARY, "get_incident"],
         args: &[PAGE, INCIDENT],
     },
     PromptSpec {
         name: "plan_maintenance_window",
         description: "Plan a maintenance window that avoids clashes with scheduled work and open incidents.",
         needs: &[McpScope::PagesRead, McpScope::MaintenancesRead],
+        runs: &[SUMMARY, "list_maintenances"],
         args: &[PAGE, PromptArg { name: "work", description: "The work to be done and how long it may take", required: true }],
     },
     PromptSpec {
         name: "summarize_current_beat_health",
         description: "Summarise how the page's monitors are doing and what needs attention.",
         needs: &[McpScope::PagesRead, McpScope::BeatsRead],
+        runs: &[SUMMARY, "list_beats", "list_recent_beat_failures"],
         args: &[PAGE],
     },
     PromptSpec {
         name: "investigate_beat_failure",
         description: "Investigate why one monitor is failing, from its latest runs.",
         needs: &[McpScope::PagesRead, McpScope::BeatsRead],
+        runs: &[SUMMARY, "list_recent_beat_failures"],
         args: &[PAGE, PromptArg { name: "monitor_id", description: "Monitor id from list_beats", required: true }],
     },
     PromptSpec {
         name: "review_pending_beat_action",
         description: "Review the actions monitors propose and recommend approving or rejecting each.",
         needs: &[McpScope::PagesRead, McpScope::BeatsRead],
+        runs: &[SUMMARY, "list_beats"],
         args: &[PAGE],
     },
 ];
@@ -98,6 +110,7 @@ pub fn visible(caller: &McpCaller) -> impl Iterator<Item = &'static PromptSpec> 
     PROMPTS
         .iter()
         .filter(|p| p.needs.iter().all(|s| caller.has(*s)))
+        .filter(|p| p.runs.iter().all(|t| caller.ticked(t)))
 }
 
 /// Builds the prompt's messages with the live data embedded; returns `(description, user message)`.

@@ -138,11 +138,36 @@ pub const TEMPLATES: &[(&str, &str, &str, McpScope)] = &[
     ),
 ];
 
+/// The read tool that shows what the resource at `uri` shows, if any. A resource whose tool the person
+/// unticked on the consent page is neither listed nor read: the data stays behind the same choice.
+pub fn tool_for(uri: &str) -> Option<&'static str> {
+    let path = uri.strip_prefix("statusgate://")?.split('?').next()?;
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        ["pages"] => Some("list_status_pages"),
+        ["pages", _, "summary" | "hierarchy", ..] => Some("get_page_summary"),
+        ["pages", _, "incidents", "active" | "resolved"] => Some("list_incidents"),
+        ["pages", _, "incidents", ..] => Some("get_incident"),
+        ["pages", _, "maintenances", ..] => Some("list_maintenances"),
+        ["pages", _, "analytics", ..] => Some("get_analytics_summary"),
+        ["pages", _, "beats", "recent-failures"] | ["pages", _, "beats", _, "recent-events"] => {
+            Some("list_recent_beat_failures")
+        }
+        ["pages", _, "beats" | "beat-groups", ..] => Some("list_beats"),
+        _ => None,
+    }
+}
+
+/// Whether the caller's scopes and ticked tools let it see the resource (or template) at `uri`.
+fn shown(caller: &McpCaller, uri: &str, scope: McpScope) -> bool {
+    caller.has(scope) && tool_for(uri).is_none_or(|t| caller.ticked(t))
+}
+
 /// Templates the caller may use.
 pub fn templates(caller: &McpCaller) -> Vec<Listed> {
     TEMPLATES
         .iter()
-        .filter(|t| caller.has(t.3))
+        .filter(|t| shown(caller, t.0, t.3))
         .map(|t| Listed {
             uri: t.0.to_owned(),
             name: t.1.to_owned(),
@@ -161,15 +186,17 @@ pub async fn list(services: &Services, caller: &McpCaller) -> Result<Vec<Listed>
     if !caller.has(McpScope::PagesRead) {
         return Ok(out);
     }
-    out.push(Listed {
-        uri: "statusgate://pages".into(),
-        name: "pages".into(),
-        description: "Status pages you can see",
-    });
+    if caller.ticked("list_status_pages") {
+        out.push(Listed {
+            uri: "statusgate://pages".into(),
+            name: "pages".into(),
+            description: "Status pages you can see",
+        });
+    }
     for (_, page) in services.list_pages(&caller.principal).await? {
         for t in TEMPLATES
             .iter()
-            .filter(|t| caller.has(t.3) && !t.0.contains('?'))
+            .filter(|t| shown(caller, t.0, t.3) && !t.0.contains('?'))
         {
             let uri = t.0.replace("{page_id}", page.id.as_str());
             if !uri.contains('{') {
@@ -191,6 +218,9 @@ pub enum ResourceError {
     /// The caller's scopes do not include the one this resource needs.
     #[error("this resource needs the {0} scope")]
     Scope(McpScope),
+    /// The person unticked the tool that shows this data when approving the connection.
+    #[error("this resource shows what the {0} tool shows, which this connection may not use")]
+    Unticked(&'static str),
     #[error(transparent)]
     Tool(#[from] ToolError),
 }
@@ -240,6 +270,9 @@ pub async fn read(
     uri: &str,
 ) -> Result<Value, ResourceError> {
     let not_found = || ResourceError::NotFound(uri.to_owned());
+    if let Some(tool) = tool_for(uri).filter(|t| !caller.ticked(t)) {
+        return Err(ResourceError::Unticked(tool));
+    }
     let rest = uri.strip_prefix("statusgate://").ok_or_else(not_found)?;
     let (path, query) = match rest.split_once('?') {
         Some((p, q)) => (p, Some(q)),

@@ -135,6 +135,7 @@ impl LiveGrant {
             actor: crate::service::Actor::Mcp {
                 key_id: self.key_id.to_string(),
                 grant_id: self.grant_id.to_string(),
+                org: self.org_id.clone(),
                 client_name: self.client_name.clone(),
                 tool,
             },

@@ -17,11 +17,13 @@ pub enum Actor {
         page: Option<PageId>,
         tool: Option<String>,
     },
-    /// An assistant through the Hosted MCP connector: the grant's connector key, the client the person
-    /// approved, and the tool being run (for the audit row). Scopes are checked by the MCP layer.
+    /// An assistant through the Hosted MCP connector: the grant's connector key, the organisation the
+    /// person approved it for (it reaches no other, whatever else the person belongs to), the client,
+    /// and the tool being run (for the audit row). Scopes are checked by the MCP layer.
     Mcp {
         key_id: String,
         grant_id: String,
+        org: OrgId,
         client_name: String,
         tool: Option<String>,
     },
@@ -74,11 +76,20 @@ impl Actor {
         }
     }
 
-    /// Whether the credential reaches `org` at all: a key belongs to one organisation.
+    /// Whether the credential reaches `org` at all: a key and a connector grant each belong to the one
+    /// organisation they were made for; only a browser session follows the person's memberships.
     pub fn reaches_org(&self, org: &OrgId) -> bool {
         match self {
-            Self::ApiKey { org: own, .. } => own == org,
-            _ => true,
+            Self::ApiKey { org: own, .. } | Self::Mcp { org: own, .. } => own == org,
+            Self::User => true,
+        }
+    }
+
+    /// The one organisation a credential is bound to; `None` for a browser session.
+    pub fn bound_org(&self) -> Option<&OrgId> {
+        match self {
+            Self::ApiKey { org, .. } | Self::Mcp { org, .. } => Some(org),
+            Self::User => None,
         }
     }
 
@@ -110,6 +121,7 @@ impl Actor {
                 grant_id,
                 client_name,
                 tool,
+                ..
             } => {
                 obj.insert("connector_key".into(), key_id.clone().into());
                 obj.insert("grant".into(), grant_id.clone().into());

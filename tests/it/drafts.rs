@@ -316,12 +316,7 @@ both_backends!(
         let id = person_draft(s, &page, &component).await;
         // An assistant drafts; it never publishes, even with the owner's role behind it.
         let mut assistant = owner(s).await;
-        assistant.actor = statusgate::service::Actor::Mcp {
-            key_id: "key_test".into(),
-            grant_id: "grant_test".into(),
-            client_name: "Test client".into(),
-            tool: None,
-        };
+        assistant.actor = crate::helpers::mcp_actor(s, &assistant.user_id, None).await;
         let incident_id = statusgate::ids::IncidentId::parse(&id).unwrap();
         let refused = s.publish_incident(&assistant, &incident_id, false).await;
         assert!(

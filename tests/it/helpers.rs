@@ -329,3 +329,26 @@ impl Browser {
         assert_eq!(r.status(), 303, "owner sign-in redirects");
     }
 }
+
+/// A Hosted MCP actor for `user`, bound (as every connector grant is) to `org`, or to the person's
+/// first organisation when `org` is `None`.
+pub async fn mcp_actor(
+    services: &Services,
+    user: &statusgate::ids::UserId,
+    org: Option<statusgate::ids::OrgId>,
+) -> statusgate::service::Actor {
+    let org = match org {
+        Some(o) => o,
+        None => services.store.memberships_of(user).await.unwrap()[0]
+            .org
+            .id
+            .clone(),
+    };
+    statusgate::service::Actor::Mcp {
+        key_id: "key_test".into(),
+        grant_id: "grant_test".into(),
+        org,
+        client_name: "Test client".into(),
+        tool: None,
+    }
+}

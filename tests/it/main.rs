@@ -10,6 +10,7 @@ mod api_support;
 mod browser;
 mod helpers;
 mod mcp_core;
+mod mcp_cross_org;
 mod mcp_direct;
 mod mcp_http;
 mod mcp_oauth_client;

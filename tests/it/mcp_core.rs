@@ -5,19 +5,14 @@ use statusgate::domain::{ActorType, Role};
 use statusgate::mcp::resources::{self, ResourceError};
 use statusgate::mcp::tools::{self, ToolError};
 use statusgate::mcp::{prompts, McpCaller, McpScope};
-use statusgate::service::{Actor, Principal, ServiceError, Services};
+use statusgate::service::{Principal, ServiceError, Services};
 
 use crate::both_backends;
 use crate::helpers::{TestApp, TestDb, ADMIN_EMAIL};
 
 async fn caller(services: &Services, email: &str, scopes: &[McpScope]) -> McpCaller {
     let user = services.store.user_credentials(email).await.unwrap().0;
-    let actor = Actor::Mcp {
-        key_id: "key_test".into(),
-        grant_id: "grant_test".into(),
-        client_name: "Test client".into(),
-        tool: None,
-    };
+    let actor = crate::helpers::mcp_actor(services, &user.id, None).await;
     McpCaller {
         principal: Principal {
             user_id: user.id,

@@ -9,9 +9,7 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{TestApp, TestDb};
-use crate::oauth::{
-    authorize_path, consent, pkce, query, register_public, token, tokens, CALLBACK,
-};
+use crate::oauth::{authorize_path, consent, pkce, register_public, tokens, CALLBACK};
 
 const ACCEPT: &str = "application/json, text/event-stream";
 
@@ -81,20 +79,7 @@ pub async fn write_token_with(app: &TestApp, writes: &[&str]) -> String {
         f.extend(writes.iter().map(|w| ("grant_scope".into(), (*w).into())))
     })
     .await;
-    let code = query(&to, "code").unwrap();
-    let (s, body, _) = token(
-        app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("code_verifier", &p.verifier),
-            ("client_id", &client),
-            ("redirect_uri", CALLBACK),
-        ],
-    )
-    .await;
-    assert_eq!(s, 200, "{body}");
-    body["access_token"].as_str().unwrap().to_owned()
+    crate::oauth::access_from(app, &client, &to, &p.verifier).await
 }
 
 both_backends!(
@@ -547,5 +532,44 @@ both_backends!(
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["result"]["isError"], json!(false), "{body}");
         app.stop().await;
+    }
+);
+
+both_backends!(
+    a_body_that_is_not_json_is_a_json_rpc_parse_error,
+    |db: TestDb| async move {
+        let app = TestApp::spawn(db).await;
+        let access = tokens(&app).await.access;
+        for body in [
+            "{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\":",
+            "not json",
+            "{]",
+        ] {
+            let r = crate::oauth::plain()
+                .post(app.url("/mcp"))
+                .header("accept", ACCEPT)
+                .header("content-type", "application/json")
+                .bearer_auth(&access)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 400, "{body}");
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["error"]["code"], -32700, "{v}");
+            assert_eq!(v["id"], Value::Null, "{v}");
+            assert_eq!(v["jsonrpc"], "2.0", "{v}");
+        }
+        // A body of another declared type is still the transport's 415.
+        let r = crate::oauth::plain()
+            .post(app.url("/mcp"))
+            .header("accept", ACCEPT)
+            .header("content-type", "text/plain")
+            .bearer_auth(&access)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 415);
     }
 );

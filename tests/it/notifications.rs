@@ -530,12 +530,7 @@ both_backends!(
                 .unwrap();
         }
         let owner = owner(s).await;
-        let actor = statusgate::service::Actor::Mcp {
-            key_id: "key_t".into(),
-            grant_id: "gr_t".into(),
-            client_name: "Test".into(),
-            tool: None,
-        };
+        let actor = crate::helpers::mcp_actor(s, &owner.user_id, None).await;
         let caller = statusgate::mcp::McpCaller {
             principal: statusgate::service::Principal {
                 user_id: owner.user_id,

@@ -185,6 +185,24 @@ pub async fn approved_code(app: &TestApp) -> (String, String, String) {
     (client, query(&to, "code").unwrap(), p.verifier)
 }
 
+/// Exchanges the code in the consent redirect `to` for an access token, asserting it is issued.
+pub async fn access_from(app: &TestApp, client: &str, to: &url::Url, verifier: &str) -> String {
+    let code = query(to, "code").unwrap();
+    let (s, body, _) = token(
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code_verifier", verifier),
+            ("client_id", client),
+            ("redirect_uri", CALLBACK),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
 /// A client with a token pair, through the real endpoints.
 pub struct Tokens {
     pub client: String,
