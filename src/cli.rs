@@ -41,6 +41,43 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Manage organisations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Manage status pages.
+    Page {
+        #[command(subcommand)]
+        command: PageCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum OrgCommand {
+    /// Create an organisation (add people with `statusgate user create --org SLUG`).
+    Create {
+        #[arg(long, value_name = "SLUG")]
+        slug: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PageCommand {
+    /// Create an empty, published status page, acting as the organisation's first owner.
+    Create {
+        #[arg(long, value_name = "SLUG")]
+        org: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_name = "SLUG")]
+        slug: String,
+        /// Its address under /status/ (default: the slug).
+        #[arg(long, value_name = "SLUG")]
+        public_slug: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -152,6 +189,50 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .await
                 .map_err(|e| runtime(format!("migration failed: {e}")))?;
             println!("applied {n} migration(s)");
+            Ok(())
+        }
+        Command::Org {
+            command: OrgCommand::Create { slug, name },
+        } => {
+            let services = offline_services(&config).await?;
+            let org = services
+                .create_org(&slug, &name)
+                .await
+                .map_err(service_failure)?;
+            println!("created organisation {} ({})", org.slug, org.name);
+            Ok(())
+        }
+        Command::Page {
+            command:
+                PageCommand::Create {
+                    org,
+                    name,
+                    slug,
+                    public_slug,
+                },
+        } => {
+            let services = offline_services(&config).await?;
+            let org = services.org_by_slug(&org).await.map_err(service_failure)?;
+            let owner = services
+                .store
+                .first_owner(&org.id)
+                .await
+                .map_err(|_| usage(format!("{} has no owner yet", org.slug)))?;
+            let new = crate::service::page_admin::NewPage {
+                name,
+                slug,
+                public_slug,
+                description: String::new(),
+                published: true,
+            };
+            let page = services
+                .new_page(&crate::service::Principal::user(owner), &org.id, new)
+                .await
+                .map_err(service_failure)?;
+            println!(
+                "created page {} at {}/status/{}",
+                page.slug, config.public_url, page.public_slug
+            );
             Ok(())
         }
         Command::Key {

@@ -12,6 +12,7 @@ mod listing;
 mod maintenances;
 mod openapi;
 mod operations;
+mod page_admin;
 mod pages;
 
 use std::sync::Arc;
@@ -98,6 +99,7 @@ pub fn ops() -> Vec<Op> {
     all.extend(maintenances::ops());
     all.extend(drafts::ops());
     all.extend(operations::ops());
+    all.extend(page_admin::ops());
     all
 }
 

@@ -22,6 +22,8 @@ pub enum Permission {
     MonitorManage,
     SubscriberManage,
     SettingsManage,
+    /// Creating, editing and deleting pages and their components.
+    PageManage,
 }
 
 impl Permission {
@@ -37,6 +39,7 @@ impl Permission {
             Self::MonitorManage => "monitor manage",
             Self::SubscriberManage => "subscriber manage",
             Self::SettingsManage => "settings manage",
+            Self::PageManage => "page manage",
         }
     }
 }
@@ -75,7 +78,7 @@ impl Role {
         match p {
             PageRead | IncidentRead | MaintenanceRead | AnalyticsRead | MonitorRead => true,
             IncidentManage | MaintenanceManage | MonitorManage => self >= Role::Editor,
-            SubscriberManage | SettingsManage => self >= Role::Admin,
+            SubscriberManage | SettingsManage | PageManage => self >= Role::Admin,
         }
     }
 }
@@ -92,6 +95,8 @@ mod tests {
         assert!(!Role::Editor.allows(Permission::SettingsManage));
         assert!(Role::Admin.allows(Permission::SettingsManage));
         assert!(Role::Owner.allows(Permission::SubscriberManage));
+        assert!(!Role::Editor.allows(Permission::PageManage));
+        assert!(Role::Admin.allows(Permission::PageManage));
     }
 
     #[test]

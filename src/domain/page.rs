@@ -94,6 +94,62 @@ impl ComponentKind {
     }
 }
 
+/// The longest URL a page keeps for its logo or support link.
+pub const MAX_LINK: usize = 2_048;
+
+/// The longest description a page or component keeps.
+pub const MAX_DESCRIPTION: usize = 2_000;
+
+/// An accent colour: empty (the default look) or `#rrggbb`, kept in lowercase.
+pub fn accent_color(raw: &str) -> Result<String, DomainError> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    let hex = s.strip_prefix('#').unwrap_or("");
+    if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        Err(DomainError::invalid(
+            "accent_color",
+            "must be a colour written #rrggbb, for example #1f6feb",
+        ))
+    }
+}
+
+/// A public link (logo, support site): empty, or an https URL of printable characters. The public
+/// page only ever links to https, so a page cannot send visitors to `javascript:` or plain http.
+pub fn https_link(field: &'static str, raw: &str) -> Result<String, DomainError> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    let host = s.strip_prefix("https://").unwrap_or("");
+    if host.is_empty() || host.starts_with('/') {
+        return Err(DomainError::invalid(field, "must be an https:// URL"));
+    }
+    if s.len() > MAX_LINK {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be at most {MAX_LINK} characters"),
+        ));
+    }
+    if s.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>' | '\\'))
+    {
+        return Err(DomainError::invalid(
+            field,
+            "must not contain spaces, quotes or angle brackets",
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+/// A description: may be empty, one paragraph or several, up to [`MAX_DESCRIPTION`] characters.
+pub fn description(field: &'static str, raw: &str) -> Result<String, DomainError> {
+    super::text::optional(field, raw, MAX_DESCRIPTION)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +174,21 @@ mod tests {
             assert_eq!(ComponentStatus::parse(s.as_str()), Ok(s));
         }
         assert!(ComponentStatus::parse("fine").is_err());
+    }
+
+    #[test]
+    fn branding_values_are_checked() {
+        assert_eq!(accent_color(" #1F6FEB ").as_deref(), Ok("#1f6feb"));
+        assert_eq!(accent_color("").as_deref(), Ok(""));
+        assert!(accent_color("red").is_err());
+        assert!(accent_color("#12345").is_err());
+        assert!(https_link("logo_url", "https://acme.example/logo.png").is_ok());
+        assert!(https_link("logo_url", "http://acme.example/logo.png").is_err());
+        assert!(https_link("logo_url", "javascript:alert(1)").is_err());
+        assert!(https_link("logo_url", "https://").is_err());
+        assert!(https_link("logo_url", "https://a.example/\"x").is_err());
+        assert_eq!(https_link("support_url", "").as_deref(), Ok(""));
+        assert!(description("description", &"x".repeat(MAX_DESCRIPTION + 1)).is_err());
+        assert!(description("description", "a\u{0}b").is_err());
     }
 }

@@ -33,6 +33,22 @@ pub struct Page {
     pub public_slug: String,
     pub name: String,
     pub description: String,
+    /// An unpublished page answers 404 to the public; its team still sees and edits it.
+    pub published: bool,
+    /// The IANA time zone the public page shows times in.
+    pub time_zone: String,
+    pub branding: Branding,
+}
+
+/// How a public page looks beyond its name: each part empty when unset.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Branding {
+    /// An https URL of the logo shown in the page header.
+    pub logo_url: String,
+    /// `#rrggbb`.
+    pub accent_color: String,
+    /// An https link to the company's site or support, shown in the page header.
+    pub support_url: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

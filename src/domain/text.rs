@@ -3,10 +3,17 @@
 use super::DomainError;
 
 fn bounded(field: &'static str, raw: &str, max: usize) -> Result<String, DomainError> {
-    let s = raw.trim();
+    let s = optional(field, raw, max)?;
     if s.is_empty() {
         return Err(DomainError::invalid(field, "must not be empty"));
     }
+    Ok(s)
+}
+
+/// Trimmed text of at most `max` characters and no control characters but line breaks and tabs;
+/// empty is allowed.
+pub fn optional(field: &'static str, raw: &str, max: usize) -> Result<String, DomainError> {
+    let s = raw.trim();
     if s.chars().count() > max {
         return Err(DomainError::invalid(
             field,

@@ -13,6 +13,7 @@ pub mod incidents;
 pub mod maintenances;
 pub mod monitors;
 pub mod outbox;
+pub mod page_admin;
 pub mod pages;
 mod principal;
 pub mod subscribers;

@@ -1,12 +1,11 @@
 //! Pages, their component hierarchy, and the public view of a status page.
 
-use serde_json::json;
 use time::Duration;
 
 use super::{NotFoundAs, Principal, Result, ServiceError, Services};
 use crate::domain::{
     Component, ComponentKind, ComponentStatus, Incident, IncidentUpdate, Maintenance, Name, Org,
-    Page, Permission, Slug,
+    Page, Permission,
 };
 use crate::ids::{ComponentId, OrgId, PageId};
 use crate::store::{MaintenanceFilter, StoreError};
@@ -94,7 +93,7 @@ impl Services {
         Ok(self.store.components(page).await?)
     }
 
-    /// Creates a page with its components (set-up, CLI and the demo; the caller needs settings-manage).
+    /// Creates a page with its components (set-up and the demo; the caller needs page-manage).
     pub async fn create_page(
         &self,
         who: &Principal,
@@ -104,27 +103,16 @@ impl Services {
         name: &str,
         components: &[NewComponent<'_>],
     ) -> Result<Page> {
-        self.require(who, org, Permission::SettingsManage, "organisation")
-            .await?;
-        let page = Page {
-            id: PageId::generate(),
-            org_id: org.clone(),
-            slug: Slug::parse("slug", slug)?.as_str().to_owned(),
-            public_slug: Slug::parse("public_slug", public_slug)?.as_str().to_owned(),
-            name: Name::parse("name", name)?.into_inner(),
+        let new = super::page_admin::NewPage {
+            name: name.to_owned(),
+            slug: slug.to_owned(),
+            public_slug: Some(public_slug.to_owned()),
             description: String::new(),
+            published: true,
         };
+        let page = self.new_page(who, org, new).await?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        match self.store.insert_page(&mut tx, &page, now).await {
-            Err(StoreError::Conflict) => {
-                return Err(ServiceError::Conflict(format!(
-                    "a page with slug {} or public slug {} already exists",
-                    page.slug, page.public_slug
-                )))
-            }
-            other => other?,
-        }
         let mut groups: Vec<(String, ComponentId)> = Vec::new();
         for (position, nc) in components.iter().enumerate() {
             let parent_id = match nc.group {
@@ -149,16 +137,6 @@ impl Services {
             )?;
             self.store.insert_component(&mut tx, &c, now).await?;
         }
-        let detail = json!({ "slug": page.slug, "public_slug": page.public_slug });
-        self.audit(
-            &mut tx,
-            who,
-            org,
-            "page.created",
-            ("page", page.id.as_str()),
-            detail,
-        )
-        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(page)
     }
@@ -170,6 +148,9 @@ impl Services {
             .page_by_public_slug(public_slug)
             .await
             .or_not_found("status page")?;
+        if !page.published {
+            return Err(ServiceError::NotFound("status page"));
+        }
         let now = self.clock.now();
         let components = self.store.components(&page.id).await?;
         let tree = hierarchy(&components);

@@ -68,11 +68,12 @@ impl Actor {
             Self::User => true,
             Self::ApiKey { write, .. } => match p {
                 PageRead | IncidentRead | MaintenanceRead | AnalyticsRead | MonitorRead => true,
-                IncidentManage | MaintenanceManage | MonitorManage => *write,
+                IncidentManage | MaintenanceManage | MonitorManage | PageManage => *write,
                 SubscriberManage | SettingsManage => false,
             },
-            // The hosted surface never manages subscribers or settings; the rest is scope-gated upstream.
-            Self::Mcp { .. } => !matches!(p, SubscriberManage | SettingsManage),
+            // The hosted surface never manages subscribers, settings or pages; the rest is
+            // scope-gated upstream.
+            Self::Mcp { .. } => !matches!(p, SubscriberManage | SettingsManage | PageManage),
         }
     }
 

@@ -2,12 +2,12 @@
 
 use time::OffsetDateTime;
 
-use super::{row, AnyRow, Result, Store, Tx};
+use super::{row, AnyRow, Result, Store, StoreError, Tx};
 use crate::clock::to_millis;
-use crate::domain::{Component, ComponentKind, ComponentStatus, Page};
+use crate::domain::{Branding, Component, ComponentKind, ComponentStatus, Page};
 use crate::ids::{ComponentId, OrgId, PageId};
 
-const PAGE_COLS: &str = "page_id, org_id, slug, public_slug, name, description";
+const PAGE_COLS: &str = "page_id, org_id, slug, public_slug, name, description, published, time_zone, logo_url, accent_color, support_url";
 const COMPONENT_COLS: &str =
     "component_id, page_id, parent_id, kind, name, description, status, position";
 
@@ -19,6 +19,13 @@ fn page_from(r: &AnyRow) -> Result<Page> {
         public_slug: row::text(r, "public_slug")?,
         name: row::text(r, "name")?,
         description: row::text(r, "description")?,
+        published: row::flag(r, "published")?,
+        time_zone: row::text(r, "time_zone")?,
+        branding: Branding {
+            logo_url: row::text(r, "logo_url")?,
+            accent_color: row::text(r, "accent_color")?,
+            support_url: row::text(r, "support_url")?,
+        },
     })
 }
 
@@ -37,8 +44,8 @@ fn component_from(r: &AnyRow) -> Result<Component> {
 
 impl Store {
     pub async fn insert_page(&self, tx: &mut Tx, page: &Page, now: OffsetDateTime) -> Result<()> {
-        const SQL: &str = "insert into pages (page_id, org_id, slug, public_slug, name, description, created_at, updated_at)
-            values ($1, $2, $3, $4, $5, $6, $7, $7)";
+        const SQL: &str = "insert into pages (page_id, org_id, slug, public_slug, name, description, published, time_zone, logo_url, accent_color, support_url, created_at, updated_at)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
         sqlx::query(SQL)
             .bind(page.id.as_str())
             .bind(page.org_id.as_str())
@@ -46,10 +53,116 @@ impl Store {
             .bind(&page.public_slug)
             .bind(&page.name)
             .bind(&page.description)
+            .bind(i64::from(page.published))
+            .bind(&page.time_zone)
+            .bind(&page.branding.logo_url)
+            .bind(&page.branding.accent_color)
+            .bind(&page.branding.support_url)
             .bind(to_millis(now))
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+
+    /// Saves everything of a page but its id, organisation and slug. A public slug another page
+    /// holds is a conflict.
+    pub async fn update_page(&self, tx: &mut Tx, page: &Page, now: OffsetDateTime) -> Result<()> {
+        const SQL: &str =
+            "update pages set public_slug = $2, name = $3, description = $4, published = $5,
+            time_zone = $6, logo_url = $7, accent_color = $8, support_url = $9, updated_at = $10
+            where page_id = $1";
+        let done = sqlx::query(SQL)
+            .bind(page.id.as_str())
+            .bind(&page.public_slug)
+            .bind(&page.name)
+            .bind(&page.description)
+            .bind(i64::from(page.published))
+            .bind(&page.time_zone)
+            .bind(&page.branding.logo_url)
+            .bind(&page.branding.accent_color)
+            .bind(&page.branding.support_url)
+            .bind(to_millis(now))
+            .execute(&mut **tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Deletes a page; its components, incidents, maintenances, monitors, subscribers and their
+    /// notifications go with it (foreign keys cascade).
+    pub async fn delete_page(&self, tx: &mut Tx, id: &PageId) -> Result<()> {
+        let done = sqlx::query("delete from pages where page_id = $1")
+            .bind(id.as_str())
+            .execute(&mut **tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn component(&self, id: &ComponentId) -> Result<Component> {
+        let sql = format!("select {COMPONENT_COLS} from components where component_id = $1");
+        let r = sqlx::query(&sql)
+            .bind(id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        component_from(&r)
+    }
+
+    /// Saves a component's parent, name, description and position.
+    pub async fn update_component(
+        &self,
+        tx: &mut Tx,
+        c: &Component,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        const SQL: &str =
+            "update components set parent_id = $2, name = $3, description = $4, position = $5,
+            updated_at = $6 where component_id = $1";
+        sqlx::query(SQL)
+            .bind(c.id.as_str())
+            .bind(c.parent_id.as_ref().map(|p| p.as_str().to_owned()))
+            .bind(&c.name)
+            .bind(&c.description)
+            .bind(c.position)
+            .bind(to_millis(now))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a component (a group takes its children with it).
+    pub async fn delete_component(&self, tx: &mut Tx, id: &ComponentId) -> Result<()> {
+        sqlx::query("delete from components where component_id = $1")
+            .bind(id.as_str())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// How many open incidents and not-yet-finished maintenances name any of `ids`.
+    pub async fn open_work_naming(&self, ids: &[ComponentId]) -> Result<i64> {
+        const INCIDENTS: &str = "select count(distinct i.incident_id) as n from incidents i
+            join incident_updates u on u.incident_id = i.incident_id
+            join incident_update_components c on c.update_id = u.update_id
+            where i.resolved_at is null and c.component_id = $1";
+        const MAINTENANCES: &str = "select count(*) as n from maintenances m
+            join maintenance_components c on c.maintenance_id = m.maintenance_id
+            where m.state in ('scheduled', 'in_progress') and c.component_id = $1";
+        let mut n = 0;
+        for id in ids {
+            for sql in [INCIDENTS, MAINTENANCES] {
+                let r = sqlx::query(sql)
+                    .bind(id.as_str())
+                    .fetch_one(&self.pool)
+                    .await?;
+                n += row::int(&r, "n")?;
+            }
+        }
+        Ok(n)
     }
 
     pub async fn page(&self, id: &PageId) -> Result<Page> {

@@ -5,6 +5,7 @@ mod api_auth;
 mod api_keys_page;
 mod api_mcp;
 mod api_openapi;
+mod api_page_admin;
 mod api_routes;
 mod api_support;
 mod browser;
