@@ -267,6 +267,29 @@ mod tests {
         assert!(PasswordHash::new(DUMMY_HASH).is_ok());
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn at_most_one_hash_per_core_runs_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let mut all = tokio::task::JoinSet::new();
+        for _ in 0..cores * 4 {
+            let (running, peak) = (running.clone(), peak.clone());
+            all.spawn(hashing(move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                running.fetch_sub(1, Ordering::SeqCst);
+            }));
+        }
+        let done = all.join_all().await;
+        assert!(done.iter().all(Option::is_some));
+        let peak = peak.load(Ordering::SeqCst);
+        assert!((1..=cores).contains(&peak), "{peak} at once on {cores} cores");
+    }
+
     #[test]
     fn password_bounds() {
         assert!(check_password_shape("short").is_err());
