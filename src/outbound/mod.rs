@@ -157,7 +157,11 @@ pub fn parse_webhook_url(raw: &str, allow_private: bool) -> Result<reqwest::Url,
 
 /// Refuses the name when any address it resolved to may not be used: one internal answer among
 /// public ones is enough for a rebinding attack to pick it.
-pub fn check_all(host: &str, addrs: &[SocketAddr], allow_private: bool) -> Result<(), OutboundError> {
+pub fn check_all(
+    host: &str,
+    addrs: &[SocketAddr],
+    allow_private: bool,
+) -> Result<(), OutboundError> {
     match addrs
         .iter()
         .find_map(|a| refused_as(a.ip(), allow_private).map(|what| (a.ip(), what)))
@@ -226,11 +230,27 @@ mod tests {
 
     #[test]
     fn nat64_and_6to4_addresses_are_judged_by_their_ipv4_address() {
-        assert_eq!(judged("64:ff9b::7f00:1"), Reach::Private, "NAT64 of 127.0.0.1");
-        assert_eq!(judged("64:ff9b::a9fe:a9fe"), Reach::Forbidden, "NAT64 of 169.254.169.254");
-        assert_eq!(judged("64:ff9b::808:808"), Reach::Public, "NAT64 of 8.8.8.8");
+        assert_eq!(
+            judged("64:ff9b::7f00:1"),
+            Reach::Private,
+            "NAT64 of 127.0.0.1"
+        );
+        assert_eq!(
+            judged("64:ff9b::a9fe:a9fe"),
+            Reach::Forbidden,
+            "NAT64 of 169.254.169.254"
+        );
+        assert_eq!(
+            judged("64:ff9b::808:808"),
+            Reach::Public,
+            "NAT64 of 8.8.8.8"
+        );
         assert_eq!(judged("2002:a00:1::1"), Reach::Private, "6to4 of 10.0.0.1");
-        assert_eq!(judged("2002:a9fe:a9fe::"), Reach::Forbidden, "6to4 of 169.254.169.254");
+        assert_eq!(
+            judged("2002:a9fe:a9fe::"),
+            Reach::Forbidden,
+            "6to4 of 169.254.169.254"
+        );
         assert_eq!(judged("2002:808:808::1"), Reach::Public, "6to4 of 8.8.8.8");
         assert_eq!(judged("64:ff9b:1::1"), Reach::Private, "local-use NAT64");
     }

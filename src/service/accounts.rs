@@ -287,7 +287,10 @@ mod tests {
         let done = all.join_all().await;
         assert!(done.iter().all(Option::is_some));
         let peak = peak.load(Ordering::SeqCst);
-        assert!((1..=cores).contains(&peak), "{peak} at once on {cores} cores");
+        assert!(
+            (1..=cores).contains(&peak),
+            "{peak} at once on {cores} cores"
+        );
     }
 
     #[test]

@@ -169,7 +169,8 @@ impl Store {
         now: OffsetDateTime,
         expired_before: OffsetDateTime,
     ) -> Result<(i64, OffsetDateTime)> {
-        const SQL: &str = "insert into login_attempts (login_key, attempts, window_start, updated_at)
+        const SQL: &str =
+            "insert into login_attempts (login_key, attempts, window_start, updated_at)
             values ($1, 1, $2, $2)
             on conflict (login_key) do update set
                 attempts = case when login_attempts.window_start < $3 then 1

@@ -89,7 +89,14 @@ both_backends!(
         let metadata = "http://169.254.169.254/latest/meta-data/";
         creation_refused(s, &me, &page, metadata, "metadata").await;
         creation_refused(s, &me, &page, "http://[64:ff9b::a9fe:a9fe]/", "metadata").await;
-        creation_refused(s, &me, &page, "https://u:secret@example.com/", "credentials").await;
+        creation_refused(
+            s,
+            &me,
+            &page,
+            "https://u:secret@example.com/",
+            "credentials",
+        )
+        .await;
         let before = s.monitors(&me, &page).await.unwrap().len();
 
         // A name is judged after resolution, at connect time: localhost passes the save and is

@@ -57,7 +57,11 @@ both_backends!(
                 let guess = format!("guess number {i}");
                 b.post_form(
                     "/login",
-                    &[("csrf", &csrf), ("email", ADMIN_EMAIL), ("password", &guess)],
+                    &[
+                        ("csrf", &csrf),
+                        ("email", ADMIN_EMAIL),
+                        ("password", &guess),
+                    ],
                 )
                 .await
                 .status()
@@ -74,7 +78,11 @@ both_backends!(
         );
 
         let right = app.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-        assert_eq!(right.status(), 429, "the address is throttled for this email");
+        assert_eq!(
+            right.status(),
+            429,
+            "the address is throttled for this email"
+        );
         let wait: u64 = right.headers()["retry-after"]
             .to_str()
             .unwrap()
@@ -124,7 +132,10 @@ both_backends!(
 
         let wrong = sign_in_from(&again, "192.0.2.1", ADMIN_EMAIL, "typo").await;
         let unknown = sign_in_from(&again, "192.0.2.1", "nobody@acme.test", "typo").await;
-        assert_eq!((wrong.status().as_u16(), unknown.status().as_u16()), (401, 401));
+        assert_eq!(
+            (wrong.status().as_u16(), unknown.status().as_u16()),
+            (401, 401)
+        );
         let (wrong, unknown) = (wrong.text().await.unwrap(), unknown.text().await.unwrap());
         assert!(wrong.contains("wrong email or password"));
         assert!(unknown.contains("wrong email or password"));
