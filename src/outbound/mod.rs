@@ -1,6 +1,7 @@
 //! Outbound network calls: monitor checks, signed webhook POSTs and SMTP. Addresses a visitor chose are
 //! resolved here, checked, and connected to as checked, so a DNS answer cannot change between the check
-//! and the connection.
+//! and the connection. Every address is public, private (allowed only where the operator says so) or
+//! forbidden (link-local, cloud metadata, reserved: never).
 
 pub mod check;
 pub mod smtp;
@@ -157,7 +158,7 @@ pub fn parse_webhook_url(raw: &str, allow_private: bool) -> Result<reqwest::Url,
 
 /// Refuses the name when any address it resolved to may not be used: one internal answer among
 /// public ones is enough for a rebinding attack to pick it.
-pub fn check_all(
+fn check_all(
     host: &str,
     addrs: &[SocketAddr],
     allow_private: bool,
