@@ -158,11 +158,7 @@ pub fn parse_webhook_url(raw: &str, allow_private: bool) -> Result<reqwest::Url,
 
 /// Refuses the name when any address it resolved to may not be used: one internal answer among
 /// public ones is enough for a rebinding attack to pick it.
-fn check_all(
-    host: &str,
-    addrs: &[SocketAddr],
-    allow_private: bool,
-) -> Result<(), OutboundError> {
+fn check_all(host: &str, addrs: &[SocketAddr], allow_private: bool) -> Result<(), OutboundError> {
     match addrs
         .iter()
         .find_map(|a| refused_as(a.ip(), allow_private).map(|what| (a.ip(), what)))
