@@ -133,11 +133,17 @@ impl App {
         let store = connect(&config).await?;
         store.migrate().await?;
         store.listen_for_changes().await;
-        let services = Services::new(store, clock, config.security.clone())
-            .with_monitoring(config.monitoring());
         let listener = TcpListener::bind(config.bind_addr()?).await?;
+        let health = self_health_url(listener.local_addr()?);
+        let monitoring = crate::config::MonitoringSettings {
+            own_origin: reqwest::Url::parse(&health)
+                .ok()
+                .map(|u| u.origin().ascii_serialization()),
+            ..config.monitoring()
+        };
+        let services =
+            Services::new(store, clock, config.security.clone()).with_monitoring(monitoring);
         let demo_account = if config.demo {
-            let health = self_health_url(listener.local_addr()?);
             let account = services
                 .seed_demo(&config.admin.email, config.admin.password.as_deref())
                 .await?;
@@ -226,7 +232,8 @@ pub async fn connect(config: &Config) -> anyhow::Result<Store> {
         })
 }
 
-/// Periodic clean-up of expired sessions and abandoned client registrations, and signing-key rotation.
+/// Periodic clean-up of expired sessions, spent sign-in attempt counts and abandoned client
+/// registrations, and signing-key rotation.
 /// Every instance may run it; each step is idempotent.
 async fn upkeep(services: Services, oauth: crate::oauth::AuthServer) {
     use tower_sessions::ExpiredDeletion;
@@ -236,6 +243,9 @@ async fn upkeep(services: Services, oauth: crate::oauth::AuthServer) {
         tick.tick().await;
         if let Err(e) = sessions.delete_expired().await {
             tracing::warn!(error = %e, "expired-session clean-up failed");
+        }
+        if let Err(e) = services.prune_login_attempts().await {
+            tracing::warn!(error = %e, "sign-in attempt clean-up failed");
         }
         if let Err(e) = oauth.reap_registrations().await {
             tracing::warn!(error = %e, "registration clean-up failed");

@@ -84,8 +84,13 @@ pub struct DatabaseConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SecurityConfig {
+    /// Sign-in attempts one (email, client address) pair may make per window.
     pub login_max_failures: u32,
     pub login_window_minutes: u32,
+    /// Sign-in attempts per client address across all emails, refilled evenly (per instance).
+    pub login_per_address_per_minute: u32,
+    /// Sign-in attempts a client address may make at once after being idle.
+    pub login_per_address_burst: u32,
     pub session_idle_minutes: u32,
     /// Reverse proxies in front of statusgate whose `X-Forwarded-For` entries are believed when working
     /// out a client's address for per-address limits; 0 uses the TCP peer.
@@ -235,6 +240,8 @@ impl Default for SecurityConfig {
         Self {
             login_max_failures: 5,
             login_window_minutes: 15,
+            login_per_address_per_minute: 10,
+            login_per_address_burst: 20,
             session_idle_minutes: 720,
             trusted_proxy_hops: 0,
         }
@@ -403,6 +410,14 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        if self.security.login_per_address_per_minute == 0
+            || self.security.login_per_address_burst == 0
+        {
+            return Err(key_error(
+                "security.login_per_address_per_minute",
+                "and security.login_per_address_burst must be at least 1",
+            ));
+        }
         if self.security.session_idle_minutes == 0 {
             return Err(key_error(
                 "security.session_idle_minutes",
@@ -431,6 +446,7 @@ impl Config {
             delivery: self.delivery.clone(),
             smtp: self.smtp.clone(),
             public_url: self.public_url.clone(),
+            own_origin: None,
         }
     }
 

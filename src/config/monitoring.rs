@@ -18,6 +18,9 @@ pub struct MonitorsConfig {
     pub failure_threshold: i64,
     /// Events older than this are deleted.
     pub retention_days: i64,
+    /// Lets monitors check loopback and private addresses (intranet services). Link-local and cloud
+    /// metadata addresses stay refused either way.
+    pub allow_private_targets: bool,
 }
 
 impl Default for MonitorsConfig {
@@ -27,6 +30,7 @@ impl Default for MonitorsConfig {
             min_interval_secs: 30,
             failure_threshold: 3,
             retention_days: 90,
+            allow_private_targets: false,
         }
     }
 }
@@ -123,6 +127,9 @@ pub struct MonitoringSettings {
     pub delivery: DeliveryConfig,
     pub smtp: SmtpConfig,
     pub public_url: String,
+    /// This instance's own origin (`http://127.0.0.1:PORT` for the bound port), which monitors may
+    /// check whatever `allow_private_targets` says: the demo's monitors watch the instance itself.
+    pub own_origin: Option<String>,
 }
 
 pub(super) fn validate(

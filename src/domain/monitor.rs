@@ -51,8 +51,15 @@ pub fn check_http_url(field: &'static str, raw: &str) -> Result<String, DomainEr
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
         .ok_or_else(|| DomainError::invalid(field, "must start with http:// or https://"))?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = host.rsplit('@').next().unwrap_or_default();
+    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
+    if authority.contains('@') {
+        // Viewers, read-only keys and connectors all see monitor URLs; a password there would leak.
+        return Err(DomainError::invalid(
+            field,
+            "must not carry credentials (user:password@); check an endpoint that needs no secret",
+        ));
+    }
+    let host = authority;
     if host.is_empty() || host.starts_with(':') {
         return Err(DomainError::invalid(field, "must name a host"));
     }
@@ -319,6 +326,18 @@ mod tests {
         assert!(MonitorSpec::parse(input("ftp://example.com", 60), 30).is_err());
         assert!(MonitorSpec::parse(input("https:///path", 60), 30).is_err());
         assert!(MonitorSpec::parse(input("https://exa mple.com", 60), 30).is_err());
+        for with_secret in [
+            "https://user:pw@example.com/health",
+            "https://token@example.com/",
+            "http://a:b@127.0.0.1:9/x?y=@z",
+        ] {
+            let e = MonitorSpec::parse(input(with_secret, 60), 30);
+            assert!(
+                e.is_err_and(|e| e.to_string().contains("credentials")),
+                "{with_secret}"
+            );
+        }
+        assert!(MonitorSpec::parse(input("https://example.com/a@b", 60), 30).is_ok());
         let e = MonitorSpec::parse(input("https://example.com", 5), 30);
         assert!(e.is_err_and(|e| e.to_string().contains("interval_secs")));
         let mut bad = input("https://example.com", 60);

@@ -1,6 +1,7 @@
 //! Outbound network calls: monitor checks, signed webhook POSTs and SMTP. Addresses a visitor chose are
 //! resolved here, checked, and connected to as checked, so a DNS answer cannot change between the check
-//! and the connection.
+//! and the connection. Every address is public, private (allowed only where the operator says so) or
+//! forbidden (link-local, cloud metadata, reserved: never).
 
 pub mod check;
 pub mod smtp;
@@ -17,37 +18,120 @@ pub enum OutboundError {
     Failed(String),
 }
 
-/// Loopback, private, link-local, shared, multicast and unspecified addresses: nothing a visitor may
-/// point us at.
-pub fn is_internal(ip: IpAddr) -> bool {
+/// How far an outbound target may be trusted, judged by its address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// Globally reachable.
+    Public,
+    /// Loopback and private networks: intranet services, reached only where an operator allows it.
+    Private,
+    /// Link-local (where cloud metadata services answer), known metadata endpoints, unspecified,
+    /// multicast, broadcast and reserved addresses: never a target, whatever the configuration.
+    Forbidden,
+}
+
+/// Cloud metadata endpoints outside the link-local ranges: AWS's IPv6 instance metadata (inside
+/// fc00::/7), Alibaba Cloud's (inside 100.64.0.0/10) and Azure's wire server (a public address).
+const METADATA_V6: [Ipv6Addr; 1] = [Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)];
+const METADATA_V4: [Ipv4Addr; 2] = [
+    Ipv4Addr::new(100, 100, 100, 200),
+    Ipv4Addr::new(168, 63, 129, 16),
+];
+
+/// Judges an address. IPv6 forms that carry an IPv4 address (mapped, compatible, NAT64 64:ff9b::/96,
+/// 6to4 2002::/16) are judged by that IPv4 address, since that is where the packets end up.
+pub fn reach(ip: IpAddr) -> Reach {
     match ip {
-        IpAddr::V4(v4) => internal_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => internal_v4(v4),
-            None => internal_v6(v6),
+        IpAddr::V4(v4) => reach_v4(v4),
+        IpAddr::V6(v6) => match embedded_v4(v6) {
+            Some(v4) => reach_v4(v4),
+            None => reach_v6(v6),
         },
     }
 }
 
-fn internal_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b))
+/// Anything but a public address: nothing a visitor may point us at.
+pub fn is_internal(ip: IpAddr) -> bool {
+    reach(ip) != Reach::Public
 }
 
-fn internal_v6(ip: Ipv6Addr) -> bool {
+/// Refuses `ip` as a target: forbidden addresses always, private ones unless `allow_private`.
+pub fn check_target(ip: IpAddr, allow_private: bool) -> Result<(), OutboundError> {
+    match refused_as(ip, allow_private) {
+        Some(what) => Err(OutboundError::Refused(format!("{ip} is {what}"))),
+        None => Ok(()),
+    }
+}
+
+/// What kind of refused address `ip` is, if it is refused.
+pub(crate) fn refused_as(ip: IpAddr, allow_private: bool) -> Option<&'static str> {
+    match reach(ip) {
+        Reach::Public => None,
+        Reach::Private if allow_private => None,
+        Reach::Private => Some("a loopback or private address"),
+        Reach::Forbidden => {
+            Some("a link-local, cloud metadata or reserved address, never a permitted target")
+        }
+    }
+}
+
+fn reach_v4(ip: Ipv4Addr) -> Reach {
+    let [a, b, c, _] = ip.octets();
+    if ip.is_link_local()
+        || METADATA_V4.contains(&ip)
+        || a == 0
+        || a >= 224 // multicast 224.0.0.0/4, reserved 240.0.0.0/4 and broadcast
+        || (a, b, c) == (192, 0, 0)
+    {
+        Reach::Forbidden
+    } else if ip.is_loopback()
+        || ip.is_private()
+        || (a == 100 && (64..128).contains(&b)) // shared address space (carrier-grade NAT)
+        || (a == 198 && (b == 18 || b == 19))
+    // benchmarking networks
+    {
+        Reach::Private
+    } else {
+        Reach::Public
+    }
+}
+
+fn reach_v6(ip: Ipv6Addr) -> Reach {
     let first = ip.segments()[0];
-    ip.is_loopback()
-        || ip.is_unspecified()
+    if ip.is_unspecified()
         || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00
-        || (first & 0xffc0) == 0xfe80
+        || (first & 0xffc0) == 0xfe80 // link-local
+        || METADATA_V6.contains(&ip)
+    {
+        Reach::Forbidden
+    } else if ip.is_loopback()
+        || (first & 0xfe00) == 0xfc00 // unique local
+        || (first & 0xffc0) == 0xfec0 // site-local (deprecated, still routed inside some sites)
+        || ip.segments()[..3] == [0x64, 0xff9b, 1]
+    // local-use NAT64 64:ff9b:1::/48
+    {
+        Reach::Private
+    } else {
+        Reach::Public
+    }
+}
+
+/// The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64
+/// (64:ff9b::a.b.c.d) or 6to4 (2002:aabb:ccdd::) address.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let low = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    match s {
+        // :: and ::1 are IPv6's own unspecified and loopback addresses, not embeddings.
+        [0, 0, 0, 0, 0, 0, 0, 0 | 1] => None,
+        [0, 0, 0, 0, 0, 0, hi, lo] => Some(low(hi, lo)),
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(low(hi, lo)),
+        [0x2002, hi, lo, ..] => Some(low(hi, lo)),
+        _ => None,
+    }
 }
 
 /// Parses a visitor-supplied webhook URL: https only unless `allow_private`, and a host.
@@ -72,8 +156,23 @@ pub fn parse_webhook_url(raw: &str, allow_private: bool) -> Result<reqwest::Url,
     Ok(url)
 }
 
+/// Refuses the name when any address it resolved to may not be used: one internal answer among
+/// public ones is enough for a rebinding attack to pick it.
+fn check_all(host: &str, addrs: &[SocketAddr], allow_private: bool) -> Result<(), OutboundError> {
+    match addrs
+        .iter()
+        .find_map(|a| refused_as(a.ip(), allow_private).map(|what| (a.ip(), what)))
+    {
+        Some((ip, what)) => Err(OutboundError::Refused(format!(
+            "{host} resolves to {ip}, {what}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Resolves the URL's host and returns one address that may be used. With `allow_private` false every
-/// resolved address must be public: a name that also resolves inside is refused outright.
+/// resolved address must be public: a name that also resolves inside is refused outright. Forbidden
+/// addresses (link-local, metadata) are refused even with `allow_private`.
 pub async fn resolve_checked(
     url: &reqwest::Url,
     allow_private: bool,
@@ -90,11 +189,7 @@ pub async fn resolve_checked(
     if addrs.is_empty() {
         return Err(OutboundError::Failed(format!("{host} has no address")));
     }
-    if !allow_private && addrs.iter().any(|a| is_internal(a.ip())) {
-        return Err(OutboundError::Refused(format!(
-            "{host} resolves to a loopback, private or link-local address"
-        )));
-    }
+    check_all(host, &addrs, allow_private)?;
     Ok(addrs[0])
 }
 
@@ -123,6 +218,85 @@ mod tests {
         for s in ["93.184.216.34", "2606:2800:220:1::1", "1.1.1.1"] {
             let ip: IpAddr = s.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
             assert!(!is_internal(ip), "{s}");
+        }
+    }
+
+    fn judged(s: &str) -> Reach {
+        reach(s.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))
+    }
+
+    #[test]
+    fn nat64_and_6to4_addresses_are_judged_by_their_ipv4_address() {
+        assert_eq!(
+            judged("64:ff9b::7f00:1"),
+            Reach::Private,
+            "NAT64 of 127.0.0.1"
+        );
+        assert_eq!(
+            judged("64:ff9b::a9fe:a9fe"),
+            Reach::Forbidden,
+            "NAT64 of 169.254.169.254"
+        );
+        assert_eq!(
+            judged("64:ff9b::808:808"),
+            Reach::Public,
+            "NAT64 of 8.8.8.8"
+        );
+        assert_eq!(judged("2002:a00:1::1"), Reach::Private, "6to4 of 10.0.0.1");
+        assert_eq!(
+            judged("2002:a9fe:a9fe::"),
+            Reach::Forbidden,
+            "6to4 of 169.254.169.254"
+        );
+        assert_eq!(judged("2002:808:808::1"), Reach::Public, "6to4 of 8.8.8.8");
+        assert_eq!(judged("64:ff9b:1::1"), Reach::Private, "local-use NAT64");
+    }
+
+    #[test]
+    fn ipv4_compatible_addresses_are_judged_by_their_ipv4_address() {
+        assert_eq!(judged("::127.0.0.1"), Reach::Private);
+        assert_eq!(judged("::169.254.169.254"), Reach::Forbidden);
+        assert_eq!(judged("::10.1.2.3"), Reach::Private);
+        assert_eq!(judged("::ffff:169.254.169.254"), Reach::Forbidden);
+        assert_eq!(judged("::1"), Reach::Private, "IPv6 loopback, not 0.0.0.1");
+        assert_eq!(judged("::"), Reach::Forbidden, "unspecified");
+    }
+
+    #[test]
+    fn site_local_ipv6_is_private() {
+        assert_eq!(judged("fec0::1"), Reach::Private);
+        assert_eq!(judged("feff:ffff::1"), Reach::Private);
+        assert_eq!(judged("fe80::1"), Reach::Forbidden, "link-local");
+    }
+
+    #[test]
+    fn benchmarking_reserved_and_protocol_ranges_are_internal() {
+        assert_eq!(judged("198.18.0.1"), Reach::Private);
+        assert_eq!(judged("198.19.255.254"), Reach::Private);
+        assert_eq!(judged("198.20.0.1"), Reach::Public);
+        assert_eq!(judged("240.0.0.1"), Reach::Forbidden);
+        assert_eq!(judged("255.255.255.255"), Reach::Forbidden);
+        assert_eq!(judged("192.0.0.8"), Reach::Forbidden);
+        assert_eq!(judged("192.0.1.1"), Reach::Public);
+    }
+
+    #[test]
+    fn metadata_endpoints_are_forbidden_even_when_private_targets_are_allowed() {
+        for s in [
+            "169.254.169.254",
+            "fd00:ec2::254",
+            "100.100.100.200",
+            "168.63.129.16",
+            "fe80::a9fe:a9fe",
+        ] {
+            let ip: IpAddr = s.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+            assert_eq!(reach(ip), Reach::Forbidden, "{s}");
+            assert!(check_target(ip, true).is_err(), "{s}");
+        }
+        for s in ["127.0.0.1", "10.0.0.1", "fd00::1", "::1"] {
+            let ip: IpAddr = s.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+            assert!(check_target(ip, true).is_ok(), "{s}");
+            assert!(check_target(ip, false).is_err(), "{s}");
         }
     }
 

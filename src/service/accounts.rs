@@ -1,12 +1,16 @@
-//! Users, organisations and sign-in. Passwords are argon2id hashes, checked off the async threads; an
-//! unknown email is checked against a dummy hash so timing does not tell which emails exist. Failed
-//! sign-ins are counted in the database, so throttling holds across every instance.
+//! Users, organisations and sign-in. Passwords are argon2id hashes, checked off the async threads and
+//! at most one per core at a time; an unknown email is checked against a dummy hash so timing does not
+//! tell which emails exist. Sign-in attempts are counted in the database, so throttling holds across
+//! every instance.
+
+use std::sync::LazyLock;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use rand::RngCore;
 use serde_json::json;
 use time::Duration;
+use tokio::sync::Semaphore;
 
 use super::{NotFoundAs, Principal, Result, ServiceError, Services};
 use crate::domain::{DomainError, Email, Membership, Name, Org, Permission, Role, Slug, User};
@@ -37,48 +41,69 @@ pub fn check_password_shape(p: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// Password hashing is CPU-bound; at most one hash per core runs at a time, so a flood of sign-ins
+/// queues here instead of filling the blocking pool with 19 MiB argon2 runs.
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
+    Semaphore::new(std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
+});
+
+/// Runs `work` off the async threads once a hashing slot is free.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let _slot = HASHING.acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
 pub async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let mut salt = [0u8; 16];
         rand::rng().fill_bytes(&mut salt);
-        let salt = SaltString::encode_b64(&salt).map_err(|_| ())?;
+        let salt = SaltString::encode_b64(&salt).ok()?;
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|_| ())
+            .ok()
     })
     .await
-    .ok()
-    .and_then(|r| r.ok())
+    .flatten()
     .ok_or_else(|| ServiceError::Internal(StoreError::Corrupt("password hashing failed".into())))
 }
 
 async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false)
+    hashing(move || {
+        PasswordHash::new(&hash).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
     })
     .await
     .unwrap_or(false)
 }
 
 impl Services {
-    /// Signs a user in. After `login_max_failures` failures for one email inside the window, further
-    /// attempts are refused, right password or not, until the window has passed.
+    /// Signs a user in from `client` (the client address's bucket key). Each address has a bucket of
+    /// attempts across all emails. Each (email, address) pair gets `login_max_failures` attempts per
+    /// window, counted before the password is checked, so parallel guesses cannot all get through;
+    /// a success clears the pair. Attempts from elsewhere are unaffected, so nobody can lock an
+    /// owner out by guessing at their email.
     #[tracing::instrument(skip(self, password))]
-    pub async fn authenticate(&self, email: &str, password: &str) -> Result<User> {
-        let now = self.clock.now();
-        let key = format!("email:{}", email.trim().to_lowercase());
-        let window = Duration::minutes(i64::from(self.security.login_window_minutes));
-        let failures = self.store.count_login_failures(&key, now - window).await?;
-        if failures >= i64::from(self.security.login_max_failures) {
+    pub async fn authenticate(&self, email: &str, password: &str, client: &str) -> Result<User> {
+        if let Err(wait) = self.login_limiter.take(client) {
             return Err(ServiceError::TooManyAttempts {
-                retry_after_secs: window.whole_seconds() as u64,
+                retry_after_secs: wait,
+            });
+        }
+        let now = self.clock.now();
+        let key = format!("{}|{client}", email.trim().to_lowercase());
+        let window = Duration::minutes(i64::from(self.security.login_window_minutes));
+        let (attempts, opened) = self
+            .store
+            .count_login_attempt(&key, now, now - window)
+            .await?;
+        if attempts > i64::from(self.security.login_max_failures) {
+            let left = (opened + window - now).whole_seconds().max(1);
+            return Err(ServiceError::TooManyAttempts {
+                retry_after_secs: u64::try_from(left).unwrap_or(1),
             });
         }
         let found = match Email::parse(email) {
@@ -89,24 +114,27 @@ impl Services {
             },
             Err(_) => None,
         };
+        // An unknown email costs the same hash as a known one, so timing does not tell them apart.
         let hash = found
             .as_ref()
             .map_or(DUMMY_HASH.to_owned(), |(_, h)| h.clone());
         let ok = verify_password(password.to_owned(), hash).await;
         match (found, ok) {
             (Some((user, _)), true) => {
-                self.store.clear_login_failures(&key, None).await?;
+                self.store.clear_login_attempts(&key).await?;
                 Ok(user)
             }
-            _ => {
-                self.store.record_login_failure(&key, now).await?;
-                // Old rows are of no further use to any window.
-                self.store
-                    .clear_login_failures(&key, Some(now - window * 4))
-                    .await?;
-                Err(ServiceError::BadCredentials)
-            }
+            _ => Err(ServiceError::BadCredentials),
         }
+    }
+
+    /// Deletes attempt counts whose window has passed.
+    pub async fn prune_login_attempts(&self) -> Result<u64> {
+        let window = Duration::minutes(i64::from(self.security.login_window_minutes));
+        Ok(self
+            .store
+            .prune_login_attempts(self.clock.now() - window)
+            .await?)
     }
 
     pub async fn user(&self, id: &UserId) -> Result<User> {
@@ -237,6 +265,32 @@ mod tests {
     #[test]
     fn the_dummy_hash_parses() {
         assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn at_most_one_hash_per_core_runs_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let mut all = tokio::task::JoinSet::new();
+        for _ in 0..cores * 4 {
+            let (running, peak) = (running.clone(), peak.clone());
+            all.spawn(hashing(move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                running.fetch_sub(1, Ordering::SeqCst);
+            }));
+        }
+        let done = all.join_all().await;
+        assert!(done.iter().all(Option::is_some));
+        let peak = peak.load(Ordering::SeqCst);
+        assert!(
+            (1..=cores).contains(&peak),
+            "{peak} at once on {cores} cores"
+        );
     }
 
     #[test]

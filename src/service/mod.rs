@@ -70,10 +70,12 @@ pub struct Services {
     pub security: crate::config::SecurityConfig,
     /// Monitor, delivery and SMTP settings; defaults until [`Services::with_monitoring`] sets them.
     pub monitoring: Arc<crate::config::MonitoringSettings>,
-    /// Shared client for monitor checks (connection pooling across runs).
-    pub http: reqwest::Client,
+    /// Runs monitor checks where they may go (one pooled client across runs).
+    pub prober: crate::outbound::check::Prober,
     /// Calls per connection, tallied in memory and flushed in batches.
     pub usage: usage::UsageRecorder,
+    /// Sign-in attempts per client address, across all emails (this instance's memory).
+    pub login_limiter: crate::ratelimit::RateLimiter,
 }
 
 impl Services {
@@ -85,14 +87,22 @@ impl Services {
         Self {
             store,
             clock,
-            security,
             monitoring: Arc::new(crate::config::MonitoringSettings::default()),
-            http: crate::outbound::check::client(),
+            prober: crate::outbound::check::Prober::default(),
             usage: usage::UsageRecorder::default(),
+            login_limiter: crate::ratelimit::RateLimiter::new(
+                security.login_per_address_per_minute,
+                security.login_per_address_burst,
+            ),
+            security,
         }
     }
 
     pub fn with_monitoring(mut self, settings: crate::config::MonitoringSettings) -> Self {
+        self.prober = crate::outbound::check::Prober::new(
+            settings.monitors.allow_private_targets,
+            settings.own_origin.as_deref(),
+        );
         self.monitoring = Arc::new(settings);
         self
     }

@@ -216,10 +216,14 @@ impl Services {
         Ok(())
     }
 
-    /// Parses the input against the configured interval floor and checks the component and group
-    /// belong to this page.
+    /// Parses the input against the configured interval floor, refuses a literal address monitors may
+    /// not reach, and checks the component and group belong to this page.
     async fn checked_spec(&self, page: &Page, input: MonitorInput<'_>) -> Result<MonitorSpec> {
         let spec = MonitorSpec::parse(input, self.monitoring.monitors.min_interval_secs)?;
+        // Names are judged again at every connection; a literal address can be refused now.
+        self.prober
+            .admit(&spec.url)
+            .map_err(|e| DomainError::invalid("url", e.to_string()))?;
         if let Some(c) = &spec.component_id {
             let known = self.store.components(&page.id).await?;
             if !known
@@ -314,7 +318,7 @@ impl Services {
     /// Runs the check, then in one transaction records the event, moves the failure streak and, when the
     /// streak crosses the threshold or recovers, proposes an action for a person to decide.
     async fn execute_check(&self, m: &Monitor, trigger: Trigger) -> Result<MonitorEvent> {
-        let outcome = crate::outbound::check::run(&self.http, &m.spec).await;
+        let outcome = self.prober.run(&m.spec).await;
         let event = MonitorEvent {
             id: MonitorEventId::generate(),
             monitor_id: m.id.clone(),

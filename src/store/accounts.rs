@@ -1,4 +1,4 @@
-//! Organisations, users, memberships and sign-in failures.
+//! Organisations, users, memberships and sign-in attempts.
 
 use time::OffsetDateTime;
 
@@ -160,47 +160,49 @@ impl Store {
         Ok(list)
     }
 
-    pub async fn record_login_failure(&self, key: &str, now: OffsetDateTime) -> Result<()> {
-        const SQL: &str = "insert into login_failures (failure_id, login_key, created_at, updated_at) values ($1, $2, $3, $3)";
-        sqlx::query(SQL)
-            .bind(crate::ids::random_hex(12))
+    /// Counts one sign-in attempt for `key` and returns the attempts in its window and when the window
+    /// opened. One statement, so parallel attempts each get their own count; a window that opened
+    /// before `expired_before` starts again at this attempt.
+    pub async fn count_login_attempt(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        expired_before: OffsetDateTime,
+    ) -> Result<(i64, OffsetDateTime)> {
+        const SQL: &str =
+            "insert into login_attempts (login_key, attempts, window_start, updated_at)
+            values ($1, 1, $2, $2)
+            on conflict (login_key) do update set
+                attempts = case when login_attempts.window_start < $3 then 1
+                    else login_attempts.attempts + 1 end,
+                window_start = case when login_attempts.window_start < $3 then excluded.window_start
+                    else login_attempts.window_start end,
+                updated_at = excluded.updated_at
+            returning attempts, window_start";
+        let r = sqlx::query(SQL)
             .bind(key)
             .bind(to_millis(now))
+            .bind(to_millis(expired_before))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((row::int(&r, "attempts")?, row::instant(&r, "window_start")?))
+    }
+
+    /// Forgets `key`'s attempts (after a successful sign-in).
+    pub async fn clear_login_attempts(&self, key: &str) -> Result<()> {
+        sqlx::query("delete from login_attempts where login_key = $1")
+            .bind(key)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    pub async fn count_login_failures(&self, key: &str, since: OffsetDateTime) -> Result<i64> {
-        const SQL: &str =
-            "select count(*) as n from login_failures where login_key = $1 and created_at >= $2";
-        let r = sqlx::query(SQL)
-            .bind(key)
-            .bind(to_millis(since))
-            .fetch_one(&self.pool)
+    /// Deletes windows that opened before `before`; they no longer limit anything.
+    pub async fn prune_login_attempts(&self, before: OffsetDateTime) -> Result<u64> {
+        let done = sqlx::query("delete from login_attempts where window_start < $1")
+            .bind(to_millis(before))
+            .execute(&self.pool)
             .await?;
-        row::int(&r, "n")
-    }
-
-    pub async fn clear_login_failures(
-        &self,
-        key: &str,
-        older_than: Option<OffsetDateTime>,
-    ) -> Result<()> {
-        match older_than {
-            None => {
-                sqlx::query("delete from login_failures where login_key = $1")
-                    .bind(key)
-                    .execute(&self.pool)
-                    .await?;
-            }
-            Some(t) => {
-                sqlx::query("delete from login_failures where created_at < $1")
-                    .bind(to_millis(t))
-                    .execute(&self.pool)
-                    .await?;
-            }
-        }
-        Ok(())
+        Ok(done.rows_affected())
     }
 }

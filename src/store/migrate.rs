@@ -22,8 +22,28 @@ macro_rules! migrations {
     };
 }
 
-pub const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_foundation", 2 "0002_oauth", 3 "0003_monitors", 4 "0004_grant_usage", 5 "0005_drafts", 7 "0007_client_policy", 12 "0012_page_settings");
-pub const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_foundation", 2 "0002_oauth", 3 "0003_monitors", 4 "0004_grant_usage", 5 "0005_drafts", 7 "0007_client_policy", 12 "0012_page_settings");
+#[rustfmt::skip]
+pub const SQLITE: &[Migration] = migrations!("sqlite":
+    1 "0001_foundation",
+    2 "0002_oauth",
+    3 "0003_monitors",
+    4 "0004_grant_usage",
+    5 "0005_drafts",
+    7 "0007_client_policy",
+    11 "0011_login_attempts",
+    12 "0012_page_settings",
+);
+#[rustfmt::skip]
+pub const POSTGRES: &[Migration] = migrations!("postgres":
+    1 "0001_foundation",
+    2 "0002_oauth",
+    3 "0003_monitors",
+    4 "0004_grant_usage",
+    5 "0005_drafts",
+    7 "0007_client_policy",
+    11 "0011_login_attempts",
+    12 "0012_page_settings",
+);
 
 const LOCK_KEY: i64 = 0x0053_4741_5445; // "SGATE"
 

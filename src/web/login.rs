@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::form::Fields;
 use super::session::{safe_next, WebSession};
 use super::{render, WebError};
+use crate::ratelimit::ClientAddr;
 use crate::service::{ServiceError, Services};
 
 #[derive(Template)]
@@ -42,6 +43,7 @@ pub async fn show(session: WebSession, Query(q): Query<NextQuery>) -> Result<Res
 
 pub async fn submit(
     State(services): State<Services>,
+    client: ClientAddr,
     session: WebSession,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
@@ -50,7 +52,7 @@ pub async fn submit(
     let email = form.get("email").unwrap_or_default().trim().to_owned();
     let password = form.get("password").unwrap_or_default();
     let next = safe_next(form.get("next"));
-    match services.authenticate(&email, password).await {
+    match services.authenticate(&email, password, &client.key()).await {
         Ok(user) => {
             session.sign_in(&user.id).await?;
             Ok(Redirect::to(&next).into_response())

@@ -160,6 +160,11 @@ pub fn test_config(db_url: &str) -> Config {
             password: Some(ADMIN_PASSWORD.into()),
         },
         log: "warn".into(),
+        // Monitor tests check loopback servers; the tests of the address guard turn this off.
+        monitors: statusgate::config::MonitorsConfig {
+            allow_private_targets: true,
+            ..Default::default()
+        },
         ..Config::default()
     }
 }

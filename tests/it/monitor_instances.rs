@@ -59,7 +59,7 @@ both_backends!(
             f,
             "bind = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\ndemo = true\nlog = \"warn\"\n\
              [admin]\nemail = \"{ADMIN_EMAIL}\"\npassword = \"{ADMIN_PASSWORD}\"\n\
-             [monitors]\nscheduler_tick_ms = 50\nmin_interval_secs = 1\n\
+             [monitors]\nscheduler_tick_ms = 50\nmin_interval_secs = 1\nallow_private_targets = true\n\
              [delivery]\ntick_ms = 60000\n",
             db.url
         )
@@ -70,6 +70,7 @@ both_backends!(
         let store = connect(&test_config(&db.url)).await.unwrap();
         let mut settings = statusgate::config::MonitoringSettings::default();
         settings.monitors.min_interval_secs = 1;
+        settings.monitors.allow_private_targets = true;
         let s = Services::new(store, Arc::new(SystemClock), Default::default())
             .with_monitoring(settings);
         let started = SystemClock.now();

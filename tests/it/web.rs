@@ -29,7 +29,7 @@ both_backends!(
 );
 
 both_backends!(
-    repeated_failures_lock_the_email_out_even_with_the_right_password,
+    repeated_failures_lock_the_email_out_from_that_address_even_with_the_right_password,
     |db: TestDb| async move {
         let app = TestApp::spawn(db).await;
         for _ in 0..5 {

@@ -60,7 +60,11 @@ async fn writes_on_one_instance_reach_the_others_cache_at_its_next_request_postg
     assert_eq!(pages_on(&b, &t.access).await, before);
 
     // A new page written through A is listed by B at once.
-    let owner = sa.authenticate(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD);
+    let owner = sa.authenticate(
+        crate::helpers::ADMIN_EMAIL,
+        crate::helpers::ADMIN_PASSWORD,
+        "127.0.0.1",
+    );
     let owner = Principal::user(owner.await.unwrap().id);
     let org = sa.memberships(&owner.user_id).await.unwrap()[0].org.clone();
     sa.create_page(&owner, &org.id, "second", "second", "Second page", &[])
