@@ -11,7 +11,7 @@ pub enum ClientKind {
     Dynamic,
     /// A Client ID Metadata Document: the client id is an https URL on the client's own domain.
     Document,
-    /// Added by an admin.
+    /// Added by an admin of one organisation (the client's `owner`): trusted there only.
     Admin,
 }
 
@@ -74,6 +74,24 @@ pub struct Client {
     pub auth_method: AuthMethod,
     pub secret_hash: Option<String>,
     pub created_at: OffsetDateTime,
+    /// For an admin-registered client, the organisation whose administrator registered it; `None` for
+    /// other kinds, and for admin clients whose organisation is unknown (trusted nowhere).
+    pub owner: Option<OrgId>,
+    /// Someone has approved this client at least once: only then are authorization errors redirected
+    /// to its redirect URI (RFC 9700 §4.11.2); before that they are shown as a page.
+    pub approved: bool,
+}
+
+impl Client {
+    /// How `org` sees this client: an admin-registered client is trusted only by the organisation whose
+    /// administrator registered it; to every other organisation it is a self-registered application,
+    /// under that organisation's policy for those.
+    pub fn kind_in(&self, org: &OrgId) -> ClientKind {
+        match self.kind {
+            ClientKind::Admin if self.owner.as_ref() != Some(org) => ClientKind::Dynamic,
+            kind => kind,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -188,14 +206,15 @@ impl Default for OrgSettings {
 }
 
 impl OrgSettings {
-    /// Why this organisation will not take a connection from `client` returning to `redirect_uri`, if
-    /// it will not. Registration is deployment-wide (it happens before anyone signs in), so an
-    /// organisation's narrower policy is applied here, on the consent page and at approval.
-    pub fn refuses(&self, client: &Client, redirect_uri: &str) -> Option<String> {
+    /// Why organisation `org` (whose settings these are) will not take a connection from `client`
+    /// returning to `redirect_uri`, if it will not. Registration is deployment-wide (it happens before
+    /// anyone signs in), so an organisation's narrower policy is applied here, on the consent page and
+    /// at approval.
+    pub fn refuses(&self, org: &OrgId, client: &Client, redirect_uri: &str) -> Option<String> {
         if !self.enabled {
             return Some("Hosted MCP is turned off".into());
         }
-        match client.kind {
+        match client.kind_in(org) {
             ClientKind::Dynamic if !self.allow_dynamic => {
                 return Some("it does not accept self-registered applications".into())
             }

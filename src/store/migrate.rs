@@ -22,8 +22,8 @@ macro_rules! migrations {
     };
 }
 
-pub const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_foundation", 2 "0002_oauth", 3 "0003_monitors", 4 "0004_grant_usage", 5 "0005_drafts", 7 "0007_client_policy");
-pub const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_foundation", 2 "0002_oauth", 3 "0003_monitors", 4 "0004_grant_usage", 5 "0005_drafts", 7 "0007_client_policy");
+pub const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_foundation", 2 "0002_oauth", 3 "0003_monitors", 4 "0004_grant_usage", 5 "0005_drafts", 7 "0007_client_policy", 8 "0008_client_owner");
+pub const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_foundation", 2 "0002_oauth", 3 "0003_monitors", 4 "0004_grant_usage", 5 "0005_drafts", 7 "0007_client_policy", 8 "0008_client_owner");
 
 const LOCK_KEY: i64 = 0x0053_4741_5445; // "SGATE"
 
