@@ -9,7 +9,7 @@ use super::{redirect, AuthServer, OAuthError, Result};
 use crate::domain::ActorType;
 use crate::ids::ClientId;
 use crate::store::oauth::NewClient;
-use crate::store::AuditRecord;
+use crate::store::{AuditRecord, StoreError};
 
 const GRANT_TYPES: [&str; 2] = ["authorization_code", "refresh_token"];
 
@@ -159,6 +159,27 @@ impl Metadata {
         super::hash_secret(&src.to_string())
     }
 
+    /// Whether `client` is a public client registered with exactly this metadata.
+    fn describes(&self, c: &Client) -> bool {
+        c.kind == ClientKind::Dynamic
+            && c.auth_method == AuthMethod::None
+            && self.auth_method == AuthMethod::None
+            && c.name == self.name
+            && c.redirect_uris == self.redirect_uris
+            && c.client_uri == self.client_uri
+            && c.logo_uri == self.logo_uri
+    }
+
+    /// The answer to an identical registration of the public client `client`: nothing new is stored.
+    fn reused(&self, client: Client) -> Registered {
+        let response = self.echo(&client.id, client.created_at);
+        Registered {
+            client,
+            secret: None,
+            response,
+        }
+    }
+
     /// The registration as answered (RFC 7591 §3.2.1) and stored, without any secret; absent values
     /// are left out rather than sent as null (checklist 1.3).
     fn echo(&self, client_id: &str, issued_at: time::OffsetDateTime) -> Value {
@@ -185,6 +206,15 @@ impl Metadata {
     }
 }
 
+/// The id of a public client: derived from its metadata (fingerprint and logo) and the current hour.
+/// Public client ids are not secrets, and whoever computes this one can only register the very same
+/// metadata under it.
+fn shared_id(fingerprint: &str, logo_uri: Option<&str>, now: time::OffsetDateTime) -> String {
+    let hour = now.unix_timestamp().div_euclid(3600);
+    let digest = super::hash_secret(&json!([fingerprint, logo_uri, hour]).to_string());
+    format!("{}{}", ClientId::PREFIX, &digest[..24])
+}
+
 impl AuthServer {
     /// Registers a client for a request from client address `from` (a [`RateLimiter`] key).
     ///
@@ -203,14 +233,10 @@ impl AuthServer {
         let meta = Metadata::parse(body, &self.config.private_use_redirect_uris)?;
         let fingerprint = meta.fingerprint();
         let now = self.services.clock.now();
-        if meta.auth_method == AuthMethod::None {
+        let public = meta.auth_method == AuthMethod::None;
+        if public {
             if let Some(client) = self.reusable(&meta, &fingerprint, now).await? {
-                let response = meta.echo(&client.id, client.created_at);
-                return Ok(Registered {
-                    client,
-                    secret: None,
-                    response,
-                });
+                return Ok(meta.reused(client));
             }
         }
         self.registrations
@@ -228,9 +254,16 @@ impl AuthServer {
         {
             return Err(OAuthError::TooManyRequests(60));
         }
-        let secret = (meta.auth_method != AuthMethod::None).then(|| super::new_secret("sgcs_"));
+        let secret = (!public).then(|| super::new_secret("sgcs_"));
+        // A public client's id follows from its metadata and the hour, so identical registrations racing
+        // each other (on any instance) meet on one row instead of each storing its own.
+        let id = if public {
+            shared_id(&fingerprint, meta.logo_uri.as_deref(), now)
+        } else {
+            ClientId::generate().to_string()
+        };
         let client = Client {
-            id: ClientId::generate().to_string(),
+            id,
             kind: ClientKind::Dynamic,
             name: meta.name.clone(),
             client_uri: meta.client_uri.clone(),
@@ -243,17 +276,25 @@ impl AuthServer {
             approved: false,
         };
         let stored = meta.echo(&client.id, now);
-        self.services
-            .store
-            .insert_client(
-                &NewClient {
-                    client: &client,
-                    fingerprint: &fingerprint,
-                    metadata: &stored.to_string(),
-                },
-                now,
-            )
-            .await?;
+        let new = NewClient {
+            client: &client,
+            fingerprint: &fingerprint,
+            metadata: &stored.to_string(),
+        };
+        match self.services.store.insert_client(&new, now).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) if public => {
+                // An identical registration stored this id first: that is the client.
+                return match self.services.store.client(&client.id).await {
+                    Ok(c) if meta.describes(&c) => Ok(meta.reused(c)),
+                    Ok(_) | Err(StoreError::NotFound) => Err(OAuthError::InvalidClientMetadata(
+                        "this client is not available; change its metadata".into(),
+                    )),
+                    Err(e) => Err(e.into()),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        }
         self.system_audit(
             "oauth.client_registered",
             &client.id,
@@ -288,13 +329,7 @@ impl AuthServer {
             .reusable_client(fingerprint, meta.logo_uri.as_deref(), fresh_since)
             .await?;
         // The fingerprint is a hash: compare what it stands for before handing the client out.
-        Ok(found.filter(|c| {
-            c.name == meta.name
-                && c.redirect_uris == meta.redirect_uris
-                && c.client_uri == meta.client_uri
-                && c.logo_uri == meta.logo_uri
-                && c.auth_method == AuthMethod::None
-        }))
+        Ok(found.filter(|c| meta.describes(c)))
     }
 
     /// Deletes registrations that never reached consent (never one with a grant).

@@ -9,6 +9,7 @@ mod in_browser;
 mod metadata;
 mod multi;
 mod registration;
+mod rollout;
 mod tokens;
 mod upkeep;
 
