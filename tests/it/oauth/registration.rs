@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{plain, register};
+use super::{accepted, plain, register, tokens};
 use crate::both_backends;
 use crate::helpers::TestApp;
 
@@ -250,5 +250,58 @@ both_backends!(
             .unwrap();
         assert!(stored.len() < 1024, "{stored}");
         assert!(!stored.contains("junk") && !stored.contains("client_secret"), "{stored}");
+    }
+);
+
+both_backends!(
+    a_new_client_leaves_the_read_cache_alone,
+    |db| async move {
+        let app = TestApp::spawn(db).await;
+        let t = tokens(&app).await;
+        // The grant is revoked behind the cache's back (no statusgate write, so no invalidation): while
+        // the cached answer stands, the token is still accepted. That is how this test sees whether
+        // something emptied the cache. On PostgreSQL caching starts once the listener is connected.
+        let revoke = |at: Option<i64>| {
+            let pool = app.services.store.pool().clone();
+            async move {
+                sqlx::query("update oauth_grants set revoked_at = $1")
+                    .bind(at)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+        };
+        let mut cached = false;
+        for _ in 0..50 {
+            assert!(accepted(&app, &t.access).await);
+            revoke(Some(1)).await;
+            if accepted(&app, &t.access).await {
+                cached = true;
+                break;
+            }
+            revoke(None).await;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(cached, "the grant is answered from the cache");
+        let (s, _) = register(&app, json!({"client_name": "New", "redirect_uris": ["https://new.example/cb"]})).await;
+        assert_eq!(s, 201);
+        let (s, _) = register(&app, json!({"client_name": "New", "redirect_uris": ["https://new.example/cb"], "token_endpoint_auth_method": "client_secret_basic"})).await;
+        assert_eq!(s, 201);
+        assert!(
+            accepted(&app, &t.access).await,
+            "registering new clients emptied the read cache"
+        );
+        // A write that can make cached rows stale does empty it.
+        let csrf = app.csrf_on("/admin/hosted-mcp").await;
+        let r = app
+            .client
+            .put(app.url("/api/v1/admin/hosted-mcp/settings"))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"enabled": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(!accepted(&app, &t.access).await);
     }
 );
