@@ -232,3 +232,40 @@ impl OrgSettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admin_client(owner: Option<OrgId>) -> Client {
+        Client {
+            id: "cli_000000000000000000000001".into(),
+            kind: ClientKind::Admin,
+            name: "Claude".into(),
+            client_uri: None,
+            logo_uri: None,
+            redirect_uris: vec!["https://attacker.example/cb".into()],
+            auth_method: AuthMethod::None,
+            secret_hash: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            owner,
+            approved: false,
+        }
+    }
+
+    #[test]
+    fn an_admin_client_is_trusted_only_by_its_own_organisation() {
+        let (a, b) = (OrgId::generate(), OrgId::generate());
+        let client = admin_client(Some(a.clone()));
+        assert_eq!(client.kind_in(&a), ClientKind::Admin);
+        assert_eq!(client.kind_in(&b), ClientKind::Dynamic);
+        assert_eq!(admin_client(None).kind_in(&a), ClientKind::Dynamic);
+        let strict = OrgSettings {
+            allow_dynamic: false,
+            ..OrgSettings::default()
+        };
+        let cb = "https://attacker.example/cb";
+        assert_eq!(strict.refuses(&a, &client, cb), None);
+        assert!(strict.refuses(&b, &client, cb).is_some());
+    }
+}
