@@ -182,7 +182,10 @@ impl OAuthConfig {
                 "oauth.identical_registrations_per_minute",
                 self.identical_registrations_per_minute,
             ),
-            ("oauth.registrations_per_minute", self.registrations_per_minute),
+            (
+                "oauth.registrations_per_minute",
+                self.registrations_per_minute,
+            ),
             ("oauth.registration_burst", self.registration_burst),
         ] {
             if value == 0 {

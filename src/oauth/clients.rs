@@ -87,7 +87,11 @@ impl AuthServer {
             Ok(c) if c.redirect_uris == doc.redirect_uris && c.name == doc.name => return Ok(c),
             Ok(c) => {
                 store.update_document_client(&new, now).await?;
-                return Ok(Client { approved: c.approved, created_at: c.created_at, ..doc });
+                return Ok(Client {
+                    approved: c.approved,
+                    created_at: c.created_at,
+                    ..doc
+                });
             }
             Err(StoreError::NotFound) => {}
             Err(e) => return Err(e.into()),
@@ -97,7 +101,9 @@ impl AuthServer {
             // Another request stored it first (or the row is disabled): the stored row decides.
             Err(StoreError::Conflict) => match store.client(&doc.id).await {
                 Ok(c) => Ok(c),
-                Err(StoreError::NotFound) => Err(OAuthError::InvalidClient("this client is disabled".into())),
+                Err(StoreError::NotFound) => {
+                    Err(OAuthError::InvalidClient("this client is disabled".into()))
+                }
                 Err(e) => Err(e.into()),
             },
             Err(e) => Err(e.into()),

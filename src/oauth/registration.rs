@@ -185,7 +185,10 @@ impl Metadata {
     fn echo(&self, client_id: &str, issued_at: time::OffsetDateTime) -> Value {
         let mut out = Map::new();
         out.insert("client_id".into(), client_id.into());
-        out.insert("client_id_issued_at".into(), issued_at.unix_timestamp().into());
+        out.insert(
+            "client_id_issued_at".into(),
+            issued_at.unix_timestamp().into(),
+        );
         out.insert("client_name".into(), self.name.clone().into());
         out.insert("redirect_uris".into(), self.redirect_uris.clone().into());
         out.insert("grant_types".into(), self.grant_types.clone().into());
@@ -194,7 +197,10 @@ impl Metadata {
             "token_endpoint_auth_method".into(),
             self.auth_method.as_str().into(),
         );
-        for (k, v) in [("client_uri", &self.client_uri), ("logo_uri", &self.logo_uri)] {
+        for (k, v) in [
+            ("client_uri", &self.client_uri),
+            ("logo_uri", &self.logo_uri),
+        ] {
             if let Some(v) = v {
                 out.insert(k.into(), v.clone().into());
             }

@@ -42,10 +42,7 @@ fn bad_requests(client: &str, redirect: &str, p: &Pkce) -> Vec<(String, &'static
                 .replace("response_type=code", "response_type=token"),
             "unsupported_response_type",
         ),
-        (
-            authorize_path(client, redirect, "", &[]),
-            "invalid_request",
-        ),
+        (authorize_path(client, redirect, "", &[]), "invalid_request"),
         (
             authorize_path(client, redirect, &p.challenge, &[]).replace("S256", "plain"),
             "invalid_request",
@@ -107,7 +104,10 @@ both_backends!(
         for (path, error) in bad_requests(&client, evil, &p) {
             let r = app.get(&path).await;
             assert_eq!(r.status(), 400, "{path}: {error}");
-            assert!(r.headers().get("location").is_none(), "no open redirect: {path}");
+            assert!(
+                r.headers().get("location").is_none(),
+                "no open redirect: {path}"
+            );
             assert!(r.text().await.unwrap().contains("cannot be used"));
         }
     }
@@ -137,7 +137,12 @@ both_backends!(
         assert_eq!(r.status(), 400);
         assert!(r.headers().get("location").is_none());
         assert!(r.text().await.unwrap().contains("not a member"));
-        let audit = app.services.store.audit_entries(&globex.id, None, 50).await.unwrap();
+        let audit = app
+            .services
+            .store
+            .audit_entries(&globex.id, None, 50)
+            .await
+            .unwrap();
         assert!(
             audit.iter().all(|e| e.action != "oauth.consent_denied"),
             "{audit:?}"
@@ -146,7 +151,12 @@ both_backends!(
         let to = consent(&app, &path, "deny", |_| {}).await;
         assert_eq!(query(&to, "error").as_deref(), Some("access_denied"));
         let acme = app.services.org_by_slug("acme").await.unwrap();
-        let audit = app.services.store.audit_entries(&acme.id, None, 50).await.unwrap();
+        let audit = app
+            .services
+            .store
+            .audit_entries(&acme.id, None, 50)
+            .await
+            .unwrap();
         assert!(audit.iter().any(|e| e.action == "oauth.consent_denied"));
     }
 );

@@ -275,12 +275,19 @@ both_backends!(
         let acme = app.services.org_by_slug("acme").await.unwrap();
         let globex = app.services.create_org("globex", "Globex").await.unwrap();
         app.services
-            .create_user("boss@globex.test", "globex boss password", &globex, Role::Owner)
+            .create_user(
+                "boss@globex.test",
+                "globex boss password",
+                &globex,
+                Role::Owner,
+            )
             .await
             .unwrap();
         let boss = app.new_browser();
         assert_eq!(
-            boss.sign_in("boss@globex.test", "globex boss password").await.status(),
+            boss.sign_in("boss@globex.test", "globex boss password")
+                .await
+                .status(),
             303
         );
 
@@ -306,7 +313,10 @@ both_backends!(
 
         // Acme's people see it as Acme's; Globex's see an unverified application.
         let html = app.get(&path).await.text().await.unwrap();
-        assert!(html.contains("Registered by an administrator of Acme Inc."), "{html}");
+        assert!(
+            html.contains("Registered by an administrator of Acme Inc."),
+            "{html}"
+        );
         let r = boss.get(&path).await;
         assert_eq!(r.status(), 200);
         let html = r.text().await.unwrap();
@@ -320,7 +330,10 @@ both_backends!(
         );
 
         // Globex refuses self-registered applications: that includes Acme's client, at once.
-        assert_eq!(put_settings(&boss, json!({"enabled": true, "allow_dynamic": false})).await, 200);
+        assert_eq!(
+            put_settings(&boss, json!({"enabled": true, "allow_dynamic": false})).await,
+            200
+        );
         let r = boss.get(&path).await;
         assert_eq!(r.status(), 400);
         assert!(r
@@ -328,10 +341,16 @@ both_backends!(
             .await
             .unwrap()
             .contains("does not accept self-registered applications"));
-        assert!(!accepted(&app, &boss_token).await, "live connection stopped");
+        assert!(
+            !accepted(&app, &boss_token).await,
+            "live connection stopped"
+        );
 
         // Acme trusts its own client even with the same policy.
-        assert_eq!(put_settings(&app, json!({"enabled": true, "allow_dynamic": false})).await, 200);
+        assert_eq!(
+            put_settings(&app, json!({"enabled": true, "allow_dynamic": false})).await,
+            200
+        );
         let owner_token = connect(&app, &app, &client, attacker).await;
         assert!(accepted(&app, &owner_token).await);
     }

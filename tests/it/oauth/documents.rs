@@ -143,11 +143,8 @@ both_backends!(
         assert_eq!(stored().await, 1, "stored on first use");
         // Never approved, a day later: reaped like an abandoned registration.
         clock.advance(time::Duration::hours(25));
-        let oauth = statusgate::oauth::AuthServer::new(
-            app.services.clone(),
-            Default::default(),
-            &app.base,
-        );
+        let oauth =
+            statusgate::oauth::AuthServer::new(app.services.clone(), Default::default(), &app.base);
         assert_eq!(oauth.reap_registrations().await.unwrap(), 1);
         assert_eq!(stored().await, 0);
         // Its next use reads the document and stores it again.

@@ -145,7 +145,11 @@ both_backends!(
             assert_eq!(s, 201, "{again}");
             assert_eq!(again, first, "the same client, echoed the same way");
         }
-        assert_eq!(stored_clients(&app).await, before + 1, "one row for 41 registrations");
+        assert_eq!(
+            stored_clients(&app).await,
+            before + 1,
+            "one row for 41 registrations"
+        );
         // Anything different is another client.
         let (s, other) = register(&app, json!({"client_name": "Looping client", "redirect_uris": ["http://localhost/callback"], "logo_uri": "https://logo.example/a.png"})).await;
         assert_eq!(s, 201);
@@ -165,7 +169,11 @@ both_backends!(
             assert!(b["client_secret"].is_string());
             ids.insert(b["client_id"].as_str().unwrap().to_owned());
         }
-        assert_eq!(ids.len(), 20, "a client with a secret gets its own registration");
+        assert_eq!(
+            ids.len(),
+            20,
+            "a client with a secret gets its own registration"
+        );
         let r = plain()
             .post(app.url("/mcp/oauth/register"))
             .json(&body)
@@ -197,20 +205,33 @@ both_backends!(
         .await;
         let body = |n: u32| json!({"client_name": format!("App {n}"), "redirect_uris": ["https://app.example/cb"]});
         for n in 0..3 {
-            assert_eq!(register_from(&app, "203.0.113.7", body(n)).await.status(), 201);
+            assert_eq!(
+                register_from(&app, "203.0.113.7", body(n)).await.status(),
+                201
+            );
         }
         let before = stored_clients(&app).await;
         let r = register_from(&app, "203.0.113.7", body(3)).await;
         assert_eq!(r.status(), 429);
-        let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        let wait: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((1..=60).contains(&wait), "{wait}");
         let b: Value = r.json().await.unwrap();
         assert_eq!(b["error"], "temporarily_unavailable");
         assert_eq!(stored_clients(&app).await, before, "nothing stored");
         // An identical public registration stores nothing, so it takes no token.
-        assert_eq!(register_from(&app, "203.0.113.7", body(0)).await.status(), 201);
+        assert_eq!(
+            register_from(&app, "203.0.113.7", body(0)).await.status(),
+            201
+        );
         // Another address has its own bucket.
-        assert_eq!(register_from(&app, "198.51.100.1", body(3)).await.status(), 201);
+        assert_eq!(
+            register_from(&app, "198.51.100.1", body(3)).await.status(),
+            201
+        );
     }
 );
 
@@ -222,15 +243,29 @@ both_backends!(
         // Over 16 KiB: refused in RFC 7591 shape, nothing stored.
         let padded = json!({"client_name": "Big", "redirect_uris": ["https://app.example/cb"], "junk": "x".repeat(17 * 1024)});
         let (s, b) = register(&app, padded).await;
-        assert_eq!((s, b["error"].as_str()), (400, Some("invalid_client_metadata")), "{b}");
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (400, Some("invalid_client_metadata")),
+            "{b}"
+        );
         // More than ten redirect URIs.
-        let many: Vec<String> = (0..11).map(|i| format!("https://app.example/cb{i}")).collect();
+        let many: Vec<String> = (0..11)
+            .map(|i| format!("https://app.example/cb{i}"))
+            .collect();
         let (s, b) = register(&app, json!({ "redirect_uris": many })).await;
-        assert_eq!((s, b["error"].as_str()), (400, Some("invalid_redirect_uri")), "{b}");
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (400, Some("invalid_redirect_uri")),
+            "{b}"
+        );
         // An over-long URI is not acceptable; alone, the registration is refused.
         let long = format!("https://app.example/{}", "a".repeat(2100));
         let (s, b) = register(&app, json!({ "redirect_uris": [long] })).await;
-        assert_eq!((s, b["error"].as_str()), (400, Some("invalid_redirect_uri")), "{b}");
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (400, Some("invalid_redirect_uri")),
+            "{b}"
+        );
         assert_eq!(stored_clients(&app).await, before, "nothing stored");
 
         // Under the cap: unknown fields and over-long values are dropped, not stored.
@@ -241,67 +276,76 @@ both_backends!(
         })).await;
         assert_eq!(s, 201, "{b}");
         assert_eq!(uris(&b), vec!["https://app.example/cb"]);
-        assert!(b.get("junk").is_none() && b.get("software_id").is_none() && b.get("logo_uri").is_none());
+        assert!(
+            b.get("junk").is_none()
+                && b.get("software_id").is_none()
+                && b.get("logo_uri").is_none()
+        );
         assert_eq!(b["software_version"], "1.2");
-        let stored: String = sqlx::query_scalar("select metadata from oauth_clients where client_id = $1")
-            .bind(b["client_id"].as_str().unwrap())
-            .fetch_one(app.services.store.pool())
-            .await
-            .unwrap();
+        let stored: String =
+            sqlx::query_scalar("select metadata from oauth_clients where client_id = $1")
+                .bind(b["client_id"].as_str().unwrap())
+                .fetch_one(app.services.store.pool())
+                .await
+                .unwrap();
         assert!(stored.len() < 1024, "{stored}");
-        assert!(!stored.contains("junk") && !stored.contains("client_secret"), "{stored}");
+        assert!(
+            !stored.contains("junk") && !stored.contains("client_secret"),
+            "{stored}"
+        );
     }
 );
 
-both_backends!(
-    a_new_client_leaves_the_read_cache_alone,
-    |db| async move {
-        let app = TestApp::spawn(db).await;
-        let t = tokens(&app).await;
-        // The grant is revoked behind the cache's back (no statusgate write, so no invalidation): while
-        // the cached answer stands, the token is still accepted. That is how this test sees whether
-        // something emptied the cache. On PostgreSQL caching starts once the listener is connected.
-        let revoke = |at: Option<i64>| {
-            let pool = app.services.store.pool().clone();
-            async move {
-                sqlx::query("update oauth_grants set revoked_at = $1")
-                    .bind(at)
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            }
-        };
-        let mut cached = false;
-        for _ in 0..50 {
-            assert!(accepted(&app, &t.access).await);
-            revoke(Some(1)).await;
-            if accepted(&app, &t.access).await {
-                cached = true;
-                break;
-            }
-            revoke(None).await;
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+both_backends!(a_new_client_leaves_the_read_cache_alone, |db| async move {
+    let app = TestApp::spawn(db).await;
+    let t = tokens(&app).await;
+    // The grant is revoked behind the cache's back (no statusgate write, so no invalidation): while
+    // the cached answer stands, the token is still accepted. That is how this test sees whether
+    // something emptied the cache. On PostgreSQL caching starts once the listener is connected.
+    let revoke = |at: Option<i64>| {
+        let pool = app.services.store.pool().clone();
+        async move {
+            sqlx::query("update oauth_grants set revoked_at = $1")
+                .bind(at)
+                .execute(&pool)
+                .await
+                .unwrap();
         }
-        assert!(cached, "the grant is answered from the cache");
-        let (s, _) = register(&app, json!({"client_name": "New", "redirect_uris": ["https://new.example/cb"]})).await;
-        assert_eq!(s, 201);
-        let (s, _) = register(&app, json!({"client_name": "New", "redirect_uris": ["https://new.example/cb"], "token_endpoint_auth_method": "client_secret_basic"})).await;
-        assert_eq!(s, 201);
-        assert!(
-            accepted(&app, &t.access).await,
-            "registering new clients emptied the read cache"
-        );
-        // A write that can make cached rows stale does empty it.
-        let csrf = app.csrf_on("/admin/hosted-mcp").await;
-        let r = app
-            .client
-            .put(app.url("/api/v1/admin/hosted-mcp/settings"))
-            .header("x-csrf-token", &csrf)
-            .json(&json!({"enabled": true}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        assert!(!accepted(&app, &t.access).await);
+    };
+    let mut cached = false;
+    for _ in 0..50 {
+        assert!(accepted(&app, &t.access).await);
+        revoke(Some(1)).await;
+        if accepted(&app, &t.access).await {
+            cached = true;
+            break;
+        }
+        revoke(None).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-);
+    assert!(cached, "the grant is answered from the cache");
+    let (s, _) = register(
+        &app,
+        json!({"client_name": "New", "redirect_uris": ["https://new.example/cb"]}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, _) = register(&app, json!({"client_name": "New", "redirect_uris": ["https://new.example/cb"], "token_endpoint_auth_method": "client_secret_basic"})).await;
+    assert_eq!(s, 201);
+    assert!(
+        accepted(&app, &t.access).await,
+        "registering new clients emptied the read cache"
+    );
+    // A write that can make cached rows stale does empty it.
+    let csrf = app.csrf_on("/admin/hosted-mcp").await;
+    let r = app
+        .client
+        .put(app.url("/api/v1/admin/hosted-mcp/settings"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"enabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(!accepted(&app, &t.access).await);
+});

@@ -81,12 +81,19 @@ both_backends!(
         for group in people.chunks(10) {
             let mut running = JoinSet::new();
             for email in group {
-                running.spawn(connect_claude(app.clone(), app.new_browser(), email.clone()));
+                running.spawn(connect_claude(
+                    app.clone(),
+                    app.new_browser(),
+                    email.clone(),
+                ));
             }
             clients.extend(running.join_all().await);
         }
         assert_eq!(clients.len(), PEOPLE);
-        assert!(clients.iter().all(|c| *c == clients[0]), "one client for everyone");
+        assert!(
+            clients.iter().all(|c| *c == clients[0]),
+            "one client for everyone"
+        );
         let stored: i64 =
             sqlx::query_scalar("select count(*) from oauth_clients where client_name = 'Claude'")
                 .fetch_one(app.services.store.pool())

@@ -100,12 +100,14 @@ both_backends!(
             pool.execute(sqlx::raw_sql(&std::fs::read_to_string(&path).unwrap()))
                 .await
                 .unwrap();
-            sqlx::query("insert into schema_migrations (version, name, applied_at) values ($1, $2, 0)")
-                .bind(version)
-                .bind(name)
-                .execute(&pool)
-                .await
-                .unwrap();
+            sqlx::query(
+                "insert into schema_migrations (version, name, applied_at) values ($1, $2, 0)",
+            )
+            .bind(version)
+            .bind(name)
+            .execute(&pool)
+            .await
+            .unwrap();
         }
         let org = "org_0a0a0a0a0a0a0a0a0a0a0a0a";
         pool.execute(sqlx::raw_sql(&format!(
