@@ -445,7 +445,8 @@ impl AuthServer {
                 now,
             )
             .await?;
-        let mut tx = self.services.store.begin().await?;
+        // Only the audit log is written here, and it is not cached.
+        let mut tx = self.services.store.begin_untracked().await?;
         self.services
             .audit(
                 &mut tx,
