@@ -110,8 +110,13 @@ pub struct OAuthConfig {
     pub key_rotation_days: u64,
     /// Self-registered clients that never reach consent are deleted after this.
     pub registration_reap_hours: u64,
-    /// Registrations with identical metadata accepted per minute (across all addresses).
+    /// Registrations with identical metadata, not yet approved by anyone, accepted per minute (across
+    /// all addresses). Identical registrations of a public client reuse one client and are not counted.
     pub identical_registrations_per_minute: u32,
+    /// Registrations that store a new client, per client address and minute (a token bucket)...
+    pub registrations_per_minute: u32,
+    /// ...and how many of them one address may make at once.
+    pub registration_burst: u32,
     /// Dynamic client registration at `/mcp/oauth/register`.
     pub dcr_enabled: bool,
     /// URL client ids (Client ID Metadata Documents).
@@ -132,6 +137,8 @@ impl Default for OAuthConfig {
             key_rotation_days: 30,
             registration_reap_hours: 24,
             identical_registrations_per_minute: 20,
+            registrations_per_minute: 60,
+            registration_burst: 120,
             dcr_enabled: true,
             cimd_enabled: true,
             cimd_allow_private_targets: false,
@@ -175,11 +182,20 @@ impl OAuthConfig {
                 "must be at least 1",
             ));
         }
-        if self.identical_registrations_per_minute == 0 {
-            return Err(key_error(
+        for (key, value) in [
+            (
                 "oauth.identical_registrations_per_minute",
-                "must be at least 1",
-            ));
+                self.identical_registrations_per_minute,
+            ),
+            (
+                "oauth.registrations_per_minute",
+                self.registrations_per_minute,
+            ),
+            ("oauth.registration_burst", self.registration_burst),
+        ] {
+            if value == 0 {
+                return Err(key_error(key, "must be at least 1"));
+            }
         }
         for uri in &self.private_use_redirect_uris {
             let scheme_ok = uri.split_once(':').is_some_and(|(s, _)| {

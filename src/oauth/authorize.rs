@@ -33,7 +33,9 @@ pub struct AuthRequest {
 /// Where an authorization failure goes.
 #[derive(Debug)]
 pub enum AuthorizeError {
-    /// No trustworthy redirect URI: shown to the person, never redirected (RFC 6749 §4.1.2.1).
+    /// No trustworthy redirect URI: shown to the person, never redirected (RFC 6749 §4.1.2.1). This
+    /// includes every error of a client nobody has approved yet (RFC 9700 §4.11.2: an unverified
+    /// redirect URI would make statusgate an open redirector).
     Page(String),
     /// Sent back to the client's registered redirect URI, with `state` and `iss`.
     Redirect(String),
@@ -150,7 +152,16 @@ impl AuthServer {
             }
         };
         let state = get("state");
-        let fail = |e: OAuthError| self.error_redirect(&redirect_uri, state, &e);
+        let fail = |e: OAuthError| {
+            if client.approved {
+                self.error_redirect(&redirect_uri, state, &e)
+            } else {
+                AuthorizeError::Page(format!(
+                    "This authorization request cannot be used: {}",
+                    e.description()
+                ))
+            }
+        };
         if let Some(p) = PARAMS.iter().find(|p| repeated(p)) {
             return Err(fail(OAuthError::InvalidRequest(format!(
                 "{p} appears more than once"
@@ -198,7 +209,7 @@ impl AuthServer {
             return Ok(Err("you are not a member".into()));
         };
         let settings = store.org_settings(org).await?;
-        if let Some(reason) = settings.refuses(&req.client, &req.redirect_uri) {
+        if let Some(reason) = settings.refuses(org, &req.client, &req.redirect_uri) {
             return Ok(Err(reason));
         }
         let writes = settings.allow_write && role.allows(Permission::IncidentManage);
@@ -312,7 +323,9 @@ impl AuthServer {
         Ok(self.redirect_with(&req.redirect_uri, &pairs))
     }
 
-    /// Records a refusal and returns the `access_denied` redirect.
+    /// Records a refusal and returns the `access_denied` redirect. The refusal is written to `org`'s
+    /// audit log only if the person belongs to it; naming another organisation is refused and writes
+    /// nothing.
     pub async fn deny(
         &self,
         req: &AuthRequest,
@@ -320,7 +333,12 @@ impl AuthServer {
         org: Option<&OrgId>,
     ) -> Result<String> {
         if let Some(org) = org {
-            let mut tx = self.services.store.begin().await?;
+            if self.services.store.role_of(org, user).await?.is_none() {
+                return Err(OAuthError::AccessDenied(
+                    "you are not a member of that organisation".into(),
+                ));
+            }
+            let mut tx = self.services.store.begin_untracked().await?;
             let detail = json!({ "client_id": req.client.id, "client_name": req.client.name });
             self.services
                 .audit(

@@ -93,9 +93,11 @@ pub fn validate(
                 .collect()
         })
         .unwrap_or_default();
+    // Capped like a registration: a document cannot make its stored row large.
     let accepted: Vec<String> = uris
         .into_iter()
         .filter(|u| redirect::check(u, private_allowlist).is_ok())
+        .take(redirect::MAX_URIS)
         .collect();
     if accepted.is_empty() {
         return Err("the document lists no acceptable redirect_uris".into());
@@ -120,6 +122,8 @@ pub fn validate(
         auth_method: AuthMethod::None,
         secret_hash: None,
         created_at: now,
+        owner: None,
+        approved: false,
     })
 }
 

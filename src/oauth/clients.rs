@@ -39,6 +39,8 @@ fn pinned(id: &str, now: OffsetDateTime) -> Option<Client> {
             auth_method: AuthMethod::None,
             secret_hash: None,
             created_at: now,
+            owner: None,
+            approved: false,
         })
 }
 
@@ -62,31 +64,48 @@ impl AuthServer {
                     None => return Err(e),
                 },
             };
-            // The stored row (grants refer to it) follows the document: upserted on every fresh read.
-            match self.services.store.client(client_id).await {
-                Ok(c) if c.redirect_uris == doc.redirect_uris && c.name == doc.name => {
-                    return Ok(c)
-                }
-                Ok(_) | Err(StoreError::NotFound) => {}
-                Err(e) => return Err(e.into()),
-            }
-            let metadata = serde_json::json!({ "client_id": doc.id, "redirect_uris": doc.redirect_uris, "client_name": doc.name });
-            self.services
-                .store
-                .insert_client(
-                    &NewClient {
-                        client: &doc,
-                        fingerprint: &super::hash_secret(&metadata.to_string()),
-                        metadata: &metadata.to_string(),
-                    },
-                    now,
-                )
-                .await?;
-            return Ok(doc);
+            return self.stored_document(doc, now).await;
         }
         match self.services.store.client(client_id).await {
             Ok(c) => Ok(c),
             Err(StoreError::NotFound) => Err(OAuthError::InvalidClient("unknown client_id".into())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The stored row of a metadata-document client (grants refer to it), brought in line with the
+    /// document: inserted when missing (first use, or reaped unused), updated when the document changed.
+    async fn stored_document(&self, doc: Client, now: OffsetDateTime) -> Result<Client> {
+        let store = &self.services.store;
+        let metadata = serde_json::json!({ "client_id": doc.id, "redirect_uris": doc.redirect_uris, "client_name": doc.name }).to_string();
+        let new = NewClient {
+            client: &doc,
+            fingerprint: &super::hash_secret(&metadata),
+            metadata: &metadata,
+        };
+        match store.client(&doc.id).await {
+            Ok(c) if c.redirect_uris == doc.redirect_uris && c.name == doc.name => return Ok(c),
+            Ok(c) => {
+                store.update_document_client(&new, now).await?;
+                return Ok(Client {
+                    approved: c.approved,
+                    created_at: c.created_at,
+                    ..doc
+                });
+            }
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+        match store.insert_client(&new, now).await {
+            Ok(()) => Ok(doc),
+            // Another request stored it first (or the row is disabled): the stored row decides.
+            Err(StoreError::Conflict) => match store.client(&doc.id).await {
+                Ok(c) => Ok(c),
+                Err(StoreError::NotFound) => {
+                    Err(OAuthError::InvalidClient("this client is disabled".into()))
+                }
+                Err(e) => Err(e.into()),
+            },
             Err(e) => Err(e.into()),
         }
     }

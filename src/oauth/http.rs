@@ -14,6 +14,7 @@ use serde_json::json;
 use super::token::TokenRequest;
 use super::{AuthServer, OAuthError};
 use crate::app::AppState;
+use crate::ratelimit::ClientAddr;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -89,7 +90,7 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let status = match &self {
             Self::InvalidClient(_) => StatusCode::UNAUTHORIZED,
-            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Server(e) => {
                 tracing::error!(error = ?e, "oauth request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -104,6 +105,10 @@ impl IntoResponse for OAuthError {
                 HeaderValue::from_static("Basic realm=\"statusgate\""),
             );
         }
+        if let Self::TooManyRequests(secs) = self {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         resp
     }
 }
@@ -116,7 +121,22 @@ fn content_type_is(headers: &HeaderMap, want: &str) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(want))
 }
 
-async fn register(State(oauth): State<AuthServer>, headers: HeaderMap, body: Bytes) -> Response {
+/// RFC 7591 §3: dynamic client registration. Refused before anything is stored when the body is larger
+/// than [`MAX_BODY`](super::registration::MAX_BODY); registrations that store a new client are limited
+/// per client address.
+async fn register(
+    State(oauth): State<AuthServer>,
+    from: ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if body.len() > super::registration::MAX_BODY {
+        return OAuthError::InvalidClientMetadata(format!(
+            "the registration is larger than {} KiB",
+            super::registration::MAX_BODY / 1024
+        ))
+        .into_response();
+    }
     if !content_type_is(&headers, "application/json") {
         return OAuthError::InvalidClientMetadata(
             "send the client metadata as application/json".into(),
@@ -126,7 +146,7 @@ async fn register(State(oauth): State<AuthServer>, headers: HeaderMap, body: Byt
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return OAuthError::InvalidClientMetadata("the body is not JSON".into()).into_response();
     };
-    match oauth.register(&value).await {
+    match oauth.register(&value, &from.key()).await {
         Ok(r) => no_store((StatusCode::CREATED, Json(r.response)).into_response()),
         Err(e) => e.into_response(),
     }

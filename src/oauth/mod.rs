@@ -54,8 +54,9 @@ pub enum OAuthError {
     InvalidRedirectUri(String),
     #[error("invalid_client_metadata")]
     InvalidClientMetadata(String),
+    /// Answered 429 with `Retry-After` set to the seconds inside.
     #[error("temporarily_unavailable")]
-    TooManyRequests,
+    TooManyRequests(u64),
     #[error("server_error")]
     Server(#[from] StoreError),
 }
@@ -76,8 +77,8 @@ impl OAuthError {
             }
             Self::UnsupportedResponseType => "response_type must be code".into(),
             Self::InvalidTarget => "resource must be this server's MCP endpoint".into(),
-            Self::TooManyRequests => {
-                "too many registrations from this address; retry shortly".into()
+            Self::TooManyRequests(secs) => {
+                format!("too many registrations; retry in {secs} seconds")
             }
             Self::Server(_) => "the server could not complete the request".into(),
         }
@@ -100,12 +101,19 @@ pub struct AuthServer {
     pub verified: Arc<keys::VerifiedTokens>,
     /// Client ID Metadata Documents fetched by this instance.
     pub documents: Arc<cimd::DocumentCache>,
+    /// Registrations that store a new client, per client address (`[oauth] registrations_per_minute`).
+    pub registrations: crate::ratelimit::RateLimiter,
 }
 
 impl AuthServer {
     pub fn new(services: Services, config: OAuthConfig, public_url: &str) -> Self {
         let issuer = public_url.trim_end_matches('/').to_owned();
+        let registrations = crate::ratelimit::RateLimiter::new(
+            config.registrations_per_minute,
+            config.registration_burst,
+        );
         Self {
+            registrations,
             services,
             config: Arc::new(config),
             resource: format!("{issuer}/mcp"),

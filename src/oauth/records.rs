@@ -11,7 +11,7 @@ pub enum ClientKind {
     Dynamic,
     /// A Client ID Metadata Document: the client id is an https URL on the client's own domain.
     Document,
-    /// Added by an admin.
+    /// Added by an admin of one organisation (the client's `owner`): trusted there only.
     Admin,
 }
 
@@ -74,6 +74,24 @@ pub struct Client {
     pub auth_method: AuthMethod,
     pub secret_hash: Option<String>,
     pub created_at: OffsetDateTime,
+    /// For an admin-registered client, the organisation whose administrator registered it; `None` for
+    /// other kinds, and for admin clients whose organisation is unknown (trusted nowhere).
+    pub owner: Option<OrgId>,
+    /// Someone has approved this client at least once: only then are authorization errors redirected
+    /// to its redirect URI (RFC 9700 §4.11.2); before that they are shown as a page.
+    pub approved: bool,
+}
+
+impl Client {
+    /// How `org` sees this client: an admin-registered client is trusted only by the organisation whose
+    /// administrator registered it; to every other organisation it is a self-registered application,
+    /// under that organisation's policy for those.
+    pub fn kind_in(&self, org: &OrgId) -> ClientKind {
+        match self.kind {
+            ClientKind::Admin if self.owner.as_ref() != Some(org) => ClientKind::Dynamic,
+            kind => kind,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -189,14 +207,15 @@ impl Default for OrgSettings {
 }
 
 impl OrgSettings {
-    /// Why this organisation will not take a connection from `client` returning to `redirect_uri`, if
-    /// it will not. Registration is deployment-wide (it happens before anyone signs in), so an
-    /// organisation's narrower policy is applied here, on the consent page and at approval.
-    pub fn refuses(&self, client: &Client, redirect_uri: &str) -> Option<String> {
+    /// Why organisation `org` (whose settings these are) will not take a connection from `client`
+    /// returning to `redirect_uri`, if it will not. Registration is deployment-wide (it happens before
+    /// anyone signs in), so an organisation's narrower policy is applied here, on the consent page and
+    /// at approval.
+    pub fn refuses(&self, org: &OrgId, client: &Client, redirect_uri: &str) -> Option<String> {
         if !self.enabled {
             return Some("Hosted MCP is turned off".into());
         }
-        match client.kind {
+        match client.kind_in(org) {
             ClientKind::Dynamic if !self.allow_dynamic => {
                 return Some("it does not accept self-registered applications".into())
             }
@@ -212,5 +231,42 @@ impl OrgSettings {
             )),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admin_client(owner: Option<OrgId>) -> Client {
+        Client {
+            id: "cli_000000000000000000000001".into(),
+            kind: ClientKind::Admin,
+            name: "Claude".into(),
+            client_uri: None,
+            logo_uri: None,
+            redirect_uris: vec!["https://attacker.example/cb".into()],
+            auth_method: AuthMethod::None,
+            secret_hash: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            owner,
+            approved: false,
+        }
+    }
+
+    #[test]
+    fn an_admin_client_is_trusted_only_by_its_own_organisation() {
+        let (a, b) = (OrgId::generate(), OrgId::generate());
+        let client = admin_client(Some(a.clone()));
+        assert_eq!(client.kind_in(&a), ClientKind::Admin);
+        assert_eq!(client.kind_in(&b), ClientKind::Dynamic);
+        assert_eq!(admin_client(None).kind_in(&a), ClientKind::Dynamic);
+        let strict = OrgSettings {
+            allow_dynamic: false,
+            ..OrgSettings::default()
+        };
+        let cb = "https://attacker.example/cb";
+        assert_eq!(strict.refuses(&a, &client, cb), None);
+        assert!(strict.refuses(&b, &client, cb).is_some());
     }
 }

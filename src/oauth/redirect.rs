@@ -5,6 +5,11 @@ use url::Url;
 
 const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
+/// At most this many redirect URIs per client (VS Code, the most, registers four).
+pub const MAX_URIS: usize = 10;
+/// Longest redirect URI accepted, in bytes: a stored client stays small.
+pub const MAX_URI_LEN: usize = 2048;
+
 /// Why a URI cannot be registered.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refusal {
@@ -12,10 +17,14 @@ pub enum Refusal {
     Fragment,
     Userinfo,
     Scheme,
+    TooLong,
 }
 
 /// Accepts https, http on a loopback host, or a private-use URI on the operator's exact allowlist.
 pub fn check(uri: &str, private_allowlist: &[String]) -> Result<(), Refusal> {
+    if uri.len() > MAX_URI_LEN {
+        return Err(Refusal::TooLong);
+    }
     if private_allowlist.iter().any(|a| a == uri) {
         return Ok(());
     }
@@ -105,6 +114,7 @@ mod tests {
             "cursor://anysphere.cursor-mcp/oauth/other",
             "vscode://x/y",
             "not a url",
+            &format!("https://x.example/{}", "a".repeat(MAX_URI_LEN)),
         ] {
             assert!(check(bad, &allow()).is_err(), "{bad}");
         }

@@ -30,6 +30,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     4 "0004_grant_usage",
     5 "0005_drafts",
     7 "0007_client_policy",
+    8 "0008_client_owner",
     11 "0011_login_attempts",
     12 "0012_page_settings",
 );
@@ -41,6 +42,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     4 "0004_grant_usage",
     5 "0005_drafts",
     7 "0007_client_policy",
+    8 "0008_client_owner",
     11 "0011_login_attempts",
     12 "0012_page_settings",
 );

@@ -12,7 +12,7 @@ use crate::ids::{ApiKeyId, GrantId, OrgId, UserId};
 use crate::oauth::records::*;
 use crate::oauth::scope::ScopeSet;
 
-const CLIENT_COLS: &str = "client_id, kind, client_name, client_uri, logo_uri, redirect_uris, auth_method, secret_hash, created_at";
+const CLIENT_COLS: &str = "client_id, kind, client_name, client_uri, logo_uri, redirect_uris, auth_method, secret_hash, created_at, owner_org_id, consented_at";
 
 fn json_list(r: &AnyRow, col: &str) -> Result<Vec<String>> {
     serde_json::from_str(&row::text(r, col)?)
@@ -34,6 +34,8 @@ fn client_from(r: &AnyRow) -> Result<Client> {
         auth_method: row::parsed(r, "auth_method", AuthMethod::parse)?,
         secret_hash: row::opt_text(r, "secret_hash")?,
         created_at: row::instant(r, "created_at")?,
+        owner: row::opt_text(r, "owner_org_id")?.map(OrgId::from_db),
+        approved: row::opt_instant(r, "consented_at")?.is_some(),
     })
 }
 
@@ -52,11 +54,12 @@ pub struct NewClient<'a> {
 }
 
 impl Store {
+    /// Stores a client under a new id; an id already taken is `Conflict`. The read cache is left alone:
+    /// no cached entry can mention an id that did not exist, so a new row makes nothing stale (and a
+    /// registration does not make every instance wait, nor send `/mcp` back to the database).
     pub async fn insert_client(&self, new: &NewClient<'_>, now: OffsetDateTime) -> Result<()> {
-        const SQL: &str = "insert into oauth_clients (client_id, kind, client_name, client_uri, logo_uri, redirect_uris, auth_method, secret_hash, fingerprint, metadata, disabled, created_at, updated_at)
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11)
-            on conflict (client_id) do update set client_name = $3, client_uri = $4, logo_uri = $5,
-                redirect_uris = $6, fingerprint = $9, metadata = $10, updated_at = $11";
+        const SQL: &str = "insert into oauth_clients (client_id, kind, client_name, client_uri, logo_uri, redirect_uris, auth_method, secret_hash, fingerprint, metadata, owner_org_id, disabled, created_at, updated_at)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12)";
         let c = new.client;
         sqlx::query(SQL)
             .bind(&c.id)
@@ -69,10 +72,59 @@ impl Store {
             .bind(c.secret_hash.clone())
             .bind(new.fingerprint)
             .bind(new.metadata)
+            .bind(c.owner.as_ref().map(|o| o.as_str().to_owned()))
+            .bind(to_millis(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Brings a stored metadata-document client in line with its document. This changes a row that
+    /// may be cached, so the read cache is invalidated everywhere.
+    pub async fn update_document_client(
+        &self,
+        new: &NewClient<'_>,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        const SQL: &str = "update oauth_clients set client_name = $2, client_uri = $3, logo_uri = $4,
+            redirect_uris = $5, fingerprint = $6, metadata = $7, updated_at = $8 where client_id = $1";
+        let c = new.client;
+        sqlx::query(SQL)
+            .bind(&c.id)
+            .bind(&c.name)
+            .bind(c.client_uri.clone())
+            .bind(c.logo_uri.clone())
+            .bind(serde_json::to_string(&c.redirect_uris).unwrap_or_else(|_| "[]".into()))
+            .bind(new.fingerprint)
+            .bind(new.metadata)
             .bind(to_millis(now))
             .execute(&self.pool)
             .await?;
         self.changed().await
+    }
+
+    /// A live public self-registered client with exactly this metadata (fingerprint and logo) that an
+    /// identical registration may be handed instead of a new row: one someone approved, or else one
+    /// made since `fresh_since` (still far from being reaped). Approved ones first, then the oldest.
+    pub async fn reusable_client(
+        &self,
+        fingerprint: &str,
+        logo_uri: Option<&str>,
+        fresh_since: OffsetDateTime,
+    ) -> Result<Option<Client>> {
+        let sql = format!(
+            "select {CLIENT_COLS} from oauth_clients
+            where fingerprint = $1 and kind = 'dcr' and auth_method = 'none' and disabled = 0
+              and coalesce(logo_uri, '') = $2 and (consented_at is not null or created_at >= $3)
+            order by case when consented_at is null then 1 else 0 end, created_at, client_id limit 1"
+        );
+        let r = sqlx::query(&sql)
+            .bind(fingerprint)
+            .bind(logo_uri.unwrap_or_default())
+            .bind(to_millis(fresh_since))
+            .fetch_optional(&self.pool)
+            .await?;
+        r.as_ref().map(client_from).transpose()
     }
 
     /// A client that is not disabled.
@@ -92,14 +144,15 @@ impl Store {
         Ok(client)
     }
 
-    /// How many clients with this metadata fingerprint were registered since `since`.
+    /// How many clients with this metadata fingerprint were registered since `since` and have not
+    /// reached consent: a registration loop piles those up, a rollout's people approve theirs.
     pub async fn count_registrations(
         &self,
         fingerprint: &str,
         since: OffsetDateTime,
     ) -> Result<i64> {
         let n: i64 = sqlx::query_scalar(
-            "select count(*) from oauth_clients where fingerprint = $1 and created_at >= $2",
+            "select count(*) from oauth_clients where fingerprint = $1 and created_at >= $2 and consented_at is null",
         )
         .bind(fingerprint)
         .bind(to_millis(since))
@@ -122,9 +175,10 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes self-registered clients made before `before` that never reached consent and hold no grant.
+    /// Deletes self-registered and metadata-document clients made before `before` that never reached
+    /// consent and hold no grant. A document client comes back on its next use (it is re-read then).
     pub async fn reap_clients(&self, before: OffsetDateTime) -> Result<u64> {
-        const SQL: &str = "delete from oauth_clients where kind = 'dcr' and consented_at is null and created_at < $1
+        const SQL: &str = "delete from oauth_clients where kind in ('dcr', 'cimd') and consented_at is null and created_at < $1
             and not exists (select 1 from oauth_grants g where g.client_id = oauth_clients.client_id)";
         let done = sqlx::query(SQL)
             .bind(to_millis(before))
@@ -278,7 +332,8 @@ impl Store {
             left join hosted_mcp_settings s on s.org_id = g.org_id
             where g.grant_id = $1 and g.revoked_at is null and k.revoked_at is null and c.disabled = 0
               and coalesce(s.enabled, 1) = 1
-              and not (c.kind = 'dcr' and coalesce(s.allow_dynamic, 1) = 0)
+              and not ((c.kind = 'dcr' or (c.kind = 'admin' and coalesce(c.owner_org_id, '') <> g.org_id))
+                       and coalesce(s.allow_dynamic, 1) = 0)
               and not (c.kind = 'cimd' and coalesce(s.allow_documents, 1) = 0)";
         let at = self.cache.generation();
         let row = match self.cache.live_grants.get(id.as_str(), at) {
@@ -395,7 +450,9 @@ impl Store {
         user: Option<&UserId>,
         calls_since: OffsetDateTime,
     ) -> Result<Vec<Connection>> {
-        const SQL: &str = "select g.grant_id, g.client_id, c.client_name, c.kind, c.redirect_uris, c.fingerprint, u.email, g.scopes, g.tools, g.created_at, g.last_used_at,
+        // An admin-registered client counts as self-registered outside the organisation that owns it.
+        const SQL: &str = "select g.grant_id, g.client_id, c.client_name,
+            case when c.kind = 'admin' and coalesce(c.owner_org_id, '') <> g.org_id then 'dcr' else c.kind end as kind, c.redirect_uris, c.fingerprint, u.email, g.scopes, g.tools, g.created_at, g.last_used_at,
             (select cast(coalesce(sum(n.calls), 0) as bigint) from grant_usage n where n.grant_id = g.grant_id and n.day >= $3) as calls_30d
             from oauth_grants g join oauth_clients c on c.client_id = g.client_id join users u on u.user_id = g.user_id
             where g.revoked_at is null and ($1 = '' or g.org_id = $1) and ($2 = '' or g.user_id = $2)

@@ -16,7 +16,7 @@ use super::{render, WebError};
 use crate::app::AppState;
 use crate::ids::OrgId;
 use crate::oauth::authorize::{AuthRequest, AuthorizeError};
-use crate::oauth::records::ClientKind;
+use crate::oauth::records::{Client, ClientKind};
 use crate::oauth::scope::{Scope, ScopeSet};
 use crate::oauth::{redirect, AuthServer, OAuthError};
 
@@ -63,15 +63,32 @@ fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
+const UNVERIFIED: &str =
+    "Self-registered application, unverified: statusgate cannot confirm who made it.";
+
 /// Who the person is dealing with: a verified domain for metadata-document clients, a plain warning for
-/// self-registered ones.
-fn identity(kind: ClientKind, client_id: &str) -> String {
-    match kind {
-        ClientKind::Document => format!("Verified domain: {}", redirect::host_of(client_id)),
-        ClientKind::Dynamic => {
-            "Self-registered application, unverified: statusgate cannot confirm who made it.".into()
+/// self-registered ones. An admin-registered client is vouched for only in the organisation whose
+/// administrator registered it, and only when that organisation is one of `orgs` (those offered here);
+/// to anyone else it is as unverified as a self-registered one.
+fn identity(client: &Client, orgs: &[(String, String)]) -> String {
+    match client.kind {
+        ClientKind::Document => format!("Verified domain: {}", redirect::host_of(&client.id)),
+        ClientKind::Dynamic => UNVERIFIED.into(),
+        ClientKind::Admin => {
+            let owner = client
+                .owner
+                .as_ref()
+                .and_then(|o| orgs.iter().find(|(id, _)| *id == o.as_str()));
+            match owner {
+                Some((_, name)) if orgs.len() == 1 => {
+                    format!("Registered by an administrator of {name}.")
+                }
+                Some((_, name)) => format!(
+                    "Registered by an administrator of {name}. To your other organisations it is a self-registered application, unverified."
+                ),
+                None => UNVERIFIED.into(),
+            }
         }
-        ClientKind::Admin => "Registered by an administrator of this statusgate.".into(),
     }
 }
 
@@ -157,7 +174,7 @@ async fn consent_page(
         email: me.email,
         csrf: session.csrf_token().await?,
         client_name: req.client.name.clone(),
-        identity: identity(req.client.kind, &req.client.id),
+        identity: identity(&req.client, &orgs),
         redirect_host: redirect::host_of(&req.redirect_uri),
         loopback_only: redirect::all_loopback(&req.client.redirect_uris),
         params: req.params.clone(),

@@ -34,43 +34,53 @@ both_backends!(
     }
 );
 
-both_backends!(request_errors_go_back_with_state_and_iss, |db| async move {
-    let app = TestApp::spawn(db).await;
-    let client = register_public(&app, CALLBACK).await;
-    let p = pkce();
-    let cases = [
+/// Bad requests for `client`, each with the error code it should get.
+fn bad_requests(client: &str, redirect: &str, p: &Pkce) -> Vec<(String, &'static str)> {
+    vec![
         (
-            authorize_path(&client, CALLBACK, &p.challenge, &[])
+            authorize_path(client, redirect, &p.challenge, &[])
                 .replace("response_type=code", "response_type=token"),
             "unsupported_response_type",
         ),
+        (authorize_path(client, redirect, "", &[]), "invalid_request"),
         (
-            authorize_path(&client, CALLBACK, "", &[]),
+            authorize_path(client, redirect, &p.challenge, &[]).replace("S256", "plain"),
             "invalid_request",
         ),
         (
-            authorize_path(&client, CALLBACK, &p.challenge, &[]).replace("S256", "plain"),
-            "invalid_request",
-        ),
-        (
-            authorize_path(&client, CALLBACK, &p.challenge[..42], &[]),
+            authorize_path(client, redirect, &p.challenge[..42], &[]),
             "invalid_request",
         ),
         (
             authorize_path(
-                &client,
-                CALLBACK,
+                client,
+                redirect,
                 &p.challenge,
                 &[("resource", "https://elsewhere.example/mcp")],
             ),
             "invalid_target",
         ),
         (
-            authorize_path(&client, CALLBACK, &p.challenge, &[("state", "again")]),
+            authorize_path(client, redirect, &p.challenge, &[("state", "again")]),
             "invalid_request",
         ),
-    ];
-    for (path, error) in cases {
+    ]
+}
+
+both_backends!(request_errors_go_back_with_state_and_iss, |db| async move {
+    let app = TestApp::spawn(db).await;
+    app.sign_in_as_owner().await;
+    let client = register_public(&app, CALLBACK).await;
+    let p = pkce();
+    // Someone approved this client once: its redirect URI is trusted with errors from now on.
+    consent(
+        &app,
+        &authorize_path(&client, CALLBACK, &p.challenge, &[]),
+        "approve",
+        |_| {},
+    )
+    .await;
+    for (path, error) in bad_requests(&client, CALLBACK, &p) {
         let r = app.get(&path).await;
         assert_eq!(r.status(), 303, "{path}");
         let to = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
@@ -82,6 +92,74 @@ both_backends!(request_errors_go_back_with_state_and_iss, |db| async move {
         }
     }
 });
+
+both_backends!(
+    errors_of_a_client_nobody_approved_are_pages,
+    |db| async move {
+        let app = TestApp::spawn(db).await;
+        let p = pkce();
+        // A self-registered client nobody approved: its redirect URI is whatever its registrant chose.
+        let evil = "https://evil.example/cb";
+        let client = register_public(&app, evil).await;
+        for (path, error) in bad_requests(&client, evil, &p) {
+            let r = app.get(&path).await;
+            assert_eq!(r.status(), 400, "{path}: {error}");
+            assert!(
+                r.headers().get("location").is_none(),
+                "no open redirect: {path}"
+            );
+            assert!(r.text().await.unwrap().contains("cannot be used"));
+        }
+    }
+);
+
+both_backends!(
+    deny_naming_another_organisation_writes_nothing,
+    |db| async move {
+        let app = TestApp::spawn(db).await;
+        app.sign_in_as_owner().await;
+        let globex = app.services.create_org("globex", "Globex").await.unwrap();
+        let client = register_public(&app, CALLBACK).await;
+        let p = pkce();
+        let path = authorize_path(&client, CALLBACK, &p.challenge, &[]);
+        let html = app.get(&path).await.text().await.unwrap();
+        let mut fields = super::form_fields(&html);
+        fields.retain(|(k, _)| k != "org");
+        fields.push(("org".into(), globex.id.to_string()));
+        fields.push(("decision".into(), "deny".into()));
+        let r = app
+            .client
+            .post(app.url("/mcp/oauth/authorize"))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        assert!(r.headers().get("location").is_none());
+        assert!(r.text().await.unwrap().contains("not a member"));
+        let audit = app
+            .services
+            .store
+            .audit_entries(&globex.id, None, 50)
+            .await
+            .unwrap();
+        assert!(
+            audit.iter().all(|e| e.action != "oauth.consent_denied"),
+            "{audit:?}"
+        );
+        // Naming their own organisation, the refusal is recorded there.
+        let to = consent(&app, &path, "deny", |_| {}).await;
+        assert_eq!(query(&to, "error").as_deref(), Some("access_denied"));
+        let acme = app.services.org_by_slug("acme").await.unwrap();
+        let audit = app
+            .services
+            .store
+            .audit_entries(&acme.id, None, 50)
+            .await
+            .unwrap();
+        assert!(audit.iter().any(|e| e.action == "oauth.consent_denied"));
+    }
+);
 
 both_backends!(signing_in_returns_to_the_same_request, |db| async move {
     let app = TestApp::spawn(db).await;

@@ -50,7 +50,8 @@ async fn connect(app: &TestApp, browser: &Browser, client: &str, redirect: &str)
 both_backends!(
     identical_registrations_are_one_client_and_revoked_together,
     |db| async move {
-        let app = TestApp::spawn(db).await;
+        let clock = statusgate::clock::FixedClock::new(time::OffsetDateTime::now_utc());
+        let app = TestApp::spawn_with(db, |_| {}, std::sync::Arc::new(clock.clone())).await;
         app.sign_in_as_owner().await;
         let org = app.services.org_by_slug("acme").await.unwrap();
         app.services
@@ -63,8 +64,10 @@ both_backends!(
             303
         );
 
-        // mcp-remote lost its cache and registered again: two client ids, the same metadata.
+        // mcp-remote lost its cache and registered again hours later (an unapproved registration is
+        // reused only for an hour): two client ids, the same metadata.
         let (s1, c1) = register(&app, mcp_remote_body()).await;
+        clock.advance(time::Duration::hours(2));
         let (s2, c2) = register(&app, mcp_remote_body()).await;
         assert_eq!((s1, s2), (201, 201));
         let (c1, c2) = (
@@ -246,5 +249,109 @@ both_backends!(
         assert_eq!(r.status(), 200);
         let (_, body) = put(json!({"enabled": true})).await;
         assert_eq!(body["private_use_redirects"].as_array().unwrap().len(), 2);
+    }
+);
+
+/// Saves Hosted MCP settings for the signed-in admin's organisation through the JSON route.
+async fn put_settings(browser: &Browser, body: Value) -> u16 {
+    let csrf = browser.csrf_on("/admin/hosted-mcp").await;
+    browser
+        .client
+        .put(browser.url("/api/v1/admin/hosted-mcp/settings"))
+        .header("x-csrf-token", &csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+both_backends!(
+    admin_clients_are_trusted_only_by_their_organisation,
+    |db| async move {
+        let app = TestApp::spawn(db).await;
+        app.sign_in_as_owner().await;
+        let acme = app.services.org_by_slug("acme").await.unwrap();
+        let globex = app.services.create_org("globex", "Globex").await.unwrap();
+        app.services
+            .create_user(
+                "boss@globex.test",
+                "globex boss password",
+                &globex,
+                Role::Owner,
+            )
+            .await
+            .unwrap();
+        let boss = app.new_browser();
+        assert_eq!(
+            boss.sign_in("boss@globex.test", "globex boss password")
+                .await
+                .status(),
+            303
+        );
+
+        // An admin of Acme registers "Claude" with a redirect URI of their choosing.
+        let attacker = "https://attacker.example/cb";
+        let csrf = app.csrf_on("/admin/hosted-mcp").await;
+        let r = app
+            .post_form(
+                "/admin/hosted-mcp/clients",
+                &[
+                    ("csrf", &csrf),
+                    ("org", acme.id.as_str()),
+                    ("name", "Claude"),
+                    ("redirect_uris", attacker),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        let at = r.headers()["location"].to_str().unwrap().to_owned();
+        let client = at.split("created=").nth(1).unwrap().to_owned();
+        let p = pkce();
+        let path = authorize_path(&client, attacker, &p.challenge, &[]);
+
+        // Acme's people see it as Acme's; Globex's see an unverified application.
+        let html = app.get(&path).await.text().await.unwrap();
+        assert!(
+            html.contains("Registered by an administrator of Acme Inc."),
+            "{html}"
+        );
+        let r = boss.get(&path).await;
+        assert_eq!(r.status(), 200);
+        let html = r.text().await.unwrap();
+        assert!(!html.contains("Registered by an administrator"), "{html}");
+        assert!(html.contains("Self-registered application, unverified"));
+        let boss_token = connect(&app, &boss, &client, attacker).await;
+        let console = boss.get("/admin/hosted-mcp").await.text().await.unwrap();
+        assert!(
+            console.contains("self-registered") && !console.contains("pre-registered"),
+            "{console}"
+        );
+
+        // Globex refuses self-registered applications: that includes Acme's client, at once.
+        assert_eq!(
+            put_settings(&boss, json!({"enabled": true, "allow_dynamic": false})).await,
+            200
+        );
+        let r = boss.get(&path).await;
+        assert_eq!(r.status(), 400);
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("does not accept self-registered applications"));
+        assert!(
+            !accepted(&app, &boss_token).await,
+            "live connection stopped"
+        );
+
+        // Acme trusts its own client even with the same policy.
+        assert_eq!(
+            put_settings(&app, json!({"enabled": true, "allow_dynamic": false})).await,
+            200
+        );
+        let owner_token = connect(&app, &app, &client, attacker).await;
+        assert!(accepted(&app, &owner_token).await);
     }
 );

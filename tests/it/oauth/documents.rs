@@ -115,3 +115,40 @@ both_backends!(
         assert!(r.text().await.unwrap().contains("loopback"));
     }
 );
+
+both_backends!(
+    unused_document_clients_are_reaped_and_return_on_their_next_use,
+    |db: TestDb| async move {
+        let clock = statusgate::clock::FixedClock::new(time::OffsetDateTime::now_utc());
+        let app = TestApp::spawn_with(
+            db,
+            |c| c.oauth.cimd_allow_private_targets = true,
+            Arc::new(clock.clone()),
+        )
+        .await;
+        app.sign_in_as_owner().await;
+        let (url, _) = document_server(|url| json!({
+            "client_id": url, "client_name": "Docs Client", "redirect_uris": ["http://127.0.0.1/callback"],
+        }))
+        .await;
+        let p = pkce();
+        let path = authorize_path(&url, "http://127.0.0.1/callback", &p.challenge, &[]);
+        let stored = || async {
+            sqlx::query_scalar::<_, i64>("select count(*) from oauth_clients where kind = 'cimd'")
+                .fetch_one(app.services.store.pool())
+                .await
+                .unwrap()
+        };
+        assert_eq!(app.get(&path).await.status(), 200);
+        assert_eq!(stored().await, 1, "stored on first use");
+        // Never approved, a day later: reaped like an abandoned registration.
+        clock.advance(time::Duration::hours(25));
+        let oauth =
+            statusgate::oauth::AuthServer::new(app.services.clone(), Default::default(), &app.base);
+        assert_eq!(oauth.reap_registrations().await.unwrap(), 1);
+        assert_eq!(stored().await, 0);
+        // Its next use reads the document and stores it again.
+        assert_eq!(app.get(&path).await.status(), 200);
+        assert_eq!(stored().await, 1);
+    }
+);

@@ -9,6 +9,7 @@ mod in_browser;
 mod metadata;
 mod multi;
 mod registration;
+mod rollout;
 mod tokens;
 mod upkeep;
 
@@ -54,8 +55,11 @@ pub async fn register(app: &TestApp, body: Value) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// Registers a new public client. Each call is a different application (its own `client_uri`): an
+/// identical registration would be answered with the existing client.
 pub async fn register_public(app: &TestApp, redirect: &str) -> String {
-    let (s, body) = register(app, json!({ "client_name": "Test client", "redirect_uris": [redirect], "token_endpoint_auth_method": "none" })).await;
+    let uri = format!("https://{}.example", statusgate::ids::random_hex(6));
+    let (s, body) = register(app, json!({ "client_name": "Test client", "client_uri": uri, "redirect_uris": [redirect], "token_endpoint_auth_method": "none" })).await;
     assert_eq!(s, 201, "{body}");
     body["client_id"].as_str().unwrap().to_owned()
 }

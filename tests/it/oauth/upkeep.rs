@@ -69,3 +69,71 @@ both_backends!(
         assert!(oauth.verify_access(&before).await.is_err());
     }
 );
+
+both_backends!(
+    admin_clients_from_before_owners_belong_to_the_organisation_that_registered_them,
+    |db: crate::helpers::TestDb| async move {
+        use sqlx::Executor;
+        let store = statusgate::app::connect(&crate::helpers::test_config(&db.url))
+            .await
+            .unwrap();
+        let pool = store.pool().clone();
+        // The schema as it was before clients had owners: every migration before 0008.
+        let dir = match db.backend {
+            crate::helpers::Backend::Sqlite => "migrations/sqlite",
+            crate::helpers::Backend::Postgres => "migrations/postgres",
+        };
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        pool.execute("create table schema_migrations (version bigint primary key, name text not null, applied_at bigint not null)")
+            .await
+            .unwrap();
+        for path in files {
+            let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            let version: i64 = name[..4].parse().unwrap();
+            if version >= 8 {
+                continue;
+            }
+            pool.execute(sqlx::raw_sql(&std::fs::read_to_string(&path).unwrap()))
+                .await
+                .unwrap();
+            sqlx::query(
+                "insert into schema_migrations (version, name, applied_at) values ($1, $2, 0)",
+            )
+            .bind(version)
+            .bind(name)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        let org = "org_0a0a0a0a0a0a0a0a0a0a0a0a";
+        pool.execute(sqlx::raw_sql(&format!(
+            "insert into orgs (org_id, slug, name, created_at, updated_at) values ('{org}', 'acme', 'Acme', 0, 0);
+            insert into oauth_clients (client_id, kind, client_name, redirect_uris, auth_method, fingerprint, metadata, created_at, updated_at)
+                values ('cli_000000000000000000000001', 'admin', 'Known', '[\"https://a.example/cb\"]', 'none', 'f1', '{{}}', 0, 0),
+                       ('cli_000000000000000000000002', 'admin', 'Unknown', '[\"https://b.example/cb\"]', 'none', 'f2', '{{}}', 0, 0);
+            insert into audit_log (audit_id, org_id, actor_type, actor_id, user_id, action, target_type, target_id, detail, created_at, updated_at)
+                values ('aud_01', '{org}', 'user', 'usr_01', null, 'oauth.client_registered', 'oauth_client', 'cli_000000000000000000000001', '{{}}', 0, 0);"
+        )))
+        .await
+        .unwrap();
+
+        assert!(store.migrate().await.unwrap() >= 1);
+        let known = store.client("cli_000000000000000000000001").await.unwrap();
+        assert_eq!(known.owner.as_ref().map(|o| o.as_str()), Some(org));
+        let unknown = store.client("cli_000000000000000000000002").await.unwrap();
+        assert_eq!(unknown.owner, None, "trusted by no organisation");
+        let acme = statusgate::ids::OrgId::parse(org).unwrap();
+        assert_eq!(
+            unknown.kind_in(&acme),
+            statusgate::oauth::records::ClientKind::Dynamic
+        );
+        assert_eq!(
+            known.kind_in(&acme),
+            statusgate::oauth::records::ClientKind::Admin
+        );
+    }
+);
