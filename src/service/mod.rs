@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod demo;
+pub mod dispatch;
 pub mod drafts;
 pub mod edits;
 pub mod incidents;
@@ -15,6 +16,7 @@ pub mod monitors;
 pub mod outbox;
 pub mod pages;
 mod principal;
+mod subscribe;
 pub mod subscribers;
 pub mod usage;
 
@@ -61,6 +63,10 @@ impl<T> NotFoundAs<T> for Result<T, StoreError> {
     }
 }
 
+fn subscribe_limiter(d: &crate::config::DeliveryConfig) -> crate::ratelimit::RateLimiter {
+    crate::ratelimit::RateLimiter::per_hour(d.subscribe_per_hour, d.subscribe_burst)
+}
+
 /// The services facade: storage and the clock. Cheap to clone.
 #[derive(Clone)]
 pub struct Services {
@@ -73,6 +79,8 @@ pub struct Services {
     pub http: reqwest::Client,
     /// Calls per connection, tallied in memory and flushed in batches.
     pub usage: usage::UsageRecorder,
+    /// Subscribe requests per client address (`[delivery]` subscribe_per_hour / subscribe_burst).
+    pub subscribe_limiter: crate::ratelimit::RateLimiter,
 }
 
 impl Services {
@@ -88,10 +96,12 @@ impl Services {
             monitoring: Arc::new(crate::config::MonitoringSettings::default()),
             http: crate::outbound::check::client(),
             usage: usage::UsageRecorder::default(),
+            subscribe_limiter: subscribe_limiter(&crate::config::DeliveryConfig::default()),
         }
     }
 
     pub fn with_monitoring(mut self, settings: crate::config::MonitoringSettings) -> Self {
+        self.subscribe_limiter = subscribe_limiter(&settings.delivery);
         self.monitoring = Arc::new(settings);
         self
     }

@@ -27,4 +27,5 @@ mod notifications;
 mod oauth;
 mod pages_in_browser;
 mod storage;
+mod subscriptions;
 mod web;
