@@ -325,3 +325,44 @@ both_backends!(
         .unwrap();
     }
 );
+
+both_backends!(
+    an_unconfirmed_address_expires_and_frees_its_place,
+    |db: TestDb| async move {
+        let sink = smtp_sink().await;
+        let clock = statusgate::clock::FixedClock::new(time::OffsetDateTime::now_utc());
+        let tweak = |c: &mut Config| {
+            with_mail(c, sink.port);
+            c.delivery.max_pending_per_page = 1;
+            c.delivery.confirm_ttl_hours = 1;
+        };
+        let app = TestApp::spawn_with(db, tweak, Arc::new(clock.clone())).await;
+        let s = &app.services;
+        let from = visitor();
+        let email = |addr: &'static str| s.subscribe(&from, "api", SubscriberKind::Email, addr);
+        email("first@example.com").await.unwrap();
+        assert!(
+            email("second@example.com").await.is_err(),
+            "pending is full"
+        );
+        let msgs = sink.messages.clone();
+        assert!(eventually(10, || msgs.lock().unwrap().len() == 1).await);
+        let token = confirm_token(&msgs.lock().unwrap()[0]);
+
+        // Act: the confirmation window passes.
+        clock.advance(time::Duration::hours(2));
+
+        // Assert: the old link is dead, and its place goes to a new address.
+        let e = s.confirm_subscription(&token).await.unwrap_err();
+        assert!(matches!(e, ServiceError::NotFound(_)), "{e:?}");
+        email("second@example.com").await.unwrap();
+        let targets: Vec<String> = s
+            .subscribers(&owner(s).await, &page_of(s).await, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|sub| sub.target)
+            .collect();
+        assert_eq!(targets, vec!["second@example.com".to_owned()]);
+    }
+);
