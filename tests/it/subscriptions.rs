@@ -24,12 +24,19 @@ async fn subscribe_hook(s: &Services, r: &Receiver) -> Result<Subscribed, Servic
         .await
 }
 
-async fn subscriber_count(s: &Services) -> usize {
+/// Where the demo page's subscribers (confirmed or not) receive.
+async fn targets(s: &Services) -> Vec<String> {
     let page = page_of(s).await;
     s.subscribers(&owner(s).await, &page, Some(200))
         .await
         .unwrap()
-        .len()
+        .into_iter()
+        .map(|sub| sub.target)
+        .collect()
+}
+
+async fn subscriber_count(s: &Services) -> usize {
+    targets(s).await.len()
 }
 
 /// Raises an incident with notify: true and returns when it did.
@@ -250,13 +257,7 @@ both_backends!(
             "not challenged"
         );
 
-        let targets: Vec<String> = s
-            .subscribers(&owner(s).await, &page_of(s).await, None)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|sub| sub.target)
-            .collect();
+        let targets = targets(s).await;
         assert_eq!(targets.len(), 4);
         assert!(!targets
             .iter()
@@ -356,13 +357,7 @@ both_backends!(
         let e = s.confirm_subscription(&token).await.unwrap_err();
         assert!(matches!(e, ServiceError::NotFound(_)), "{e:?}");
         email("second@example.com").await.unwrap();
-        let targets: Vec<String> = s
-            .subscribers(&owner(s).await, &page_of(s).await, None)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|sub| sub.target)
-            .collect();
+        let targets = targets(s).await;
         assert_eq!(targets, vec!["second@example.com".to_owned()]);
     }
 );
