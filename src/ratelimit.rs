@@ -147,6 +147,13 @@ mod tests {
     }
 
     #[test]
+    fn an_hourly_bucket_refills_slowly() {
+        let l = RateLimiter::per_hour(10, 1);
+        assert!(l.take("k").is_ok());
+        assert_eq!(l.take("k"), Err(360), "one token every six minutes");
+    }
+
+    #[test]
     fn forwarded_for_is_believed_only_as_far_as_the_trusted_proxies() {
         let peer = Some("10.0.0.9".parse().unwrap());
         let xff = Some("6.6.6.6, 203.0.113.7");
