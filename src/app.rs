@@ -290,14 +290,17 @@ async fn scheduler(services: Services) {
     }
 }
 
-/// Delivers due notifications every tick; claims are leases in the database, shared by all instances.
+/// Starts due deliveries every tick without waiting for earlier ones, within the dispatcher's slots and
+/// per-host budgets; claims are leases in the database, shared by all instances. Aborting this task
+/// aborts its deliveries, whose leases then lapse for another worker.
 async fn delivery(services: Services) {
     let every = Duration::from_millis(services.monitoring.delivery.tick_ms);
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut dispatcher = crate::service::dispatch::Dispatcher::new(services);
     loop {
         tick.tick().await;
-        if let Err(e) = services.deliver_due().await {
+        if let Err(e) = dispatcher.dispatch().await {
             tracing::warn!(error = %e, "notification delivery step failed");
         }
     }

@@ -32,6 +32,14 @@ impl RateLimiter {
         }
     }
 
+    /// A bucket refilled at `per_hour`, for limits slower than one a minute (subscribing).
+    pub fn per_hour(per_hour: u32, burst: u32) -> Self {
+        Self {
+            per_sec: f64::from(per_hour.max(1)) / 3600.0,
+            ..Self::new(1, burst)
+        }
+    }
+
     /// Takes one token for `key`, or answers how many whole seconds until one is there.
     pub fn take(&self, key: &str) -> Result<(), u64> {
         let now = Instant::now();
@@ -136,6 +144,13 @@ mod tests {
         assert!(l.take("k").is_ok());
         assert_eq!(l.take("k"), Err(1));
         assert!(l.take("other").is_ok());
+    }
+
+    #[test]
+    fn an_hourly_bucket_refills_slowly() {
+        let l = RateLimiter::per_hour(10, 1);
+        assert!(l.take("k").is_ok());
+        assert_eq!(l.take("k"), Err(360), "one token every six minutes");
     }
 
     #[test]

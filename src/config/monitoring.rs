@@ -48,6 +48,20 @@ pub struct DeliveryConfig {
     /// Lets webhook subscribers use plain http and loopback, private or link-local addresses. Only for
     /// development and tests: visitors choose these URLs.
     pub allow_private_targets: bool,
+    /// Deliveries in flight at once on one instance.
+    pub concurrency: usize,
+    /// Deliveries in flight at once to one webhook host, so one slow host cannot take every slot.
+    pub per_host_concurrency: usize,
+    /// Subscribers one page may have, confirmed or not.
+    pub max_subscribers_per_page: i64,
+    /// Unconfirmed subscribers (email awaiting its link, webhook awaiting its challenge) per page.
+    pub max_pending_per_page: i64,
+    /// An email subscription not confirmed within this many hours is deleted (and its link dies).
+    pub confirm_ttl_hours: i64,
+    /// Subscribe requests one client address may make per hour (email and webhook alike).
+    pub subscribe_per_hour: u32,
+    /// Subscribe requests one client address may make at once after being idle.
+    pub subscribe_burst: u32,
 }
 
 impl Default for DeliveryConfig {
@@ -58,6 +72,13 @@ impl Default for DeliveryConfig {
             backoff_secs: 30,
             timeout_ms: 10_000,
             allow_private_targets: false,
+            concurrency: 8,
+            per_host_concurrency: 2,
+            max_subscribers_per_page: 10_000,
+            max_pending_per_page: 1_000,
+            confirm_ttl_hours: 48,
+            subscribe_per_hour: 10,
+            subscribe_burst: 5,
         }
     }
 }
@@ -185,6 +206,7 @@ pub(super) fn validate(
             "must be between 100 and 120000",
         ));
     }
+    validate_delivery_limits(d)?;
     if s.enabled() {
         if s.port == 0 {
             return Err(key_error("smtp.port", "must not be 0"));
@@ -201,6 +223,46 @@ pub(super) fn validate(
     }
     if s.timeout_ms == 0 {
         return Err(key_error("smtp.timeout_ms", "must be at least 1"));
+    }
+    Ok(())
+}
+
+fn validate_delivery_limits(d: &DeliveryConfig) -> Result<(), ConfigError> {
+    if !(1..=256).contains(&d.concurrency) {
+        return Err(key_error(
+            "delivery.concurrency",
+            "must be between 1 and 256",
+        ));
+    }
+    if !(1..=d.concurrency).contains(&d.per_host_concurrency) {
+        return Err(key_error(
+            "delivery.per_host_concurrency",
+            "must be between 1 and delivery.concurrency",
+        ));
+    }
+    if !(1..=1_000_000).contains(&d.max_subscribers_per_page) {
+        return Err(key_error(
+            "delivery.max_subscribers_per_page",
+            "must be between 1 and 1000000",
+        ));
+    }
+    if !(1..=d.max_subscribers_per_page).contains(&d.max_pending_per_page) {
+        return Err(key_error(
+            "delivery.max_pending_per_page",
+            "must be between 1 and delivery.max_subscribers_per_page",
+        ));
+    }
+    if !(1..=720).contains(&d.confirm_ttl_hours) {
+        return Err(key_error(
+            "delivery.confirm_ttl_hours",
+            "must be between 1 and 720",
+        ));
+    }
+    if d.subscribe_per_hour == 0 || d.subscribe_burst == 0 {
+        return Err(key_error(
+            "delivery.subscribe_per_hour",
+            "and delivery.subscribe_burst must be at least 1",
+        ));
     }
     Ok(())
 }
@@ -224,6 +286,12 @@ mod tests {
         assert!(check(|c| c.monitors.failure_threshold = 0).contains("monitors.failure_threshold"));
         assert!(check(|c| c.monitors.retention_days = 0).contains("monitors.retention_days"));
         assert!(check(|c| c.delivery.max_attempts = 0).contains("delivery.max_attempts"));
+        assert!(check(|c| c.delivery.concurrency = 0).contains("delivery.concurrency"));
+        assert!(check(|c| c.delivery.per_host_concurrency = 9)
+            .contains("delivery.per_host_concurrency"));
+        assert!(check(|c| c.delivery.max_pending_per_page = 20_000)
+            .contains("delivery.max_pending_per_page"));
+        assert!(check(|c| c.delivery.subscribe_burst = 0).contains("delivery.subscribe_per_hour"));
         let smtp = check(|c| {
             c.smtp.host = "relay.example.com".into();
             c.smtp.from = "not an address".into();

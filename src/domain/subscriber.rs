@@ -84,6 +84,31 @@ pub struct Notification {
     pub created_at: OffsetDateTime,
 }
 
+impl Notification {
+    /// A notification queued now, due at once.
+    pub fn pending(
+        page_id: PageId,
+        subscriber_id: SubscriberId,
+        source_id: String,
+        payload: String,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id: NotificationId::generate(),
+            page_id,
+            subscriber_id,
+            source_id,
+            payload,
+            state: DeliveryState::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+            delivered_at: None,
+            created_at: now,
+        }
+    }
+}
+
 /// Wait before attempt `attempts + 1`: `base` doubled per attempt already made, capped at a day.
 pub fn backoff_secs(base_secs: i64, attempts: i64) -> i64 {
     let shift = attempts.clamp(0, 20) as u32;

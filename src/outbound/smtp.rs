@@ -118,9 +118,17 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(())
 }
 
-/// Header values lose CR and LF, so nothing can inject a header.
+/// Header values and command arguments lose CR and LF (and every other control character), so
+/// nothing can inject a header or an SMTP command.
 fn clean(s: &str) -> String {
-    s.chars().filter(|c| *c != '\r' && *c != '\n').collect()
+    s.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// The body's lines, split at CRLF, bare LF and bare CR alike: each is sent ending in CRLF, so no bare
+/// CR or LF reaches the relay (a relay that read one as a line end could be made to see a
+/// `<CR><LF>.<CR><LF>` the sender never meant, RFC 5321 2.3.8 and 4.1.1.4).
+fn body_lines(body: &str) -> impl Iterator<Item = &str> {
+    body.split("\r\n").flat_map(|l| l.split(['\r', '\n']))
 }
 
 /// RFC 2047 encoded word when the subject is not plain ASCII.
@@ -149,7 +157,7 @@ fn message(cfg: &SmtpConfig, mail: &Email<'_>) -> String {
         subject(mail.subject),
         clean(mail.message_id),
     );
-    for line in mail.body.lines() {
+    for line in body_lines(mail.body) {
         // Dot-stuffing (RFC 5321 4.5.2): a line starting with "." gets another.
         if line.starts_with('.') {
             out.push('.');
@@ -239,5 +247,41 @@ mod tests {
         assert!(m.contains("\r\n..two\r\n"));
         assert!(!m.contains("\r\nBcc:"));
         assert!(m.ends_with("\r\n.\r\n"));
+    }
+
+    #[test]
+    fn bare_cr_and_lf_become_crlf_and_cannot_end_the_data_early() {
+        let cfg = SmtpConfig::default();
+        let m = message(
+            &cfg,
+            &Email {
+                to: "a@example.com",
+                subject: "Down\rRCPT TO:<x@evil.test>\nBcc: y@evil.test",
+                body: "one\r.\rMAIL FROM:<x@evil.test>\n.\nthree\r\nfour",
+                message_id: "ntf_1\r\n",
+                date: time::OffsetDateTime::UNIX_EPOCH,
+            },
+        );
+        // Every CR is followed by LF and every LF preceded by CR.
+        let bytes = m.as_bytes();
+        for (i, b) in bytes.iter().enumerate() {
+            if *b == b'\r' {
+                assert_eq!(bytes.get(i + 1), Some(&b'\n'), "bare CR at {i}: {m:?}");
+            }
+            if *b == b'\n' {
+                assert!(i > 0 && bytes[i - 1] == b'\r', "bare LF at {i}: {m:?}");
+            }
+        }
+        // The smuggled dots are stuffed, so the only end of data is the real one.
+        assert_eq!(m.matches("\r\n.\r\n").count(), 1, "{m:?}");
+        assert!(
+            m.contains("\r\none\r\n..\r\nMAIL FROM:<x@evil.test>\r\n..\r\nthree\r\nfour\r\n.\r\n")
+        );
+        // Header values stay on their one line.
+        assert!(
+            m.contains("Subject: DownRCPT TO:<x@evil.test>Bcc: y@evil.test\r\n"),
+            "{m:?}"
+        );
+        assert!(!m.contains("\r\nBcc:") && !m.contains("\r\nRCPT"));
     }
 }

@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod demo;
+pub mod dispatch;
 pub mod drafts;
 pub mod edits;
 pub mod incidents;
@@ -16,6 +17,7 @@ pub mod outbox;
 pub mod page_admin;
 pub mod pages;
 mod principal;
+mod subscribe;
 pub mod subscribers;
 pub mod usage;
 
@@ -62,6 +64,10 @@ impl<T> NotFoundAs<T> for Result<T, StoreError> {
     }
 }
 
+fn subscribe_limiter(d: &crate::config::DeliveryConfig) -> crate::ratelimit::RateLimiter {
+    crate::ratelimit::RateLimiter::per_hour(d.subscribe_per_hour, d.subscribe_burst)
+}
+
 /// The services facade: storage and the clock. Cheap to clone.
 #[derive(Clone)]
 pub struct Services {
@@ -76,6 +82,8 @@ pub struct Services {
     pub usage: usage::UsageRecorder,
     /// Sign-in attempts per client address, across all emails (this instance's memory).
     pub login_limiter: crate::ratelimit::RateLimiter,
+    /// Subscribe requests per client address (`[delivery]` subscribe_per_hour / subscribe_burst).
+    pub subscribe_limiter: crate::ratelimit::RateLimiter,
 }
 
 impl Services {
@@ -95,6 +103,7 @@ impl Services {
                 security.login_per_address_burst,
             ),
             security,
+            subscribe_limiter: subscribe_limiter(&crate::config::DeliveryConfig::default()),
         }
     }
 
@@ -103,6 +112,7 @@ impl Services {
             settings.monitors.allow_private_targets,
             settings.own_origin.as_deref(),
         );
+        self.subscribe_limiter = subscribe_limiter(&settings.delivery);
         self.monitoring = Arc::new(settings);
         self
     }

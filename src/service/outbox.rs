@@ -1,6 +1,7 @@
 //! The notification outbox. Updates with `notify = true` enqueue one notification per confirmed
 //! subscriber inside the update's own transaction; the delivery worker claims due ones with a lease,
-//! sends them (SMTP or signed webhook), and retries with backoff until delivered or dead-lettered.
+//! sends them (SMTP or signed webhook) several at a time (`dispatch`), and retries with backoff until
+//! delivered or dead-lettered.
 //! Delivery is at least once; the notification id is the idempotency key receivers dedupe on.
 
 use std::time::Duration as StdDuration;
@@ -8,16 +9,14 @@ use std::time::Duration as StdDuration;
 use serde_json::{json, Value};
 use time::Duration;
 
+use super::dispatch::Dispatcher;
 use super::{Result, Services};
 use crate::domain::subscriber::{
     backoff_secs, DeliveryState, Notification, Subscriber, SubscriberKind,
 };
-use crate::ids::{NotificationId, PageId};
+use crate::ids::PageId;
 use crate::outbound::{smtp, webhook, OutboundError};
-use crate::store::{StoreError, Tx};
-
-/// Most notifications one instance claims per tick.
-const DUE_BATCH: i64 = 32;
+use crate::store::Tx;
 
 impl Services {
     /// Queues `event` for every confirmed subscriber of the page, in the caller's transaction.
@@ -39,50 +38,30 @@ impl Services {
         let now = self.clock.now();
         let subscribers = self.store.confirmed_subscribers(tx, page_id).await?;
         for s in &subscribers {
-            let n = Notification {
-                id: NotificationId::generate(),
-                page_id: page_id.clone(),
-                subscriber_id: s.clone(),
-                source_id: source_id.to_owned(),
-                payload: payload.clone(),
-                state: DeliveryState::Pending,
-                attempts: 0,
-                next_attempt_at: now,
-                last_error: None,
-                delivered_at: None,
-                created_at: now,
-            };
+            let n = Notification::pending(
+                page_id.clone(),
+                s.clone(),
+                source_id.to_owned(),
+                payload.clone(),
+                now,
+            );
             self.store.enqueue_notification(tx, &n).await?;
         }
         Ok(subscribers.len())
     }
 
-    /// One worker step: claims due notifications and delivers them. Returns how many it attempted.
+    /// One worker step on its own: starts what is due (see [`Dispatcher`]) and waits for it. Returns
+    /// how many deliveries it attempted. The server's worker keeps one dispatcher across ticks instead.
     pub async fn deliver_due(&self) -> Result<usize> {
-        let now = self.clock.now();
-        let d = &self.monitoring.delivery;
-        // The lease outlasts one attempt, so a live worker is never overtaken; a dead one's claim lapses.
-        let lease_ms = 2 * d.timeout_ms.max(self.monitoring.smtp.timeout_ms);
-        let until = now + Duration::milliseconds(i64::try_from(lease_ms).unwrap_or(60_000));
-        let mut attempted = 0;
-        for n in self.store.due_notifications(now, DUE_BATCH).await? {
-            if !self.store.claim_notification(&n.id, now, until).await? {
-                continue;
-            }
-            attempted += 1;
-            self.deliver_one(&n).await?;
-        }
-        Ok(attempted)
+        let mut d = Dispatcher::new(self.clone());
+        let started = d.dispatch().await;
+        d.drain().await;
+        started
     }
 
-    async fn deliver_one(&self, n: &Notification) -> Result<()> {
-        let sent = match self.store.subscriber(&n.subscriber_id).await {
-            Ok(sub) => self.send(n, &sub).await,
-            Err(StoreError::NotFound) => {
-                Err(OutboundError::Refused("subscriber was removed".into()))
-            }
-            Err(e) => return Err(e.into()),
-        };
+    /// Sends one claimed notification and records the outcome: delivered, retry later, or dead.
+    pub(super) async fn deliver_one(&self, n: &Notification, sub: &Subscriber) -> Result<()> {
+        let sent = self.send(n, sub).await;
         let now = self.clock.now();
         let d = &self.monitoring.delivery;
         match sent {

@@ -1,13 +1,13 @@
-//! Subscribers: visitors subscribe on the public page (email with double opt-in, or a webhook URL),
-//! confirm, and unsubscribe with the link every message carries; admins list and remove them.
+//! Subscribers: visitors subscribe on the public page (email with double opt-in, or a webhook URL that
+//! echoes a challenge; see `subscribe`), confirm, and unsubscribe with the link every message carries;
+//! admins list and remove them.
 
 use serde_json::json;
 
 use super::{NotFoundAs, Principal, Result, ServiceError, Services};
-use crate::domain::subscriber::{Notification, Subscriber, SubscriberKind};
-use crate::domain::{DomainError, Email, Page, Permission};
-use crate::ids::{random_hex, NotificationId, PageId, SubscriberId};
-use crate::outbound::{parse_webhook_url, resolve_checked, OutboundError};
+use crate::domain::subscriber::{Notification, Subscriber};
+use crate::domain::Permission;
+use crate::ids::{NotificationId, PageId, SubscriberId};
 use crate::service::incidents::clamp_limit;
 use crate::store::StoreError;
 
@@ -17,7 +17,8 @@ pub enum Subscribed {
     /// A confirmation email is on its way (also said when the address was already subscribed, so the
     /// form does not reveal who subscribes).
     ConfirmationSent,
-    /// The webhook is active; the secret signs every delivery and is shown only now.
+    /// The webhook echoed its challenge and is active; the secret signs every delivery and is shown
+    /// only now.
     Webhook { secret: String },
 }
 
@@ -26,113 +27,12 @@ pub fn token_hash(token: &str) -> String {
 }
 
 impl Services {
-    #[tracing::instrument(skip(self, target))]
-    pub async fn subscribe(
-        &self,
-        public_slug: &str,
-        kind: SubscriberKind,
-        target: &str,
-    ) -> Result<Subscribed> {
-        let page = self
-            .store
-            .page_by_public_slug(public_slug)
-            .await
-            .or_not_found("page")?;
-        match kind {
-            SubscriberKind::Email => self.subscribe_email(&page, target).await,
-            SubscriberKind::Webhook => self.subscribe_webhook(&page, target).await,
-        }
-    }
-
-    async fn subscribe_email(&self, page: &Page, target: &str) -> Result<Subscribed> {
-        if !self.monitoring.smtp.enabled() {
-            return Err(DomainError::invalid(
-                "email",
-                "email updates are not offered on this server",
-            )
-            .into());
-        }
-        let email = Email::parse(target)?;
-        let token = random_hex(16);
-        let now = self.clock.now();
-        let sub = Subscriber {
-            id: SubscriberId::generate(),
-            page_id: page.id.clone(),
-            kind: SubscriberKind::Email,
-            target: email.as_str().to_owned(),
-            confirmed: false,
-            unsubscribe_token: random_hex(16),
-            webhook_secret: None,
-            created_at: now,
-        };
-        let mut tx = self.store.begin().await?;
-        match self
-            .store
-            .insert_subscriber(&mut tx, &sub, Some(&token_hash(&token)))
-            .await
-        {
-            Err(StoreError::Conflict) => return Ok(Subscribed::ConfirmationSent),
-            other => other?,
-        }
-        // The confirmation goes through the outbox too, so a relay outage delays it but loses nothing.
-        let base = &self.monitoring.public_url;
-        let payload = json!({
-            "type": "subscription.confirm",
-            "page": page.name,
-            "confirm_url": format!("{base}/status/{}/confirm/{token}", page.public_slug),
-        });
-        let n = Notification {
-            id: NotificationId::generate(),
-            page_id: page.id.clone(),
-            subscriber_id: sub.id.clone(),
-            source_id: "confirm".into(),
-            payload: payload.to_string(),
-            state: crate::domain::subscriber::DeliveryState::Pending,
-            attempts: 0,
-            next_attempt_at: now,
-            last_error: None,
-            delivered_at: None,
-            created_at: now,
-        };
-        self.store.enqueue_notification(&mut tx, &n).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(Subscribed::ConfirmationSent)
-    }
-
-    async fn subscribe_webhook(&self, page: &Page, target: &str) -> Result<Subscribed> {
-        let allow = self.monitoring.delivery.allow_private_targets;
-        let refuse =
-            |e: OutboundError| ServiceError::Invalid(DomainError::invalid("url", e.to_string()));
-        let url = parse_webhook_url(target, allow).map_err(refuse)?;
-        resolve_checked(&url, allow).await.map_err(refuse)?;
-        let secret = format!("whsec_{}", random_hex(24));
-        let sub = Subscriber {
-            id: SubscriberId::generate(),
-            page_id: page.id.clone(),
-            kind: SubscriberKind::Webhook,
-            target: url.to_string(),
-            confirmed: true,
-            unsubscribe_token: random_hex(16),
-            webhook_secret: Some(secret.clone()),
-            created_at: self.clock.now(),
-        };
-        let mut tx = self.store.begin().await?;
-        match self.store.insert_subscriber(&mut tx, &sub, None).await {
-            Err(StoreError::Conflict) => {
-                return Err(ServiceError::Conflict(
-                    "this webhook URL is already subscribed".into(),
-                ))
-            }
-            other => other?,
-        }
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(Subscribed::Webhook { secret })
-    }
-
     /// Confirms an email subscription from the link in the confirmation message.
     pub async fn confirm_subscription(&self, token: &str) -> Result<Subscriber> {
+        let now = self.clock.now();
+        let oldest = now - time::Duration::hours(self.monitoring.delivery.confirm_ttl_hours);
         self.store
-            .confirm_subscriber(&token_hash(token.trim()), self.clock.now())
+            .confirm_subscriber(&token_hash(token.trim()), oldest, now)
             .await
             .or_not_found("subscription")
     }

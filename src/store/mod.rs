@@ -19,6 +19,7 @@ mod oauth_tokens;
 mod outbox;
 mod pages;
 pub mod sessions;
+mod subscribers;
 mod usage;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use sqlx::{AnyPool, Executor};
 pub use audit::AuditRecord;
 pub use drafts::DraftKind;
 pub use maintenances::MaintenanceFilter;
+pub use subscribers::SubscriberCounts;
 
 /// A write transaction. It derefs to the connection, so queries run on `&mut **tx` as usual. Committing
 /// one that may have changed cached rows invalidates the read cache (and, on PostgreSQL, tells the other

@@ -15,6 +15,11 @@ const NTF_COLS: &str =
     next_attempt_at, last_error, delivered_at, created_at";
 
 fn subscriber_from(r: &AnyRow) -> Result<Subscriber> {
+    subscriber_with(r, "created_at")
+}
+
+/// A subscriber whose creation instant is in column `created` (renamed where a join has two).
+fn subscriber_with(r: &AnyRow, created: &str) -> Result<Subscriber> {
     Ok(Subscriber {
         id: SubscriberId::from_db(row::text(r, "subscriber_id")?),
         page_id: PageId::from_db(row::text(r, "page_id")?),
@@ -23,7 +28,7 @@ fn subscriber_from(r: &AnyRow) -> Result<Subscriber> {
         confirmed: row::flag(r, "confirmed")?,
         unsubscribe_token: row::text(r, "unsubscribe_token")?,
         webhook_secret: row::opt_text(r, "webhook_secret")?,
-        created_at: row::instant(r, "created_at")?,
+        created_at: row::instant(r, created)?,
     })
 }
 
@@ -90,18 +95,23 @@ impl Store {
         rows.iter().map(subscriber_from).collect()
     }
 
-    /// Confirms the subscriber holding this token; the token is single-use.
+    /// Confirms the subscriber holding this token; the token is single-use and dies with a subscription
+    /// made before `created_after`.
     pub async fn confirm_subscriber(
         &self,
         token_hash: &str,
+        created_after: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Subscriber> {
         const SQL: &str =
             "update subscribers set confirmed = 1, confirm_token_hash = null, updated_at = $1
             where subscriber_id = $2 and confirm_token_hash = $3";
-        let sql = format!("select {SUB_COLS} from subscribers where confirm_token_hash = $1");
+        let sql = format!(
+            "select {SUB_COLS} from subscribers where confirm_token_hash = $1 and created_at >= $2"
+        );
         let r = sqlx::query(&sql)
             .bind(token_hash)
+            .bind(to_millis(created_after))
             .fetch_one(&self.pool)
             .await?;
         let mut s = subscriber_from(&r)?;
@@ -178,22 +188,29 @@ impl Store {
         Ok(())
     }
 
-    /// Pending notifications due now whose lease has run out.
+    /// Pending notifications due now whose lease has run out, each with its subscriber (a notification
+    /// goes when its subscriber is deleted).
     pub async fn due_notifications(
         &self,
         now: OffsetDateTime,
         limit: i64,
-    ) -> Result<Vec<Notification>> {
-        let sql = format!(
-            "select {NTF_COLS} from notifications where state = 'pending' and next_attempt_at <= $1
-             and lease_until <= $1 order by next_attempt_at, notification_id limit $2"
-        );
-        let rows = sqlx::query(&sql)
+    ) -> Result<Vec<(Notification, Subscriber)>> {
+        const SQL: &str = "select n.notification_id, n.page_id, n.subscriber_id, n.source_id,
+            n.payload, n.state, n.attempts, n.next_attempt_at, n.last_error, n.delivered_at,
+            n.created_at, s.kind, s.target, s.confirmed, s.unsubscribe_token, s.webhook_secret,
+            s.created_at as subscribed_at
+            from notifications n join subscribers s on s.subscriber_id = n.subscriber_id
+            where n.state = 'pending' and n.next_attempt_at <= $1 and n.lease_until <= $1
+            order by n.next_attempt_at, n.notification_id limit $2";
+        let rows = sqlx::query(SQL)
             .bind(to_millis(now))
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(notification_from).collect()
+        // Both tables' page_id and subscriber_id agree (the join is on the subscriber).
+        rows.iter()
+            .map(|r| Ok((notification_from(r)?, subscriber_with(r, "subscribed_at")?)))
+            .collect()
     }
 
     /// Takes the delivery lease until `until`; false when another worker holds it or it is done.

@@ -12,6 +12,7 @@ use super::session::WebSession;
 use super::{render, WebError};
 use crate::app::AppState;
 use crate::domain::subscriber::SubscriberKind;
+use crate::ratelimit::ClientAddr;
 use crate::service::subscribers::Subscribed;
 use crate::service::Services;
 
@@ -48,6 +49,7 @@ fn notice(title: &str, message: String, back: String) -> Notice {
 async fn subscribe(
     State(services): State<Services>,
     session: WebSession,
+    from: ClientAddr,
     Path(slug): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
@@ -57,7 +59,7 @@ async fn subscribe(
         .map_err(crate::service::ServiceError::from)?;
     let target = form.required("target")?;
     let back = format!("/status/{slug}");
-    let page = match services.subscribe(&slug, kind, target).await? {
+    let page = match services.subscribe(&from, &slug, kind, target).await? {
         Subscribed::ConfirmationSent => notice(
             "Check your inbox",
             "We sent a confirmation link. Updates start once you follow it.".into(),
@@ -67,7 +69,8 @@ async fn subscribe(
             secret: Some(secret),
             ..notice(
                 "Webhook subscribed",
-                "Each delivery is a signed JSON POST. Verify the statusgate-signature header \
+                "The endpoint echoed its challenge and is subscribed. Each delivery is a signed JSON \
+                 POST. Verify the statusgate-signature header \
                  (HMAC-SHA256 over \"timestamp.body\") with this secret; it is shown only once."
                     .into(),
                 back,

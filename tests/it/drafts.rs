@@ -48,6 +48,7 @@ async fn two_subscribers(s: &Services) {
     for n in 0..2 {
         let url = format!("{}?n={n}", r.url);
         s.subscribe(
+            &crate::notifications::visitor(),
             "api",
             statusgate::domain::subscriber::SubscriberKind::Webhook,
             &url,

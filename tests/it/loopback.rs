@@ -1,6 +1,6 @@
 //! Real loopback servers for monitor and delivery tests: a target that succeeds, fails and hangs; a
-//! webhook receiver that records what arrives (failing the first N requests, or hanging the first); and
-//! an SMTP sink that records each message.
+//! webhook receiver that echoes verification challenges and records what arrives (failing the first N
+//! requests, hanging the first, or hanging all); and an SMTP sink that records each message.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,7 +14,11 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 async fn serve(router: Router) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_on("127.0.0.1", router).await
+}
+
+async fn serve_on(ip: &str, router: Router) -> String {
+    let listener = TcpListener::bind((ip, 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
@@ -62,15 +66,42 @@ pub struct Received {
     pub body: String,
 }
 
+/// How a receiver answers statusgate's verification challenge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Echo {
+    /// `{"challenge":"…"}`, as documented.
+    #[default]
+    Json,
+    /// The bare challenge as the body.
+    Bare,
+    /// 200 with an empty body: an endpoint that never agreed to receive anything.
+    Nothing,
+}
+
+impl Received {
+    /// Whether the `statusgate-signature` header verifies with `secret` over the timestamp and body.
+    pub fn signed_with(&self, secret: &str) -> bool {
+        let header = |name: &str| self.headers[name].to_str().unwrap().to_owned();
+        let ts: i64 = header("statusgate-timestamp").parse().unwrap();
+        header("statusgate-signature")
+            == statusgate::outbound::webhook::signature(secret, ts, &self.body)
+    }
+}
+
 #[derive(Clone, Default)]
 pub struct Receiver {
     pub url: String,
-    /// Every request, in arrival order (retries included).
+    /// Verification challenges, in arrival order (not in `all`).
+    pub challenges: Arc<Mutex<Vec<Received>>>,
+    /// Every other request, in arrival order (retries included).
     pub all: Arc<Mutex<Vec<Received>>>,
     /// Idempotency keys processed, each once: what an idempotent receiver acts on.
     pub processed: Arc<Mutex<Vec<String>>>,
     fail_first: Arc<Mutex<usize>>,
     hang_first: Arc<Mutex<bool>>,
+    echo: Echo,
+    /// Accept every notification and never answer it (challenges are still answered).
+    hang_all: bool,
 }
 
 impl Receiver {
@@ -79,16 +110,45 @@ impl Receiver {
     }
 }
 
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+/// The answer to a verification challenge, or `None` when `body` is not one.
+fn challenge_answer(echo: Echo, body: &str) -> Option<(StatusCode, String)> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    if v["type"] != "subscription.verify" {
+        return None;
+    }
+    let c = v["challenge"].as_str().unwrap_or_default();
+    Some(match echo {
+        Echo::Json => (
+            StatusCode::OK,
+            serde_json::json!({ "challenge": c }).to_string(),
+        ),
+        Echo::Bare => (StatusCode::OK, c.to_owned()),
+        Echo::Nothing => (StatusCode::OK, String::new()),
+    })
+}
+
+async fn receive(
+    State(r): State<Receiver>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
+    let body = String::from_utf8_lossy(&body).into_owned();
+    if let Some(answer) = challenge_answer(r.echo, &body) {
+        r.challenges
+            .lock()
+            .unwrap()
+            .push(Received { headers, body });
+        return answer;
+    }
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    r.all.lock().unwrap().push(Received {
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
+    r.all.lock().unwrap().push(Received { headers, body });
+    if r.hang_all {
+        std::future::pending::<()>().await;
+    }
     let hang = std::mem::take(&mut *r.hang_first.lock().unwrap());
     if hang {
         // Never answer: the sender is killed while waiting.
@@ -98,28 +158,43 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
         let mut fails = r.fail_first.lock().unwrap();
         if *fails > 0 {
             *fails -= 1;
-            return StatusCode::SERVICE_UNAVAILABLE;
+            return (StatusCode::SERVICE_UNAVAILABLE, String::new());
         }
     }
     let mut done = r.processed.lock().unwrap();
     if !done.contains(&key) {
         done.push(key);
     }
-    StatusCode::OK
+    (StatusCode::OK, String::new())
 }
 
 /// A webhook receiver that answers 503 to its first `fail_first` requests and, with `hang_first`, never
 /// answers its very first one.
 pub async fn receiver(fail_first: usize, hang_first: bool) -> Receiver {
-    let mut r = Receiver {
+    let r = Receiver {
         fail_first: Arc::new(Mutex::new(fail_first)),
         hang_first: Arc::new(Mutex::new(hang_first)),
         ..Receiver::default()
     };
+    start(r, "127.0.0.1").await
+}
+
+/// A receiver on loopback address `ip` that answers challenges as `echo` says and, with `hang_all`,
+/// never answers a notification.
+pub async fn receiver_on(ip: &str, echo: Echo, hang_all: bool) -> Receiver {
+    let r = Receiver {
+        echo,
+        hang_all,
+        ..Receiver::default()
+    };
+    start(r, ip).await
+}
+
+async fn start(mut r: Receiver, ip: &str) -> Receiver {
     let router = Router::new()
         .route("/hook", any(receive))
         .with_state(r.clone());
-    r.url = format!("{}/hook", serve(router).await);
+    r.url = format!("{}/hook", serve_on(ip, router).await);
     r
 }
 

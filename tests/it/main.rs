@@ -31,4 +31,5 @@ mod oauth;
 mod pages_in_browser;
 mod sign_in;
 mod storage;
+mod subscriptions;
 mod web;

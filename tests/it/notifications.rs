@@ -11,7 +11,7 @@ use statusgate::domain::{
     IncidentStage, MaintenanceState, MaintenanceWindow, Message, NewIncidentUpdate,
 };
 use statusgate::ids::PageId;
-use statusgate::outbound::webhook::signature;
+use statusgate::ratelimit::ClientAddr;
 use statusgate::service::maintenances::NewMaintenance;
 use statusgate::service::subscribers::Subscribed;
 use statusgate::service::Services;
@@ -21,7 +21,7 @@ use crate::helpers::{csrf_in, demo_ids, TestApp, TestDb};
 use crate::loopback::{eventually, receiver, smtp_sink};
 use crate::monitors::owner;
 
-fn update(notify: bool) -> NewIncidentUpdate {
+pub fn update(notify: bool) -> NewIncidentUpdate {
     NewIncidentUpdate {
         stage: IncidentStage::Investigating,
         message: Message::parse("message", "Checking the queue.").unwrap(),
@@ -31,7 +31,7 @@ fn update(notify: bool) -> NewIncidentUpdate {
 }
 
 /// Delivery settings for tests: loopback receivers allowed, fast ticks, no backoff wait.
-fn fast_delivery(c: &mut Config) {
+pub fn fast_delivery(c: &mut Config) {
     c.delivery.allow_private_targets = true;
     c.delivery.tick_ms = 50;
     c.delivery.backoff_secs = 0;
@@ -40,11 +40,16 @@ fn fast_delivery(c: &mut Config) {
     c.monitors.scheduler_tick_ms = 600_000;
 }
 
-async fn page_of(s: &Services) -> PageId {
+/// The client address tests subscribe from.
+pub fn visitor() -> ClientAddr {
+    ClientAddr(std::net::IpAddr::from([127, 0, 0, 1]))
+}
+
+pub async fn page_of(s: &Services) -> PageId {
     PageId::parse(&demo_ids(s, "REST API").await.0).unwrap()
 }
 
-async fn update_notifications(
+pub async fn update_notifications(
     s: &Services,
     page: &PageId,
 ) -> Vec<statusgate::domain::subscriber::Notification> {
@@ -79,16 +84,21 @@ both_backends!(
         for n in 0..2 {
             let url = format!("{}?n={n}", r.url);
             assert!(matches!(
-                s.subscribe("api", SubscriberKind::Webhook, &url)
+                s.subscribe(&visitor(), "api", SubscriberKind::Webhook, &url)
                     .await
                     .unwrap(),
                 Subscribed::Webhook { .. }
             ));
         }
         // Unconfirmed: gets a confirmation, never updates.
-        s.subscribe("api", SubscriberKind::Email, "reader@example.com")
-            .await
-            .unwrap();
+        s.subscribe(
+            &visitor(),
+            "api",
+            SubscriberKind::Email,
+            "reader@example.com",
+        )
+        .await
+        .unwrap();
 
         let (incident, _) = s
             .create_incident(&me, &page, "Queue delays", update(false))
@@ -152,7 +162,7 @@ both_backends!(
         let page = page_of(s).await;
         let r = receiver(1, false).await;
         let Subscribed::Webhook { secret } = s
-            .subscribe("api", SubscriberKind::Webhook, &r.url)
+            .subscribe(&visitor(), "api", SubscriberKind::Webhook, &r.url)
             .await
             .unwrap()
         else {
@@ -177,14 +187,8 @@ both_backends!(
         };
         assert_eq!(key(0), key(1), "the retry carries the same idempotency key");
         for got in &all {
-            let ts: i64 = got.headers["statusgate-timestamp"]
-                .to_str()
-                .unwrap()
-                .parse()
-                .unwrap();
-            let sig = got.headers["statusgate-signature"].to_str().unwrap();
-            assert_eq!(sig, signature(&secret, ts, &got.body), "signature verifies");
-            assert_ne!(sig, signature("wrong secret", ts, &got.body));
+            assert!(got.signed_with(&secret), "signature verifies");
+            assert!(!got.signed_with("wrong secret"));
             let body: serde_json::Value = serde_json::from_str(&got.body).unwrap();
             assert_eq!(body["title"], "Queue delays");
             assert_eq!(body["id"], key(0));
@@ -308,9 +312,14 @@ both_backends!(
         )
         .await;
         let s = &app.services;
-        s.subscribe("api", SubscriberKind::Email, "reader@example.com")
-            .await
-            .unwrap();
+        s.subscribe(
+            &visitor(),
+            "api",
+            SubscriberKind::Email,
+            "reader@example.com",
+        )
+        .await
+        .unwrap();
         let me = owner(s).await;
         let page = page_of(s).await;
         let mut state = None;
@@ -395,9 +404,14 @@ both_backends!(
         let page = page_of(&s).await;
         let r = receiver(0, true).await;
         for n in 0..3 {
-            s.subscribe("api", SubscriberKind::Webhook, &format!("{}?n={n}", r.url))
-                .await
-                .unwrap();
+            s.subscribe(
+                &visitor(),
+                "api",
+                SubscriberKind::Webhook,
+                &format!("{}?n={n}", r.url),
+            )
+            .await
+            .unwrap();
         }
         s.create_incident(&me, &page, "Queue delays", update(true))
             .await
@@ -461,13 +475,18 @@ both_backends!(
             "https://[::1]/x",
         ] {
             let e = s
-                .subscribe("api", SubscriberKind::Webhook, url)
+                .subscribe(&visitor(), "api", SubscriberKind::Webhook, url)
                 .await
                 .unwrap_err();
             assert!(e.to_string().starts_with("url:"), "{url}: {e}");
         }
         let e = s
-            .subscribe("api", SubscriberKind::Email, "reader@example.com")
+            .subscribe(
+                &visitor(),
+                "api",
+                SubscriberKind::Email,
+                "reader@example.com",
+            )
             .await
             .unwrap_err();
         assert!(
@@ -525,9 +544,14 @@ both_backends!(
         let page = page_of(s).await;
         let r = receiver(0, false).await;
         for n in 0..3 {
-            s.subscribe("api", SubscriberKind::Webhook, &format!("{}?n={n}", r.url))
-                .await
-                .unwrap();
+            s.subscribe(
+                &visitor(),
+                "api",
+                SubscriberKind::Webhook,
+                &format!("{}?n={n}", r.url),
+            )
+            .await
+            .unwrap();
         }
         let owner = owner(s).await;
         let actor = crate::helpers::mcp_actor(s, &owner.user_id, None).await;
