@@ -141,8 +141,8 @@ impl Services {
         Ok(page)
     }
 
-    /// The public status page: no sign-in, only what is meant to be public.
-    pub async fn public_page(&self, public_slug: &str) -> Result<PublicPage> {
+    /// A page the public may see: an unpublished page is, to the public, not there at all.
+    pub(crate) async fn published_page(&self, public_slug: &str) -> Result<Page> {
         let page = self
             .store
             .page_by_public_slug(public_slug)
@@ -151,6 +151,12 @@ impl Services {
         if !page.published {
             return Err(ServiceError::NotFound("status page"));
         }
+        Ok(page)
+    }
+
+    /// The public status page: no sign-in, only what is meant to be public.
+    pub async fn public_page(&self, public_slug: &str) -> Result<PublicPage> {
+        let page = self.published_page(public_slug).await?;
         let now = self.clock.now();
         let components = self.store.components(&page.id).await?;
         let tree = hierarchy(&components);

@@ -9,7 +9,7 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::subscribers::{token_hash, Subscribed};
-use super::{NotFoundAs, Result, ServiceError, Services};
+use super::{Result, ServiceError, Services};
 use crate::domain::subscriber::{Notification, Subscriber, SubscriberKind};
 use crate::domain::{DomainError, Email, Page};
 use crate::ids::{random_hex, SubscriberId};
@@ -29,11 +29,7 @@ impl Services {
         self.subscribe_limiter
             .take(&from.key())
             .map_err(|retry_after_secs| ServiceError::TooManyAttempts { retry_after_secs })?;
-        let page = self
-            .store
-            .page_by_public_slug(public_slug)
-            .await
-            .or_not_found("page")?;
+        let page = self.published_page(public_slug).await?;
         match kind {
             SubscriberKind::Email => self.subscribe_email(&page, target).await,
             SubscriberKind::Webhook => self.subscribe_webhook(&page, target).await,

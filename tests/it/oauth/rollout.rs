@@ -62,7 +62,17 @@ both_backends!(
     |db| async move {
         // The clock stands still: every registration falls in the same minute.
         let clock = FixedClock::new(OffsetDateTime::now_utc());
-        let app = Arc::new(TestApp::spawn_with(db, |_| {}, Arc::new(clock)).await);
+        let app = Arc::new(
+            TestApp::spawn_with(
+                db,
+                |c| {
+                    // A hundred colleagues behind one office address sign in within the minute.
+                    c.security.login_per_address_burst = 200;
+                },
+                Arc::new(clock),
+            )
+            .await,
+        );
         let org = app.services.org_by_slug("acme").await.unwrap();
         let mut created = JoinSet::new();
         for i in 0..PEOPLE {
