@@ -150,7 +150,12 @@ pub struct TestApp {
     handle: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// The signing-key encryption key of PostgreSQL tests (a shared database needs one from outside;
+/// SQLite tests let statusgate keep one in a file beside the database, as a first start does).
+pub const TEST_ENCRYPTION_KEY: &str = "c3RhdHVzZ2F0ZSB0ZXN0IGtleSwgbm90IHNlY3JldCE=";
+
 pub fn test_config(db_url: &str) -> Config {
+    let key = statusgate::config::EncryptionKey::parse(TEST_ENCRYPTION_KEY);
     Config {
         bind: "127.0.0.1:0".into(),
         database_url: db_url.to_owned(),
@@ -160,6 +165,10 @@ pub fn test_config(db_url: &str) -> Config {
             password: Some(ADMIN_PASSWORD.into()),
         },
         log: "warn".into(),
+        oauth: statusgate::config::OAuthConfig {
+            key_encryption_key: key.filter(|_| db_url.starts_with("postgres")),
+            ..Default::default()
+        },
         ..Config::default()
     }
 }
