@@ -546,14 +546,20 @@ mod tests {
     fn the_key_encryption_key_comes_from_the_environment_only() {
         let key = EncryptionKey::generate();
         let c = from_env(&[(KEY_ENV, &key.to_base64()), (OLD_KEY_ENV, "")]);
-        assert!(c.is_ok_and(|c| c.oauth.key_encryption_key == Some(key)
-            && c.oauth.key_encryption_key_old.is_none()));
-        let e = from_env(&[(OLD_KEY_ENV, "c2hvcnQ=")]).err().map(|e| e.to_string());
+        assert!(c
+            .is_ok_and(|c| c.oauth.key_encryption_key == Some(key)
+                && c.oauth.key_encryption_key_old.is_none()));
+        let e = from_env(&[(OLD_KEY_ENV, "c2hvcnQ=")])
+            .err()
+            .map(|e| e.to_string());
         assert!(e.is_some_and(|e| e.contains(OLD_KEY_ENV)));
         let text = "[oauth]\nkey_encryption_key = \"AAAA\"\n";
-        let e = Config::parse_toml(text, Path::new("c.toml")).err().map(|e| e.to_string());
+        let e = Config::parse_toml(text, Path::new("c.toml"))
+            .err()
+            .map(|e| e.to_string());
         assert!(
-            e.as_deref().is_some_and(|e| e.contains("line 2") && e.contains(KEY_ENV)),
+            e.as_deref()
+                .is_some_and(|e| e.contains("line 2") && e.contains(KEY_ENV)),
             "{e:?}"
         );
     }

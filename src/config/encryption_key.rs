@@ -20,7 +20,9 @@ pub struct EncryptionKey([u8; 32]);
 impl EncryptionKey {
     /// Base64 of exactly 32 bytes, standard or URL-safe, padded or not (`openssl rand -base64 32`).
     pub fn parse(text: &str) -> Option<Self> {
-        use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
         let text = text.trim();
         [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
             .iter()

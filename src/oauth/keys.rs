@@ -1,6 +1,6 @@
-//! Signing keys and access tokens. HS256 (see ARCHITECTURE.md, "OAuth"): keys live in the database so
-//! every instance signs and verifies alike; each has a `kid`; the newest signs, and a rotated-out key
-//! keeps verifying until every token it signed has expired.
+//! Signing keys and access tokens. HS256 (see ARCHITECTURE.md, "OAuth"): keys live in the database,
+//! encrypted (`store::sealed`), so every instance signs and verifies alike; each has a `kid`; the newest
+//! signs, and a rotated-out key keeps verifying until every token it signed has expired.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -23,7 +23,10 @@ const NONCE_LEN: usize = 24;
 pub enum KeySource {
     Env,
     /// A key file beside the SQLite database; `created` on the start that generated it.
-    File { path: PathBuf, created: bool },
+    File {
+        path: PathBuf,
+        created: bool,
+    },
     /// An in-memory SQLite database: the key lives as long as the data.
     Memory,
 }
@@ -278,8 +281,14 @@ mod tests {
         let (before, old) = sealer(None);
         let sealed = before.seal("kid_1", "s").unwrap_or_default();
         let (after, _) = sealer(Some(old));
-        assert_eq!(after.open("kid_1", &sealed).ok(), Some(Opened::Stale("s".into())));
-        assert_eq!(after.open("kid_1", "plain").ok(), Some(Opened::Stale("plain".into())));
+        assert_eq!(
+            after.open("kid_1", &sealed).ok(),
+            Some(Opened::Stale("s".into()))
+        );
+        assert_eq!(
+            after.open("kid_1", "plain").ok(),
+            Some(Opened::Stale("plain".into()))
+        );
         assert!(matches!(
             after.open_sealed("kid_1", "plain"),
             Err(SealError::InClear(_))
@@ -302,6 +311,10 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
     }
 }

@@ -54,13 +54,25 @@ impl Store {
         };
         let path = key_file_for(&db);
         if let Some(k) = read_key_file(&path)? {
-            return Ok((k, KeySource::File { path, created: false }));
+            return Ok((
+                k,
+                KeySource::File {
+                    path,
+                    created: false,
+                },
+            ));
         }
         if any_sealed {
             return Err(SealError::MissingForSealed(path));
         }
         let k = create_key_file(&path)?;
-        Ok((k, KeySource::File { path, created: true }))
+        Ok((
+            k,
+            KeySource::File {
+                path,
+                created: true,
+            },
+        ))
     }
 
     /// The SQLite database file, if this is a file-backed SQLite store.
@@ -98,7 +110,12 @@ impl Store {
             if done.rows_affected() == 1 {
                 return Ok(());
             }
-            match self.stored_keys().await?.into_iter().find(|(k, _)| k == kid) {
+            match self
+                .stored_keys()
+                .await?
+                .into_iter()
+                .find(|(k, _)| k == kid)
+            {
                 Some((_, now_stored)) => stored = now_stored,
                 None => return Ok(()),
             }

@@ -61,7 +61,9 @@ async fn stored(app: &TestApp) -> Vec<(String, String)> {
 async fn decrypted(app: &TestApp) -> Vec<(String, String)> {
     let now = time::OffsetDateTime::now_utc();
     let keys = app.services.store.signing_keys(now).await.unwrap();
-    keys.into_iter().map(|(kid, secret, _)| (kid, secret)).collect()
+    keys.into_iter()
+        .map(|(kid, secret, _)| (kid, secret))
+        .collect()
 }
 
 /// Every stored row is sealed, and no live secret appears in any of them.
@@ -72,7 +74,10 @@ async fn assert_sealed(app: &TestApp) {
     for (kid, column) in &rows {
         assert!(column.starts_with("sealed1:"), "{kid} is not sealed");
         for (_, secret) in &secrets {
-            assert!(!column.contains(secret.as_str()), "{kid} holds a secret in clear");
+            assert!(
+                !column.contains(secret.as_str()),
+                "{kid} holds a secret in clear"
+            );
         }
         assert!(!column.contains("PRIVATE KEY"));
     }
@@ -108,7 +113,10 @@ both_backends!(
 
         let wrong = EncryptionKey::generate();
         let line = refused(&db, Some(&wrong), None).await;
-        assert!(line.contains(KEY_ENV) && line.contains("does not decrypt"), "{line}");
+        assert!(
+            line.contains(KEY_ENV) && line.contains("does not decrypt"),
+            "{line}"
+        );
         let line = refused(&db, Some(&wrong), Some(&EncryptionKey::generate())).await;
         assert!(line.contains(&format!("nor {OLD_KEY_ENV}")), "{line}");
         // Without the variable: PostgreSQL always refuses; SQLite finds no key file to fall back on.
@@ -138,7 +146,10 @@ both_backends!(
                 .await
                 .unwrap();
         }
-        assert!(stored(&app).await.iter().all(|(_, s)| !s.starts_with("sealed1:")));
+        assert!(stored(&app)
+            .await
+            .iter()
+            .all(|(_, s)| !s.starts_with("sealed1:")));
         app.stop().await;
 
         let key = EncryptionKey::generate();
@@ -161,7 +172,10 @@ both_backends!(
         let rotated = spawn(&db, Some(&new), Some(&old)).await;
         let after = stored(&rotated).await;
         assert_eq!(after.len(), before.len());
-        assert!(before.iter().zip(&after).all(|(b, a)| b.0 == a.0 && b.1 != a.1));
+        assert!(before
+            .iter()
+            .zip(&after)
+            .all(|(b, a)| b.0 == a.0 && b.1 != a.1));
         assert!(accepted(&rotated, &t.access).await);
         rotated.stop().await;
 
