@@ -231,13 +231,20 @@ pub async fn connect(config: &Config) -> anyhow::Result<Store> {
 /// clear and re-encrypting those under `STATUSGATE_KEY_ENCRYPTION_KEY_OLD`. Without the variable a SQLite
 /// start keeps a generated key in a file beside the database, and says so once.
 pub async fn unlock_signing_keys(config: &Config, store: &Store) -> anyhow::Result<()> {
-    let source = store
+    let (source, resealed) = store
         .unlock_signing_keys(
             config.oauth.key_encryption_key.clone(),
             config.oauth.key_encryption_key_old.clone(),
         )
         .await
         .map_err(|e| anyhow::anyhow!("cannot prepare token signing keys: {e}"))?;
+    if resealed > 0 {
+        tracing::info!(
+            resealed,
+            "encrypted token signing keys stored in clear or under {}",
+            crate::config::OLD_KEY_ENV
+        );
+    }
     if let crate::store::sealed::KeySource::File {
         path,
         created: true,

@@ -86,6 +86,10 @@ impl KeyRing {
     {
         let arrived_after = self.reloads.load(Ordering::SeqCst);
         let mut last = self.reload.lock().await;
+        // Loaded meanwhile (by a reload or by a rotation here): no read needed.
+        if let Some(k) = self.find(kid) {
+            return Ok(k);
+        }
         if self.reloads.load(Ordering::SeqCst) == arrived_after {
             if let Some(at) = *last {
                 tokio::time::sleep_until(at + RELOAD_GAP).await;

@@ -17,12 +17,13 @@ use crate::config::EncryptionKey;
 impl Store {
     /// Finds the encryption key (`key`, from the environment, or the local fallback), re-encrypts rows
     /// stored in clear or under `old` with it, and from then on seals and opens signing keys with it.
-    /// Fails, changing nothing, when a row opens with neither key. Returns where the key came from.
+    /// Fails, changing nothing, when a row opens with neither key. Returns where the key came from and
+    /// how many rows were (re-)encrypted.
     pub async fn unlock_signing_keys(
         &self,
         key: Option<EncryptionKey>,
         old: Option<EncryptionKey>,
-    ) -> std::result::Result<KeySource, SealError> {
+    ) -> std::result::Result<(KeySource, usize), SealError> {
         let rows = self.stored_keys().await?;
         let (current, source) = match key {
             Some(k) => (k, KeySource::Env),
@@ -33,11 +34,12 @@ impl Store {
         for (kid, stored) in &rows {
             sealer.open(kid, stored)?;
         }
+        let mut resealed = 0;
         for (kid, stored) in rows {
-            self.reseal(&sealer, &kid, stored).await?;
+            resealed += usize::from(self.reseal(&sealer, &kid, stored).await?);
         }
         *self.sealer.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(sealer));
-        Ok(source)
+        Ok((source, resealed))
     }
 
     /// Without the variable: PostgreSQL (shared by many instances) refuses to start; SQLite keeps a
@@ -88,17 +90,17 @@ impl Store {
 
     /// Seals one row again under the current key, unless it already is. Another instance starting at
     /// the same moment may get there first: the update only applies to the text we read, and on a
-    /// miss the row is read again.
+    /// miss the row is read again. Answers whether this call rewrote it.
     async fn reseal(
         &self,
         sealer: &Sealer,
         kid: &str,
         mut stored: String,
-    ) -> std::result::Result<(), SealError> {
+    ) -> std::result::Result<bool, SealError> {
         const SQL: &str = "update oauth_keys set secret = $1 where kid = $2 and secret = $3";
         for _ in 0..3 {
             let Opened::Stale(secret) = sealer.open(kid, &stored)? else {
-                return Ok(());
+                return Ok(false);
             };
             let done = sqlx::query(SQL)
                 .bind(sealer.seal(kid, &secret)?)
@@ -108,7 +110,7 @@ impl Store {
                 .await
                 .map_err(super::StoreError::from)?;
             if done.rows_affected() == 1 {
-                return Ok(());
+                return Ok(true);
             }
             match self
                 .stored_keys()
@@ -117,10 +119,10 @@ impl Store {
                 .find(|(k, _)| k == kid)
             {
                 Some((_, now_stored)) => stored = now_stored,
-                None => return Ok(()),
+                None => return Ok(false),
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Every stored key, retired or not, as stored.
