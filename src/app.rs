@@ -132,6 +132,7 @@ impl App {
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = connect(&config).await?;
         store.migrate().await?;
+        unlock_signing_keys(&config, &store).await?;
         store.listen_for_changes().await;
         let listener = TcpListener::bind(config.bind_addr()?).await?;
         let health = self_health_url(listener.local_addr()?);
@@ -230,6 +231,39 @@ pub async fn connect(config: &Config) -> anyhow::Result<Store> {
                 crate::config::redact_url(&config.database_url)
             )
         })
+}
+
+/// Unlocks the token signing keys in the database (see `store::sealed`), first encrypting any stored in
+/// clear and re-encrypting those under `STATUSGATE_KEY_ENCRYPTION_KEY_OLD`. Without the variable a SQLite
+/// start keeps a generated key in a file beside the database, and says so once.
+pub async fn unlock_signing_keys(config: &Config, store: &Store) -> anyhow::Result<()> {
+    let (source, resealed) = store
+        .unlock_signing_keys(
+            config.oauth.key_encryption_key.clone(),
+            config.oauth.key_encryption_key_old.clone(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot prepare token signing keys: {e}"))?;
+    if resealed > 0 {
+        tracing::info!(
+            resealed,
+            "encrypted token signing keys stored in clear or under {}",
+            crate::config::OLD_KEY_ENV
+        );
+    }
+    if let crate::store::sealed::KeySource::File {
+        path,
+        created: true,
+    } = source
+    {
+        tracing::warn!(
+            file = %path.display(),
+            "generated the key that encrypts token signing keys and saved it beside the database; \
+             set {} to keep it elsewhere (PostgreSQL requires it)",
+            crate::config::KEY_ENV
+        );
+    }
+    Ok(())
 }
 
 /// Periodic clean-up of expired sessions, spent sign-in attempt counts and abandoned client

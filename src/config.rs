@@ -5,7 +5,9 @@ use std::{fmt, net::SocketAddr, path::Path};
 
 use serde::Deserialize;
 
+mod encryption_key;
 mod monitoring;
+pub use encryption_key::{EncryptionKey, KEY_ENV, OLD_KEY_ENV};
 pub use monitoring::{DeliveryConfig, MonitoringSettings, MonitorsConfig, SmtpConfig, SmtpTls};
 
 #[derive(Clone, Deserialize)]
@@ -125,6 +127,13 @@ pub struct OAuthConfig {
     pub cimd_allow_private_targets: bool,
     /// Private-use-scheme redirect URIs accepted, by exact match.
     pub private_use_redirect_uris: Vec<String>,
+    /// Encrypts the signing keys in the database; from `STATUSGATE_KEY_ENCRYPTION_KEY` only (a
+    /// `key_encryption_key` in the file is refused as an unknown key).
+    #[serde(skip)]
+    pub key_encryption_key: Option<EncryptionKey>,
+    /// The previous key while rotating, from `STATUSGATE_KEY_ENCRYPTION_KEY_OLD` only.
+    #[serde(skip)]
+    pub key_encryption_key_old: Option<EncryptionKey>,
 }
 
 impl Default for OAuthConfig {
@@ -143,6 +152,8 @@ impl Default for OAuthConfig {
             cimd_enabled: true,
             cimd_allow_private_targets: false,
             private_use_redirect_uris: vec!["cursor://anysphere.cursor-mcp/oauth/callback".into()],
+            key_encryption_key: None,
+            key_encryption_key_old: None,
         }
     }
 }
@@ -331,7 +342,10 @@ impl Config {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            let msg = e.message().replace('\n', " ");
+            let mut msg = e.message().replace('\n', " ");
+            if msg.contains("`key_encryption_key") {
+                msg = format!("secrets are not read from the file; set {KEY_ENV} instead ({msg})");
+            }
             match line {
                 Some(l) => ConfigError(format!("{} line {l}: {msg}", path.display())),
                 None => ConfigError(format!("{}: {msg}", path.display())),
@@ -368,6 +382,12 @@ impl Config {
         }
         if let Some(v) = get("STATUSGATE_SMTP_PASSWORD") {
             self.smtp.password = Some(v);
+        }
+        if let Some(k) = encryption_key::from_env(&get, KEY_ENV)? {
+            self.oauth.key_encryption_key = Some(k);
+        }
+        if let Some(k) = encryption_key::from_env(&get, OLD_KEY_ENV)? {
+            self.oauth.key_encryption_key_old = Some(k);
         }
         Ok(())
     }
@@ -547,7 +567,32 @@ mod tests {
         let mut c = Config::default();
         c.admin.password = Some("hunter2hunter2".into());
         c.database_url = "postgres://sg:pw123@db/sg".into();
+        let key = EncryptionKey::generate();
+        c.oauth.key_encryption_key = Some(key.clone());
         let shown = format!("{c:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("pw123"));
+        assert!(!shown.contains(&key.to_base64()));
+    }
+
+    #[test]
+    fn the_key_encryption_key_comes_from_the_environment_only() {
+        let key = EncryptionKey::generate();
+        let c = from_env(&[(KEY_ENV, &key.to_base64()), (OLD_KEY_ENV, "")]);
+        assert!(c
+            .is_ok_and(|c| c.oauth.key_encryption_key == Some(key)
+                && c.oauth.key_encryption_key_old.is_none()));
+        let e = from_env(&[(OLD_KEY_ENV, "c2hvcnQ=")])
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains(OLD_KEY_ENV)));
+        let text = "[oauth]\nkey_encryption_key = \"AAAA\"\n";
+        let e = Config::parse_toml(text, Path::new("c.toml"))
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            e.as_deref()
+                .is_some_and(|e| e.contains("line 2") && e.contains(KEY_ENV)),
+            "{e:?}"
+        );
     }
 }

@@ -1,14 +1,16 @@
-//! Signing keys and access tokens. HS256 (see ARCHITECTURE.md, "OAuth"): keys live in the database so
-//! every instance signs and verifies alike; each has a `kid`; the newest signs, and a rotated-out key
-//! keeps verifying until every token it signed has expired.
+//! Signing keys and access tokens. HS256 (see ARCHITECTURE.md, "OAuth"): keys live in the database,
+//! encrypted (`store::sealed`), so every instance signs and verifies alike; each has a `kid`; the newest
+//! signs, and a rotated-out key keeps verifying until every token it signed has expired.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
+use tokio::time::Instant;
 
 use super::records::LiveGrant;
 use super::{AuthServer, OAuthError};
@@ -23,11 +25,19 @@ struct SigningKey {
 }
 
 /// The keys read from the database, newest first. Rows never change once written, so a cached key is
-/// always right; an unknown `kid` triggers one reload.
+/// always right; an unknown `kid` triggers a reload, at most one a second (see [`KeyRing::reload_for`]).
 #[derive(Default)]
 pub struct KeyRing {
     keys: RwLock<Vec<Arc<SigningKey>>>,
+    /// Held while a reload for an unknown `kid` waits its turn and runs; holds when the last one began.
+    reload: tokio::sync::Mutex<Option<Instant>>,
+    /// Reloads begun for unknown key ids.
+    reloads: AtomicU64,
 }
+
+/// The shortest time between two reloads for unknown key ids. A token naming a made-up `kid` would
+/// otherwise cost a database read each; this way a flood of them costs one read a second.
+const RELOAD_GAP: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl KeyRing {
     fn newest(&self) -> Option<Arc<SigningKey>> {
@@ -44,7 +54,7 @@ impl KeyRing {
         self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn replace(&self, rows: Vec<(String, String, OffsetDateTime)>) {
+    fn replace(&self, rows: KeyRows) {
         let loaded = rows
             .into_iter()
             .map(|(kid, secret, created_at)| {
@@ -59,7 +69,42 @@ impl KeyRing {
             .collect();
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = loaded;
     }
+
+    /// How many reloads unknown key ids have caused in this instance (for tests and diagnostics).
+    pub fn unknown_kid_reloads(&self) -> u64 {
+        self.reloads.load(Ordering::SeqCst)
+    }
+
+    /// Finds `kid` after reloading the keys with `load`, unless a reload that began after this call
+    /// arrived has already run. Reloads are serialised and begin at least [`RELOAD_GAP`] apart, so
+    /// concurrent callers share one read; a caller waits for the next one rather than being refused,
+    /// so a key another instance has just made is always found.
+    async fn reload_for<F, Fut>(&self, kid: &str, load: F) -> Result<Arc<SigningKey>, AccessError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<KeyRows, crate::store::StoreError>>,
+    {
+        let arrived_after = self.reloads.load(Ordering::SeqCst);
+        let mut last = self.reload.lock().await;
+        // Loaded meanwhile (by a reload or by a rotation here): no read needed.
+        if let Some(k) = self.find(kid) {
+            return Ok(k);
+        }
+        if self.reloads.load(Ordering::SeqCst) == arrived_after {
+            if let Some(at) = *last {
+                tokio::time::sleep_until(at + RELOAD_GAP).await;
+            }
+            *last = Some(Instant::now());
+            self.reloads.fetch_add(1, Ordering::SeqCst);
+            let rows = load().await.map_err(|_| AccessError::Unavailable)?;
+            self.replace(rows);
+        }
+        drop(last);
+        self.find(kid).ok_or(AccessError::Invalid)
+    }
 }
+
+type KeyRows = Vec<(String, String, OffsetDateTime)>;
 
 /// Tokens whose signature, issuer and audience this instance has already checked, by SHA-256 of the
 /// token, until they expire. Checking a JWT costs more than the rest of a cached `/mcp` call (header and
@@ -208,17 +253,14 @@ impl AuthServer {
         let kid = header.kid.ok_or(AccessError::Invalid)?;
         let key = match self.keys.find(&kid) {
             Some(k) => k,
+            // Only our own shape of key id can be in the database; anything else needs no read.
+            None if KeyId::parse(&kid).is_none() => return Err(AccessError::Invalid),
+            // Another instance may have rotated: read the keys again.
             None => {
-                // Another instance may have rotated; read the keys again once.
-                let now = self.services.clock.now();
-                let rows = self
-                    .services
-                    .store
-                    .signing_keys(now)
-                    .await
-                    .map_err(|_| AccessError::Unavailable)?;
-                self.keys.replace(rows);
-                self.keys.find(&kid).ok_or(AccessError::Invalid)?
+                let services = &self.services;
+                self.keys
+                    .reload_for(&kid, || services.store.signing_keys(services.clock.now()))
+                    .await?
             }
         };
         let mut v = Validation::new(Algorithm::HS256);

@@ -18,7 +18,9 @@ pub mod oauth;
 mod oauth_tokens;
 mod outbox;
 mod pages;
+pub mod sealed;
 pub mod sessions;
+mod signing_keys;
 mod subscribers;
 mod usage;
 
@@ -142,6 +144,8 @@ pub struct Store {
     /// Names this process in change notifications, so it skips its own.
     instance: Arc<str>,
     url: Arc<str>,
+    /// Seals and opens the signing keys; set once the keys are unlocked at start-up.
+    sealer: Arc<std::sync::RwLock<Option<Arc<sealed::Sealer>>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -201,6 +205,7 @@ impl Store {
             cache: cache::ReadCache::new(backend == Backend::Sqlite),
             instance: crate::ids::random_hex(8).into(),
             url: url.into(),
+            sealer: Arc::default(),
         })
     }
 

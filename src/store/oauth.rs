@@ -1,5 +1,5 @@
-//! Authorization-server storage: clients, signing keys, grants, settings and connections (codes and
-//! refresh tokens are in `oauth_tokens`). Secrets are
+//! Authorization-server storage: clients, grants, settings and connections (codes and
+//! refresh tokens are in `oauth_tokens`, signing keys in `signing_keys`). Secrets are
 //! stored as hashes only; single-use and rotation are compare-and-set updates, so every instance and
 //! both engines agree on who won a race without any in-process lock.
 
@@ -188,52 +188,6 @@ impl Store {
             self.changed().await?;
         }
         Ok(done.rows_affected())
-    }
-
-    /// Signing keys not yet retired, newest first.
-    pub async fn signing_keys(
-        &self,
-        now: OffsetDateTime,
-    ) -> Result<Vec<(String, String, OffsetDateTime)>> {
-        const SQL: &str = "select kid, secret, created_at from oauth_keys
-            where purpose = 'jwt' and (retire_at is null or retire_at > $1) order by created_at desc, kid desc";
-        let rows = sqlx::query(SQL)
-            .bind(to_millis(now))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    row::text(r, "kid")?,
-                    row::text(r, "secret")?,
-                    row::instant(r, "created_at")?,
-                ))
-            })
-            .collect()
-    }
-
-    /// Adds a signing key; older keys stay valid until `retire_older_at`.
-    pub async fn insert_signing_key(
-        &self,
-        kid: &str,
-        secret: &str,
-        retire_older_at: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query("update oauth_keys set retire_at = $1, updated_at = $2 where purpose = 'jwt' and retire_at is null")
-            .bind(to_millis(retire_older_at))
-            .bind(to_millis(now))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("insert into oauth_keys (kid, purpose, secret, retire_at, created_at, updated_at) values ($1, 'jwt', $2, null, $3, $3)")
-            .bind(kid)
-            .bind(secret)
-            .bind(to_millis(now))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     pub async fn insert_grant(&self, tx: &mut Tx, g: &Grant) -> Result<()> {

@@ -150,7 +150,12 @@ pub struct TestApp {
     handle: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// The signing-key encryption key of PostgreSQL tests (a shared database needs one from outside;
+/// SQLite tests let statusgate keep one in a file beside the database, as a first start does).
+pub const TEST_ENCRYPTION_KEY: &str = "c3RhdHVzZ2F0ZSB0ZXN0IGtleSwgbm90IHNlY3JldCE=";
+
 pub fn test_config(db_url: &str) -> Config {
+    let key = statusgate::config::EncryptionKey::parse(TEST_ENCRYPTION_KEY);
     Config {
         bind: "127.0.0.1:0".into(),
         database_url: db_url.to_owned(),
@@ -163,6 +168,10 @@ pub fn test_config(db_url: &str) -> Config {
         // Monitor tests check loopback servers; the tests of the address guard turn this off.
         monitors: statusgate::config::MonitorsConfig {
             allow_private_targets: true,
+            ..Default::default()
+        },
+        oauth: statusgate::config::OAuthConfig {
+            key_encryption_key: key.filter(|_| db_url.starts_with("postgres")),
             ..Default::default()
         },
         ..Config::default()

@@ -30,6 +30,10 @@ fn serve(config: &std::path::Path) -> Server {
         .arg("--config")
         .arg(config)
         .arg("serve")
+        .env(
+            statusgate::config::KEY_ENV,
+            crate::helpers::TEST_ENCRYPTION_KEY,
+        )
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -3,7 +3,11 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use crate::helpers::{browser, csrf_in, Backend, TestDb, ADMIN_EMAIL, ADMIN_PASSWORD};
+use statusgate::config::KEY_ENV;
+
+use crate::helpers::{
+    browser, csrf_in, Backend, TestDb, ADMIN_EMAIL, ADMIN_PASSWORD, TEST_ENCRYPTION_KEY,
+};
 
 pub(crate) struct Server {
     child: Child,
@@ -26,6 +30,7 @@ fn serve(db_url: &str) -> Server {
 pub(crate) fn serve_with(db_url: &str, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_statusgate"))
         .arg("serve")
+        .env(KEY_ENV, TEST_ENCRYPTION_KEY)
         .envs(env.iter().copied())
         .env("STATUSGATE_BIND", "127.0.0.1:0")
         .env("STATUSGATE_DATABASE_URL", db_url)

@@ -6,6 +6,8 @@ mod console;
 mod documents;
 mod flow;
 mod in_browser;
+mod key_reload;
+mod key_storage;
 mod metadata;
 mod multi;
 mod registration;

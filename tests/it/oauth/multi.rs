@@ -72,7 +72,9 @@ async fn tokens_and_revocations_cross_instances_postgres() {
     let access = t["access_token"].as_str().unwrap().to_owned();
 
     // A third party on the same database (the resource server of either instance) accepts A's token.
-    let store = statusgate::app::connect(&crate::helpers::test_config(&db.url))
+    let config = crate::helpers::test_config(&db.url);
+    let store = statusgate::app::connect(&config).await.unwrap();
+    statusgate::app::unlock_signing_keys(&config, &store)
         .await
         .unwrap();
     let services = statusgate::service::Services::new(
