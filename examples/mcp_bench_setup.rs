@@ -29,13 +29,19 @@ async fn main() {
     let oauth = app.state.oauth.clone();
     let services = app.state.services.clone();
 
-    let user = services.authenticate(EMAIL, PASSWORD).await.unwrap();
+    let user = services
+        .authenticate(EMAIL, PASSWORD, "127.0.0.1")
+        .await
+        .unwrap();
     let org = services.memberships(&user.id).await.unwrap()[0]
         .org
         .id
         .clone();
     let registered = oauth
-        .register(&serde_json::json!({ "client_name": "mcp bench", "redirect_uris": [CALLBACK] }))
+        .register(
+            &serde_json::json!({ "client_name": "mcp bench", "redirect_uris": [CALLBACK] }),
+            "127.0.0.1",
+        )
         .await
         .unwrap();
     let client_id = registered.client.id.clone();
