@@ -10,6 +10,7 @@ mod drafts;
 mod form;
 mod login;
 mod monitors;
+mod pages_admin;
 pub mod session;
 mod status_page;
 mod subscribe;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(monitors::router())
         .merge(deliveries::router())
         .merge(subscribe::router())
+        .merge(pages_admin::router())
 }
 
 /// Renders a template; a render failure is logged and becomes a bare 500.

@@ -28,6 +28,7 @@ mod monitors;
 mod multi_instance;
 mod notifications;
 mod oauth;
+mod pages_admin;
 mod pages_in_browser;
 mod sign_in;
 mod storage;
