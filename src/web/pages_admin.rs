@@ -45,7 +45,7 @@ pub struct FormState {
 }
 
 impl FormState {
-    fn refused(e: ServiceError, form: &Fields) -> Result<Self, WebError> {
+    pub(super) fn refused(e: ServiceError, form: &Fields) -> Result<Self, WebError> {
         let mut s = Self {
             values: form.0.clone(),
             ..Self::default()
@@ -78,7 +78,7 @@ impl FormState {
     }
 }
 
-fn unprocessable(mut r: Response) -> Response {
+pub(super) fn unprocessable(mut r: Response) -> Response {
     *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     r
 }
