@@ -97,7 +97,9 @@ async fn a_team_builds_a_page_with_components_in_a_real_browser() {
     assert!(wait_for(&chrome, "Add a component").await);
 
     chrome.fill("#new-name", "Card processing").await;
-    chrome.click("form[action$='/components'] button[type=submit]").await;
+    chrome
+        .click("form[action$='/components'] button[type=submit]")
+        .await;
     assert!(wait_for(&chrome, "Card processing").await);
     chrome.screenshot(&shot("page-settings-desktop.png")).await;
     chrome.resize(390, 844).await;
