@@ -18,14 +18,25 @@ pub enum OutboundError {
 }
 
 /// Loopback, private, link-local, shared, multicast and unspecified addresses: nothing a visitor may
-/// point us at.
+/// point us at. An IPv6 address that carries an IPv4 one is judged by that address too.
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => internal_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => internal_v4(v4),
-            None => internal_v6(v6),
-        },
+        IpAddr::V6(v6) => carried_v4(v6).is_some_and(internal_v4) || internal_v6(v6),
+    }
+}
+
+/// The IPv4 address inside an IPv6 one that can reach it: mapped (`::ffff:0:0/96`), compatible
+/// (`::/96`), NAT64's well-known prefix (`64:ff9b::/96`, RFC 6052, which a NAT64 gateway turns into a
+/// connection to the inner address, private ones included) and 6to4 (`2002::/16`, RFC 3056).
+fn carried_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let [.., a, b, c, d] = ip.octets();
+    match ip.segments() {
+        [0, 0, 0, 0, 0, 0xffff, ..] | [0, 0, 0, 0, 0, 0, ..] | [0x64, 0xff9b, 0, 0, 0, 0, ..] => {
+            Some(Ipv4Addr::new(a, b, c, d))
+        }
+        [0x2002, high, low, ..] => Some(Ipv4Addr::from((u32::from(high) << 16) | u32::from(low))),
+        _ => None,
     }
 }
 
@@ -116,11 +127,20 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:c0a8:101::1",
         ] {
             let ip: IpAddr = s.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
             assert!(is_internal(ip), "{s}");
         }
-        for s in ["93.184.216.34", "2606:2800:220:1::1", "1.1.1.1"] {
+        for s in [
+            "93.184.216.34",
+            "2606:2800:220:1::1",
+            "1.1.1.1",
+            "64:ff9b::101:101",
+            "2002:101:101::1",
+        ] {
             let ip: IpAddr = s.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
             assert!(!is_internal(ip), "{s}");
         }
