@@ -26,5 +26,6 @@ mod multi_instance;
 mod notifications;
 mod oauth;
 mod pages_in_browser;
+mod properties;
 mod storage;
 mod web;
