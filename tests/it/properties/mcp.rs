@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use super::{header_safe, json_value, nasty_text, raw_bytes, Harness};
+use super::{header_value, json_value, nasty_text, raw_bytes, Harness};
 use crate::http_property;
 use crate::oauth::plain;
 
@@ -329,8 +329,8 @@ http_property!(
                 .header("content-type", "application/json")
                 .body(body.clone());
             for (name, value) in &creds {
-                if header_safe(value) {
-                    req = req.header(*name, value.clone());
+                if let Some(v) = header_value(value) {
+                    req = req.header(*name, v);
                 }
             }
             let r = h.run(req.send()).unwrap();

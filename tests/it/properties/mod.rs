@@ -169,7 +169,8 @@ pub fn json_value(text: BoxedStrategy<String>) -> BoxedStrategy<serde_json::Valu
     .boxed()
 }
 
-/// Whether a header value would be accepted by the HTTP client (no control characters).
-pub fn header_safe(s: &str) -> bool {
-    reqwest::header::HeaderValue::from_str(s).is_ok()
+/// `s` as a header value, non-ASCII bytes included (HTTP allows them as obs-text); `None` for control
+/// characters, which no HTTP client can send.
+pub fn header_value(s: &str) -> Option<reqwest::header::HeaderValue> {
+    reqwest::header::HeaderValue::from_bytes(s.as_bytes()).ok()
 }

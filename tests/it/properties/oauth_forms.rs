@@ -6,7 +6,7 @@ use base64::Engine;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use super::{content_type, header_safe, nasty_text, raw_bytes, Harness};
+use super::{content_type, header_value, nasty_text, raw_bytes, Harness};
 use crate::http_property;
 use crate::oauth::{plain, CALLBACK};
 
@@ -116,10 +116,10 @@ async fn send(
     r: &FormRequest,
 ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
     let mut req = plain().post(h.app().url(path)).body(r.body.clone());
-    if let Some(ct) = r.content_type.as_deref().filter(|c| header_safe(c)) {
+    if let Some(ct) = r.content_type.as_deref().and_then(header_value) {
         req = req.header("content-type", ct);
     }
-    if let Some(a) = r.authorization.as_deref().filter(|a| header_safe(a)) {
+    if let Some(a) = r.authorization.as_deref().and_then(header_value) {
         req = req.header("authorization", a);
     }
     let resp = req.send().await.unwrap();

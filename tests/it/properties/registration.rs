@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
 use super::{
-    content_type, header_safe, json_value, nasty_text, raw_bytes, text_without_nul, Harness,
+    content_type, header_value, json_value, nasty_text, raw_bytes, text_without_nul, Harness,
 };
 use crate::http_property;
 use crate::oauth::plain;
@@ -85,7 +85,7 @@ fn body(text: BoxedStrategy<String>) -> BoxedStrategy<Vec<u8>> {
 
 async fn register(h: &Harness, body: Vec<u8>, ct: Option<String>) -> (u16, Value) {
     let mut req = plain().post(h.app().url("/mcp/oauth/register")).body(body);
-    if let Some(ct) = ct.filter(|c| header_safe(c)) {
+    if let Some(ct) = ct.as_deref().and_then(header_value) {
         req = req.header("content-type", ct);
     }
     let r = req.send().await.unwrap();
