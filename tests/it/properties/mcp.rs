@@ -138,6 +138,13 @@ fn headers() -> BoxedStrategy<Headers> {
         .boxed()
 }
 
+/// The headers a well-behaved client sends.
+const CANONICAL: Headers = Headers {
+    accept: Some("application/json, text/event-stream"),
+    content_type: Some("application/json"),
+    version: Some("2025-11-25"),
+};
+
 async fn post(h: &Harness, token: &str, hd: &Headers, body: Vec<u8>) -> (u16, Vec<u8>) {
     let mut req = plain()
         .post(h.app().url("/mcp"))
@@ -233,13 +240,8 @@ http_property!(
     malformed_json_is_http_400_with_a_parse_error,
     |h: &Harness| {
         let token = with_read_token(h);
-        let canonical = Headers {
-            accept: Some("application/json, text/event-stream"),
-            content_type: Some("application/json"),
-            version: Some("2025-11-25"),
-        };
         crate::properties::check(64, malformed_json(), |b| {
-            let (status, body) = h.run(post(h, &token, &canonical, b));
+            let (status, body) = h.run(post(h, &token, &CANONICAL, b));
             let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             prop_assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
             prop_assert!(is_rpc_error(&v) && v["error"]["code"] == -32700, "{}", v);
@@ -354,3 +356,28 @@ http_property!(
         });
     }
 );
+
+/// A JSON array that reads like a request when taken field by field: `["2.0", id, method, params]`.
+fn positional_request() -> BoxedStrategy<Vec<u8>> {
+    (id(), method(), params())
+        .prop_map(|(id, method, params)| {
+            json!(["2.0", id, method, params]).to_string().into_bytes()
+        })
+        .boxed()
+}
+
+http_property!(a_json_array_of_fields_is_not_a_request, |h: &Harness| {
+    let token = with_read_token(h);
+    crate::properties::check(64, positional_request(), |b| {
+        let (status, body) = h.run(post(h, &token, &CANONICAL, b.clone()));
+        well_formed(status, &body)?;
+        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        prop_assert!(
+            v.get("result").is_none(),
+            "{} was answered: {}",
+            String::from_utf8_lossy(&b),
+            v
+        );
+        Ok(())
+    });
+});
