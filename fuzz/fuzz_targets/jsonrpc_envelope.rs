@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(envelope) = serde_json::from_slice::<Envelope<'_>>(data) else {
         return;
     };
-    let value: Value = serde_json::from_slice(data).expect("an Envelope is JSON");
+    // A number too large for a `Value` in a field the envelope skips: rmcp refuses such a body itself.
+    let Ok(value) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
     assert!(value.is_object(), "an Envelope is an object");
     assert_eq!(envelope.method(), value["method"].as_str());
     let params = value.get("params").cloned().unwrap_or(Value::Null);
