@@ -48,6 +48,15 @@ impl AuthServer {
     /// The client named by `client_id`, or `invalid_client`. A URL id is a metadata document; a known
     /// one is stored on first use so that grants can refer to it.
     pub async fn find_client(&self, client_id: &str) -> Result<Client> {
+        // No client id of ours holds spaces or control characters; such a value is never looked up
+        // (PostgreSQL refuses NUL in text, which would surface as a server error).
+        if client_id.len() > 2048
+            || client_id
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(OAuthError::InvalidClient("unknown client".into()));
+        }
         let is_url = client_id.starts_with("https://")
             || (self.config.cimd_allow_private_targets && client_id.starts_with("http://"));
         if is_url {

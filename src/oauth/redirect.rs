@@ -25,6 +25,11 @@ pub fn check(uri: &str, private_allowlist: &[String]) -> Result<(), Refusal> {
     if uri.len() > MAX_URI_LEN {
         return Err(Refusal::TooLong);
     }
+    // Url::parse would quietly drop tabs and newlines, leaving a stored URI that differs from what is
+    // matched later; such a URI is simply not one.
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Refusal::NotAUrl);
+    }
     if private_allowlist.iter().any(|a| a == uri) {
         return Ok(());
     }

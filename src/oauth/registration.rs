@@ -23,6 +23,19 @@ const MAX_TEXT: usize = 255;
 /// short of the reaper, so a reused client is not deleted in the middle of someone's consent.
 const REUSE_UNAPPROVED: time::Duration = time::Duration::hours(1);
 
+/// Whether any text in the metadata carries a control character: none belongs in client metadata,
+/// and PostgreSQL refuses NUL in text.
+fn has_control(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.chars().any(char::is_control),
+        Value::Array(items) => items.iter().any(has_control),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.chars().any(char::is_control) || has_control(v)),
+        _ => false,
+    }
+}
+
 fn str_field(body: &Map<String, Value>, name: &str) -> Result<Option<String>> {
     match body.get(name) {
         None | Some(Value::Null) => Ok(None),
@@ -234,6 +247,11 @@ impl AuthServer {
         if !self.config.dcr_enabled {
             return Err(OAuthError::InvalidClientMetadata(
                 "dynamic registration is turned off here".into(),
+            ));
+        }
+        if has_control(body) {
+            return Err(OAuthError::InvalidClientMetadata(
+                "client metadata must not contain control characters".into(),
             ));
         }
         let meta = Metadata::parse(body, &self.config.private_use_redirect_uris)?;

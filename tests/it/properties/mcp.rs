@@ -236,7 +236,6 @@ fn malformed_json() -> BoxedStrategy<Vec<u8>> {
 }
 
 http_property!(
-    #[ignore = "malformed JSON on /mcp is answered by rmcp with 415 and a plain-text body, not 400 with -32700"]
     malformed_json_is_http_400_with_a_parse_error,
     |h: &Harness| {
         let token = with_read_token(h);
