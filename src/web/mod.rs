@@ -10,8 +10,10 @@ mod drafts;
 mod form;
 mod login;
 mod monitors;
+mod orgs;
 mod pages_admin;
 pub mod session;
+mod setup;
 mod status_page;
 mod subscribe;
 
@@ -39,6 +41,8 @@ pub fn router() -> Router<AppState> {
         .merge(deliveries::router())
         .merge(subscribe::router())
         .merge(pages_admin::router())
+        .merge(setup::router())
+        .merge(orgs::router())
 }
 
 /// Renders a template; a render failure is logged and becomes a bare 500.
