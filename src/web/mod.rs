@@ -3,15 +3,18 @@
 
 mod admin;
 mod api_keys;
+mod audit;
 mod connections;
 mod consent;
 mod deliveries;
 mod drafts;
 mod form;
+mod history;
 mod login;
 mod monitors;
 mod orgs;
 mod pages_admin;
+mod paging;
 pub mod session;
 mod setup;
 mod status_page;
@@ -43,6 +46,8 @@ pub fn router() -> Router<AppState> {
         .merge(pages_admin::router())
         .merge(setup::router())
         .merge(orgs::router())
+        .merge(history::router())
+        .merge(audit::router())
 }
 
 /// Renders a template; a render failure is logged and becomes a bare 500.
