@@ -30,6 +30,7 @@ mod notifications;
 mod oauth;
 mod pages_admin;
 mod pages_in_browser;
+mod setup_flow;
 mod sign_in;
 mod storage;
 mod subscriptions;
