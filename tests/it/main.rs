@@ -17,6 +17,7 @@ mod mcp_http;
 mod mcp_oauth_client;
 mod page_mcp;
 
+mod admin_history;
 mod cli;
 mod domain_rules;
 mod drafts;
