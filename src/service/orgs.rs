@@ -19,15 +19,26 @@ impl Services {
             ));
         }
         let name = Name::parse("name", name)?.into_inner();
-        let before = self.store.org_by_id(org).await.or_not_found("organisation")?;
+        let before = self
+            .store
+            .org_by_id(org)
+            .await
+            .or_not_found("organisation")?;
         let mut tx = self.store.begin().await?;
         self.store
             .rename_org(&mut tx, org, &name, self.clock.now())
             .await
             .or_not_found("organisation")?;
         let detail = json!({ "name": name, "previous_name": before.name });
-        self.audit(&mut tx, who, org, "org.renamed", ("org", org.as_str()), detail)
-            .await?;
+        self.audit(
+            &mut tx,
+            who,
+            org,
+            "org.renamed",
+            ("org", org.as_str()),
+            detail,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(Org { name, ..before })
     }

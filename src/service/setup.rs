@@ -72,9 +72,8 @@ impl Services {
     /// "not found", so the page does not tell a wrong token from a used one.
     pub async fn check_setup_token(&self, token: &str) -> Result<()> {
         let stored = self.store.setup_token_hash().await?;
-        let matches = stored.is_some_and(|s| {
-            bool::from(s.as_bytes().ct_eq(sha256_hex(token).as_bytes()))
-        });
+        let matches =
+            stored.is_some_and(|s| bool::from(s.as_bytes().ct_eq(sha256_hex(token).as_bytes())));
         if !matches || self.store.count_users().await? > 0 {
             return Err(ServiceError::NotFound("set-up page"));
         }
@@ -95,7 +94,10 @@ impl Services {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         // First, so a second submit waits here and then finds the token gone.
-        if !self.store.take_setup_token(&mut tx, &sha256_hex(token)).await?
+        if !self
+            .store
+            .take_setup_token(&mut tx, &sha256_hex(token))
+            .await?
             || self.store.count_users_in(&mut tx).await? > 0
         {
             return Err(ServiceError::NotFound("set-up page"));

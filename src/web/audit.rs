@@ -77,7 +77,10 @@ fn read_filter(form: &Fields) -> Result<(AuditFilter, i64), DomainError> {
     let until = day("to", form.get("to"))?.map(|t| t + Duration::days(1));
     if let (Some(f), Some(u)) = (from, until) {
         if u <= f {
-            return Err(DomainError::invalid("to", "must not be before the from date"));
+            return Err(DomainError::invalid(
+                "to",
+                "must not be before the from date",
+            ));
         }
     }
     let filter = AuditFilter {

@@ -164,7 +164,10 @@ async fn show(
         .map_or("incidents", |(n, _)| *n);
     let (list, more) = match refused {
         Some(_) => (Vec::new(), false),
-        None => split_page(rows(&services, &me.principal, &page_id, &filter).await?, PER_PAGE),
+        None => split_page(
+            rows(&services, &me.principal, &page_id, &filter).await?,
+            PER_PAGE,
+        ),
     };
     let base = format!(
         "/admin/pages/{}/history?kind={kind}&state={}&",

@@ -78,7 +78,12 @@ impl WebSession {
     pub async fn set_current_org(&self, org: Option<&OrgId>) -> Result<(), WebError> {
         match org {
             Some(o) => self.0.insert(ORG_KEY, o.as_str()).await.map_err(internal),
-            None => self.0.remove::<String>(ORG_KEY).await.map(drop).map_err(internal),
+            None => self
+                .0
+                .remove::<String>(ORG_KEY)
+                .await
+                .map(drop)
+                .map_err(internal),
         }
     }
 

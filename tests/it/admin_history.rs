@@ -62,29 +62,53 @@ both_backends!(
         let globex = globex(s, Role::Viewer).await;
         app.sign_in_as_owner().await;
         let dash = app.get("/admin").await.text().await.unwrap();
-        assert!(dash.contains("Acme API") && dash.contains("Globex Status"), "all by default");
-        assert!(dash.contains("href=\"/admin/orgs\""), "the header links the organisations");
+        assert!(
+            dash.contains("Acme API") && dash.contains("Globex Status"),
+            "all by default"
+        );
+        assert!(
+            dash.contains("href=\"/admin/orgs\""),
+            "the header links the organisations"
+        );
 
         let orgs = app.get("/admin/orgs").await.text().await.unwrap();
         assert!(orgs.contains("Switch to Globex") && orgs.contains("your role: viewer"));
         let csrf = app.csrf_on("/admin/orgs").await;
         let r = app
-            .post_form("/admin/orgs/switch", &[("csrf", &csrf), ("org", globex.as_str())])
+            .post_form(
+                "/admin/orgs/switch",
+                &[("csrf", &csrf), ("org", globex.as_str())],
+            )
             .await;
         assert_eq!(r.status(), 303);
         let dash = app.get("/admin").await.text().await.unwrap();
-        assert!(dash.contains("Globex Status") && !dash.contains("Acme API"), "{dash}");
-        assert!(dash.contains("Organisations (Globex)"), "the header names the current one");
+        assert!(
+            dash.contains("Globex Status") && !dash.contains("Acme API"),
+            "{dash}"
+        );
+        assert!(
+            dash.contains("Organisations (Globex)"),
+            "the header names the current one"
+        );
 
         // Without the CSRF token, or to an organisation they are not in, nothing changes.
         let r = app.post_form("/admin/orgs/switch", &[("org", "all")]).await;
         assert_eq!(r.status(), 403);
         let stranger = app.services.create_org("initech", "Initech").await.unwrap();
         let r = app
-            .post_form("/admin/orgs/switch", &[("csrf", &csrf), ("org", stranger.id.as_str())])
+            .post_form(
+                "/admin/orgs/switch",
+                &[("csrf", &csrf), ("org", stranger.id.as_str())],
+            )
             .await;
         assert_eq!(r.status(), 404);
-        assert!(!app.get("/admin").await.text().await.unwrap().contains("Acme API"));
+        assert!(!app
+            .get("/admin")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Acme API"));
 
         let r = app
             .post_form("/admin/orgs/switch", &[("csrf", &csrf), ("org", "all")])
@@ -107,10 +131,16 @@ both_backends!(
         // A bad name comes back beside the field with the input kept; nothing changes.
         let csrf = app.csrf_on("/admin/orgs").await;
         let long = "x".repeat(300);
-        let (status, html) =
-            status_and_body(app.post_form(&path, &[("csrf", &csrf), ("name", &long)]).await).await;
+        let (status, html) = status_and_body(
+            app.post_form(&path, &[("csrf", &csrf), ("name", &long)])
+                .await,
+        )
+        .await;
         assert_eq!(status, 422);
-        assert!(html.contains(&format!("id=\"name-{acme}-error\"")), "{html}");
+        assert!(
+            html.contains(&format!("id=\"name-{acme}-error\"")),
+            "{html}"
+        );
         assert!(html.contains(&format!("value=\"{long}\"")));
         assert_eq!(s.org_by_slug("acme").await.unwrap().name, "Acme Inc.");
 
@@ -128,7 +158,10 @@ both_backends!(
             .await
             .unwrap();
         let admin = app.new_browser();
-        assert_eq!(admin.sign_in("admin@acme.test", PASSWORD).await.status(), 303);
+        assert_eq!(
+            admin.sign_in("admin@acme.test", PASSWORD).await.status(),
+            303
+        );
         let page = admin.get("/admin/orgs").await.text().await.unwrap();
         assert!(!page.contains(&path), "no rename form for an admin");
         let csrf = admin.csrf_on("/admin/orgs").await;
@@ -165,44 +198,60 @@ both_backends!(
         let history = format!("/admin/pages/{page_id}/history");
         assert!(settings.text().await.unwrap().contains(&history));
 
-        let (status, html) =
-            status_and_body(app.get(&format!("{history}?kind=incidents&state=active")).await).await;
+        let (status, html) = status_and_body(
+            app.get(&format!("{history}?kind=incidents&state=active"))
+                .await,
+        )
+        .await;
         assert_eq!(status, 200);
         assert_eq!(html.matches("href=\"/admin/incidents/").count(), 25);
         assert!(!html.contains("rel=\"prev\""));
         assert!(html.contains("offset=25\" rel=\"next\""), "{html}");
         let (_, html) = status_and_body(
-            app.get(&format!("{history}?kind=incidents&state=active&offset=25")).await,
+            app.get(&format!("{history}?kind=incidents&state=active&offset=25"))
+                .await,
         )
         .await;
         assert_eq!(html.matches("href=\"/admin/incidents/").count(), 2);
         assert!(html.contains("rel=\"prev\"") && !html.contains("rel=\"next\""));
 
-        let (_, html) =
-            status_and_body(app.get(&format!("{history}?kind=incidents&state=resolved")).await).await;
-        assert_eq!(html.matches("href=\"/admin/incidents/").count(), 1, "the demo's resolved one");
+        let (_, html) = status_and_body(
+            app.get(&format!("{history}?kind=incidents&state=resolved"))
+                .await,
+        )
+        .await;
+        assert_eq!(
+            html.matches("href=\"/admin/incidents/").count(),
+            1,
+            "the demo's resolved one"
+        );
         assert!(!html.contains("Outage number"));
 
-        let (_, html) =
-            status_and_body(app.get(&format!("{history}?kind=maintenances&state=scheduled")).await)
-                .await;
+        let (_, html) = status_and_body(
+            app.get(&format!("{history}?kind=maintenances&state=scheduled"))
+                .await,
+        )
+        .await;
         assert_eq!(html.matches("href=\"/admin/maintenances/").count(), 1);
-        let (_, html) =
-            status_and_body(app.get(&format!("{history}?kind=maintenances&state=completed")).await)
-                .await;
+        let (_, html) = status_and_body(
+            app.get(&format!("{history}?kind=maintenances&state=completed"))
+                .await,
+        )
+        .await;
         assert_eq!(html.matches("href=\"/admin/maintenances/").count(), 0);
 
         // A bad filter comes back beside its field.
-        let (status, html) =
-            status_and_body(app.get(&format!("{history}?kind=maintenances&state=resolved")).await)
-                .await;
+        let (status, html) = status_and_body(
+            app.get(&format!("{history}?kind=maintenances&state=resolved"))
+                .await,
+        )
+        .await;
         assert_eq!(status, 422);
         assert!(html.contains("id=\"state-error\""), "{html}");
         let (status, _) =
             status_and_body(app.get(&format!("{history}?kind=everything")).await).await;
         assert_eq!(status, 422);
-        let (status, _) =
-            status_and_body(app.get(&format!("{history}?offset=-3")).await).await;
+        let (status, _) = status_and_body(app.get(&format!("{history}?offset=-3")).await).await;
         assert_eq!(status, 422);
 
         // Another organisation's member does not see the page at all.
@@ -229,9 +278,15 @@ both_backends!(
         let (status, html) = status_and_body(app.get("/admin/audit").await).await;
         assert_eq!(status, 200);
         assert!(html.contains("<label for=\"actor\"") && html.contains("<label for=\"from\""));
-        assert!(html.contains("incident.created") && html.contains("user.created"), "{html}");
+        assert!(
+            html.contains("incident.created") && html.contains("user.created"),
+            "{html}"
+        );
         let (_, html) = status_and_body(app.get("/admin/audit?actor=system").await).await;
-        assert!(html.contains("user.created") && !html.contains("incident.created"), "{html}");
+        assert!(
+            html.contains("user.created") && !html.contains("incident.created"),
+            "{html}"
+        );
         let (_, html) = status_and_body(app.get("/admin/audit?actor=user").await).await;
         assert!(!html.contains("user.created") && html.contains("incident.created"));
         assert!(html.contains(ADMIN_EMAIL), "a person is named by email");
@@ -243,15 +298,25 @@ both_backends!(
         };
         let tomorrow = day(today.next_day().unwrap());
         let yesterday = day(today.previous_day().unwrap());
-        let (_, html) = status_and_body(app.get(&format!("/admin/audit?from={tomorrow}")).await).await;
+        let (_, html) =
+            status_and_body(app.get(&format!("/admin/audit?from={tomorrow}")).await).await;
         assert!(html.contains("No entries."));
-        let (_, html) = status_and_body(app.get(&format!("/admin/audit?to={yesterday}")).await).await;
+        let (_, html) =
+            status_and_body(app.get(&format!("/admin/audit?to={yesterday}")).await).await;
         assert!(html.contains("No entries."));
         let (_, html) = status_and_body(
-            app.get(&format!("/admin/audit?from={}&to={}", day(today), day(today))).await,
+            app.get(&format!(
+                "/admin/audit?from={}&to={}",
+                day(today),
+                day(today)
+            ))
+            .await,
         )
         .await;
-        assert!(html.contains("incident.created"), "`to` includes its whole day");
+        assert!(
+            html.contains("incident.created"),
+            "`to` includes its whole day"
+        );
 
         let (status, html) = status_and_body(app.get("/admin/audit?from=yesterday").await).await;
         assert_eq!(status, 422);
@@ -260,7 +325,8 @@ both_backends!(
         assert_eq!(status, 422);
         assert!(html.contains("id=\"actor-error\""));
         let (status, _) = status_and_body(
-            app.get(&format!("/admin/audit?from={tomorrow}&to={yesterday}")).await,
+            app.get(&format!("/admin/audit?from={tomorrow}&to={yesterday}"))
+                .await,
         )
         .await;
         assert_eq!(status, 422);
@@ -268,13 +334,14 @@ both_backends!(
         // 50 a page: enough renames make a second page.
         let me = Principal::user(owner(s).await);
         for n in 0..50 {
-            s.rename_org(&me, &acme, &format!("Acme {n}")).await.unwrap();
+            s.rename_org(&me, &acme, &format!("Acme {n}"))
+                .await
+                .unwrap();
         }
         let (_, html) = status_and_body(app.get("/admin/audit?actor=user").await).await;
         assert_eq!(html.matches("<tr><td>").count(), 50);
         assert!(html.contains("offset=50") && html.contains("rel=\"next\""));
-        let (_, html) =
-            status_and_body(app.get("/admin/audit?actor=user&offset=50").await).await;
+        let (_, html) = status_and_body(app.get("/admin/audit?actor=user&offset=50").await).await;
         assert!(html.contains("rel=\"prev\"") && html.contains("incident.created"));
 
         // A viewer is refused; an admin of another organisation cannot name this one.

@@ -37,7 +37,10 @@ both_backends!(
     the_setup_link_creates_the_org_and_owner_once,
     |owner: TestDb| async move {
         let app = first_run(owner.alias()).await;
-        let link = app.setup_link.clone().expect("a first start prints a set-up link");
+        let link = app
+            .setup_link
+            .clone()
+            .expect("a first start prints a set-up link");
         assert!(link.starts_with(&app.base), "{link}");
         let path = path_of(&link);
         let token = path.trim_start_matches("/setup?token=").to_owned();
@@ -49,8 +52,17 @@ both_backends!(
         let page = app.get(&path).await;
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
-        for field in ["org_name", "org_slug", "email", "password", "password_repeat"] {
-            assert!(html.contains(&format!("<label for=\"{field}\"")), "{field} is labelled");
+        for field in [
+            "org_name",
+            "org_slug",
+            "email",
+            "password",
+            "password_repeat",
+        ] {
+            assert!(
+                html.contains(&format!("<label for=\"{field}\"")),
+                "{field} is labelled"
+            );
         }
         let csrf = csrf_in(&html).unwrap();
 
@@ -67,21 +79,34 @@ both_backends!(
         assert!(html.contains("id=\"org_slug-error\""), "{html}");
         assert!(html.contains("value=\"Globex Corp\""), "{html}");
         assert!(html.contains("value=\"founder@globex.test\""), "{html}");
-        assert!(!html.contains("a long password"), "passwords are not echoed");
+        assert!(
+            !html.contains("a long password"),
+            "passwords are not echoed"
+        );
         bad[3] = ("org_slug", "globex");
         bad[6] = ("password_repeat", "another password");
         let r = app.post_form("/setup", &bad).await;
         assert_eq!(r.status(), 422);
-        assert!(r.text().await.unwrap().contains("id=\"password_repeat-error\""));
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("id=\"password_repeat-error\""));
         assert_eq!(app.services.store.count_users().await.unwrap(), 0);
         assert_eq!(app.services.store.count_orgs().await.unwrap(), 0);
 
         // The good form creates both, signs the owner in and lands on the new page form.
-        let r = app.post_form("/setup", &setup_form(&csrf, &token, "globex")).await;
+        let r = app
+            .post_form("/setup", &setup_form(&csrf, &token, "globex"))
+            .await;
         assert_eq!(r.status(), 303);
         assert_eq!(r.headers()["location"], "/admin/pages/new");
         let next = app.get("/admin/pages/new").await;
-        assert_eq!(next.status(), 200, "signed in as an owner who may create pages");
+        assert_eq!(
+            next.status(),
+            200,
+            "signed in as an owner who may create pages"
+        );
         assert!(next.text().await.unwrap().contains("founder@globex.test"));
         let org = app.services.org_by_slug("globex").await.unwrap();
         assert_eq!(org.name, "Globex Corp");
@@ -90,7 +115,9 @@ both_backends!(
         assert_eq!(app.new_browser().get(&path).await.status(), 404);
         let other = app.new_browser();
         let csrf2 = other.csrf_on("/login").await;
-        let r = other.post_form("/setup", &setup_form(&csrf2, &token, "second")).await;
+        let r = other
+            .post_form("/setup", &setup_form(&csrf2, &token, "second"))
+            .await;
         assert_eq!(r.status(), 404);
         assert_eq!(app.services.store.count_users().await.unwrap(), 1);
 
@@ -125,7 +152,11 @@ both_backends!(
             codes.push(t.await.unwrap());
         }
         codes.sort_unstable();
-        assert_eq!(codes, [303, 404, 404, 404], "exactly one set-up goes through");
+        assert_eq!(
+            codes,
+            [303, 404, 404, 404],
+            "exactly one set-up goes through"
+        );
         assert_eq!(app.services.store.count_users().await.unwrap(), 1);
         assert_eq!(app.services.store.count_orgs().await.unwrap(), 1);
     }
@@ -140,7 +171,11 @@ both_backends!(
         let again = first_run(owner.alias()).await;
         let new = path_of(again.setup_link.as_deref().unwrap());
         assert_ne!(old, new, "a fresh token at each start");
-        assert_eq!(again.get(&old).await.status(), 404, "only the latest link works");
+        assert_eq!(
+            again.get(&old).await.status(),
+            404,
+            "only the latest link works"
+        );
         assert_eq!(again.get(&new).await.status(), 200);
     }
 );
@@ -222,14 +257,21 @@ both_backends!(
         let new = links[0].clone();
         assert_ne!(old, new);
         let client = crate::helpers::browser();
-        assert_eq!(client.get(&new).send().await.unwrap().status(), 200, "{new}");
+        assert_eq!(
+            client.get(&new).send().await.unwrap().status(),
+            200,
+            "{new}"
+        );
         let old_on_new = format!("{}{}", &new[..new.find("/setup").unwrap()], path_of(&old));
         assert_eq!(client.get(&old_on_new).send().await.unwrap().status(), 404);
         drop(second);
 
         // Once someone exists, the start says where to sign in and prints no link.
         let app = first_run(db.alias()).await;
-        assert!(app.setup_link.is_some(), "nobody yet: this start has its own link");
+        assert!(
+            app.setup_link.is_some(),
+            "nobody yet: this start has its own link"
+        );
         let org = app.services.create_org("globex", "Globex").await.unwrap();
         app.services
             .create_user("ops@globex.test", "long enough pw", &org, Role::Owner)
