@@ -187,16 +187,17 @@ struct Served {
 }
 
 impl Served {
-    fn start(db: &TestDb) -> Self {
+    /// Starts with debug logging into `log`, so a test can check what reached the logs.
+    fn start(db: &TestDb, log: &std::path::Path) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_statusgate"));
         cmd.arg("serve")
             .env("STATUSGATE_DATABASE_URL", &db.url)
             .env("STATUSGATE_DEMO", "false")
             .env("STATUSGATE_BIND", "127.0.0.1:0")
-            .env("STATUSGATE_LOG", "warn")
+            .env("STATUSGATE_LOG", "debug")
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(Stdio::from(std::fs::File::create(log).unwrap()));
         if db.backend == Backend::Postgres {
             cmd.env("STATUSGATE_KEY_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY);
         }
@@ -245,13 +246,15 @@ fn links_in(lines: &[String]) -> Vec<String> {
 both_backends!(
     serve_prints_the_link_once_per_start_while_nobody_can_sign_in,
     |db: TestDb| async move {
-        let first = Served::start(&db);
+        let logs = tempfile::tempdir().unwrap();
+        let log = logs.path().join("serve.log");
+        let first = Served::start(&db, &log);
         let links = links_in(&first.banner());
         assert_eq!(links.len(), 1, "one link per start");
         let old = links[0].clone();
         drop(first);
 
-        let second = Served::start(&db);
+        let second = Served::start(&db, &log);
         let links = links_in(&second.banner());
         assert_eq!(links.len(), 1);
         let new = links[0].clone();
@@ -265,6 +268,11 @@ both_backends!(
         let old_on_new = format!("{}{}", &new[..new.find("/setup").unwrap()], path_of(&old));
         assert_eq!(client.get(&old_on_new).send().await.unwrap().status(), 404);
         drop(second);
+        // Even at debug level, the token is printed, never logged (requests are logged by path).
+        let logged = std::fs::read_to_string(&log).unwrap();
+        assert!(logged.contains("/setup"), "the request was logged");
+        let token = path_of(&new).trim_start_matches("/setup?token=").to_owned();
+        assert!(!logged.contains(&token), "the token is not in the logs");
 
         // Once someone exists, the start says where to sign in and prints no link.
         let app = first_run(db.alias()).await;
@@ -278,7 +286,7 @@ both_backends!(
             .await
             .unwrap();
         app.stop().await;
-        let third = Served::start(&db);
+        let third = Served::start(&db, &log);
         let banner = third.banner();
         assert!(links_in(&banner).is_empty(), "{banner:?}");
         assert!(banner.iter().any(|l| l.contains("/login")), "{banner:?}");
