@@ -82,11 +82,17 @@ pub fn build_router(state: AppState) -> Router {
             axum::http::header::X_CONTENT_TYPE_OPTIONS,
             axum::http::HeaderValue::from_static("nosniff"),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(axum::middleware::from_fn(move |req, next| {
             crate::ratelimit::record_client_addr(trusted_hops, req, next)
         }))
         .with_state(state)
+}
+
+/// The request span names the method and path but never the query, which may carry a one-time
+/// token (the set-up link) or an authorization request.
+fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
 }
 
 /// `static/` next to the crate when run from a checkout, else next to the working directory.
@@ -122,6 +128,8 @@ pub struct App {
     router: Router,
     pub state: AppState,
     pub demo_account: Option<crate::service::demo::DemoAccount>,
+    /// The one-time first-run link, while no user exists and the demo is off. Printed, never logged.
+    pub setup_link: Option<String>,
 }
 
 impl App {
@@ -162,6 +170,14 @@ impl App {
         if config.bind_addr()?.port() == 0 && config.public_url == Config::default().public_url {
             config.public_url = format!("http://{}", listener.local_addr()?);
         }
+        let setup_link = if config.demo {
+            None
+        } else {
+            services
+                .issue_setup_token()
+                .await?
+                .map(|t| format!("{}/setup?token={t}", config.public_url))
+        };
         let oauth = crate::oauth::AuthServer::new(
             services.clone(),
             config.oauth.clone(),
@@ -181,6 +197,7 @@ impl App {
             router: build_router(state.clone()),
             state,
             demo_account,
+            setup_link,
         })
     }
 

@@ -372,6 +372,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
                 demo.email
             ),
         }
+    } else if let Some(link) = &app.setup_link {
+        // Printed on every start until set-up is done; only the latest link works.
+        println!("set up your organisation and owner account at {link} (one-time link)");
     } else {
         println!("sign in at {public_url}/login");
     }

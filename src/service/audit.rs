@@ -4,6 +4,7 @@
 use super::{Actor, Principal, Result, ServiceError, Services};
 use crate::domain::{ActorType, AuditEntry, Permission};
 use crate::ids::OrgId;
+use crate::store::AuditFilter;
 
 /// The furthest a listing may page into the log.
 pub const MAX_OFFSET: i64 = 10_000;
@@ -16,6 +17,22 @@ impl Services {
         who: &Principal,
         org: &OrgId,
         actor_type: Option<ActorType>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>> {
+        let filter = AuditFilter {
+            actor_type,
+            ..AuditFilter::default()
+        };
+        self.audit_search(who, org, &filter, offset, limit).await
+    }
+
+    /// [`Services::audit_log`] narrowed to one actor type and a time range.
+    pub async fn audit_search(
+        &self,
+        who: &Principal,
+        org: &OrgId,
+        filter: &AuditFilter,
         offset: i64,
         limit: i64,
     ) -> Result<Vec<AuditEntry>> {
@@ -32,10 +49,9 @@ impl Services {
         self.require(&as_person, org, Permission::SettingsManage, "organisation")
             .await?;
         let offset = offset.clamp(0, MAX_OFFSET);
-        let rows = self
+        Ok(self
             .store
-            .audit_entries(org, actor_type, offset + limit + 1)
-            .await?;
-        Ok(rows.into_iter().skip(offset as usize).collect())
+            .audit_search(org, filter, offset, limit + 1)
+            .await?)
     }
 }

@@ -53,32 +53,60 @@ impl Store {
         actor_type: Option<ActorType>,
         limit: i64,
     ) -> Result<Vec<AuditEntry>> {
+        let filter = AuditFilter {
+            actor_type,
+            ..AuditFilter::default()
+        };
+        self.audit_search(org, &filter, 0, limit).await
+    }
+
+    /// Newest first, matching `filter`, after skipping `offset` rows.
+    pub async fn audit_search(
+        &self,
+        org: &OrgId,
+        filter: &AuditFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>> {
         const SQL: &str = "select audit_id, org_id, actor_type, actor_id, user_id, action, target_type, target_id, detail, created_at
             from audit_log where org_id = $1 and ($2 = '' or actor_type = $2)
-            order by created_at desc, audit_id desc limit $3";
+                and created_at >= $3 and created_at < $4
+            order by created_at desc, audit_id desc limit $5 offset $6";
         let rows = sqlx::query(SQL)
             .bind(org.as_str())
-            .bind(actor_type.map(ActorType::as_str).unwrap_or(""))
+            .bind(filter.actor_type.map(ActorType::as_str).unwrap_or(""))
+            .bind(filter.from.map_or(i64::MIN, to_millis))
+            .bind(filter.until.map_or(i64::MAX, to_millis))
             .bind(limit)
+            .bind(offset)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    id: AuditId::from_db(row::text(r, "audit_id")?),
-                    org_id: OrgId::from_db(row::text(r, "org_id")?),
-                    actor_type: row::parsed(r, "actor_type", |s| {
-                        ActorType::parse(s).ok_or("unknown actor type")
-                    })?,
-                    actor_id: row::text(r, "actor_id")?,
-                    user_id: row::opt_text(r, "user_id")?.map(UserId::from_db),
-                    action: row::text(r, "action")?,
-                    target_type: row::text(r, "target_type")?,
-                    target_id: row::text(r, "target_id")?,
-                    detail: row::text(r, "detail")?,
-                    created_at: row::instant(r, "created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(entry_from).collect()
     }
+}
+
+/// Which audit rows a search wants: one actor type, and rows written at `from` or later and before
+/// `until`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor_type: Option<ActorType>,
+    pub from: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+}
+
+fn entry_from(r: &super::AnyRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: AuditId::from_db(row::text(r, "audit_id")?),
+        org_id: OrgId::from_db(row::text(r, "org_id")?),
+        actor_type: row::parsed(r, "actor_type", |s| {
+            ActorType::parse(s).ok_or("unknown actor type")
+        })?,
+        actor_id: row::text(r, "actor_id")?,
+        user_id: row::opt_text(r, "user_id")?.map(UserId::from_db),
+        action: row::text(r, "action")?,
+        target_type: row::text(r, "target_type")?,
+        target_id: row::text(r, "target_id")?,
+        detail: row::text(r, "detail")?,
+        created_at: row::instant(r, "created_at")?,
+    })
 }

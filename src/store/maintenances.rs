@@ -136,6 +136,39 @@ impl Store {
             .collect()
     }
 
+    /// Maps rows to maintenances, each with its components.
+    async fn with_components(&self, rows: &[AnyRow]) -> Result<Vec<Maintenance>> {
+        let mut list: Vec<Maintenance> =
+            rows.iter().map(maintenance_from).collect::<Result<_>>()?;
+        for m in &mut list {
+            m.components = self.maintenance_components(&m.id).await?;
+        }
+        Ok(list)
+    }
+
+    /// Published maintenances in `state` (any state when `None`), latest window first, after
+    /// skipping `offset`: the history pages.
+    pub async fn maintenance_history(
+        &self,
+        page: &PageId,
+        state: Option<MaintenanceState>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Maintenance>> {
+        let sql = format!(
+            "select {COLS} from maintenances where page_id = $1 and draft = 0 and ($2 = '' or state = $2)
+             order by starts_at desc, maintenance_id limit $3 offset $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(page.as_str())
+            .bind(state.map(MaintenanceState::as_str).unwrap_or(""))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        self.with_components(&rows).await
+    }
+
     /// Published maintenances matching `filter`; drafts are listed by `draft_maintenances`.
     pub async fn maintenances(
         &self,
@@ -162,12 +195,7 @@ impl Store {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        let mut list: Vec<Maintenance> =
-            rows.iter().map(maintenance_from).collect::<Result<_>>()?;
-        for m in &mut list {
-            m.components = self.maintenance_components(&m.id).await?;
-        }
-        Ok(list)
+        self.with_components(&rows).await
     }
 
     pub async fn maintenance_updates(

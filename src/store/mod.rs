@@ -20,6 +20,7 @@ mod outbox;
 mod pages;
 pub mod sealed;
 pub mod sessions;
+mod setup;
 mod signing_keys;
 mod subscribers;
 mod usage;
@@ -31,7 +32,7 @@ pub use sqlx::any::AnyRow;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use audit::AuditRecord;
+pub use audit::{AuditFilter, AuditRecord};
 pub use drafts::DraftKind;
 pub use maintenances::MaintenanceFilter;
 pub use subscribers::SubscriberCounts;

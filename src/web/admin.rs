@@ -137,12 +137,18 @@ struct Dashboard {
     email: String,
     csrf: String,
     pages: Vec<PageSummary>,
+    /// The organisation chosen on /admin/orgs; `None` shows every one of the person's.
+    current_org: Option<crate::domain::Org>,
 }
 
 async fn dashboard(State(services): State<Services>, me: SignedIn) -> Result<Response, WebError> {
     let mut pages = Vec::new();
     let memberships = services.memberships(&me.principal.user_id).await?;
+    let current_org = super::orgs::current_org(&services, &me).await?;
     for (org, page) in services.list_pages(&me.principal).await? {
+        if current_org.as_ref().is_some_and(|c| c.id != org.id) {
+            continue;
+        }
         let role = memberships
             .iter()
             .find(|m| m.org.id == org.id)
@@ -172,6 +178,7 @@ async fn dashboard(State(services): State<Services>, me: SignedIn) -> Result<Res
         email: me.email,
         csrf: me.csrf,
         pages,
+        current_org,
     }))
 }
 

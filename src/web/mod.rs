@@ -3,15 +3,20 @@
 
 mod admin;
 mod api_keys;
+mod audit;
 mod connections;
 mod consent;
 mod deliveries;
 mod drafts;
 mod form;
+mod history;
 mod login;
 mod monitors;
+mod orgs;
 mod pages_admin;
+mod paging;
 pub mod session;
+mod setup;
 mod status_page;
 mod subscribe;
 
@@ -39,6 +44,10 @@ pub fn router() -> Router<AppState> {
         .merge(deliveries::router())
         .merge(subscribe::router())
         .merge(pages_admin::router())
+        .merge(setup::router())
+        .merge(orgs::router())
+        .merge(history::router())
+        .merge(audit::router())
 }
 
 /// Renders a template; a render failure is logged and becomes a bare 500.

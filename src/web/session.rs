@@ -6,10 +6,11 @@ use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 use super::WebError;
-use crate::ids::UserId;
+use crate::ids::{OrgId, UserId};
 
 const USER_KEY: &str = "user_id";
 const CSRF_KEY: &str = "csrf";
+const ORG_KEY: &str = "current_org";
 
 pub struct WebSession(Session);
 
@@ -66,6 +67,24 @@ impl WebSession {
             .await
             .map_err(internal)?;
         Ok(())
+    }
+
+    /// The organisation the person chose to work in; `None` shows every one of theirs.
+    pub async fn current_org(&self) -> Result<Option<OrgId>, WebError> {
+        let raw: Option<String> = self.0.get(ORG_KEY).await.map_err(internal)?;
+        Ok(raw.and_then(|s| OrgId::parse(&s)))
+    }
+
+    pub async fn set_current_org(&self, org: Option<&OrgId>) -> Result<(), WebError> {
+        match org {
+            Some(o) => self.0.insert(ORG_KEY, o.as_str()).await.map_err(internal),
+            None => self
+                .0
+                .remove::<String>(ORG_KEY)
+                .await
+                .map(drop)
+                .map_err(internal),
+        }
     }
 
     pub async fn sign_out(&self) -> Result<(), WebError> {

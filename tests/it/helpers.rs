@@ -146,6 +146,8 @@ pub struct TestApp {
     pub browser: Browser,
     pub services: Services,
     pub db: TestDb,
+    /// The first-run link this start printed (demo off, no user yet).
+    pub setup_link: Option<String>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
 }
@@ -205,6 +207,7 @@ impl TestApp {
             .expect("app builds");
         let addr = app.local_addr().expect("bound");
         let services = app.state.services.clone();
+        let setup_link = app.setup_link.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             let _ = app
@@ -227,6 +230,7 @@ impl TestApp {
             },
             services,
             db,
+            setup_link,
             shutdown: Some(tx),
             handle: Some(handle),
         }

@@ -17,6 +17,7 @@ mod mcp_http;
 mod mcp_oauth_client;
 mod page_mcp;
 
+mod admin_history;
 mod cli;
 mod domain_rules;
 mod drafts;
@@ -31,6 +32,7 @@ mod oauth;
 mod pages_admin;
 mod pages_in_browser;
 mod properties;
+mod setup_flow;
 mod sign_in;
 mod storage;
 mod subscriptions;
