@@ -12,6 +12,7 @@ pub mod drafts;
 pub mod edits;
 pub mod incidents;
 pub mod maintenances;
+pub mod members;
 pub mod monitors;
 pub mod outbox;
 pub mod page_admin;

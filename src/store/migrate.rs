@@ -33,6 +33,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     8 "0008_client_owner",
     11 "0011_login_attempts",
     12 "0012_page_settings",
+    13 "0013_members",
 );
 #[rustfmt::skip]
 pub const POSTGRES: &[Migration] = migrations!("postgres":
@@ -45,6 +46,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     8 "0008_client_owner",
     11 "0011_login_attempts",
     12 "0012_page_settings",
+    13 "0013_members",
 );
 
 const LOCK_KEY: i64 = 0x0053_4741_5445; // "SGATE"

@@ -20,6 +20,16 @@ impl DbSessionStore {
     }
 }
 
+/// The signed-in user a session belongs to, kept in its own column so a person's sessions can be
+/// found (and ended) without reading every session's data.
+fn user_of(record: &Record) -> Option<String> {
+    record
+        .data
+        .get("user_id")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+}
+
 fn backend(e: sqlx::Error) -> Error {
     Error::Backend(e.to_string())
 }
@@ -28,8 +38,8 @@ fn backend(e: sqlx::Error) -> Error {
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> Result<()> {
         const SQL: &str =
-            "insert into sessions (session_id, data, expires_at, created_at, updated_at)
-            values ($1, $2, $3, $4, $4) on conflict (session_id) do nothing";
+            "insert into sessions (session_id, data, expires_at, created_at, updated_at, user_id)
+            values ($1, $2, $3, $4, $4, $5) on conflict (session_id) do nothing";
         // A colliding id (128 random bits: never in practice) is redrawn, as the trait asks.
         for _ in 0..4 {
             let data =
@@ -40,6 +50,7 @@ impl SessionStore for DbSessionStore {
                 .bind(data)
                 .bind(expires)
                 .bind(expires)
+                .bind(user_of(record))
                 .execute(self.store.pool())
                 .await
                 .map_err(backend)?;
@@ -52,15 +63,16 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> Result<()> {
-        const SQL: &str = "insert into sessions (session_id, data, expires_at, created_at, updated_at)
-            values ($1, $2, $3, $3, $3)
+        const SQL: &str = "insert into sessions (session_id, data, expires_at, created_at, updated_at, user_id)
+            values ($1, $2, $3, $3, $3, $4)
             on conflict (session_id) do update set data = excluded.data, expires_at = excluded.expires_at,
-            updated_at = excluded.updated_at";
+            updated_at = excluded.updated_at, user_id = excluded.user_id";
         let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
         sqlx::query(SQL)
             .bind(record.id.to_string())
             .bind(data)
             .bind(to_millis(record.expiry_date))
+            .bind(user_of(record))
             .execute(self.store.pool())
             .await
             .map_err(backend)?;

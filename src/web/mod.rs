@@ -1,6 +1,7 @@
 //! The HTML side: the public status page, sign-in, and the admin pages. Handlers extract, call one
 //! service function and render; `WebError` turns a service error into an error page once.
 
+mod account;
 mod admin;
 mod api_keys;
 mod connections;
@@ -8,7 +9,9 @@ mod consent;
 mod deliveries;
 mod drafts;
 mod form;
+mod invite;
 mod login;
+mod members;
 mod monitors;
 mod pages_admin;
 pub mod session;
@@ -39,6 +42,9 @@ pub fn router() -> Router<AppState> {
         .merge(deliveries::router())
         .merge(subscribe::router())
         .merge(pages_admin::router())
+        .merge(members::router())
+        .merge(account::router())
+        .merge(invite::router())
 }
 
 /// Renders a template; a render failure is logged and becomes a bare 500.
