@@ -17,7 +17,7 @@ pub const INVITATION_DAYS: i64 = 7;
 
 /// What an invitation link leads to.
 pub enum InvitationLookup {
-    Open(OpenInvitation),
+    Open(Box<OpenInvitation>),
     /// Past its seven days, or withdrawn by an admin.
     Expired,
     /// Already accepted.
@@ -75,7 +75,10 @@ impl Services {
     ) -> Result<Vec<Invitation>> {
         self.require(who, org, Permission::SettingsManage, "organisation")
             .await?;
-        Ok(self.store.pending_invitations(org, self.clock.now()).await?)
+        Ok(self
+            .store
+            .pending_invitations(org, self.clock.now())
+            .await?)
     }
 
     /// Invites `email` into `org` with `role`; answers the link (shown once) and queues the email.
@@ -130,8 +133,15 @@ impl Services {
             .insert_invitation(&mut tx, &inv, &sha256_hex(&token))
             .await?;
         let detail = json!({ "email": inv.email, "role": role.as_str() });
-        self.audit(&mut tx, who, org, "member.invited", ("invitation", inv.id.as_str()), detail)
-            .await?;
+        self.audit(
+            &mut tx,
+            who,
+            org,
+            "member.invited",
+            ("invitation", inv.id.as_str()),
+            detail,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         let link = format!("{}/invite/{token}", self.monitoring.public_url);
         let emailed = self.mail_invitation(&inv, org, &link).await;
@@ -191,8 +201,15 @@ impl Services {
         {
             return Err(ServiceError::NotFound("invitation"));
         }
-        self.audit(&mut tx, who, org, "invitation.revoked", ("invitation", id.as_str()), json!({}))
-            .await?;
+        self.audit(
+            &mut tx,
+            who,
+            org,
+            "invitation.revoked",
+            ("invitation", id.as_str()),
+            json!({}),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
@@ -238,8 +255,15 @@ impl Services {
             .upsert_membership(&mut tx, org, user, role, self.clock.now())
             .await?;
         let detail = json!({ "from": theirs.as_str(), "to": role.as_str() });
-        self.audit(&mut tx, who, org, "member.role_changed", ("user", user.as_str()), detail)
-            .await?;
+        self.audit(
+            &mut tx,
+            who,
+            org,
+            "member.role_changed",
+            ("user", user.as_str()),
+            detail,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
@@ -256,8 +280,15 @@ impl Services {
             .delete_membership(&mut tx, org, user, &who.user_id, now)
             .await?;
         let detail = json!({ "role": theirs.as_str() });
-        self.audit(&mut tx, who, org, "member.removed", ("user", user.as_str()), detail)
-            .await?;
+        self.audit(
+            &mut tx,
+            who,
+            org,
+            "member.removed",
+            ("user", user.as_str()),
+            detail,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
@@ -279,11 +310,11 @@ impl Services {
             .await
             .or_not_found("invitation")?;
         let account_exists = self.store.user_id_by_email(&inv.email).await.is_ok();
-        Ok(InvitationLookup::Open(OpenInvitation {
+        Ok(InvitationLookup::Open(Box::new(OpenInvitation {
             invitation: inv,
             org,
             account_exists,
-        }))
+        })))
     }
 
     async fn lookup_invitation(&self, token: &str) -> Result<Option<Invitation>> {
@@ -296,7 +327,7 @@ impl Services {
 
     async fn open_invitation(&self, token: &str) -> Result<OpenInvitation> {
         match self.invitation(token).await? {
-            InvitationLookup::Open(o) => Ok(o),
+            InvitationLookup::Open(o) => Ok(*o),
             _ => Err(ServiceError::Conflict(
                 "this invitation has expired or was already used".into(),
             )),
@@ -358,7 +389,11 @@ impl Services {
     }
 
     async fn use_invitation(&self, tx: &mut Tx, inv: &Invitation) -> Result<()> {
-        if self.store.use_invitation(tx, &inv.id, self.clock.now()).await? {
+        if self
+            .store
+            .use_invitation(tx, &inv.id, self.clock.now())
+            .await?
+        {
             Ok(())
         } else {
             Err(ServiceError::Conflict(
@@ -373,8 +408,15 @@ impl Services {
             .await?;
         let detail = json!({ "invitation": inv.id.as_str(), "role": inv.role.as_str() });
         let as_them = Principal::user(user.clone());
-        self.audit(tx, &as_them, &inv.org_id, "member.joined", ("user", user.as_str()), detail)
-            .await
+        self.audit(
+            tx,
+            &as_them,
+            &inv.org_id,
+            "member.joined",
+            ("user", user.as_str()),
+            detail,
+        )
+        .await
     }
 
     /// The person's own live keys (REST and connector) in each organisation they belong to.
@@ -384,7 +426,10 @@ impl Services {
     ) -> Result<Vec<(Org, crate::store::api_keys::ApiKeyRow)>> {
         let mut all = Vec::new();
         for m in self.store.memberships_of(&who.user_id).await? {
-            let keys = self.store.api_keys_of_org(&m.org.id, Some(&who.user_id)).await?;
+            let keys = self
+                .store
+                .api_keys_of_org(&m.org.id, Some(&who.user_id))
+                .await?;
             all.extend(keys.into_iter().map(|k| (m.org.clone(), k)));
         }
         Ok(all)
@@ -416,12 +461,21 @@ impl Services {
         let now = self.clock.now();
         let orgs = self.store.memberships_of(&me.id).await?;
         let mut tx = self.store.begin().await?;
-        self.store.set_password_hash(&mut tx, &me.id, &hash, now).await?;
+        self.store
+            .set_password_hash(&mut tx, &me.id, &hash, now)
+            .await?;
         let ended = self.store.end_other_sessions(&mut tx, &me.id, keep).await?;
         for m in &orgs {
             let detail = json!({ "sessions_ended": ended });
-            self.audit(&mut tx, who, &m.org.id, "account.password_changed", ("user", me.id.as_str()), detail)
-                .await?;
+            self.audit(
+                &mut tx,
+                who,
+                &m.org.id,
+                "account.password_changed",
+                ("user", me.id.as_str()),
+                detail,
+            )
+            .await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
         Ok(ended)
@@ -436,10 +490,25 @@ mod tests {
     fn ownership_is_an_owners_to_change_and_the_last_owner_stays() {
         use Role::*;
         let refused = |r: Result<()>| r.is_err();
-        assert!(refused(check_owner_rules(Some(Admin), Owner, Some(Admin), 2)));
+        assert!(refused(check_owner_rules(
+            Some(Admin),
+            Owner,
+            Some(Admin),
+            2
+        )));
         assert!(refused(check_owner_rules(Some(Admin), Owner, None, 2)));
-        assert!(refused(check_owner_rules(Some(Admin), Editor, Some(Owner), 1)));
-        assert!(refused(check_owner_rules(Some(Owner), Owner, Some(Admin), 1)));
+        assert!(refused(check_owner_rules(
+            Some(Admin),
+            Editor,
+            Some(Owner),
+            1
+        )));
+        assert!(refused(check_owner_rules(
+            Some(Owner),
+            Owner,
+            Some(Admin),
+            1
+        )));
         assert!(refused(check_owner_rules(Some(Owner), Owner, None, 1)));
         assert!(check_owner_rules(Some(Owner), Owner, None, 2).is_ok());
         assert!(check_owner_rules(Some(Admin), Editor, Some(Viewer), 1).is_ok());

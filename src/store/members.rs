@@ -84,7 +84,12 @@ impl Store {
     }
 
     /// The role of a member read inside `tx` (after [`Store::lock_org`], so it cannot change under us).
-    pub async fn role_in_tx(&self, tx: &mut Tx, org: &OrgId, user: &UserId) -> Result<Option<Role>> {
+    pub async fn role_in_tx(
+        &self,
+        tx: &mut Tx,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<Option<Role>> {
         let r = sqlx::query("select role from memberships where org_id = $1 and user_id = $2")
             .bind(org.as_str())
             .bind(user.as_str())
@@ -94,10 +99,12 @@ impl Store {
     }
 
     pub async fn count_owners(&self, tx: &mut Tx, org: &OrgId) -> Result<i64> {
-        let r = sqlx::query("select count(*) as n from memberships where org_id = $1 and role = 'owner'")
-            .bind(org.as_str())
-            .fetch_one(&mut **tx)
-            .await?;
+        let r = sqlx::query(
+            "select count(*) as n from memberships where org_id = $1 and role = 'owner'",
+        )
+        .bind(org.as_str())
+        .fetch_one(&mut **tx)
+        .await?;
         row::int(&r, "n")
     }
 

@@ -113,7 +113,9 @@ async fn change_password(
             // Passwords are never sent back in the form.
             let kept = super::form::Fields(Vec::new());
             let (state, notice) = refusal(e, &kept)?;
-            Ok(unprocessable(page(&services, s.me, state, notice, None).await?))
+            Ok(unprocessable(
+                page(&services, s.me, state, notice, None).await?,
+            ))
         }
         Err(e) => Err(e.into()),
     }

@@ -189,7 +189,13 @@ async fn admin_org(
     me: &SignedIn,
     asked: Option<&str>,
 ) -> Result<OrgId, WebError> {
-    org_to_manage(&oauth.services, me, asked, "only organisation admins manage Hosted MCP").await
+    org_to_manage(
+        &oauth.services,
+        me,
+        asked,
+        "only organisation admins manage Hosted MCP",
+    )
+    .await
 }
 
 /// The organisation an admin page is about: `asked` (checked for settings-manage), else the first

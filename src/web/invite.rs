@@ -79,7 +79,7 @@ async fn lookup(
 ) -> Result<Result<OpenInvitation, Response>, WebError> {
     let csrf = session.csrf_token().await?;
     Ok(match services.invitation(token).await? {
-        InvitationLookup::Open(o) => Ok(o),
+        InvitationLookup::Open(o) => Ok(*o),
         InvitationLookup::Expired => Err(gone(
             csrf,
             "This invitation has expired or was withdrawn. Ask for a new one.",
@@ -134,7 +134,17 @@ async fn show(
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
     match lookup(&services, &session, &token).await? {
-        Ok(open) => view(&services, &session, &token, open, FormState::default(), None).await,
+        Ok(open) => {
+            view(
+                &services,
+                &session,
+                &token,
+                open,
+                FormState::default(),
+                None,
+            )
+            .await
+        }
         Err(page) => Ok(page),
     }
 }

@@ -27,7 +27,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/members/invite", post(invite))
         .route("/admin/members/{user}/role", post(change_role))
         .route("/admin/members/{user}/remove", post(remove))
-        .route("/admin/members/invitations/{id}/revoke", post(revoke_invitation))
+        .route(
+            "/admin/members/invitations/{id}/revoke",
+            post(revoke_invitation),
+        )
 }
 
 struct MemberRow {
@@ -165,7 +168,9 @@ async fn answer(
         Ok(()) => Ok(back(org)),
         Err(e) => {
             let (state, notice) = refusal(e, &s.form)?;
-            Ok(unprocessable(page(services, s.me, org, None, state, notice).await?))
+            Ok(unprocessable(
+                page(services, s.me, org, None, state, notice).await?,
+            ))
         }
     }
 }
@@ -175,7 +180,17 @@ async fn invite(State(services): State<Services>, s: SignedForm) -> Result<Respo
     let email = s.form.get("email").unwrap_or_default();
     let role = s.form.get("role").unwrap_or_default();
     match services.invite(&s.me.principal, &org, email, role).await {
-        Ok(invited) => page(&services, s.me, &org, Some(invited), FormState::default(), None).await,
+        Ok(invited) => {
+            page(
+                &services,
+                s.me,
+                &org,
+                Some(invited),
+                FormState::default(),
+                None,
+            )
+            .await
+        }
         Err(e) => answer(&services, s, &org, Err(e)).await,
     }
 }

@@ -94,35 +94,63 @@ both_backends!(
         app.sign_in_as_owner().await;
         let org = acme(&app).await;
         let html = app.get("/admin/members").await.text().await.unwrap();
-        assert!(html.contains("<label for=\"email\">") && html.contains(ADMIN_EMAIL), "{html}");
-        assert!(html.contains("href=\"/admin/members\""), "the header links Members");
+        assert!(
+            html.contains("<label for=\"email\">") && html.contains(ADMIN_EMAIL),
+            "{html}"
+        );
+        assert!(
+            html.contains("href=\"/admin/members\""),
+            "the header links Members"
+        );
 
         // A bad email comes back beside the field with the input kept.
         let (s, _, html) = submit(
             &app,
             "/admin/members",
             "/admin/members/invite",
-            &[("org", org.as_str()), ("email", "not-an-email"), ("role", "editor")],
+            &[
+                ("org", org.as_str()),
+                ("email", "not-an-email"),
+                ("role", "editor"),
+            ],
         )
         .await;
         assert_eq!(s, 422);
-        assert!(html.contains("id=\"email-error\"") && html.contains("value=\"not-an-email\""), "{html}");
+        assert!(
+            html.contains("id=\"email-error\"") && html.contains("value=\"not-an-email\""),
+            "{html}"
+        );
 
         // Act: invite, then accept in a fresh browser with a new password.
         let token = invite(&app, "New.Person@acme.test", "editor").await;
         let listed = app.get("/admin/members").await.text().await.unwrap();
-        assert!(listed.contains("new.person@acme.test"), "pending invitation listed");
+        assert!(
+            listed.contains("new.person@acme.test"),
+            "pending invitation listed"
+        );
         let guest = app.new_browser();
         let path = format!("/invite/{token}");
         let page = guest.get(&path).await;
         assert_eq!(page.status(), 200);
         let page = page.text().await.unwrap();
         assert!(page.contains("<label for=\"password\">"), "{page}");
-        let (s, _, html) = submit(&guest, &path, &path, &[("password", PW), ("repeat", "other")]).await;
+        let (s, _, html) = submit(
+            &guest,
+            &path,
+            &path,
+            &[("password", PW), ("repeat", "other")],
+        )
+        .await;
         assert_eq!(s, 422);
         assert!(html.contains("id=\"repeat-error\""), "{html}");
         assert!(!html.contains(PW), "passwords are never sent back");
-        let (s, _, html) = submit(&guest, &path, &path, &[("password", "short"), ("repeat", "short")]).await;
+        let (s, _, html) = submit(
+            &guest,
+            &path,
+            &path,
+            &[("password", "short"), ("repeat", "short")],
+        )
+        .await;
         assert_eq!(s, 422);
         assert!(html.contains("id=\"password-error\""), "{html}");
         let (s, to, _) = submit(&guest, &path, &path, &[("password", PW), ("repeat", PW)]).await;
@@ -132,19 +160,42 @@ both_backends!(
         assert!(to.starts_with("/admin"), "{to}");
         assert_eq!(guest.get("/admin").await.status(), 200);
         assert_eq!(guest.get("/admin/members").await.status(), 403);
-        let user = app.services.store.user_id_by_email("new.person@acme.test").await.unwrap();
+        let user = app
+            .services
+            .store
+            .user_id_by_email("new.person@acme.test")
+            .await
+            .unwrap();
         assert_eq!(role(&app, &org, &user).await, Some(Role::Editor));
         let later = app.new_browser();
-        assert_eq!(later.sign_in("new.person@acme.test", PW).await.status(), 303);
+        assert_eq!(
+            later.sign_in("new.person@acme.test", PW).await.status(),
+            303
+        );
         assert_eq!(audited(&app, &org, "member.invited").await, 1);
         assert_eq!(audited(&app, &org, "member.joined").await, 1);
 
         // The link works once; unknown links are 404.
         assert_eq!(app.new_browser().get(&path).await.status(), 410);
-        let (s, _, _) = submit(&app.new_browser(), "/login", &path, &[("password", PW), ("repeat", PW)]).await;
+        let (s, _, _) = submit(
+            &app.new_browser(),
+            "/login",
+            &path,
+            &[("password", PW), ("repeat", PW)],
+        )
+        .await;
         assert_eq!(s, 410);
-        assert_eq!(app.new_browser().get(&format!("/invite/{}", "0".repeat(64))).await.status(), 404);
-        assert_eq!(app.new_browser().get("/invite/nonsense").await.status(), 404);
+        assert_eq!(
+            app.new_browser()
+                .get(&format!("/invite/{}", "0".repeat(64)))
+                .await
+                .status(),
+            404
+        );
+        assert_eq!(
+            app.new_browser().get("/invite/nonsense").await.status(),
+            404
+        );
 
         // An expired link and a withdrawn one are refused and create nothing.
         let late = invite(&app, "late@acme.test", "viewer").await;
@@ -155,14 +206,27 @@ both_backends!(
         let late_path = format!("/invite/{late}");
         let b = app.new_browser();
         assert_eq!(b.get(&late_path).await.status(), 410);
-        let (s, _, _) = submit(&b, "/login", &late_path, &[("password", PW), ("repeat", PW)]).await;
+        let (s, _, _) = submit(
+            &b,
+            "/login",
+            &late_path,
+            &[("password", PW), ("repeat", PW)],
+        )
+        .await;
         assert_eq!(s, 410);
-        assert!(app.services.store.user_id_by_email("late@acme.test").await.is_err());
-        let withdrawn = invite(&app, "withdrawn@acme.test", "viewer").await;
-        let id: String = sqlx::query_scalar("select invitation_id from invitations where email = 'withdrawn@acme.test'")
-            .fetch_one(app.services.store.pool())
+        assert!(app
+            .services
+            .store
+            .user_id_by_email("late@acme.test")
             .await
-            .unwrap();
+            .is_err());
+        let withdrawn = invite(&app, "withdrawn@acme.test", "viewer").await;
+        let id: String = sqlx::query_scalar(
+            "select invitation_id from invitations where email = 'withdrawn@acme.test'",
+        )
+        .fetch_one(app.services.store.pool())
+        .await
+        .unwrap();
         let (s, _, _) = submit(
             &app,
             "/admin/members",
@@ -171,7 +235,13 @@ both_backends!(
         )
         .await;
         assert_eq!(s, 303);
-        assert_eq!(app.new_browser().get(&format!("/invite/{withdrawn}")).await.status(), 410);
+        assert_eq!(
+            app.new_browser()
+                .get(&format!("/invite/{withdrawn}"))
+                .await
+                .status(),
+            410
+        );
         assert_eq!(audited(&app, &org, "invitation.revoked").await, 1);
         app.stop().await;
     }
@@ -195,8 +265,14 @@ both_backends!(
         // Act + Assert: not signed in, the page asks to sign in and come back.
         let b = app.new_browser();
         let html = b.get(&path).await.text().await.unwrap();
-        assert!(html.contains(&format!("/login?next=/invite/{token}")), "{html}");
-        assert!(!html.contains("name=\"password\""), "no password form for an existing account");
+        assert!(
+            html.contains(&format!("/login?next=/invite/{token}")),
+            "{html}"
+        );
+        assert!(
+            !html.contains("name=\"password\""),
+            "no password form for an existing account"
+        );
         // Signed in as someone else, the invitation is not theirs to accept.
         assert_eq!(app.get(&path).await.status(), 403);
         let (s, _, _) = submit(&app, "/account", &path, &[]).await;
@@ -204,7 +280,10 @@ both_backends!(
 
         assert_eq!(b.sign_in("boss@globex.test", PW).await.status(), 303);
         let html = b.get(&path).await.text().await.unwrap();
-        assert!(html.contains("Join Acme") || html.contains("Join "), "{html}");
+        assert!(
+            html.contains("Join Acme") || html.contains("Join "),
+            "{html}"
+        );
         let (s, to, _) = submit(&b, &path, &path, &[]).await;
         assert_eq!(s, 303, "joined");
         assert!(to.starts_with("/admin"), "{to}");
@@ -224,19 +303,43 @@ both_backends!(
         let org = acme(&app).await;
         let acme_org = app.services.org_by_slug("acme").await.unwrap();
         let me = owner(&app).await;
-        let admin = app.services.create_user("admin@acme.test", PW, &acme_org, Role::Admin).await.unwrap();
-        let viewer = app.services.create_user("viewer@acme.test", PW, &acme_org, Role::Viewer).await.unwrap();
+        let admin = app
+            .services
+            .create_user("admin@acme.test", PW, &acme_org, Role::Admin)
+            .await
+            .unwrap();
+        let viewer = app
+            .services
+            .create_user("viewer@acme.test", PW, &acme_org, Role::Viewer)
+            .await
+            .unwrap();
         let globex = app.services.create_org("globex", "Globex").await.unwrap();
-        let stranger = app.services.create_user("boss@globex.test", PW, &globex, Role::Owner).await.unwrap();
+        let stranger = app
+            .services
+            .create_user("boss@globex.test", PW, &globex, Role::Owner)
+            .await
+            .unwrap();
         app.sign_in_as_owner().await;
         let role_path = format!("/admin/members/{me}/role");
         let remove_path = format!("/admin/members/{me}/remove");
 
         // Act + Assert: the only owner cannot demote or remove themselves.
-        let (s, _, html) = submit(&app, "/admin/members", &role_path, &[("org", org.as_str()), ("role", "admin")]).await;
+        let (s, _, html) = submit(
+            &app,
+            "/admin/members",
+            &role_path,
+            &[("org", org.as_str()), ("role", "admin")],
+        )
+        .await;
         assert_eq!(s, 422);
         assert!(html.contains("last owner"), "{html}");
-        let (s, _, html) = submit(&app, "/admin/members", &remove_path, &[("org", org.as_str())]).await;
+        let (s, _, html) = submit(
+            &app,
+            "/admin/members",
+            &remove_path,
+            &[("org", org.as_str())],
+        )
+        .await;
         assert_eq!(s, 422);
         assert!(html.contains("last owner"), "{html}");
         assert_eq!(role(&app, &org, &me).await, Some(Role::Owner));
@@ -245,49 +348,129 @@ both_backends!(
         let a = app.new_browser();
         assert_eq!(a.sign_in("admin@acme.test", PW).await.status(), 303);
         assert_eq!(a.get("/admin/members").await.status(), 200);
-        let (s, _, _) = submit(&a, "/admin/members", &role_path, &[("org", org.as_str()), ("role", "viewer")]).await;
+        let (s, _, _) = submit(
+            &a,
+            "/admin/members",
+            &role_path,
+            &[("org", org.as_str()), ("role", "viewer")],
+        )
+        .await;
         assert_eq!(s, 403);
         let (s, _, _) = submit(&a, "/admin/members", &remove_path, &[("org", org.as_str())]).await;
         assert_eq!(s, 403);
-        let (s, _, _) = submit(&a, "/admin/members", &format!("/admin/members/{}/role", viewer.id), &[("org", org.as_str()), ("role", "owner")]).await;
+        let (s, _, _) = submit(
+            &a,
+            "/admin/members",
+            &format!("/admin/members/{}/role", viewer.id),
+            &[("org", org.as_str()), ("role", "owner")],
+        )
+        .await;
         assert_eq!(s, 403);
-        let (s, _, html) = submit(&a, "/admin/members", "/admin/members/invite", &[("org", org.as_str()), ("email", "x@acme.test"), ("role", "owner")]).await;
+        let (s, _, html) = submit(
+            &a,
+            "/admin/members",
+            "/admin/members/invite",
+            &[
+                ("org", org.as_str()),
+                ("email", "x@acme.test"),
+                ("role", "owner"),
+            ],
+        )
+        .await;
         assert_eq!(s, 422);
         assert!(html.contains("id=\"role-error\""), "{html}");
         assert_eq!(role(&app, &org, &me).await, Some(Role::Owner));
         // The admin may change a viewer's role.
-        let (s, _, _) = submit(&a, "/admin/members", &format!("/admin/members/{}/role", viewer.id), &[("org", org.as_str()), ("role", "editor")]).await;
+        let (s, _, _) = submit(
+            &a,
+            "/admin/members",
+            &format!("/admin/members/{}/role", viewer.id),
+            &[("org", org.as_str()), ("role", "editor")],
+        )
+        .await;
         assert_eq!(s, 303);
         assert_eq!(role(&app, &org, &viewer.id).await, Some(Role::Editor));
         assert_eq!(audited(&app, &org, "member.role_changed").await, 1);
 
         // Another organisation's member, or another organisation, is not found.
-        let (s, _, _) = submit(&a, "/admin/members", &format!("/admin/members/{}/remove", stranger.id), &[("org", org.as_str())]).await;
+        let (s, _, _) = submit(
+            &a,
+            "/admin/members",
+            &format!("/admin/members/{}/remove", stranger.id),
+            &[("org", org.as_str())],
+        )
+        .await;
         assert_eq!(s, 404);
-        let (s, _, _) = submit(&a, "/admin/members", &format!("/admin/members/{}/remove", stranger.id), &[("org", globex.id.as_str())]).await;
+        let (s, _, _) = submit(
+            &a,
+            "/admin/members",
+            &format!("/admin/members/{}/remove", stranger.id),
+            &[("org", globex.id.as_str())],
+        )
+        .await;
         assert_eq!(s, 404);
-        assert_eq!(a.get(&format!("/admin/members?org={}", globex.id)).await.status(), 404);
-        assert_eq!(role(&app, &globex.id, &stranger.id).await, Some(Role::Owner));
+        assert_eq!(
+            a.get(&format!("/admin/members?org={}", globex.id))
+                .await
+                .status(),
+            404
+        );
+        assert_eq!(
+            role(&app, &globex.id, &stranger.id).await,
+            Some(Role::Owner)
+        );
 
         // Editors and viewers cannot see or change members.
         let v = app.new_browser();
         assert_eq!(v.sign_in("viewer@acme.test", PW).await.status(), 303);
         assert_eq!(v.get("/admin/members").await.status(), 403);
         let csrf = v.csrf_on("/account").await;
-        let r = v.post_form("/admin/members/invite", &[("csrf", &csrf), ("org", org.as_str()), ("email", "x@acme.test"), ("role", "viewer")]).await;
+        let r = v
+            .post_form(
+                "/admin/members/invite",
+                &[
+                    ("csrf", &csrf),
+                    ("org", org.as_str()),
+                    ("email", "x@acme.test"),
+                    ("role", "viewer"),
+                ],
+            )
+            .await;
         assert_eq!(r.status(), 403);
-        let r = v.post_form(&format!("/admin/members/{}/remove", admin.id), &[("csrf", &csrf), ("org", org.as_str())]).await;
+        let r = v
+            .post_form(
+                &format!("/admin/members/{}/remove", admin.id),
+                &[("csrf", &csrf), ("org", org.as_str())],
+            )
+            .await;
         assert_eq!(r.status(), 403);
         assert_eq!(role(&app, &org, &admin.id).await, Some(Role::Admin));
         // A form without the CSRF token changes nothing.
-        let r = app.post_form(&format!("/admin/members/{}/remove", admin.id), &[("org", org.as_str())]).await;
+        let r = app
+            .post_form(
+                &format!("/admin/members/{}/remove", admin.id),
+                &[("org", org.as_str())],
+            )
+            .await;
         assert_eq!(r.status(), 403);
         assert_eq!(role(&app, &org, &admin.id).await, Some(Role::Admin));
 
         // With a second owner, the first may step down.
-        let (s, _, _) = submit(&app, "/admin/members", &format!("/admin/members/{}/role", admin.id), &[("org", org.as_str()), ("role", "owner")]).await;
+        let (s, _, _) = submit(
+            &app,
+            "/admin/members",
+            &format!("/admin/members/{}/role", admin.id),
+            &[("org", org.as_str()), ("role", "owner")],
+        )
+        .await;
         assert_eq!(s, 303);
-        let (s, _, _) = submit(&app, "/admin/members", &role_path, &[("org", org.as_str()), ("role", "admin")]).await;
+        let (s, _, _) = submit(
+            &app,
+            "/admin/members",
+            &role_path,
+            &[("org", org.as_str()), ("role", "admin")],
+        )
+        .await;
         assert_eq!(s, 303);
         assert_eq!(role(&app, &org, &me).await, Some(Role::Admin));
         app.stop().await;
@@ -301,13 +484,23 @@ both_backends!(
         let app = TestApp::spawn(db).await;
         let org = acme(&app).await;
         let acme_org = app.services.org_by_slug("acme").await.unwrap();
-        let ed = app.services.create_user("ed@acme.test", PW, &acme_org, Role::Editor).await.unwrap();
+        let ed = app
+            .services
+            .create_user("ed@acme.test", PW, &acme_org, Role::Editor)
+            .await
+            .unwrap();
         let key = key_for(&app, &ed.id, &org, true, None).await;
         let b = app.new_browser();
         assert_eq!(b.sign_in("ed@acme.test", PW).await.status(), 303);
         let client = register_public(&app, CALLBACK).await;
         let p = pkce();
-        let to = consent(&b, &authorize_path(&client, CALLBACK, &p.challenge, &[]), "approve", |_| {}).await;
+        let to = consent(
+            &b,
+            &authorize_path(&client, CALLBACK, &p.challenge, &[]),
+            "approve",
+            |_| {},
+        )
+        .await;
         let token = access_from(&app, &client, &to, &p.verifier).await;
         let (page, _) = crate::helpers::demo_ids(&app.services, "REST API").await;
         let new_incident = format!("/admin/pages/{page}/incidents/new");
@@ -317,7 +510,13 @@ both_backends!(
 
         // Act
         app.sign_in_as_owner().await;
-        let (s, _, _) = submit(&app, "/admin/members", &format!("/admin/members/{}/remove", ed.id), &[("org", org.as_str())]).await;
+        let (s, _, _) = submit(
+            &app,
+            "/admin/members",
+            &format!("/admin/members/{}/remove", ed.id),
+            &[("org", org.as_str())],
+        )
+        .await;
         assert_eq!(s, 303);
 
         // Assert
@@ -349,27 +548,86 @@ both_backends!(
         let new_pw = "a brand new passphrase";
 
         // Act + Assert: refusals beside their field, nothing changed.
-        let (s, _, html) = submit(&app, "/account", "/account/password", &[("current", "wrong password"), ("new", new_pw), ("repeat", new_pw)]).await;
+        let (s, _, html) = submit(
+            &app,
+            "/account",
+            "/account/password",
+            &[
+                ("current", "wrong password"),
+                ("new", new_pw),
+                ("repeat", new_pw),
+            ],
+        )
+        .await;
         assert_eq!(s, 422);
         assert!(html.contains("id=\"current-error\""), "{html}");
         assert!(!html.contains(new_pw), "passwords are never sent back");
-        let (s, _, html) = submit(&app, "/account", "/account/password", &[("current", ADMIN_PASSWORD), ("new", new_pw), ("repeat", "different")]).await;
+        let (s, _, html) = submit(
+            &app,
+            "/account",
+            "/account/password",
+            &[
+                ("current", ADMIN_PASSWORD),
+                ("new", new_pw),
+                ("repeat", "different"),
+            ],
+        )
+        .await;
         assert_eq!(s, 422);
         assert!(html.contains("id=\"repeat-error\""), "{html}");
-        let (s, _, html) = submit(&app, "/account", "/account/password", &[("current", ADMIN_PASSWORD), ("new", "short"), ("repeat", "short")]).await;
+        let (s, _, html) = submit(
+            &app,
+            "/account",
+            "/account/password",
+            &[
+                ("current", ADMIN_PASSWORD),
+                ("new", "short"),
+                ("repeat", "short"),
+            ],
+        )
+        .await;
         assert_eq!(s, 422);
         assert!(html.contains("id=\"new-error\""), "{html}");
         assert_eq!(other.get("/admin").await.status(), 200, "still signed in");
 
-        let (s, to, _) = submit(&app, "/account", "/account/password", &[("current", ADMIN_PASSWORD), ("new", new_pw), ("repeat", new_pw)]).await;
+        let (s, to, _) = submit(
+            &app,
+            "/account",
+            "/account/password",
+            &[
+                ("current", ADMIN_PASSWORD),
+                ("new", new_pw),
+                ("repeat", new_pw),
+            ],
+        )
+        .await;
         assert_eq!(s, 303);
         assert!(to.starts_with("/account?changed=1"), "{to}");
-        assert_eq!(app.get("/admin").await.status(), 200, "this browser stays signed in");
+        assert_eq!(
+            app.get("/admin").await.status(),
+            200,
+            "this browser stays signed in"
+        );
         let r = other.get("/admin").await;
         assert_eq!(r.status(), 303, "the other browser is signed out");
-        assert!(r.headers()["location"].to_str().unwrap().starts_with("/login"));
-        assert_eq!(app.new_browser().sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), 401);
-        assert_eq!(app.new_browser().sign_in(ADMIN_EMAIL, new_pw).await.status(), 303);
+        assert!(r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"));
+        assert_eq!(
+            app.new_browser()
+                .sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
+                .await
+                .status(),
+            401
+        );
+        assert_eq!(
+            app.new_browser()
+                .sign_in(ADMIN_EMAIL, new_pw)
+                .await
+                .status(),
+            303
+        );
         assert_eq!(audited(&app, &org, "account.password_changed").await, 1);
         app.stop().await;
     }
