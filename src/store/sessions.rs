@@ -62,16 +62,19 @@ impl SessionStore for DbSessionStore {
         Err(Error::Backend("could not allocate a session id".into()))
     }
 
+    /// Updates an existing session only: tower-sessions creates new ones through `create`, so a row
+    /// missing here was deleted while the request ran (signed out, or ended by a password change), and
+    /// must stay deleted rather than come back with the request's copy.
     async fn save(&self, record: &Record) -> Result<()> {
-        const SQL: &str = "insert into sessions (session_id, data, expires_at, created_at, updated_at, user_id)
-            values ($1, $2, $3, $3, $3, $4)
-            on conflict (session_id) do update set data = excluded.data, expires_at = excluded.expires_at,
-            updated_at = excluded.updated_at, user_id = excluded.user_id";
+        const SQL: &str =
+            "update sessions set data = $2, expires_at = $3, updated_at = $4, user_id = $5
+            where session_id = $1";
         let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
         sqlx::query(SQL)
             .bind(record.id.to_string())
             .bind(data)
             .bind(to_millis(record.expiry_date))
+            .bind(to_millis(SystemClock.now()))
             .bind(user_of(record))
             .execute(self.store.pool())
             .await

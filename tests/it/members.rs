@@ -632,3 +632,42 @@ both_backends!(
         app.stop().await;
     }
 );
+
+both_backends!(
+    a_session_ended_elsewhere_is_not_brought_back_by_a_request_still_holding_it,
+    |db: TestDb| async move {
+        use statusgate::store::sessions::DbSessionStore;
+        use tower_sessions::session::Record;
+        use tower_sessions::SessionStore;
+
+        // Arrange: a signed-in session row, its user id kept beside the data.
+        let app = TestApp::spawn(db).await;
+        let me = owner(&app).await;
+        let store = DbSessionStore::new(app.services.store.clone());
+        let mut record = Record {
+            id: Default::default(),
+            data: [("user_id".to_owned(), json!(me.as_str()))].into(),
+            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        };
+        store.create(&mut record).await.unwrap();
+        let owner_of: Option<String> =
+            sqlx::query_scalar("select user_id from sessions where session_id = $1")
+                .bind(record.id.to_string())
+                .fetch_one(app.services.store.pool())
+                .await
+                .unwrap();
+        assert_eq!(owner_of.as_deref(), Some(me.as_str()));
+
+        // Act: the row is deleted (a password change elsewhere), then the request saves its copy.
+        sqlx::query("delete from sessions where user_id = $1")
+            .bind(me.as_str())
+            .execute(app.services.store.pool())
+            .await
+            .unwrap();
+        store.save(&record).await.unwrap();
+
+        // Assert
+        assert!(store.load(&record.id).await.unwrap().is_none());
+        app.stop().await;
+    }
+);
