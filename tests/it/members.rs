@@ -671,3 +671,97 @@ both_backends!(
         app.stop().await;
     }
 );
+
+/// Waits until the page shown contains `needle`; the click that posted a form returns before the next
+/// page has loaded.
+async fn shows(chrome: &crate::browser::Chrome, needle: &str) -> String {
+    for _ in 0..100 {
+        let html = chrome.source().await;
+        if html.contains(needle) {
+            return html;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the page never showed {needle}: {}", chrome.source().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_is_sent_and_accepted_and_the_member_removed_in_a_real_browser() {
+    let Some(chrome) = crate::browser::Chrome::start().await else {
+        return;
+    };
+    let app = TestApp::spawn(TestDb::new(crate::helpers::Backend::Sqlite).await.unwrap()).await;
+    let org = acme(&app).await;
+
+    // The owner invites an editor.
+    chrome.goto(&app.url("/admin/members")).await;
+    chrome.fill("#email", ADMIN_EMAIL).await;
+    chrome.fill("#password", ADMIN_PASSWORD).await;
+    chrome.click("button[type=submit]").await;
+    chrome.url_starting_with(&app.url("/admin/members")).await;
+    shows(&chrome, "Invite someone").await;
+    chrome.fill("#email", "invitee@acme.test").await;
+    chrome.click("#role option[value='editor']").await;
+    chrome
+        .click("form[action='/admin/members/invite'] button[type=submit]")
+        .await;
+    let html = shows(&chrome, "invitation-link").await;
+    let at = html.find("/invite/").unwrap() + "/invite/".len();
+    let token = html[at..at + 64].to_owned();
+    chrome.click("form[action='/logout'] button").await;
+    chrome.url_starting_with(&app.url("/login")).await;
+
+    // The invitee opens the link, chooses a password and is in, as an editor.
+    chrome.goto(&app.url(&format!("/invite/{token}"))).await;
+    shows(&chrome, "Create account and join").await;
+    chrome.fill("#password", PW).await;
+    chrome.fill("#repeat", PW).await;
+    chrome.click("button[type=submit]").await;
+    chrome.url_starting_with(&app.url("/admin")).await;
+    shows(&chrome, "Dashboard").await;
+    chrome.goto(&app.url("/admin/members")).await;
+    shows(&chrome, "only organisation admins manage members").await;
+    let invitee = app
+        .services
+        .store
+        .user_id_by_email("invitee@acme.test")
+        .await
+        .unwrap();
+    assert_eq!(role(&app, &org, &invitee).await, Some(Role::Editor));
+
+    // Their key and a connector they approve work until the owner removes them.
+    let key = key_for(&app, &invitee, &org, true, None).await;
+    let b = app.new_browser();
+    assert_eq!(b.sign_in("invitee@acme.test", PW).await.status(), 303);
+    let client = register_public(&app, CALLBACK).await;
+    let p = pkce();
+    let path = authorize_path(&client, CALLBACK, &p.challenge, &[]);
+    let to = consent(&b, &path, "approve", |_| {}).await;
+    let token = access_from(&app, &client, &to, &p.verifier).await;
+    assert_eq!(api_status(&app, &key).await, 200);
+    assert_eq!(mcp_status(&app, &token).await, 200);
+
+    chrome.goto(&app.url("/admin")).await;
+    chrome.click("form[action='/logout'] button").await;
+    chrome.url_starting_with(&app.url("/login")).await;
+    chrome.goto(&app.url("/admin/members")).await;
+    chrome.fill("#email", ADMIN_EMAIL).await;
+    chrome.fill("#password", ADMIN_PASSWORD).await;
+    chrome.click("button[type=submit]").await;
+    shows(&chrome, "invitee@acme.test").await;
+    chrome
+        .click(&format!(
+            "form[action='/admin/members/{invitee}/remove'] button"
+        ))
+        .await;
+    for _ in 0..100 {
+        if role(&app, &org, &invitee).await.is_none() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(role(&app, &org, &invitee).await, None);
+    assert_eq!(api_status(&app, &key).await, 401);
+    assert_eq!(mcp_status(&app, &token).await, 401);
+    app.stop().await;
+}
