@@ -93,19 +93,8 @@ impl Services {
                 retry_after_secs: wait,
             });
         }
-        let now = self.clock.now();
         let key = format!("{}|{client}", email.trim().to_lowercase());
-        let window = Duration::minutes(i64::from(self.security.login_window_minutes));
-        let (attempts, opened) = self
-            .store
-            .count_login_attempt(&key, now, now - window)
-            .await?;
-        if attempts > i64::from(self.security.login_max_failures) {
-            let left = (opened + window - now).whole_seconds().max(1);
-            return Err(ServiceError::TooManyAttempts {
-                retry_after_secs: u64::try_from(left).unwrap_or(1),
-            });
-        }
+        self.count_password_attempt(&key).await?;
         let found = match Email::parse(email) {
             Ok(e) => match self.store.user_credentials(e.as_str()).await {
                 Ok(found) => Some(found),
@@ -126,6 +115,25 @@ impl Services {
             }
             _ => Err(ServiceError::BadCredentials),
         }
+    }
+
+    /// Counts one password attempt for `key` before the password is checked, so parallel guesses
+    /// cannot all get through; past `login_max_failures` in the window it is refused until the window
+    /// ends. A success clears the key (`clear_login_attempts`).
+    pub(super) async fn count_password_attempt(&self, key: &str) -> Result<()> {
+        let now = self.clock.now();
+        let window = Duration::minutes(i64::from(self.security.login_window_minutes));
+        let (attempts, opened) = self
+            .store
+            .count_login_attempt(key, now, now - window)
+            .await?;
+        if attempts > i64::from(self.security.login_max_failures) {
+            let left = (opened + window - now).whole_seconds().max(1);
+            return Err(ServiceError::TooManyAttempts {
+                retry_after_secs: u64::try_from(left).unwrap_or(1),
+            });
+        }
+        Ok(())
     }
 
     /// Deletes attempt counts whose window has passed.

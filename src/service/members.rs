@@ -450,9 +450,14 @@ impl Services {
             .user_credentials(&me.email)
             .await
             .or_not_found("user")?;
+        // The current password is a secret like any other: a session left open must not become a way
+        // to guess it, so attempts count as sign-in attempts do (per person, not per address).
+        let attempt_key = format!("{}|account", me.email);
+        self.count_password_attempt(&attempt_key).await?;
         if !verify_password(current.to_owned(), stored).await {
             return Err(DomainError::invalid("current", "is not your current password").into());
         }
+        self.store.clear_login_attempts(&attempt_key).await?;
         check_password_shape(new).map_err(|e| match e {
             DomainError::Invalid { reason, .. } => DomainError::invalid("new", reason),
             other => other,

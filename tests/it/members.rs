@@ -629,6 +629,16 @@ both_backends!(
             303
         );
         assert_eq!(audited(&app, &org, "account.password_changed").await, 1);
+
+        // Guessing the current password from an open session is throttled like sign-in.
+        let guess = [("current", "a wrong guess"), ("new", PW), ("repeat", PW)];
+        for _ in 0..5 {
+            let (s, _, _) = submit(&app, "/account", "/account/password", &guess).await;
+            assert_eq!(s, 422);
+        }
+        let right = [("current", new_pw), ("new", PW), ("repeat", PW)];
+        let (s, _, _) = submit(&app, "/account", "/account/password", &right).await;
+        assert_eq!(s, 429);
         app.stop().await;
     }
 );
