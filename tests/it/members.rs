@@ -775,3 +775,37 @@ async fn an_invitation_is_sent_and_accepted_and_the_member_removed_in_a_real_bro
     assert_eq!(mcp_status(&app, &token).await, 401);
     app.stop().await;
 }
+
+both_backends!(
+    an_invitation_is_emailed_when_smtp_is_set,
+    |db: TestDb| async move {
+        // Arrange
+        let sink = crate::loopback::smtp_sink().await;
+        let app = TestApp::spawn_with(
+            db,
+            |c| {
+                c.smtp.host = "127.0.0.1".into();
+                c.smtp.port = sink.port;
+                c.smtp.from = "status@acme.test".into();
+            },
+            std::sync::Arc::new(statusgate::clock::SystemClock),
+        )
+        .await;
+        app.sign_in_as_owner().await;
+
+        // Act
+        let token = invite(&app, "mailed@acme.test", "viewer").await;
+
+        // Assert: the same link, to the invitee; the page says it was emailed.
+        let msgs = sink.messages.clone();
+        let sent = crate::loopback::eventually(10, || msgs.lock().unwrap().len() == 1).await;
+        assert!(sent, "invitation emailed");
+        let mail = msgs.lock().unwrap()[0].clone();
+        assert!(mail.contains(&format!("/invite/{token}")), "{mail}");
+        assert!(
+            mail.to_lowercase().contains("to: mailed@acme.test"),
+            "{mail}"
+        );
+        app.stop().await;
+    }
+);
