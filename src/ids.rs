@@ -76,6 +76,7 @@ id_type!(MonitorEventId, "mev_");
 id_type!(PendingActionId, "act_");
 id_type!(SubscriberId, "sub_");
 id_type!(NotificationId, "ntf_");
+id_type!(InvitationId, "inv_");
 
 /// `n` random bytes as lowercase hex.
 pub fn random_hex(n: usize) -> String {

@@ -12,8 +12,8 @@ use serde_json::json;
 use time::Duration;
 use tokio::sync::Semaphore;
 
-use super::{NotFoundAs, Principal, Result, ServiceError, Services};
-use crate::domain::{DomainError, Email, Membership, Name, Org, Permission, Role, Slug, User};
+use super::{NotFoundAs, Result, ServiceError, Services};
+use crate::domain::{DomainError, Email, Membership, Name, Org, Role, Slug, User};
 use crate::ids::{OrgId, UserId};
 use crate::store::StoreError;
 
@@ -68,7 +68,7 @@ pub async fn hash_password(password: String) -> Result<String> {
     .ok_or_else(|| ServiceError::Internal(StoreError::Corrupt("password hashing failed".into())))
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
+pub(super) async fn verify_password(password: String, hash: String) -> bool {
     hashing(move || {
         PasswordHash::new(&hash).is_ok_and(|h| {
             Argon2::default()
@@ -93,19 +93,8 @@ impl Services {
                 retry_after_secs: wait,
             });
         }
-        let now = self.clock.now();
         let key = format!("{}|{client}", email.trim().to_lowercase());
-        let window = Duration::minutes(i64::from(self.security.login_window_minutes));
-        let (attempts, opened) = self
-            .store
-            .count_login_attempt(&key, now, now - window)
-            .await?;
-        if attempts > i64::from(self.security.login_max_failures) {
-            let left = (opened + window - now).whole_seconds().max(1);
-            return Err(ServiceError::TooManyAttempts {
-                retry_after_secs: u64::try_from(left).unwrap_or(1),
-            });
-        }
+        self.count_password_attempt(&key).await?;
         let found = match Email::parse(email) {
             Ok(e) => match self.store.user_credentials(e.as_str()).await {
                 Ok(found) => Some(found),
@@ -126,6 +115,25 @@ impl Services {
             }
             _ => Err(ServiceError::BadCredentials),
         }
+    }
+
+    /// Counts one password attempt for `key` before the password is checked, so parallel guesses
+    /// cannot all get through; past `login_max_failures` in the window it is refused until the window
+    /// ends. A success clears the key (`clear_login_attempts`).
+    pub(super) async fn count_password_attempt(&self, key: &str) -> Result<()> {
+        let now = self.clock.now();
+        let window = Duration::minutes(i64::from(self.security.login_window_minutes));
+        let (attempts, opened) = self
+            .store
+            .count_login_attempt(key, now, now - window)
+            .await?;
+        if attempts > i64::from(self.security.login_max_failures) {
+            let left = (opened + window - now).whole_seconds().max(1);
+            return Err(ServiceError::TooManyAttempts {
+                retry_after_secs: u64::try_from(left).unwrap_or(1),
+            });
+        }
+        Ok(())
     }
 
     /// Deletes attempt counts whose window has passed.
@@ -215,46 +223,6 @@ impl Services {
         self.store.insert_audit(&mut tx, &rec, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(user)
-    }
-
-    /// Changes a member's role; needs settings-manage, and only an owner may grant or remove ownership.
-    pub async fn set_role(
-        &self,
-        who: &Principal,
-        org: &OrgId,
-        user: &UserId,
-        role: Role,
-    ) -> Result<()> {
-        self.require(who, org, Permission::SettingsManage, "organisation")
-            .await?;
-        let mine = self.store.role_of(org, &who.user_id).await?;
-        let theirs = self
-            .store
-            .role_of(org, user)
-            .await?
-            .ok_or(ServiceError::NotFound("member"))?;
-        if (role == Role::Owner || theirs == Role::Owner) && mine != Some(Role::Owner) {
-            return Err(ServiceError::Forbidden(
-                "only an owner can change ownership".into(),
-            ));
-        }
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        self.store
-            .upsert_membership(&mut tx, org, user, role, now)
-            .await?;
-        let detail = json!({ "from": theirs.as_str(), "to": role.as_str() });
-        self.audit(
-            &mut tx,
-            who,
-            org,
-            "member.role_changed",
-            ("user", user.as_str()),
-            detail,
-        )
-        .await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(())
     }
 }
 

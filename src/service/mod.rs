@@ -13,6 +13,7 @@ pub mod edits;
 mod history;
 pub mod incidents;
 pub mod maintenances;
+pub mod members;
 pub mod monitors;
 mod orgs;
 pub mod outbox;

@@ -33,6 +33,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     8 "0008_client_owner",
     11 "0011_login_attempts",
     12 "0012_page_settings",
+    13 "0013_members",
     14 "0014_setup_token",
 );
 #[rustfmt::skip]
@@ -46,6 +47,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     8 "0008_client_owner",
     11 "0011_login_attempts",
     12 "0012_page_settings",
+    13 "0013_members",
     14 "0014_setup_token",
 );
 

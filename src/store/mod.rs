@@ -12,6 +12,7 @@ mod drafts;
 mod edits;
 mod incidents;
 mod maintenances;
+pub mod members;
 mod migrate;
 mod monitors;
 pub mod oauth;

@@ -20,6 +20,16 @@ impl DbSessionStore {
     }
 }
 
+/// The signed-in user a session belongs to, kept in its own column so a person's sessions can be
+/// found (and ended) without reading every session's data.
+fn user_of(record: &Record) -> Option<String> {
+    record
+        .data
+        .get("user_id")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+}
+
 fn backend(e: sqlx::Error) -> Error {
     Error::Backend(e.to_string())
 }
@@ -28,8 +38,8 @@ fn backend(e: sqlx::Error) -> Error {
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> Result<()> {
         const SQL: &str =
-            "insert into sessions (session_id, data, expires_at, created_at, updated_at)
-            values ($1, $2, $3, $4, $4) on conflict (session_id) do nothing";
+            "insert into sessions (session_id, data, expires_at, created_at, updated_at, user_id)
+            values ($1, $2, $3, $4, $4, $5) on conflict (session_id) do nothing";
         // A colliding id (128 random bits: never in practice) is redrawn, as the trait asks.
         for _ in 0..4 {
             let data =
@@ -40,6 +50,7 @@ impl SessionStore for DbSessionStore {
                 .bind(data)
                 .bind(expires)
                 .bind(expires)
+                .bind(user_of(record))
                 .execute(self.store.pool())
                 .await
                 .map_err(backend)?;
@@ -51,16 +62,20 @@ impl SessionStore for DbSessionStore {
         Err(Error::Backend("could not allocate a session id".into()))
     }
 
+    /// Updates an existing session only: tower-sessions creates new ones through `create`, so a row
+    /// missing here was deleted while the request ran (signed out, or ended by a password change), and
+    /// must stay deleted rather than come back with the request's copy.
     async fn save(&self, record: &Record) -> Result<()> {
-        const SQL: &str = "insert into sessions (session_id, data, expires_at, created_at, updated_at)
-            values ($1, $2, $3, $3, $3)
-            on conflict (session_id) do update set data = excluded.data, expires_at = excluded.expires_at,
-            updated_at = excluded.updated_at";
+        const SQL: &str =
+            "update sessions set data = $2, expires_at = $3, updated_at = $4, user_id = $5
+            where session_id = $1";
         let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
         sqlx::query(SQL)
             .bind(record.id.to_string())
             .bind(data)
             .bind(to_millis(record.expiry_date))
+            .bind(to_millis(SystemClock.now()))
+            .bind(user_of(record))
             .execute(self.store.pool())
             .await
             .map_err(backend)?;

@@ -189,7 +189,23 @@ async fn admin_org(
     me: &SignedIn,
     asked: Option<&str>,
 ) -> Result<OrgId, WebError> {
-    let services = &oauth.services;
+    org_to_manage(
+        &oauth.services,
+        me,
+        asked,
+        "only organisation admins manage Hosted MCP",
+    )
+    .await
+}
+
+/// The organisation an admin page is about: `asked` (checked for settings-manage), else the first
+/// the person may administer; none is 403 with `refusal`.
+pub(super) async fn org_to_manage(
+    services: &crate::service::Services,
+    me: &SignedIn,
+    asked: Option<&str>,
+    refusal: &str,
+) -> Result<OrgId, WebError> {
     let memberships = services.memberships(&me.principal.user_id).await?;
     let org = match asked.and_then(OrgId::parse) {
         Some(o) => o,
@@ -197,9 +213,7 @@ async fn admin_org(
             .iter()
             .find(|m| m.role.allows(Permission::SettingsManage))
             .map(|m| m.org.id.clone())
-            .ok_or(WebError::Service(ServiceError::Forbidden(
-                "only organisation admins manage Hosted MCP".into(),
-            )))?,
+            .ok_or_else(|| WebError::Service(ServiceError::Forbidden(refusal.into())))?,
     };
     services
         .require(

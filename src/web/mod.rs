@@ -1,6 +1,7 @@
 //! The HTML side: the public status page, sign-in, and the admin pages. Handlers extract, call one
 //! service function and render; `WebError` turns a service error into an error page once.
 
+mod account;
 mod admin;
 mod api_keys;
 mod audit;
@@ -10,7 +11,9 @@ mod deliveries;
 mod drafts;
 mod form;
 mod history;
+mod invite;
 mod login;
+mod members;
 mod monitors;
 mod orgs;
 mod pages_admin;
@@ -48,6 +51,9 @@ pub fn router() -> Router<AppState> {
         .merge(orgs::router())
         .merge(history::router())
         .merge(audit::router())
+        .merge(members::router())
+        .merge(account::router())
+        .merge(invite::router())
 }
 
 /// Renders a template; a render failure is logged and becomes a bare 500.

@@ -36,6 +36,11 @@ impl WebSession {
         Ok(raw.and_then(|s| UserId::parse(&s)))
     }
 
+    /// The session's id, once it has been stored (a signed-in session always has one).
+    pub fn id(&self) -> Option<String> {
+        self.0.id().map(|i| i.to_string())
+    }
+
     /// The session's CSRF token, made on first use.
     pub async fn csrf_token(&self) -> Result<String, WebError> {
         if let Some(t) = self.0.get::<String>(CSRF_KEY).await.map_err(internal)? {

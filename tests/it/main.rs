@@ -15,6 +15,7 @@ mod mcp_cross_org;
 mod mcp_direct;
 mod mcp_http;
 mod mcp_oauth_client;
+mod members;
 mod page_mcp;
 
 mod admin_history;
