@@ -284,6 +284,10 @@ struct IncidentPage {
 }
 
 impl IncidentPage {
+    fn title_now(&self) -> &str {
+        &self.incident.title
+    }
+
     /// Whether the correction form came back refused.
     fn came_back(&self) -> bool {
         self.form.value("edit", "") == "1"
@@ -493,6 +497,10 @@ struct MaintenancePage {
 }
 
 impl MaintenancePage {
+    fn title_now(&self) -> &str {
+        &self.maintenance.title
+    }
+
     /// Whether the correction form came back refused.
     fn came_back(&self) -> bool {
         self.form.value("edit", "") == "1"
