@@ -299,9 +299,11 @@ async fn update(
 ) -> ApiResult<Json<Value>> {
     let edit = IncidentEdit {
         title: b.title,
-        affected: b
-            .affected_components
-            .map(|list| list.into_iter().map(|a| (a.component_id, a.status)).collect()),
+        affected: b.affected_components.map(|list| {
+            list.into_iter()
+                .map(|a| (a.component_id, a.status))
+                .collect()
+        }),
         message: b.message,
         notify: b.notify,
     };

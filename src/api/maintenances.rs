@@ -169,8 +169,12 @@ pub struct Transition {
     notify: bool,
 }
 
+/// An RFC 3339 time cut to whole milliseconds, the precision it is stored at: compared finer, an end a
+/// few microseconds after its start passes the window check and is stored equal to it.
 fn instant(field: &str, raw: &str) -> ApiResult<OffsetDateTime> {
-    OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+    let t = OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| ApiError::unprocessable(format!("{field}: must be an RFC 3339 time")))?;
+    t.replace_millisecond(t.millisecond())
         .map_err(|_| ApiError::unprocessable(format!("{field}: must be an RFC 3339 time")))
 }
 

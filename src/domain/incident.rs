@@ -154,7 +154,16 @@ mod tests {
         assert_eq!(ok.unwrap()[0].1, ComponentStatus::MajorOutage);
         for bad in [("cmp_abc", "broken"), ("not an id", "operational")] {
             let e = parse_affected(&[(bad.0.into(), bad.1.into())]).unwrap_err();
-            assert!(matches!(e, DomainError::Invalid { field: "affected_components", .. }), "{e}");
+            assert!(
+                matches!(
+                    e,
+                    DomainError::Invalid {
+                        field: "affected_components",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
         }
         let one = ("cmp_abc".to_owned(), "operational".to_owned());
         let twice = [one.clone(), one];

@@ -143,24 +143,25 @@ impl Services {
             .into());
         }
         let renamed = title.filter(|t| *t != incident.title);
-        let update = if affected.is_some() || message.is_some() || (edit.notify && renamed.is_some()) {
-            let default = match (&affected, &renamed) {
-                (None, Some(t)) => format!("This incident is now titled \u{201c}{t}\u{201d}."),
-                _ => "Impact updated.".to_owned(),
+        let update =
+            if affected.is_some() || message.is_some() || (edit.notify && renamed.is_some()) {
+                let default = match (&affected, &renamed) {
+                    (None, Some(t)) => format!("This incident is now titled \u{201c}{t}\u{201d}."),
+                    _ => "Impact updated.".to_owned(),
+                };
+                let update = NewIncidentUpdate {
+                    stage: incident.stage,
+                    message: message.map_or_else(|| Message::parse("message", &default), Ok)?,
+                    affected: affected.unwrap_or_default(),
+                    notify: edit.notify,
+                };
+                refuse_if_draft(&incident.draft, "incident", id.as_str())?;
+                incident.stage.check_update(update.stage)?;
+                self.check_components(&page, &update.affected).await?;
+                Some(update)
+            } else {
+                None
             };
-            let update = NewIncidentUpdate {
-                stage: incident.stage,
-                message: message.map_or_else(|| Message::parse("message", &default), Ok)?,
-                affected: affected.unwrap_or_default(),
-                notify: edit.notify,
-            };
-            refuse_if_draft(&incident.draft, "incident", id.as_str())?;
-            incident.stage.check_update(update.stage)?;
-            self.check_components(&page, &update.affected).await?;
-            Some(update)
-        } else {
-            None
-        };
         if renamed.is_none() && update.is_none() {
             return Ok((incident, None));
         }

@@ -509,7 +509,10 @@ impl MaintenancePage {
     /// Whether the correction form ticks `c`: as typed when it came back, else as stored.
     fn covers(&self, c: &Component) -> bool {
         if self.came_back() {
-            !self.form.value(&format!("component_{}", c.id), "").is_empty()
+            !self
+                .form
+                .value(&format!("component_{}", c.id), "")
+                .is_empty()
         } else {
             self.maintenance.components.contains(&c.id)
         }

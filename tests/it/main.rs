@@ -20,6 +20,7 @@ mod page_mcp;
 mod cli;
 mod domain_rules;
 mod drafts;
+mod edits;
 mod loopback;
 mod monitor_guard;
 mod monitor_instances;
