@@ -11,6 +11,7 @@ pub mod dispatch;
 pub mod drafts;
 pub mod edits;
 pub mod incidents;
+pub mod maintenance_edits;
 pub mod maintenances;
 pub mod monitors;
 pub mod outbox;
