@@ -513,3 +513,71 @@ both_backends!(
         assert!(public.contains("Login upgrade"), "{public}");
     }
 );
+
+both_backends!(
+    maintenance_work_in_progress_moves_component_statuses_and_notify_posts_an_update,
+    |db: TestDb| async move {
+        let app = spawn(db).await;
+        let (page, auth) = demo_ids(&app.services, "Authentication").await;
+        let (_, rest_api) = demo_ids(&app.services, "REST API").await;
+        let key = owner_key(&app, true).await;
+        let m = schedule(&app, &key, &page, json!([auth])).await;
+        let one = format!("/maintenances/{m}");
+        let start = json!({ "state": "in_progress", "message": "Started", "notify": false });
+        let (s, _) = json(
+            &app,
+            &key,
+            Method::POST,
+            &format!("{one}/updates"),
+            Some(start),
+        )
+        .await;
+        assert_eq!(s, 201);
+        assert_eq!(
+            status_of(&app, &key, &page, &auth).await,
+            "under_maintenance"
+        );
+
+        // Work in progress cannot move, but its components can change, and their statuses follow.
+        let later = rfc(OffsetDateTime::now_utc() + Duration::days(3));
+        let (s, body) = json(
+            &app,
+            &key,
+            Method::PATCH,
+            &one,
+            Some(json!({ "ends_at": later })),
+        )
+        .await;
+        assert_eq!(s, 409, "{body}");
+        let (s, body) = json(
+            &app,
+            &key,
+            Method::PATCH,
+            &one,
+            Some(json!({ "component_ids": [rest_api], "title": "API upgrade", "notify": true })),
+        )
+        .await;
+        assert_eq!(s, 200, "{body}");
+        assert_eq!(status_of(&app, &key, &page, &auth).await, "operational");
+        assert_eq!(
+            status_of(&app, &key, &page, &rest_api).await,
+            "under_maintenance"
+        );
+
+        // notify: true told subscribers with an update at the current state.
+        let (_, got) = json(&app, &key, Method::GET, &one, None).await;
+        let latest = &got["updates"][0];
+        assert_eq!(
+            (latest["state"].clone(), latest["notify"].clone()),
+            (json!("in_progress"), json!(true)),
+            "{got}"
+        );
+        assert!(
+            latest["message"].as_str().unwrap().contains("API upgrade"),
+            "{got}"
+        );
+        let rows = audited(&app, &key, "maintenance.edited", &m).await;
+        assert_eq!(rows[0]["detail"]["notify"], true, "{rows:?}");
+        app.stop().await;
+    }
+);
