@@ -23,6 +23,7 @@ use super::McpCaller;
 
 /// One JSON-RPC message, read once: the guard checks its scope from this, and the direct path answers it.
 #[derive(Deserialize)]
+#[serde(remote = "Self")]
 pub struct Envelope<'a> {
     #[serde(borrow, default)]
     jsonrpc: Option<Cow<'a, str>>,
@@ -33,6 +34,27 @@ pub struct Envelope<'a> {
     method: Option<Cow<'a, str>>,
     #[serde(default)]
     pub params: Value,
+}
+
+/// Only an object is a JSON-RPC message. The derived reader alone would also take an array field by
+/// field (`["2.0", 1, "tools/list"]`), which rmcp refuses: the direct path must not answer it either.
+impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Object<'a>(std::marker::PhantomData<Envelope<'a>>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Object<'a> {
+            type Value = Envelope<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON-RPC message object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                Envelope::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(Object(std::marker::PhantomData))
+    }
 }
 
 impl Envelope<'_> {
@@ -195,6 +217,21 @@ mod tests {
             .collect();
         pairs.push(change);
         headers(&pairs)
+    }
+
+    #[test]
+    fn only_an_object_is_an_envelope() {
+        let msg = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#;
+        let env = serde_json::from_slice::<Envelope<'_>>(msg).expect("an object reads");
+        assert_eq!(env.method(), Some("tools/list"));
+        for not_one in [
+            &br#"["2.0",1,"tools/list"]"#[..],
+            b"[]",
+            b"\"tools/list\"",
+            br#"{"method":"tools/list","method":"tools/call"}"#,
+        ] {
+            assert!(serde_json::from_slice::<Envelope<'_>>(not_one).is_err());
+        }
     }
 
     #[test]

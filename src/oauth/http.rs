@@ -168,19 +168,25 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthErr
             )));
         }
         seen.push(k.to_string());
-        let v = Some(v.into_owned());
-        match k.as_ref() {
-            "grant_type" => req.grant_type = v,
-            "code" => req.code = v,
-            "redirect_uri" => req.redirect_uri = v,
-            "code_verifier" => req.code_verifier = v,
-            "refresh_token" | "token" => req.refresh_token = v,
-            "scope" => req.scope = v,
-            "resource" => req.resource = v,
-            "client_id" => req.client_id = v,
-            "client_secret" => req.client_secret = v,
-            _ => {}
+        let slot = match k.as_ref() {
+            "grant_type" => &mut req.grant_type,
+            "code" => &mut req.code,
+            "redirect_uri" => &mut req.redirect_uri,
+            "code_verifier" => &mut req.code_verifier,
+            "refresh_token" | "token" => &mut req.refresh_token,
+            "scope" => &mut req.scope,
+            "resource" => &mut req.resource,
+            "client_id" => &mut req.client_id,
+            "client_secret" => &mut req.client_secret,
+            _ => continue,
+        };
+        // No identifier or secret holds a NUL, and PostgreSQL refuses one in any lookup.
+        if v.contains('\0') {
+            return Err(OAuthError::InvalidRequest(format!(
+                "{k} contains a NUL character"
+            )));
         }
+        *slot = Some(v.into_owned());
     }
     req.basic = basic_credentials(headers)?;
     Ok(req)
@@ -212,7 +218,11 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default()
     };
-    Ok(Some((decode(id), decode(secret))))
+    let (id, secret) = (decode(id), decode(secret));
+    if id.contains('\0') || secret.contains('\0') {
+        return Err(bad());
+    }
+    Ok(Some((id, secret)))
 }
 
 async fn token(State(oauth): State<AuthServer>, headers: HeaderMap, body: Bytes) -> Response {

@@ -211,11 +211,20 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:c0a8:101::1",
         ] {
             let ip: IpAddr = s.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
             assert!(is_internal(ip), "{s}");
         }
-        for s in ["93.184.216.34", "2606:2800:220:1::1", "1.1.1.1"] {
+        for s in [
+            "93.184.216.34",
+            "2606:2800:220:1::1",
+            "1.1.1.1",
+            "64:ff9b::101:101",
+            "2002:101:101::1",
+        ] {
             let ip: IpAddr = s.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
             assert!(!is_internal(ip), "{s}");
         }

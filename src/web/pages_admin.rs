@@ -132,9 +132,9 @@ async fn create_page(
         Some(named) => orgs.iter().find(|o| o.id.as_str() == named),
         None => orgs.first(),
     }
-        .ok_or_else(|| {
-            ServiceError::Forbidden("only an organisation's admins and owners create pages".into())
-        })?;
+    .ok_or_else(|| {
+        ServiceError::Forbidden("only an organisation's admins and owners create pages".into())
+    })?;
     let new = NewPage {
         name: form.get("name").unwrap_or_default().to_owned(),
         slug: form.get("slug").unwrap_or_default().to_owned(),

@@ -103,6 +103,9 @@ struct StatusPage {
     slug: String,
     csrf: String,
     email_enabled: bool,
+    logo_url: String,
+    support_url: String,
+    theme: Option<String>,
 }
 
 pub fn status_class(s: ComponentStatus) -> &'static str {
@@ -115,15 +118,44 @@ pub fn human_time(t: time::OffsetDateTime) -> String {
     t.format(&f).unwrap_or_else(|_| rfc3339(t))
 }
 
-fn updates_view(updates: &[IncidentUpdate]) -> Vec<UpdateView> {
+/// "2026-11-22 15:05 CET" in the page's time zone (UTC when the zone is unknown), for visitors of a
+/// page whose team chose where its times are read.
+pub fn zoned_time(t: time::OffsetDateTime, tz: &jiff::tz::TimeZone) -> String {
+    let Ok(ts) = jiff::Timestamp::from_second(t.unix_timestamp()) else {
+        return human_time(t);
+    };
+    ts.to_zoned_datetime(tz.clone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+fn updates_view(updates: &[IncidentUpdate], tz: &jiff::tz::TimeZone) -> Vec<UpdateView> {
     updates
         .iter()
         .map(|u| UpdateView {
             stage: u.stage.label(),
             message: u.message.clone(),
-            at: human_time(u.created_at),
+            at: zoned_time(u.created_at, tz),
         })
         .collect()
+}
+
+/// The page's own policy: its logo may come from any https host, and its accent colour arrives in
+/// one `<style>` element allowed by its hash rather than by allowing inline styles at large.
+fn page_policy(logo: bool, theme: Option<&str>) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let mut csp = String::from(
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    );
+    if logo {
+        csp.push_str("; img-src 'self' https:");
+    }
+    if let Some(css) = theme {
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(css));
+        csp.push_str(&format!("; style-src 'self' 'sha256-{hash}'"));
+    }
+    csp
 }
 
 pub async fn show(
@@ -163,13 +195,19 @@ pub async fn show(
             }
         })
         .collect();
+    let tz = jiff::tz::TimeZone::get(&p.page.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let at = |t: time::OffsetDateTime| zoned_time(t, &tz);
     let incident_view = |(i, u): &(crate::domain::Incident, Vec<IncidentUpdate>)| IncidentView {
         title: i.title.clone(),
         stage: i.stage.label(),
-        started: human_time(i.started_at),
-        resolved: i.resolved_at.map(human_time),
-        updates: updates_view(u),
+        started: at(i.started_at),
+        resolved: i.resolved_at.map(at),
+        updates: updates_view(u, &tz),
     };
+    let branding = &p.page.branding;
+    // The accent colour was checked to be #rrggbb when saved.
+    let theme = (!branding.accent_color.is_empty())
+        .then(|| format!(":root{{--accent:{}}}", branding.accent_color));
     let page = StatusPage {
         name: p.page.name.clone(),
         overall_class: status_class(p.overall),
@@ -188,13 +226,22 @@ pub async fn show(
             .map(|m| MaintenanceView {
                 title: m.title.clone(),
                 state: m.state.label(),
-                window: format!("{} to {}", human_time(m.starts_at), human_time(m.ends_at)),
+                window: format!("{} to {}", at(m.starts_at), at(m.ends_at)),
             })
             .collect(),
         history: p.history.iter().map(incident_view).collect(),
         slug: p.page.public_slug.clone(),
         csrf: session.csrf_token().await?,
         email_enabled: services.monitoring.smtp.enabled(),
+        logo_url: branding.logo_url.clone(),
+        support_url: branding.support_url.clone(),
+        theme: theme.clone(),
     };
-    Ok(render(&page))
+    let mut resp = render(&page);
+    let policy = page_policy(!branding.logo_url.is_empty(), theme.as_deref());
+    if let Ok(v) = axum::http::HeaderValue::from_str(&policy) {
+        resp.headers_mut()
+            .insert(axum::http::header::CONTENT_SECURITY_POLICY, v);
+    }
+    Ok(resp)
 }

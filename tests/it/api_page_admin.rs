@@ -219,6 +219,33 @@ both_backends!(a_team_builds_its_own_page_over_rest, |db| async move {
     let (s, incident) = As(&app, &key).post(&format!("/pages/{page_id}/incidents"), Some(json!({ "title": "Visa declines", "message": "Investigating", "notify": false,
                      "affected_components": [{ "component_id": comp_id, "status": "major_outage" }] }))).await;
     assert_eq!(s, 201, "{incident}");
+    // The public page shows the branding, allowed by its own policy, and times in its time zone.
+    let r = reqwest::get(format!("{}/status/pay-status", app.base))
+        .await
+        .unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("img-src 'self' https:") && csp.contains("style-src 'self' 'sha256-"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("src=\"https://acme.example/logo.png\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"https://acme.example/support\""),
+        "{html}"
+    );
+    assert!(html.contains("--accent:#1f6feb"), "{html}");
+    assert!(
+        html.contains(" CET") || html.contains(" CEST"),
+        "times in Europe/Berlin: {html}"
+    );
     let (s, body) = As(&app, &key)
         .delete(&format!("/components/{comp_id}"), None)
         .await;

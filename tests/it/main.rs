@@ -31,6 +31,7 @@ mod notifications;
 mod oauth;
 mod pages_admin;
 mod pages_in_browser;
+mod properties;
 mod sign_in;
 mod storage;
 mod subscriptions;
