@@ -13,10 +13,11 @@ use super::error::{path_id, ApiError, ApiResult, Body, Query};
 use super::listing::{choice, page, window};
 use super::pages::page_id;
 use super::{op, ApiState, Op};
+use crate::domain::incident::parse_affected;
 use crate::domain::{ComponentStatus, IncidentStage, Message, NewIncidentUpdate};
 use crate::ids::{ComponentId, IncidentId};
 use crate::mcp::views;
-use crate::service::edits::IncidentFilter;
+use crate::service::edits::{IncidentEdit, IncidentFilter};
 
 pub fn ops() -> Vec<Op> {
     vec![
@@ -53,7 +54,7 @@ pub fn ops() -> Vec<Op> {
             "/incidents/{incident_id}",
             "updateIncident",
             "incidents",
-            "Rename an incident or change its components' statuses",
+            "Correct an incident's title or its affected components and their statuses",
             update,
             body = EditIncident,
             write = true
@@ -158,9 +159,9 @@ pub struct EditIncident {
     title: Option<String>,
     /// New statuses (the impact) of components; posted as an update at the current stage.
     affected_components: Option<Vec<Affected>>,
-    /// The update's message when components change (default: "Impact updated.").
+    /// The message of that update (default: "Impact updated."); given alone, it posts an update too.
     message: Option<String>,
-    /// Whether subscribers hear of a component change (default false).
+    /// Whether subscribers hear of the update (default false: nobody is told).
     #[serde(default)]
     notify: bool,
 }
@@ -195,18 +196,11 @@ pub struct Reopen {
 }
 
 fn affected(list: Vec<Affected>) -> ApiResult<Vec<(ComponentId, ComponentStatus)>> {
-    list.into_iter()
-        .map(|a| {
-            let id = ComponentId::parse(&a.component_id).ok_or_else(|| {
-                ApiError::unprocessable(format!(
-                    "affected_components: {} is not a component id",
-                    a.component_id
-                ))
-            })?;
-            let status = ComponentStatus::parse(&a.status)?;
-            Ok((id, status))
-        })
-        .collect()
+    let pairs: Vec<(String, String)> = list
+        .into_iter()
+        .map(|a| (a.component_id, a.status))
+        .collect();
+    Ok(parse_affected(&pairs)?)
 }
 
 fn stage(s: &str) -> ApiResult<IncidentStage> {
@@ -303,28 +297,24 @@ async fn update(
     Path(id): Path<String>,
     Body(b): Body<EditIncident>,
 ) -> ApiResult<Json<Value>> {
-    let id = incident_id(&id)?;
-    if let Some(t) = &b.title {
-        // Checked before anything is written, so a bad title changes nothing.
-        crate::domain::Name::parse("title", t)?;
-    }
-    if let Some(list) = b.affected_components {
-        let (incident, _) = s.services.incident(&c.principal, &id, Some(1)).await?;
-        let update = NewIncidentUpdate {
-            stage: incident.stage,
-            message: message(b.message.as_deref().unwrap_or("Impact updated."))?,
-            affected: affected(list)?,
-            notify: b.notify,
-        };
-        s.services
-            .add_incident_update(&c.principal, &id, update)
-            .await?;
-    }
-    if let Some(t) = &b.title {
-        s.services.rename_incident(&c.principal, &id, t).await?;
-    }
-    let (incident, _) = s.services.incident(&c.principal, &id, Some(1)).await?;
-    Ok(Json(views::incident(&incident)))
+    let edit = IncidentEdit {
+        title: b.title,
+        affected: b.affected_components.map(|list| {
+            list.into_iter()
+                .map(|a| (a.component_id, a.status))
+                .collect()
+        }),
+        message: b.message,
+        notify: b.notify,
+    };
+    let (incident, update) = s
+        .services
+        .edit_incident(&c.principal, &incident_id(&id)?, edit)
+        .await?;
+    Ok(match update {
+        Some(u) => with_update(&incident, &u),
+        None => Json(views::incident(&incident)),
+    })
 }
 
 async fn delete(

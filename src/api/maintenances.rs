@@ -56,7 +56,7 @@ pub fn ops() -> Vec<Op> {
             "/maintenances/{maintenance_id}",
             "updateMaintenance",
             "maintenances",
-            "Change the title, or the window while scheduled",
+            "Correct the title, the window (while scheduled) or the components",
             update,
             body = Edit,
             write = true
@@ -142,8 +142,15 @@ pub struct Schedule {
 #[serde(deny_unknown_fields)]
 pub struct Edit {
     title: Option<String>,
+    /// RFC 3339; the window moves only while the maintenance is scheduled.
     starts_at: Option<String>,
+    /// RFC 3339.
     ends_at: Option<String>,
+    /// The components it covers, replacing the current list (until it is finished).
+    component_ids: Option<Vec<String>>,
+    /// Whether subscribers are told what it now is (default false: nobody is told).
+    #[serde(default)]
+    notify: bool,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -162,8 +169,12 @@ pub struct Transition {
     notify: bool,
 }
 
+/// An RFC 3339 time cut to whole milliseconds, the precision it is stored at: compared finer, an end a
+/// few microseconds after its start passes the window check and is stored equal to it.
 fn instant(field: &str, raw: &str) -> ApiResult<OffsetDateTime> {
-    OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+    let t = OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| ApiError::unprocessable(format!("{field}: must be an RFC 3339 time")))?;
+    t.replace_millisecond(t.millisecond())
         .map_err(|_| ApiError::unprocessable(format!("{field}: must be an RFC 3339 time")))
 }
 
@@ -261,18 +272,13 @@ async fn update(
     Path(id): Path<String>,
     Body(b): Body<Edit>,
 ) -> ApiResult<Json<Value>> {
+    let at = |field, raw: Option<String>| raw.map(|t| instant(field, &t)).transpose();
     let edit = MaintenanceEdit {
-        title: b.title.as_deref(),
-        starts_at: b
-            .starts_at
-            .as_deref()
-            .map(|t| instant("starts_at", t))
-            .transpose()?,
-        ends_at: b
-            .ends_at
-            .as_deref()
-            .map(|t| instant("ends_at", t))
-            .transpose()?,
+        title: b.title,
+        starts_at: at("starts_at", b.starts_at)?,
+        ends_at: at("ends_at", b.ends_at)?,
+        component_ids: b.component_ids,
+        notify: b.notify,
     };
     let m = s
         .services

@@ -101,6 +101,30 @@ pub struct NewIncidentUpdate {
 }
 
 /// Each component at most once, at most 50 of them.
+/// Reads `(component id, status)` pairs as the front ends receive them; every refusal names
+/// `affected_components`, so a form can show it beside the component list.
+pub fn parse_affected(
+    pairs: &[(String, String)],
+) -> Result<Vec<(ComponentId, ComponentStatus)>, DomainError> {
+    let list = pairs
+        .iter()
+        .map(|(id, status)| {
+            let component = ComponentId::parse(id).ok_or_else(|| {
+                DomainError::invalid("affected_components", format!("{id} is not a component id"))
+            })?;
+            let status = ComponentStatus::parse(status).map_err(|e| match e {
+                DomainError::Invalid { reason, .. } => {
+                    DomainError::invalid("affected_components", format!("status of {id} {reason}"))
+                }
+                other => other,
+            })?;
+            Ok((component, status))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    check_affected(&list)?;
+    Ok(list)
+}
+
 pub fn check_affected(affected: &[(ComponentId, ComponentStatus)]) -> Result<(), DomainError> {
     if affected.len() > 50 {
         return Err(DomainError::invalid(
@@ -123,6 +147,28 @@ pub fn check_affected(affected: &[(ComponentId, ComponentStatus)]) -> Result<(),
 mod tests {
     use super::IncidentStage::*;
     use super::*;
+
+    #[test]
+    fn affected_pairs_are_parsed_and_refusals_name_the_list() {
+        let ok = parse_affected(&[("cmp_abc".into(), "major_outage".into())]);
+        assert_eq!(ok.unwrap()[0].1, ComponentStatus::MajorOutage);
+        for bad in [("cmp_abc", "broken"), ("not an id", "operational")] {
+            let e = parse_affected(&[(bad.0.into(), bad.1.into())]).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    DomainError::Invalid {
+                        field: "affected_components",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+        }
+        let one = ("cmp_abc".to_owned(), "operational".to_owned());
+        let twice = [one.clone(), one];
+        assert!(parse_affected(&twice).is_err());
+    }
 
     #[test]
     fn open_incidents_move_freely_and_resolved_ones_need_a_reopen() {

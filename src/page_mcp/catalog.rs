@@ -1,6 +1,7 @@
 //! The page server's tools: names, descriptions for the model, JSON schemas, annotations, and the
 //! `/api/v1` route each one calls. The page is fixed at start-up, so no tool takes a `page_id`; every
-//! tool whose change subscribers could hear about takes a `notify` choice with no default.
+//! tool that posts news takes a `notify` choice with no default, and the corrections (`update_*`) take
+//! an optional one that tells nobody when left out.
 
 use serde_json::{json, Map, Value};
 
@@ -77,6 +78,11 @@ fn component_ids() -> Value {
     json!({ "type": "array", "items": { "type": "string" }, "maxItems": 50, "description": "Affected component ids, from statusgate://page/hierarchy/tree" })
 }
 
+/// `notify` on a correction: optional, and leaving it out tells nobody (a correction is rarely news).
+fn edit_notify() -> Value {
+    json!({ "type": "boolean", "description": "true posts the change as an update and queues it for every confirmed subscriber; false or absent notifies nobody." })
+}
+
 /// An object schema that must name at least one field besides `required`.
 fn edit(props: Value, required: &[&str]) -> Value {
     let mut o = object(props, required);
@@ -125,9 +131,12 @@ pub static TOOLS: &[ToolSpec] = &[
             "affected_components": affected(), "notify": notify(),
         }), &["title", "stage", "message", "notify"]),
         Verb::Post, "/pages/{page}/incidents", None),
-    write("update_incident", "Rename incident",
-        "Corrects an incident's title without posting an update (nobody is notified).",
-        || object(json!({ "incident_id": id("Incident"), "title": text(200) }), &["incident_id", "title"]),
+    write("update_incident", "Correct incident",
+        "Corrects an incident: its title, and/or the affected components with their statuses. Changing components posts an update at the incident's current stage (message optional, default \"Impact updated.\"). Nobody is notified unless notify is true.",
+        || edit(json!({
+            "incident_id": id("Incident"), "title": text(200), "affected_components": affected(),
+            "message": text(5000), "notify": edit_notify(),
+        }), &["incident_id"]),
         Verb::Patch, "/incidents/{id}", Some("incident_id")),
     write("add_incident_update", "Add incident update",
         "Posts an update to an open incident; stage resolved resolves it.",
@@ -168,10 +177,11 @@ pub static TOOLS: &[ToolSpec] = &[
             "component_ids": component_ids(), "message": text(5000), "notify": notify(),
         }), &["title", "starts_at", "ends_at", "message", "notify"]),
         Verb::Post, "/pages/{page}/maintenances", None),
-    write("update_maintenance", "Edit maintenance",
-        "Changes a maintenance's title or window without posting an update (nobody is notified).",
+    write("update_maintenance", "Correct maintenance",
+        "Corrects a maintenance: its title, its window (only while scheduled) and the components it covers (the list replaces the current one). Nobody is notified unless notify is true; then an update tells subscribers what it now is.",
         || edit(json!({
             "maintenance_id": id("Maintenance"), "title": text(200), "starts_at": instant(), "ends_at": instant(),
+            "component_ids": component_ids(), "notify": edit_notify(),
         }), &["maintenance_id"]),
         Verb::Patch, "/maintenances/{id}", Some("maintenance_id")),
     write("add_maintenance_update", "Add maintenance update",

@@ -45,7 +45,7 @@ pub static PROMPTS: &[PromptSpec] = &[
     },
     PromptSpec {
         name: "edit_incident",
-        description: "Correct an incident's title or affected components without posting an update.",
+        description: "Correct an incident's title or its affected components and their statuses.",
         args: &[INCIDENT, arg("change", "What should be corrected", true)],
     },
     PromptSpec {
@@ -124,9 +124,12 @@ pub async fn get(
             incident(arg("incident_id")).await?
         ),
         "edit_incident" => format!(
-            "Correct this incident with update_incident (title or affected components only; it posts no \
-             update and notifies nobody). Show me the exact change first.\n\nCorrection wanted: {}\n\n\
-             Incident:\n{:#}\n\nComponents:\n{summary:#}",
+            "Correct this incident with update_incident: its title, and/or the affected components with \
+             the status each is now in (component ids from the components below). Changing components \
+             posts an update at the incident's current stage (give a message, or \"Impact updated.\" is \
+             used); a title alone posts nothing. Nobody is notified unless you pass notify: true. Show me \
+             the exact change first, and ask me whether subscribers should be notified.\n\n\
+             Correction wanted: {}\n\nIncident:\n{:#}\n\nComponents:\n{summary:#}",
             arg("change"),
             incident(arg("incident_id")).await?
         ),
@@ -156,7 +159,9 @@ pub async fn get(
         "draft_maintenance_update" => format!(
             "Draft the next customer-facing update for this maintenance and pick its state (in_progress, \
              completed or cancelled); post it with add_maintenance_update, complete_maintenance or \
-             cancel_maintenance. {CONFIRM}\n\nProgress: {}\n\nMaintenance:\n{:#}",
+             cancel_maintenance. If instead its title, window (only while scheduled) or components are \
+             wrong, correct them with update_maintenance (notify is false unless you pass true). \
+             {CONFIRM}\n\nProgress: {}\n\nMaintenance:\n{:#}",
             arg("progress"),
             read(format!("{}maintenances/{}?limit=50", resources::PREFIX, arg("maintenance_id"))).await?
         ),

@@ -1,15 +1,17 @@
-//! Edits beyond posting updates: renaming an incident, changing a maintenance's title or window,
-//! deleting either; and the paged listings the REST API serves. Each change commits with its audit row.
+//! Edits beyond posting updates: correcting an incident (title, affected components; a maintenance's
+//! correction is in `maintenance_edits`), deleting either; and the paged listings the REST API serves. Each change commits with its audit row.
 
 use serde_json::json;
-use time::OffsetDateTime;
 
+use super::drafts::refuse_if_draft;
+pub use super::maintenance_edits::MaintenanceEdit;
 use super::{NotFoundAs, Principal, Result, Services};
+use crate::domain::incident::parse_affected;
 use crate::domain::{
-    ComponentStatus, DomainError, Incident, Maintenance, MaintenanceState, MaintenanceWindow, Name,
-    Permission,
+    ComponentStatus, DomainError, Incident, IncidentUpdate, Maintenance, MaintenanceState, Message,
+    Name, NewIncidentUpdate, Permission,
 };
-use crate::ids::{IncidentId, MaintenanceId, PageId};
+use crate::ids::{ComponentId, IncidentId, MaintenanceId, PageId};
 use crate::store::{MaintenanceFilter, StoreError};
 
 /// Which incidents a listing wants.
@@ -20,11 +22,24 @@ pub enum IncidentFilter {
     All,
 }
 
-/// A maintenance's new title and window; `None` keeps the current value.
-pub struct MaintenanceEdit<'a> {
-    pub title: Option<&'a str>,
-    pub starts_at: Option<OffsetDateTime>,
-    pub ends_at: Option<OffsetDateTime>,
+/// A correction to an incident as every front end receives it (REST, the page MCP server, the admin
+/// form): raw values checked in one place, so all three refuse the same input under the same field.
+#[derive(Default)]
+pub struct IncidentEdit {
+    pub title: Option<String>,
+    /// `(component id, status)` pairs, posted as an update at the incident's current stage.
+    pub affected: Option<Vec<(String, String)>>,
+    /// The update's message (default "Impact updated.").
+    pub message: Option<String>,
+    /// Whether subscribers hear of the update; false tells nobody.
+    pub notify: bool,
+}
+
+fn affected_json(affected: &[(ComponentId, ComponentStatus)]) -> serde_json::Value {
+    affected
+        .iter()
+        .map(|(c, s)| json!({ "component_id": c.as_str(), "status": s.as_str() }))
+        .collect()
 }
 
 impl Services {
@@ -68,20 +83,80 @@ impl Services {
         Ok(list.into_iter().skip(offset as usize).collect())
     }
 
-    #[tracing::instrument(skip(self), fields(incident = %id))]
-    pub async fn rename_incident(
+    /// Corrects an incident: its title, and the affected components with their statuses. Changing
+    /// components (or giving a message, or `notify`) posts an update at the incident's current stage;
+    /// subscribers hear of it only with `notify`. One audit row names the whole change. A title equal
+    /// to the current one is no change; an edit naming nothing is refused.
+    #[tracing::instrument(skip(self, edit), fields(incident = %id))]
+    pub async fn edit_incident(
         &self,
         who: &Principal,
         id: &IncidentId,
-        title: &str,
-    ) -> Result<Incident> {
-        let (incident, page) = self.managed_incident(who, id).await?;
-        let title = Name::parse("title", title)?.into_inner();
+        edit: IncidentEdit,
+    ) -> Result<(Incident, Option<IncidentUpdate>)> {
+        let (mut incident, page) = self.managed_incident(who, id).await?;
+        let title = edit
+            .title
+            .as_deref()
+            .map(|t| Name::parse("title", t))
+            .transpose()?
+            .map(Name::into_inner);
+        let affected = edit.affected.as_deref().map(parse_affected).transpose()?;
+        let message = edit
+            .message
+            .as_deref()
+            .map(|m| Message::parse("message", m))
+            .transpose()?;
+        if title.is_none() && affected.is_none() && message.is_none() {
+            return Err(DomainError::invalid(
+                "title",
+                "nothing to change: give a title, affected components or a message",
+            )
+            .into());
+        }
+        let renamed = title.filter(|t| *t != incident.title);
+        let update =
+            if affected.is_some() || message.is_some() || (edit.notify && renamed.is_some()) {
+                let default = match (&affected, &renamed) {
+                    (None, Some(t)) => format!("This incident is now titled \u{201c}{t}\u{201d}."),
+                    _ => "Impact updated.".to_owned(),
+                };
+                let update = NewIncidentUpdate {
+                    stage: incident.stage,
+                    message: message.map_or_else(|| Message::parse("message", &default), Ok)?,
+                    affected: affected.unwrap_or_default(),
+                    notify: edit.notify,
+                };
+                refuse_if_draft(&incident.draft, "incident", id.as_str())?;
+                incident.stage.check_update(update.stage)?;
+                self.check_components(&page, &update.affected).await?;
+                Some(update)
+            } else {
+                None
+            };
+        if renamed.is_none() && update.is_none() {
+            return Ok((incident, None));
+        }
+        let previous_title = incident.title.clone();
         let mut tx = self.store.begin().await?;
-        self.store
-            .rename_incident(&mut tx, id, &title, self.clock.now())
-            .await?;
-        let detail = json!({ "title": title, "previous_title": incident.title });
+        if let Some(t) = &renamed {
+            self.store
+                .rename_incident(&mut tx, id, t, self.clock.now())
+                .await?;
+            // Subscribers told of this edit hear the new title.
+            incident.title.clone_from(t);
+        }
+        let written = match update {
+            Some(u) => Some(self.write_update(&mut tx, who, &incident, u).await?),
+            None => None,
+        };
+        let detail = json!({
+            "title": incident.title,
+            "previous_title": previous_title,
+            "update": written.as_ref().map(|u| u.id.as_str()),
+            "affected_components": written.as_ref().map(|u| affected_json(&u.affected)),
+            "notify": written.as_ref().is_some_and(|u| u.notify),
+        });
         self.audit(
             &mut tx,
             who,
@@ -92,7 +167,7 @@ impl Services {
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(self.store.incident(id).await?)
+        Ok((self.store.incident(id).await?, written))
     }
 
     /// Deletes an incident and its updates. Components an open incident touched go back to
@@ -128,58 +203,6 @@ impl Services {
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
-    }
-
-    /// Changes the title, and while it is still scheduled, the window.
-    #[tracing::instrument(skip(self, edit), fields(maintenance = %id))]
-    pub async fn edit_maintenance(
-        &self,
-        who: &Principal,
-        id: &MaintenanceId,
-        edit: MaintenanceEdit<'_>,
-    ) -> Result<Maintenance> {
-        let (m, page) = self.managed_maintenance(who, id).await?;
-        let title = Name::parse("title", edit.title.unwrap_or(&m.title))?.into_inner();
-        let moved = edit.starts_at.is_some() || edit.ends_at.is_some();
-        if moved && m.state != MaintenanceState::Scheduled {
-            return Err(DomainError::Transition(
-                "only a scheduled maintenance can be moved".into(),
-            )
-            .into());
-        }
-        let now = self.clock.now();
-        let window = if moved {
-            MaintenanceWindow::new(
-                edit.starts_at.unwrap_or(m.starts_at),
-                edit.ends_at.unwrap_or(m.ends_at),
-                now,
-            )?
-        } else {
-            MaintenanceWindow {
-                starts_at: m.starts_at,
-                ends_at: m.ends_at,
-            }
-        };
-        let mut tx = self.store.begin().await?;
-        self.store
-            .edit_maintenance(&mut tx, id, &title, (window.starts_at, window.ends_at), now)
-            .await?;
-        let detail = json!({
-            "title": title,
-            "starts_at": crate::clock::rfc3339(window.starts_at),
-            "ends_at": crate::clock::rfc3339(window.ends_at),
-        });
-        self.audit(
-            &mut tx,
-            who,
-            &page.org_id,
-            "maintenance.edited",
-            ("maintenance", id.as_str()),
-            detail,
-        )
-        .await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(self.store.maintenance(id).await?)
     }
 
     /// Deletes a maintenance; if work was in progress its components go back to operational.

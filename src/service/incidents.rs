@@ -196,7 +196,7 @@ impl Services {
     /// Writes the update, moves the stage and sets component statuses (not for a draft: publishing
     /// applies them). On resolve, every component the incident touched and the update does not name goes
     /// back to operational.
-    async fn write_update(
+    pub(super) async fn write_update(
         &self,
         tx: &mut Tx,
         who: &Principal,
@@ -262,7 +262,7 @@ impl Services {
     }
 
     /// Every affected component must be a component (not a group) of this page.
-    async fn check_components(
+    pub(super) async fn check_components(
         &self,
         page: &Page,
         affected: &[(ComponentId, ComponentStatus)],

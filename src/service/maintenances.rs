@@ -96,21 +96,8 @@ impl Services {
             .page_for(who, page_id, Permission::MaintenanceManage)
             .await?;
         let title = Name::parse("title", new.title)?;
-        let known = self.store.components(page_id).await?;
-        for (i, id) in new.components.iter().enumerate() {
-            let ok = known
-                .iter()
-                .any(|c| c.id == *id && c.kind == ComponentKind::Component);
-            if !ok || new.components[..i].contains(id) {
-                return Err(ServiceError::Invalid(DomainError::invalid(
-                    "components",
-                    format!(
-                        "{id} is not a component of page {} or is listed twice",
-                        page.slug
-                    ),
-                )));
-            }
-        }
+        self.check_maintenance_components(&page, &new.components)
+            .await?;
         let now = self.clock.now();
         let m = Maintenance {
             id: MaintenanceId::generate(),
@@ -228,6 +215,30 @@ impl Services {
         tx.commit().await.map_err(StoreError::from)?;
         let m = self.store.maintenance(id).await?;
         Ok((m, update))
+    }
+
+    /// Every component must be a component (not a group) of this page, listed once.
+    pub(super) async fn check_maintenance_components(
+        &self,
+        page: &crate::domain::Page,
+        ids: &[ComponentId],
+    ) -> Result<()> {
+        let known = self.store.components(&page.id).await?;
+        for (i, id) in ids.iter().enumerate() {
+            let ok = known
+                .iter()
+                .any(|c| c.id == *id && c.kind == ComponentKind::Component);
+            if !ok || ids[..i].contains(id) {
+                return Err(ServiceError::Invalid(DomainError::invalid(
+                    "component_ids",
+                    format!(
+                        "{id} is not a component of page {} or is listed twice",
+                        page.slug
+                    ),
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// With `notify`, queues the update for subscribers in the update's own transaction; returns how

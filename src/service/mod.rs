@@ -12,6 +12,7 @@ pub mod drafts;
 pub mod edits;
 mod history;
 pub mod incidents;
+pub mod maintenance_edits;
 pub mod maintenances;
 pub mod members;
 pub mod monitors;

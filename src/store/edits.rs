@@ -1,11 +1,12 @@
-//! Edits to incidents and maintenances beyond posting updates (renaming, moving a window, deleting),
+//! Edits to incidents and maintenances beyond posting updates (renaming, moving a window, changing a
+//! maintenance's components, deleting),
 //! and the subscriber counts the REST API summarises.
 
 use time::OffsetDateTime;
 
 use super::{row, Result, StoreError, Tx};
 use crate::clock::to_millis;
-use crate::ids::{IncidentId, MaintenanceId, PageId};
+use crate::ids::{ComponentId, IncidentId, MaintenanceId, PageId};
 use crate::store::Store;
 
 /// Runs a delete of one row by id; no row is `NotFound`.
@@ -63,6 +64,29 @@ impl Store {
         .bind(id.as_str())
         .execute(&mut **tx)
         .await?;
+        Ok(())
+    }
+
+    /// Replaces the components a maintenance covers.
+    pub async fn set_maintenance_components(
+        &self,
+        tx: &mut Tx,
+        id: &MaintenanceId,
+        components: &[ComponentId],
+    ) -> Result<()> {
+        sqlx::query("delete from maintenance_components where maintenance_id = $1")
+            .bind(id.as_str())
+            .execute(&mut **tx)
+            .await?;
+        for c in components {
+            sqlx::query(
+                "insert into maintenance_components (maintenance_id, component_id) values ($1, $2)",
+            )
+            .bind(id.as_str())
+            .bind(c.as_str())
+            .execute(&mut **tx)
+            .await?;
+        }
         Ok(())
     }
 

@@ -12,6 +12,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use super::drafts::{page_drafts, DraftRow};
 use super::form::Fields;
+use super::pages_admin::FormState;
 use super::session::WebSession;
 use super::status_page::human_time;
 use super::{render, WebError};
@@ -285,6 +286,24 @@ struct IncidentPage {
     statuses: Vec<ComponentStatus>,
     can_manage: bool,
     draft: Option<DraftRow>,
+    /// The correction form as typed, when it came back refused.
+    form: FormState,
+}
+
+impl IncidentPage {
+    fn title_now(&self) -> &str {
+        &self.incident.title
+    }
+
+    /// Whether the correction form came back refused.
+    fn came_back(&self) -> bool {
+        self.form.value("edit", "") == "1"
+    }
+
+    /// The status picked for `c` in the correction form ("" is unchanged).
+    fn picked(&self, c: &Component) -> &str {
+        self.form.value(&format!("component_{}", c.id), "")
+    }
 }
 
 fn update_rows(updates: &[IncidentUpdate], components: &[Component]) -> Vec<UpdateRow> {
@@ -317,7 +336,17 @@ async fn incident(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id, IncidentId::parse, "incident")?;
-    let (incident, updates) = services.incident(&me.principal, &id, Some(200)).await?;
+    incident_view(&services, me, &id, FormState::default()).await
+}
+
+/// The incident's admin page, with the correction form as `form` holds it.
+pub(super) async fn incident_view(
+    services: &Services,
+    me: SignedIn,
+    id: &IncidentId,
+    form: FormState,
+) -> Result<Response, WebError> {
+    let (incident, updates) = services.incident(&me.principal, id, Some(200)).await?;
     let page = services
         .page_for(&me.principal, &incident.page_id, Permission::IncidentRead)
         .await?;
@@ -346,6 +375,7 @@ async fn incident(
             .collect(),
         statuses: ComponentStatus::ALL.to_vec(),
         can_manage,
+        form,
     }))
 }
 
@@ -401,18 +431,20 @@ async fn new_maintenance(
 }
 
 /// `datetime-local` values, read as UTC (the form says so).
-fn parse_local(field: &'static str, raw: &str) -> Result<OffsetDateTime, WebError> {
+pub(super) fn parse_local(field: &'static str, raw: &str) -> Result<OffsetDateTime, DomainError> {
     let with_secs =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
     let no_secs = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
     PrimitiveDateTime::parse(raw.trim(), &with_secs)
         .or_else(|_| PrimitiveDateTime::parse(raw.trim(), &no_secs))
         .map(PrimitiveDateTime::assume_utc)
-        .map_err(|_| {
-            WebError::Service(
-                DomainError::invalid(field, "must be a date and time like 2026-11-22T14:00").into(),
-            )
-        })
+        .map_err(|_| DomainError::invalid(field, "must be a date and time like 2026-11-22T14:00"))
+}
+
+/// An instant as a `datetime-local` value (UTC, to the minute).
+pub(super) fn local_value(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    t.format(&f).unwrap_or_default()
 }
 
 async fn create_maintenance(
@@ -421,8 +453,10 @@ async fn create_maintenance(
     SignedForm { me, form }: SignedForm,
 ) -> Result<Response, WebError> {
     let page_id = parse_id(&page_id, PageId::parse, "page")?;
-    let starts_at = parse_local("starts_at", form.required("starts_at")?)?;
-    let ends_at = parse_local("ends_at", form.required("ends_at")?)?;
+    let starts_at = parse_local("starts_at", form.required("starts_at")?)
+        .map_err(crate::service::ServiceError::from)?;
+    let ends_at = parse_local("ends_at", form.required("ends_at")?)
+        .map_err(crate::service::ServiceError::from)?;
     let window = MaintenanceWindow::new(starts_at, ends_at, services.clock.now())
         .map_err(crate::service::ServiceError::from)?;
     let components = form
@@ -461,6 +495,35 @@ struct MaintenancePage {
     next_states: Vec<MaintenanceState>,
     can_manage: bool,
     draft: Option<DraftRow>,
+    /// Leaf components of the page, for the correction form.
+    components: Vec<Component>,
+    starts_local: String,
+    ends_local: String,
+    /// The correction form as typed, when it came back refused.
+    form: FormState,
+}
+
+impl MaintenancePage {
+    fn title_now(&self) -> &str {
+        &self.maintenance.title
+    }
+
+    /// Whether the correction form came back refused.
+    fn came_back(&self) -> bool {
+        self.form.value("edit", "") == "1"
+    }
+
+    /// Whether the correction form ticks `c`: as typed when it came back, else as stored.
+    fn covers(&self, c: &Component) -> bool {
+        if self.came_back() {
+            !self
+                .form
+                .value(&format!("component_{}", c.id), "")
+                .is_empty()
+        } else {
+            self.maintenance.components.contains(&c.id)
+        }
+    }
 }
 
 async fn maintenance(
@@ -469,7 +532,17 @@ async fn maintenance(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id, MaintenanceId::parse, "maintenance")?;
-    let (m, updates) = services.maintenance(&me.principal, &id, Some(200)).await?;
+    maintenance_view(&services, me, &id, FormState::default()).await
+}
+
+/// The maintenance's admin page, with the correction form as `form` holds it.
+pub(super) async fn maintenance_view(
+    services: &Services,
+    me: SignedIn,
+    id: &MaintenanceId,
+    form: FormState,
+) -> Result<Response, WebError> {
+    let (m, updates) = services.maintenance(&me.principal, id, Some(200)).await?;
     let page = services
         .page_for(&me.principal, &m.page_id, Permission::MaintenanceRead)
         .await?;
@@ -506,11 +579,15 @@ async fn maintenance(
             .copied()
             .filter(|s| m.state.check_transition(*s).is_ok())
             .collect(),
+        starts_local: local_value(m.starts_at),
+        ends_local: local_value(m.ends_at),
+        components: leaf_components(components),
         page,
         maintenance: m,
         component_names,
         updates,
         can_manage,
+        form,
     }))
 }
 

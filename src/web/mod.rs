@@ -9,6 +9,7 @@ mod connections;
 mod consent;
 mod deliveries;
 mod drafts;
+mod edits;
 mod form;
 mod history;
 mod invite;
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(login::logout))
         .route("/status/{public_slug}", get(status_page::show))
         .merge(admin::router())
+        .merge(edits::router())
         .merge(drafts::router())
         .merge(api_keys::router())
         .merge(consent::router())

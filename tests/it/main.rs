@@ -22,6 +22,7 @@ mod admin_history;
 mod cli;
 mod domain_rules;
 mod drafts;
+mod edits;
 mod loopback;
 mod monitor_guard;
 mod monitor_instances;

@@ -58,7 +58,9 @@ async fn refused(env: &[(&str, &str)], args: &[&str], says: &str) {
 }
 
 /// Spawns the server and connects the SDK client to its stdin/stdout.
-async fn connect(env: &[(&str, &str)]) -> (RunningService<RoleClient, ()>, tokio::process::Child) {
+pub(crate) async fn connect(
+    env: &[(&str, &str)],
+) -> (RunningService<RoleClient, ()>, tokio::process::Child) {
     let mut cmd = command(env, &[]);
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -70,7 +72,11 @@ async fn connect(env: &[(&str, &str)]) -> (RunningService<RoleClient, ()>, tokio
     (client, child)
 }
 
-async fn call(client: &RunningService<RoleClient, ()>, name: &str, args: Value) -> CallToolResult {
+pub(crate) async fn call(
+    client: &RunningService<RoleClient, ()>,
+    name: &str,
+    args: Value,
+) -> CallToolResult {
     let params: CallToolRequestParams =
         serde_json::from_value(json!({ "name": name, "arguments": args })).unwrap();
     client
@@ -80,7 +86,7 @@ async fn call(client: &RunningService<RoleClient, ()>, name: &str, args: Value) 
 }
 
 /// A successful call's structured content.
-async fn ok(client: &RunningService<RoleClient, ()>, name: &str, args: Value) -> Value {
+pub(crate) async fn ok(client: &RunningService<RoleClient, ()>, name: &str, args: Value) -> Value {
     let r = call(client, name, args).await;
     assert_ne!(r.is_error, Some(true), "{name}: {r:?}");
     r.structured_content
