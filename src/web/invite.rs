@@ -54,10 +54,11 @@ struct InvitePage {
     notice: Option<String>,
 }
 
-fn gone(csrf: String, message: &str) -> Response {
+/// The page for a link that no longer works: it holds no form, so it needs no session.
+fn gone(message: &str) -> Response {
     let mut r = render(&InvitePage {
         step: Step::Gone,
-        csrf,
+        csrf: String::new(),
         action: String::new(),
         org: String::new(),
         role: "",
@@ -74,17 +75,15 @@ fn gone(csrf: String, message: &str) -> Response {
 /// The open invitation behind `token`, or the page to show instead.
 async fn lookup(
     services: &Services,
-    session: &WebSession,
     token: &str,
 ) -> Result<Result<OpenInvitation, Response>, WebError> {
-    let csrf = session.csrf_token().await?;
+    // An anonymous visitor with a wrong link makes no session row: the token is checked first.
     Ok(match services.invitation(token).await? {
         InvitationLookup::Open(o) => Ok(*o),
         InvitationLookup::Expired => Err(gone(
-            csrf,
             "This invitation has expired or was withdrawn. Ask for a new one.",
         )),
-        InvitationLookup::Used => Err(gone(csrf, "This invitation has already been used.")),
+        InvitationLookup::Used => Err(gone("This invitation has already been used.")),
     })
 }
 
@@ -133,7 +132,7 @@ async fn show(
     session: WebSession,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
-    match lookup(&services, &session, &token).await? {
+    match lookup(&services, &token).await? {
         Ok(open) => {
             view(
                 &services,
@@ -157,7 +156,7 @@ async fn accept(
 ) -> Result<Response, WebError> {
     let form = Fields(form);
     session.check_csrf(form.get("csrf")).await?;
-    let open = match lookup(&services, &session, &token).await? {
+    let open = match lookup(&services, &token).await? {
         Ok(open) => open,
         Err(page) => return Ok(page),
     };

@@ -304,6 +304,26 @@ impl std::ops::Deref for TestApp {
 }
 
 impl Browser {
+    /// Posts a form from `from` (its CSRF token included); answers status, `Location` and body.
+    pub async fn submit(
+        &self,
+        from: &str,
+        to: &str,
+        fields: &[(&str, &str)],
+    ) -> (u16, String, String) {
+        let csrf = self.csrf_on(from).await;
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        let r = self.post_form(to, &all).await;
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, location, r.text().await.unwrap())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

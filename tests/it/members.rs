@@ -9,41 +9,21 @@ use statusgate::ids::{OrgId, UserId};
 
 use crate::api_support::{acme, key_for, owner};
 use crate::both_backends;
-use crate::helpers::{Browser, TestApp, TestDb, ADMIN_EMAIL, ADMIN_PASSWORD};
+use crate::helpers::{TestApp, TestDb, ADMIN_EMAIL, ADMIN_PASSWORD};
 use crate::oauth::{access_from, authorize_path, consent, pkce, register_public, CALLBACK};
 
 const PW: &str = "long enough pw";
 
-/// Posts a form from `from` (its CSRF token included); answers status, `Location` and body.
-async fn submit(
-    b: &Browser,
-    from: &str,
-    to: &str,
-    fields: &[(&str, &str)],
-) -> (u16, String, String) {
-    let csrf = b.csrf_on(from).await;
-    let mut all = vec![("csrf", csrf.as_str())];
-    all.extend_from_slice(fields);
-    let r = b.post_form(to, &all).await;
-    let status = r.status().as_u16();
-    let location = r
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, location, r.text().await.unwrap())
-}
-
 /// Invites `email` into acme as `role` from the owner's browser; answers the link's token.
 async fn invite(app: &TestApp, email: &str, role: &str) -> String {
     let org = acme(app).await;
-    let (s, _, html) = submit(
-        app,
-        "/admin/members",
-        "/admin/members/invite",
-        &[("org", org.as_str()), ("email", email), ("role", role)],
-    )
-    .await;
+    let (s, _, html) = app
+        .submit(
+            "/admin/members",
+            "/admin/members/invite",
+            &[("org", org.as_str()), ("email", email), ("role", role)],
+        )
+        .await;
     assert_eq!(s, 200, "{html}");
     let at = html.find("/invite/").expect("the link is shown") + "/invite/".len();
     html[at..at + 64].to_owned()
@@ -104,17 +84,17 @@ both_backends!(
         );
 
         // A bad email comes back beside the field with the input kept.
-        let (s, _, html) = submit(
-            &app,
-            "/admin/members",
-            "/admin/members/invite",
-            &[
-                ("org", org.as_str()),
-                ("email", "not-an-email"),
-                ("role", "editor"),
-            ],
-        )
-        .await;
+        let (s, _, html) = app
+            .submit(
+                "/admin/members",
+                "/admin/members/invite",
+                &[
+                    ("org", org.as_str()),
+                    ("email", "not-an-email"),
+                    ("role", "editor"),
+                ],
+            )
+            .await;
         assert_eq!(s, 422);
         assert!(
             html.contains("id=\"email-error\"") && html.contains("value=\"not-an-email\""),
@@ -134,26 +114,20 @@ both_backends!(
         assert_eq!(page.status(), 200);
         let page = page.text().await.unwrap();
         assert!(page.contains("<label for=\"password\">"), "{page}");
-        let (s, _, html) = submit(
-            &guest,
-            &path,
-            &path,
-            &[("password", PW), ("repeat", "other")],
-        )
-        .await;
+        let (s, _, html) = guest
+            .submit(&path, &path, &[("password", PW), ("repeat", "other")])
+            .await;
         assert_eq!(s, 422);
         assert!(html.contains("id=\"repeat-error\""), "{html}");
         assert!(!html.contains(PW), "passwords are never sent back");
-        let (s, _, html) = submit(
-            &guest,
-            &path,
-            &path,
-            &[("password", "short"), ("repeat", "short")],
-        )
-        .await;
+        let (s, _, html) = guest
+            .submit(&path, &path, &[("password", "short"), ("repeat", "short")])
+            .await;
         assert_eq!(s, 422);
         assert!(html.contains("id=\"password-error\""), "{html}");
-        let (s, to, _) = submit(&guest, &path, &path, &[("password", PW), ("repeat", PW)]).await;
+        let (s, to, _) = guest
+            .submit(&path, &path, &[("password", PW), ("repeat", PW)])
+            .await;
 
         // Assert: signed in, an editor (no members page), and able to sign in again later.
         assert_eq!(s, 303);
@@ -177,13 +151,10 @@ both_backends!(
 
         // The link works once; unknown links are 404.
         assert_eq!(app.new_browser().get(&path).await.status(), 410);
-        let (s, _, _) = submit(
-            &app.new_browser(),
-            "/login",
-            &path,
-            &[("password", PW), ("repeat", PW)],
-        )
-        .await;
+        let (s, _, _) = app
+            .new_browser()
+            .submit("/login", &path, &[("password", PW), ("repeat", PW)])
+            .await;
         assert_eq!(s, 410);
         assert_eq!(
             app.new_browser()
@@ -206,13 +177,9 @@ both_backends!(
         let late_path = format!("/invite/{late}");
         let b = app.new_browser();
         assert_eq!(b.get(&late_path).await.status(), 410);
-        let (s, _, _) = submit(
-            &b,
-            "/login",
-            &late_path,
-            &[("password", PW), ("repeat", PW)],
-        )
-        .await;
+        let (s, _, _) = b
+            .submit("/login", &late_path, &[("password", PW), ("repeat", PW)])
+            .await;
         assert_eq!(s, 410);
         assert!(app
             .services
@@ -227,13 +194,13 @@ both_backends!(
         .fetch_one(app.services.store.pool())
         .await
         .unwrap();
-        let (s, _, _) = submit(
-            &app,
-            "/admin/members",
-            &format!("/admin/members/invitations/{id}/revoke"),
-            &[("org", org.as_str())],
-        )
-        .await;
+        let (s, _, _) = app
+            .submit(
+                "/admin/members",
+                &format!("/admin/members/invitations/{id}/revoke"),
+                &[("org", org.as_str())],
+            )
+            .await;
         assert_eq!(s, 303);
         assert_eq!(
             app.new_browser()
@@ -275,7 +242,7 @@ both_backends!(
         );
         // Signed in as someone else, the invitation is not theirs to accept.
         assert_eq!(app.get(&path).await.status(), 403);
-        let (s, _, _) = submit(&app, "/account", &path, &[]).await;
+        let (s, _, _) = app.submit("/account", &path, &[]).await;
         assert_eq!(s, 403);
 
         assert_eq!(b.sign_in("boss@globex.test", PW).await.status(), 303);
@@ -284,7 +251,7 @@ both_backends!(
             html.contains("Join Acme") || html.contains("Join "),
             "{html}"
         );
-        let (s, to, _) = submit(&b, &path, &path, &[]).await;
+        let (s, to, _) = b.submit(&path, &path, &[]).await;
         assert_eq!(s, 303, "joined");
         assert!(to.starts_with("/admin"), "{to}");
         let acme_org = acme(&app).await;
@@ -324,22 +291,18 @@ both_backends!(
         let remove_path = format!("/admin/members/{me}/remove");
 
         // Act + Assert: the only owner cannot demote or remove themselves.
-        let (s, _, html) = submit(
-            &app,
-            "/admin/members",
-            &role_path,
-            &[("org", org.as_str()), ("role", "admin")],
-        )
-        .await;
+        let (s, _, html) = app
+            .submit(
+                "/admin/members",
+                &role_path,
+                &[("org", org.as_str()), ("role", "admin")],
+            )
+            .await;
         assert_eq!(s, 422);
         assert!(html.contains("last owner"), "{html}");
-        let (s, _, html) = submit(
-            &app,
-            "/admin/members",
-            &remove_path,
-            &[("org", org.as_str())],
-        )
-        .await;
+        let (s, _, html) = app
+            .submit("/admin/members", &remove_path, &[("org", org.as_str())])
+            .await;
         assert_eq!(s, 422);
         assert!(html.contains("last owner"), "{html}");
         assert_eq!(role(&app, &org, &me).await, Some(Role::Owner));
@@ -348,66 +311,68 @@ both_backends!(
         let a = app.new_browser();
         assert_eq!(a.sign_in("admin@acme.test", PW).await.status(), 303);
         assert_eq!(a.get("/admin/members").await.status(), 200);
-        let (s, _, _) = submit(
-            &a,
-            "/admin/members",
-            &role_path,
-            &[("org", org.as_str()), ("role", "viewer")],
-        )
-        .await;
+        let (s, _, _) = a
+            .submit(
+                "/admin/members",
+                &role_path,
+                &[("org", org.as_str()), ("role", "viewer")],
+            )
+            .await;
         assert_eq!(s, 403);
-        let (s, _, _) = submit(&a, "/admin/members", &remove_path, &[("org", org.as_str())]).await;
+        let (s, _, _) = a
+            .submit("/admin/members", &remove_path, &[("org", org.as_str())])
+            .await;
         assert_eq!(s, 403);
-        let (s, _, _) = submit(
-            &a,
-            "/admin/members",
-            &format!("/admin/members/{}/role", viewer.id),
-            &[("org", org.as_str()), ("role", "owner")],
-        )
-        .await;
+        let (s, _, _) = a
+            .submit(
+                "/admin/members",
+                &format!("/admin/members/{}/role", viewer.id),
+                &[("org", org.as_str()), ("role", "owner")],
+            )
+            .await;
         assert_eq!(s, 403);
-        let (s, _, html) = submit(
-            &a,
-            "/admin/members",
-            "/admin/members/invite",
-            &[
-                ("org", org.as_str()),
-                ("email", "x@acme.test"),
-                ("role", "owner"),
-            ],
-        )
-        .await;
+        let (s, _, html) = a
+            .submit(
+                "/admin/members",
+                "/admin/members/invite",
+                &[
+                    ("org", org.as_str()),
+                    ("email", "x@acme.test"),
+                    ("role", "owner"),
+                ],
+            )
+            .await;
         assert_eq!(s, 422);
         assert!(html.contains("id=\"role-error\""), "{html}");
         assert_eq!(role(&app, &org, &me).await, Some(Role::Owner));
         // The admin may change a viewer's role.
-        let (s, _, _) = submit(
-            &a,
-            "/admin/members",
-            &format!("/admin/members/{}/role", viewer.id),
-            &[("org", org.as_str()), ("role", "editor")],
-        )
-        .await;
+        let (s, _, _) = a
+            .submit(
+                "/admin/members",
+                &format!("/admin/members/{}/role", viewer.id),
+                &[("org", org.as_str()), ("role", "editor")],
+            )
+            .await;
         assert_eq!(s, 303);
         assert_eq!(role(&app, &org, &viewer.id).await, Some(Role::Editor));
         assert_eq!(audited(&app, &org, "member.role_changed").await, 1);
 
         // Another organisation's member, or another organisation, is not found.
-        let (s, _, _) = submit(
-            &a,
-            "/admin/members",
-            &format!("/admin/members/{}/remove", stranger.id),
-            &[("org", org.as_str())],
-        )
-        .await;
+        let (s, _, _) = a
+            .submit(
+                "/admin/members",
+                &format!("/admin/members/{}/remove", stranger.id),
+                &[("org", org.as_str())],
+            )
+            .await;
         assert_eq!(s, 404);
-        let (s, _, _) = submit(
-            &a,
-            "/admin/members",
-            &format!("/admin/members/{}/remove", stranger.id),
-            &[("org", globex.id.as_str())],
-        )
-        .await;
+        let (s, _, _) = a
+            .submit(
+                "/admin/members",
+                &format!("/admin/members/{}/remove", stranger.id),
+                &[("org", globex.id.as_str())],
+            )
+            .await;
         assert_eq!(s, 404);
         assert_eq!(
             a.get(&format!("/admin/members?org={}", globex.id))
@@ -456,21 +421,21 @@ both_backends!(
         assert_eq!(role(&app, &org, &admin.id).await, Some(Role::Admin));
 
         // With a second owner, the first may step down.
-        let (s, _, _) = submit(
-            &app,
-            "/admin/members",
-            &format!("/admin/members/{}/role", admin.id),
-            &[("org", org.as_str()), ("role", "owner")],
-        )
-        .await;
+        let (s, _, _) = app
+            .submit(
+                "/admin/members",
+                &format!("/admin/members/{}/role", admin.id),
+                &[("org", org.as_str()), ("role", "owner")],
+            )
+            .await;
         assert_eq!(s, 303);
-        let (s, _, _) = submit(
-            &app,
-            "/admin/members",
-            &role_path,
-            &[("org", org.as_str()), ("role", "admin")],
-        )
-        .await;
+        let (s, _, _) = app
+            .submit(
+                "/admin/members",
+                &role_path,
+                &[("org", org.as_str()), ("role", "admin")],
+            )
+            .await;
         assert_eq!(s, 303);
         assert_eq!(role(&app, &org, &me).await, Some(Role::Admin));
         app.stop().await;
@@ -510,13 +475,13 @@ both_backends!(
 
         // Act
         app.sign_in_as_owner().await;
-        let (s, _, _) = submit(
-            &app,
-            "/admin/members",
-            &format!("/admin/members/{}/remove", ed.id),
-            &[("org", org.as_str())],
-        )
-        .await;
+        let (s, _, _) = app
+            .submit(
+                "/admin/members",
+                &format!("/admin/members/{}/remove", ed.id),
+                &[("org", org.as_str())],
+            )
+            .await;
         assert_eq!(s, 303);
 
         // Assert
@@ -548,59 +513,59 @@ both_backends!(
         let new_pw = "a brand new passphrase";
 
         // Act + Assert: refusals beside their field, nothing changed.
-        let (s, _, html) = submit(
-            &app,
-            "/account",
-            "/account/password",
-            &[
-                ("current", "wrong password"),
-                ("new", new_pw),
-                ("repeat", new_pw),
-            ],
-        )
-        .await;
+        let (s, _, html) = app
+            .submit(
+                "/account",
+                "/account/password",
+                &[
+                    ("current", "wrong password"),
+                    ("new", new_pw),
+                    ("repeat", new_pw),
+                ],
+            )
+            .await;
         assert_eq!(s, 422);
         assert!(html.contains("id=\"current-error\""), "{html}");
         assert!(!html.contains(new_pw), "passwords are never sent back");
-        let (s, _, html) = submit(
-            &app,
-            "/account",
-            "/account/password",
-            &[
-                ("current", ADMIN_PASSWORD),
-                ("new", new_pw),
-                ("repeat", "different"),
-            ],
-        )
-        .await;
+        let (s, _, html) = app
+            .submit(
+                "/account",
+                "/account/password",
+                &[
+                    ("current", ADMIN_PASSWORD),
+                    ("new", new_pw),
+                    ("repeat", "different"),
+                ],
+            )
+            .await;
         assert_eq!(s, 422);
         assert!(html.contains("id=\"repeat-error\""), "{html}");
-        let (s, _, html) = submit(
-            &app,
-            "/account",
-            "/account/password",
-            &[
-                ("current", ADMIN_PASSWORD),
-                ("new", "short"),
-                ("repeat", "short"),
-            ],
-        )
-        .await;
+        let (s, _, html) = app
+            .submit(
+                "/account",
+                "/account/password",
+                &[
+                    ("current", ADMIN_PASSWORD),
+                    ("new", "short"),
+                    ("repeat", "short"),
+                ],
+            )
+            .await;
         assert_eq!(s, 422);
         assert!(html.contains("id=\"new-error\""), "{html}");
         assert_eq!(other.get("/admin").await.status(), 200, "still signed in");
 
-        let (s, to, _) = submit(
-            &app,
-            "/account",
-            "/account/password",
-            &[
-                ("current", ADMIN_PASSWORD),
-                ("new", new_pw),
-                ("repeat", new_pw),
-            ],
-        )
-        .await;
+        let (s, to, _) = app
+            .submit(
+                "/account",
+                "/account/password",
+                &[
+                    ("current", ADMIN_PASSWORD),
+                    ("new", new_pw),
+                    ("repeat", new_pw),
+                ],
+            )
+            .await;
         assert_eq!(s, 303);
         assert!(to.starts_with("/account?changed=1"), "{to}");
         assert_eq!(
@@ -633,11 +598,11 @@ both_backends!(
         // Guessing the current password from an open session is throttled like sign-in.
         let guess = [("current", "a wrong guess"), ("new", PW), ("repeat", PW)];
         for _ in 0..5 {
-            let (s, _, _) = submit(&app, "/account", "/account/password", &guess).await;
+            let (s, _, _) = app.submit("/account", "/account/password", &guess).await;
             assert_eq!(s, 422);
         }
         let right = [("current", new_pw), ("new", PW), ("repeat", PW)];
-        let (s, _, _) = submit(&app, "/account", "/account/password", &right).await;
+        let (s, _, _) = app.submit("/account", "/account/password", &right).await;
         assert_eq!(s, 429);
         app.stop().await;
     }

@@ -5,26 +5,6 @@
 use crate::both_backends;
 use crate::helpers::{csrf_in, TestApp, TestDb};
 
-/// Posts a form from `from` (its CSRF token included) and answers the status, the `Location` and body.
-async fn submit(
-    app: &TestApp,
-    from: &str,
-    to: &str,
-    fields: &[(&str, &str)],
-) -> (u16, String, String) {
-    let csrf = app.csrf_on(from).await;
-    let mut all = vec![("csrf", csrf.as_str())];
-    all.extend_from_slice(fields);
-    let r = app.post_form(to, &all).await;
-    let status = r.status().as_u16();
-    let location = r
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, location, r.text().await.unwrap())
-}
-
 async fn public(app: &TestApp, slug: &str) -> (u16, String) {
     let r = reqwest::get(app.url(&format!("/status/{slug}")))
         .await
@@ -43,27 +23,27 @@ both_backends!(
         }
 
         // A bad slug comes back with the typed name kept and the reason beside the slug.
-        let (s, _, html) = submit(
-            &app,
-            "/admin/pages/new",
-            "/admin/pages",
-            &[("name", "Payments"), ("slug", "Not A Slug")],
-        )
-        .await;
+        let (s, _, html) = app
+            .submit(
+                "/admin/pages/new",
+                "/admin/pages",
+                &[("name", "Payments"), ("slug", "Not A Slug")],
+            )
+            .await;
         assert_eq!(s, 422);
         assert!(html.contains("value=\"Payments\""), "{html}");
         assert!(html.contains("id=\"slug-error\""), "{html}");
-        let (s, to, _) = submit(
-            &app,
-            "/admin/pages/new",
-            "/admin/pages",
-            &[
-                ("name", "Payments"),
-                ("slug", "payments"),
-                ("public_slug", "pay"),
-            ],
-        )
-        .await;
+        let (s, to, _) = app
+            .submit(
+                "/admin/pages/new",
+                "/admin/pages",
+                &[
+                    ("name", "Payments"),
+                    ("slug", "payments"),
+                    ("public_slug", "pay"),
+                ],
+            )
+            .await;
         assert_eq!(s, 303, "created");
         assert!(to.ends_with("/settings"), "{to}");
         let settings = to.clone();
@@ -72,24 +52,20 @@ both_backends!(
             .trim_end_matches("/settings")
             .to_owned();
         // The same slug again is a conflict shown above the form.
-        let (s, _, html) = submit(
-            &app,
-            "/admin/pages/new",
-            "/admin/pages",
-            &[("name", "Again"), ("slug", "payments")],
-        )
-        .await;
+        let (s, _, html) = app
+            .submit(
+                "/admin/pages/new",
+                "/admin/pages",
+                &[("name", "Again"), ("slug", "payments")],
+            )
+            .await;
         assert_eq!(s, 422);
         assert!(html.contains("already exists"), "{html}");
 
         let add = format!("/admin/pages/{page_id}/components");
-        let (s, _, _) = submit(
-            &app,
-            &settings,
-            &add,
-            &[("name", "Cards"), ("kind", "group")],
-        )
-        .await;
+        let (s, _, _) = app
+            .submit(&settings, &add, &[("name", "Cards"), ("kind", "group")])
+            .await;
         assert_eq!(s, 303);
         let page = statusgate::ids::PageId::parse(&page_id).unwrap();
         let id_of = |name: &'static str| {
@@ -104,25 +80,21 @@ both_backends!(
             }
         };
         let group_id = id_of("Cards").await;
-        let (s, _, _) = submit(
-            &app,
-            &settings,
-            &add,
-            &[
-                ("name", "Visa"),
-                ("kind", "component"),
-                ("parent_id", &group_id),
-            ],
-        )
-        .await;
+        let (s, _, _) = app
+            .submit(
+                &settings,
+                &add,
+                &[
+                    ("name", "Visa"),
+                    ("kind", "component"),
+                    ("parent_id", &group_id),
+                ],
+            )
+            .await;
         assert_eq!(s, 303);
-        let (s, _, html) = submit(
-            &app,
-            &settings,
-            &add,
-            &[("name", ""), ("kind", "component")],
-        )
-        .await;
+        let (s, _, html) = app
+            .submit(&settings, &add, &[("name", ""), ("kind", "component")])
+            .await;
         assert_eq!(s, 422);
         assert!(html.contains("must not be empty"), "{html}");
         let (_, html) = public(&app, "pay").await;
@@ -130,47 +102,47 @@ both_backends!(
 
         // A status set by hand shows on the public page at once.
         let visa = id_of("Visa").await;
-        let (s, _, body) = submit(
-            &app,
-            &settings,
-            &format!("/admin/components/{visa}/status"),
-            &[("status", "partial_outage")],
-        )
-        .await;
+        let (s, _, body) = app
+            .submit(
+                &settings,
+                &format!("/admin/components/{visa}/status"),
+                &[("status", "partial_outage")],
+            )
+            .await;
         assert_eq!(s, 303, "{body}");
         let (_, html) = public(&app, "pay").await;
         assert!(html.contains("Partial outage"), "{html}");
 
         // Settings: a bad time zone keeps what was typed; a good one is saved; unpublishing hides it.
-        let (s, _, html) = submit(
-            &app,
-            &settings,
-            &settings,
-            &[
-                ("name", "Payments"),
-                ("public_slug", "pay"),
-                ("time_zone", "Atlantis/Capital"),
-                ("published", "true"),
-            ],
-        )
-        .await;
+        let (s, _, html) = app
+            .submit(
+                &settings,
+                &settings,
+                &[
+                    ("name", "Payments"),
+                    ("public_slug", "pay"),
+                    ("time_zone", "Atlantis/Capital"),
+                    ("published", "true"),
+                ],
+            )
+            .await;
         assert_eq!(s, 422);
         assert!(
             html.contains("value=\"Atlantis/Capital\"") && html.contains("IANA time zone"),
             "{html}"
         );
-        let (s, _, _) = submit(
-            &app,
-            &settings,
-            &settings,
-            &[
-                ("name", "Payments"),
-                ("public_slug", "pay"),
-                ("time_zone", "Europe/Berlin"),
-                ("accent_color", "#0a7d32"),
-            ],
-        )
-        .await;
+        let (s, _, _) = app
+            .submit(
+                &settings,
+                &settings,
+                &[
+                    ("name", "Payments"),
+                    ("public_slug", "pay"),
+                    ("time_zone", "Europe/Berlin"),
+                    ("accent_color", "#0a7d32"),
+                ],
+            )
+            .await;
         assert_eq!(s, 303);
         assert_eq!(
             public(&app, "pay").await.0,
@@ -185,10 +157,12 @@ both_backends!(
 
         // Deleting needs the slug typed.
         let delete = format!("/admin/pages/{page_id}/delete");
-        let (s, _, html) = submit(&app, &settings, &delete, &[("confirm", "pay")]).await;
+        let (s, _, html) = app.submit(&settings, &delete, &[("confirm", "pay")]).await;
         assert_eq!(s, 422);
         assert!(html.contains("type the page"), "{html}");
-        let (s, to, _) = submit(&app, &settings, &delete, &[("confirm", "payments")]).await;
+        let (s, to, _) = app
+            .submit(&settings, &delete, &[("confirm", "payments")])
+            .await;
         assert_eq!((s, to.as_str()), (303, "/admin"));
         assert_eq!(app.get(&settings).await.status(), 404);
     }
