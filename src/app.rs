@@ -10,6 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub services: Services,
     pub config: Arc<Config>,
     pub oauth: crate::oauth::AuthServer,
+    /// Rendered public pages, badges and feeds (see `web::public_cache`).
+    pub public: Arc<crate::web::public_cache::PublicCache>,
 }
 
 /// Form and JSON bodies above this are refused with 413.
@@ -44,7 +47,8 @@ pub fn build_router(state: AppState) -> Router {
         ))));
     let web = crate::web::router()
         .layer(axum::middleware::from_fn(crate::web::private_headers))
-        .layer(sessions);
+        .layer(sessions)
+        .layer(CompressionLayer::new());
     let public = state.config.public_url.clone();
     let trusted_hops = state.config.security.trusted_proxy_hops;
     let mcp = crate::mcp::http::McpHttp {
@@ -69,7 +73,8 @@ pub fn build_router(state: AppState) -> Router {
     };
     Router::new()
         .route("/mcp/health", get(health))
-        .merge(crate::api::router(api))
+        .merge(crate::api::router(api).layer(CompressionLayer::new()))
+        .merge(crate::web::public_router())
         .merge(crate::mcp::http::router(mcp, &public))
         .merge(crate::oauth::http::router())
         .merge(web)
@@ -187,7 +192,9 @@ impl App {
             .ensure_signing_key()
             .await
             .map_err(|e| anyhow::anyhow!("cannot prepare token signing keys: {e}"))?;
+        let public = Arc::new(crate::web::public_cache::PublicCache::new(&config.public));
         let state = AppState {
+            public,
             services,
             config: Arc::new(config),
             oauth,
@@ -230,6 +237,7 @@ impl App {
         usage.abort();
         // Counts tallied since the last flush are written before the pool closes.
         self.state.services.flush_usage().await;
+        self.state.services.flush_page_views().await;
         self.state.services.store.close().await;
         Ok(result?)
     }
@@ -357,13 +365,14 @@ async fn delivery(services: Services) {
     }
 }
 
-/// Writes connection usage counts every few seconds: one small write per active connection per flush,
-/// never one per request.
+/// Writes connection usage and page-view counts every few seconds: one small write per active
+/// connection or viewed page per flush, never one per request.
 async fn usage_flusher(services: Services) {
     let mut tick = tokio::time::interval(Duration::from_secs(10));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         services.flush_usage().await;
+        services.flush_page_views().await;
     }
 }

@@ -27,6 +27,28 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub mcp: McpConfig,
     pub api: ApiConfig,
+    pub public: PublicConfig,
+}
+
+/// The public status pages and what machines read from them (badge, feeds, Statuspage-style JSON).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublicConfig {
+    /// How long a browser or CDN may reuse a public representation without asking again, and how long
+    /// this server serves one it rendered before rendering it again (a write that changes it is shown
+    /// at once either way).
+    pub max_age_secs: u32,
+    /// How long a CDN may keep serving a stale copy while it revalidates in the background.
+    pub stale_while_revalidate_secs: u32,
+}
+
+impl Default for PublicConfig {
+    fn default() -> Self {
+        Self {
+            max_age_secs: 10,
+            stale_while_revalidate_secs: 30,
+        }
+    }
 }
 
 /// The REST API under `/api/v1`.
@@ -240,6 +262,7 @@ impl Default for Config {
             smtp: SmtpConfig::default(),
             mcp: McpConfig::default(),
             api: ApiConfig::default(),
+            public: PublicConfig::default(),
         }
     }
 }
@@ -426,6 +449,18 @@ impl Config {
             return Err(key_error(
                 "database.max_connections",
                 "must be between 1 and 512",
+            ));
+        }
+        if !(1..=3600).contains(&self.public.max_age_secs) {
+            return Err(key_error(
+                "public.max_age_secs",
+                "must be between 1 and 3600",
+            ));
+        }
+        if self.public.stale_while_revalidate_secs > 86_400 {
+            return Err(key_error(
+                "public.stale_while_revalidate_secs",
+                "must be at most 86400",
             ));
         }
         if self.api.rate_per_minute == 0 || self.api.burst == 0 {

@@ -111,7 +111,6 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ApiState) -> Router<S> {
     r.route(&format!("{BASE}/openapi.json"), get(openapi::document))
         .route(&format!("{BASE}/{{*rest}}"), axum::routing::any(no_route))
         .method_not_allowed_fallback(method_not_allowed)
-        .route("/status/{public_slug}/badge.svg", get(operations::badge))
         .with_state(state)
 }
 

@@ -2,8 +2,7 @@
 //! counts, analytics, embeddable badges, and the audit log.
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use axum::Json;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -15,7 +14,7 @@ use super::listing::{page, window};
 use super::pages::page_id;
 use super::{op, ApiState, Op};
 use crate::domain::monitor::ActionState;
-use crate::domain::{ActorType, ComponentStatus, Permission};
+use crate::domain::{ActorType, Permission};
 use crate::ids::{MonitorId, PendingActionId};
 use crate::mcp::views;
 
@@ -311,38 +310,6 @@ fn html_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-/// `GET /status/{public_slug}/badge.svg`: the page's overall status as a small public SVG badge.
-pub async fn badge(State(s): State<ApiState>, Path(slug): Path<String>) -> Response {
-    let Ok(p) = s.services.public_page(&slug).await else {
-        return (StatusCode::NOT_FOUND, "no such status page").into_response();
-    };
-    let colour = match p.overall {
-        ComponentStatus::Operational => "#2e7d32",
-        ComponentStatus::UnderMaintenance => "#1565c0",
-        ComponentStatus::DegradedPerformance => "#f9a825",
-        ComponentStatus::PartialOutage => "#ef6c00",
-        ComponentStatus::MajorOutage => "#c62828",
-    };
-    let label = p.overall.label();
-    let width = 60 + label.len() * 7;
-    let svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"20\" role=\"img\" aria-label=\"status: {label}\">\
-<rect width=\"50\" height=\"20\" fill=\"#555\"/><rect x=\"50\" width=\"{r}\" height=\"20\" fill=\"{colour}\"/>\
-<g fill=\"#fff\" font-family=\"Verdana,sans-serif\" font-size=\"11\"><text x=\"6\" y=\"14\">status</text>\
-<text x=\"56\" y=\"14\">{label}</text></g></svg>",
-        w = width,
-        r = width - 50,
-    );
-    (
-        [
-            (header::CONTENT_TYPE, "image/svg+xml"),
-            (header::CACHE_CONTROL, "public, max-age=60"),
-        ],
-        svg,
-    )
-        .into_response()
 }
 
 async fn audit(

@@ -165,11 +165,4 @@ impl Services {
         }
         Ok(out)
     }
-
-    /// Counts a public view; a failure to count never fails the page.
-    pub async fn count_page_view(&self, page_id: &PageId) {
-        if let Err(e) = self.store.count_page_view(page_id, self.clock.now()).await {
-            tracing::warn!(error = %e, "counting a page view failed");
-        }
-    }
 }

@@ -19,8 +19,10 @@ pub mod monitors;
 mod orgs;
 pub mod outbox;
 pub mod page_admin;
+pub mod page_views;
 pub mod pages;
 mod principal;
+pub mod public_pages;
 pub mod setup;
 mod subscribe;
 pub mod subscribers;
@@ -28,6 +30,8 @@ pub mod usage;
 
 use std::sync::Arc;
 
+/// A point in the data's history: see [`Services::freshness`].
+pub use crate::store::cache::Generation as Freshness;
 pub use principal::{Actor, Principal};
 
 use crate::clock::Clock;
@@ -85,6 +89,8 @@ pub struct Services {
     pub prober: crate::outbound::check::Prober,
     /// Calls per connection, tallied in memory and flushed in batches.
     pub usage: usage::UsageRecorder,
+    /// Public page views, counted in memory and flushed with the usage tallies.
+    pub page_views: page_views::PageViewCounter,
     /// Sign-in attempts per client address, across all emails (this instance's memory).
     pub login_limiter: crate::ratelimit::RateLimiter,
     /// Subscribe requests per client address (`[delivery]` subscribe_per_hour / subscribe_burst).
@@ -103,6 +109,7 @@ impl Services {
             monitoring: Arc::new(crate::config::MonitoringSettings::default()),
             prober: crate::outbound::check::Prober::default(),
             usage: usage::UsageRecorder::default(),
+            page_views: page_views::PageViewCounter::default(),
             login_limiter: crate::ratelimit::RateLimiter::new(
                 security.login_per_address_per_minute,
                 security.login_per_address_burst,
@@ -110,6 +117,17 @@ impl Services {
             security,
             subscribe_limiter: subscribe_limiter(&crate::config::DeliveryConfig::default()),
         }
+    }
+
+    /// Where the data stands now: something built from reads made after this may be served until it
+    /// changes (see `store::cache`).
+    pub fn freshness(&self) -> Freshness {
+        self.store.cache.generation()
+    }
+
+    /// A secret for `purpose` every instance agrees on; `None` before the keys are unlocked.
+    pub fn shared_key(&self, purpose: &str) -> Option<[u8; 32]> {
+        self.store.derived_key(purpose)
     }
 
     pub fn with_monitoring(mut self, settings: crate::config::MonitoringSettings) -> Self {

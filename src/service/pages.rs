@@ -1,14 +1,9 @@
 //! Pages, their component hierarchy, and the public view of a status page.
 
-use time::Duration;
-
-use super::{NotFoundAs, Principal, Result, ServiceError, Services};
-use crate::domain::{
-    Component, ComponentKind, ComponentStatus, Incident, IncidentUpdate, Maintenance, Name, Org,
-    Page, Permission,
-};
+use super::{NotFoundAs, Principal, Result, Services};
+use crate::domain::{Component, ComponentKind, ComponentStatus, Name, Org, Page, Permission};
 use crate::ids::{ComponentId, OrgId, PageId};
-use crate::store::{MaintenanceFilter, StoreError};
+use crate::store::StoreError;
 
 /// A component with its children, for the hierarchy tree.
 #[derive(Clone, Debug)]
@@ -41,17 +36,6 @@ pub fn hierarchy(components: &[Component]) -> Vec<ComponentNode> {
             }
         })
         .collect()
-}
-
-/// Everything the public status page shows.
-#[derive(Clone, Debug)]
-pub struct PublicPage {
-    pub page: Page,
-    pub overall: ComponentStatus,
-    pub tree: Vec<ComponentNode>,
-    pub active: Vec<(Incident, Vec<IncidentUpdate>)>,
-    pub maintenances: Vec<Maintenance>,
-    pub history: Vec<(Incident, Vec<IncidentUpdate>)>,
 }
 
 /// New components for a page: `(name, group name)`; a group is created on first mention.
@@ -139,57 +123,6 @@ impl Services {
         }
         tx.commit().await.map_err(StoreError::from)?;
         Ok(page)
-    }
-
-    /// A page the public may see: an unpublished page is, to the public, not there at all.
-    pub(crate) async fn published_page(&self, public_slug: &str) -> Result<Page> {
-        let page = self
-            .store
-            .page_by_public_slug(public_slug)
-            .await
-            .or_not_found("status page")?;
-        if !page.published {
-            return Err(ServiceError::NotFound("status page"));
-        }
-        Ok(page)
-    }
-
-    /// The public status page: no sign-in, only what is meant to be public.
-    pub async fn public_page(&self, public_slug: &str) -> Result<PublicPage> {
-        let page = self.published_page(public_slug).await?;
-        let now = self.clock.now();
-        let components = self.store.components(&page.id).await?;
-        let tree = hierarchy(&components);
-        let overall = ComponentStatus::overall(tree.iter().map(|n| n.shown_status));
-        let mut active = Vec::new();
-        for i in self.store.active_incidents(&page.id).await? {
-            let updates = self.store.incident_updates(&i.id, 50).await?;
-            active.push((i, updates));
-        }
-        let mut maintenances = self
-            .store
-            .maintenances(&page.id, MaintenanceFilter::Active, now, 20)
-            .await?;
-        maintenances.extend(
-            self.store
-                .maintenances(&page.id, MaintenanceFilter::Upcoming, now, 20)
-                .await?,
-        );
-        let mut history = Vec::new();
-        for i in self.store.resolved_incidents(&page.id, 10).await? {
-            if i.resolved_at.is_some_and(|r| now - r <= Duration::days(14)) {
-                let updates = self.store.incident_updates(&i.id, 20).await?;
-                history.push((i, updates));
-            }
-        }
-        Ok(PublicPage {
-            page,
-            overall,
-            tree,
-            active,
-            maintenances,
-            history,
-        })
     }
 }
 

@@ -25,16 +25,22 @@ pub struct Spans {
 }
 
 impl Store {
-    /// Counts one view of a page today. Nothing about the visitor is stored.
-    pub async fn count_page_view(&self, page: &PageId, now: OffsetDateTime) -> Result<()> {
+    /// Adds `views` views of a page to today's count. Nothing about the visitors is stored.
+    pub async fn add_page_views(
+        &self,
+        page: &PageId,
+        views: i64,
+        now: OffsetDateTime,
+    ) -> Result<()> {
         const SQL: &str = "insert into page_views (page_id, day, views, created_at, updated_at)
-            values ($1, $2, 1, $3, $3)
-            on conflict (page_id, day) do update set views = page_views.views + 1, updated_at = $3";
+            values ($1, $2, $4, $3, $3)
+            on conflict (page_id, day) do update set views = page_views.views + $4, updated_at = $3";
         let ms = to_millis(now);
         sqlx::query(SQL)
             .bind(page.as_str())
             .bind(ms.div_euclid(DAY_MS))
             .bind(ms)
+            .bind(views)
             .execute(&self.pool)
             .await?;
         Ok(())

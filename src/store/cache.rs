@@ -79,6 +79,13 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Generation(Option<u64>);
 
+impl Generation {
+    /// Whether something read now may be kept (false while caching is off).
+    pub fn caching(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
 /// The cached reads of one store (one instance).
 pub struct ReadCache {
     generation: AtomicU64,

@@ -121,13 +121,50 @@ impl Store {
         incident_from(&r)
     }
 
-    /// Open published incidents, newest first.
+    /// Open published incidents, newest first (a page has few; the public page reads a bounded list).
     pub async fn active_incidents(&self, page: &PageId) -> Result<Vec<Incident>> {
+        self.open_incidents(page, i64::MAX).await
+    }
+
+    /// At most `limit` open published incidents, newest first.
+    pub async fn open_incidents(&self, page: &PageId, limit: i64) -> Result<Vec<Incident>> {
         let sql = format!(
-            "select {COLS} from incidents where page_id = $1 and draft = 0 and resolved_at is null order by started_at desc, incident_id"
+            "select {COLS} from incidents where page_id = $1 and draft = 0 and resolved_at is null
+             order by started_at desc, incident_id limit $2"
         );
         let rows = sqlx::query(&sql)
             .bind(page.as_str())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(incident_from).collect()
+    }
+
+    /// Published incidents resolved at or after `since`, most recently resolved first, starting after
+    /// the cursor `after` (the last one of a previous page: its resolution time and id).
+    pub async fn resolved_incidents_page(
+        &self,
+        page: &PageId,
+        since: OffsetDateTime,
+        after: Option<(OffsetDateTime, &IncidentId)>,
+        limit: i64,
+    ) -> Result<Vec<Incident>> {
+        let sql = format!(
+            "select {COLS} from incidents where page_id = $1 and draft = 0
+             and resolved_at is not null and resolved_at >= $2
+             and (resolved_at < $3 or (resolved_at = $3 and incident_id > $4))
+             order by resolved_at desc, incident_id limit $5"
+        );
+        let (at, id) = match after {
+            Some((at, id)) => (to_millis(at), id.as_str()),
+            None => (i64::MAX, ""),
+        };
+        let rows = sqlx::query(&sql)
+            .bind(page.as_str())
+            .bind(to_millis(since))
+            .bind(at)
+            .bind(id)
+            .bind(limit)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(incident_from).collect()

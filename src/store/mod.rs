@@ -257,6 +257,13 @@ impl Store {
     /// A write transaction. Do not open a second one while holding one: on SQLite they queue.
     /// Committing it invalidates the read cache; use [`Store::begin_untracked`] on hot paths that
     /// write no cached table.
+    /// A secret for `purpose` shared by every instance (derived from the key that seals the signing
+    /// keys); `None` before the keys are unlocked at start-up.
+    pub fn derived_key(&self, purpose: &str) -> Option<[u8; 32]> {
+        let sealer = self.sealer.read().unwrap_or_else(|p| p.into_inner());
+        sealer.as_ref().and_then(|s| s.derive(purpose))
+    }
+
     pub async fn begin(&self) -> Result<Tx> {
         Ok(Tx {
             inner: self.writer.begin().await?,

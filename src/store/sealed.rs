@@ -103,6 +103,16 @@ impl Sealer {
         }
     }
 
+    /// A key for `purpose` derived from the current key (HMAC-SHA256 as a PRF), so every instance
+    /// sharing the key agrees on it without storing another secret.
+    pub fn derive(&self, purpose: &str) -> Option<[u8; 32]> {
+        use hmac::{Hmac, Mac};
+        // HMAC takes keys of any length, so this never fails.
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.current.bytes()).ok()?;
+        mac.update(purpose.as_bytes());
+        Some(mac.finalize().into_bytes().into())
+    }
+
     pub fn seal(&self, kid: &str, secret: &str) -> Result<String, SealError> {
         use rand::RngCore;
         let mut nonce = [0u8; NONCE_LEN];

@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod api_keys;
 mod audit;
+mod badge;
 mod connections;
 mod consent;
 mod deliveries;
@@ -19,6 +20,9 @@ mod monitors;
 mod orgs;
 mod pages_admin;
 mod paging;
+pub mod public_cache;
+mod public_form;
+mod public_history;
 pub mod session;
 mod setup;
 mod status_page;
@@ -38,7 +42,6 @@ pub fn router() -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/admin") }))
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", post(login::logout))
-        .route("/status/{public_slug}", get(status_page::show))
         .merge(admin::router())
         .merge(edits::router())
         .merge(drafts::router())
@@ -56,6 +59,15 @@ pub fn router() -> Router<AppState> {
         .merge(members::router())
         .merge(account::router())
         .merge(invite::router())
+}
+
+/// What the public reads: served from the public cache, outside the session layer and the private
+/// headers (these responses are the same for everyone, so they may be cached by anyone).
+pub fn public_router() -> Router<AppState> {
+    Router::new()
+        .route("/status/{public_slug}", get(status_page::show))
+        .route("/status/{public_slug}/badge.svg", get(badge::badge))
+        .merge(public_history::router())
 }
 
 /// Renders a template; a render failure is logged and becomes a bare 500.

@@ -1,14 +1,19 @@
 //! The public status page: readable without JavaScript, on a phone and a desktop.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 
-use super::session::WebSession;
-use super::{render, WebError};
+use super::public_cache::{Built, Key, PublicCache};
+use super::WebError;
 use crate::clock::rfc3339;
-use crate::domain::{ComponentStatus, IncidentUpdate};
+use crate::domain::{ComponentStatus, Incident, IncidentUpdate, Page};
 use crate::service::analytics::DayBar;
+use crate::service::public_pages::{PublicPage, HISTORY_DAYS};
 use crate::service::Services;
 
 pub struct ComponentView {
@@ -73,21 +78,30 @@ fn bars_view(bars: Option<&Vec<DayBar>>) -> (Vec<BarView>, String) {
 pub struct UpdateView {
     pub stage: &'static str,
     pub message: String,
-    pub at: String,
+    pub at: Stamp,
+}
+
+/// An instant as the page shows it (in the page's time zone) and as a machine reads it (`datetime`).
+pub struct Stamp {
+    pub shown: String,
+    pub iso: String,
 }
 
 pub struct IncidentView {
     pub title: String,
+    pub link: String,
     pub stage: &'static str,
-    pub started: String,
-    pub resolved: Option<String>,
+    pub started: Stamp,
+    pub resolved: Option<Stamp>,
     pub updates: Vec<UpdateView>,
 }
 
 pub struct MaintenanceView {
+    pub id: String,
     pub title: String,
     pub state: &'static str,
-    pub window: String,
+    pub starts: Stamp,
+    pub ends: Stamp,
 }
 
 #[derive(Template)]
@@ -98,11 +112,11 @@ struct StatusPage {
     overall_label: &'static str,
     components: Vec<ComponentView>,
     active: Vec<IncidentView>,
+    more_active: Vec<(String, String)>,
     maintenances: Vec<MaintenanceView>,
     history: Vec<IncidentView>,
+    history_days: i64,
     slug: String,
-    csrf: String,
-    email_enabled: bool,
     logo_url: String,
     support_url: String,
     theme: Option<String>,
@@ -129,20 +143,51 @@ pub fn zoned_time(t: time::OffsetDateTime, tz: &jiff::tz::TimeZone) -> String {
         .to_string()
 }
 
-fn updates_view(updates: &[IncidentUpdate], tz: &jiff::tz::TimeZone) -> Vec<UpdateView> {
-    updates
-        .iter()
-        .map(|u| UpdateView {
-            stage: u.stage.label(),
-            message: u.message.clone(),
-            at: zoned_time(u.created_at, tz),
-        })
-        .collect()
+/// Times for one page: absolute, so a cached page never says "5 minutes ago" for an hour.
+pub struct Times(jiff::tz::TimeZone);
+
+impl Times {
+    pub fn of(page: &Page) -> Self {
+        Self(jiff::tz::TimeZone::get(&page.time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
+    }
+
+    pub fn stamp(&self, t: time::OffsetDateTime) -> Stamp {
+        Stamp {
+            shown: zoned_time(t, &self.0),
+            iso: rfc3339(t),
+        }
+    }
+
+    fn updates(&self, updates: &[IncidentUpdate]) -> Vec<UpdateView> {
+        updates
+            .iter()
+            .map(|u| UpdateView {
+                stage: u.stage.label(),
+                message: u.message.clone(),
+                at: self.stamp(u.created_at),
+            })
+            .collect()
+    }
+
+    pub fn incident(&self, slug: &str, i: &Incident, updates: &[IncidentUpdate]) -> IncidentView {
+        IncidentView {
+            title: i.title.clone(),
+            link: incident_link(slug, i),
+            stage: i.stage.label(),
+            started: self.stamp(i.started_at),
+            resolved: i.resolved_at.map(|r| self.stamp(r)),
+            updates: self.updates(updates),
+        }
+    }
+}
+
+pub fn incident_link(slug: &str, i: &Incident) -> String {
+    format!("/status/{slug}/incidents/{}", i.id.as_str())
 }
 
 /// The page's own policy: its logo may come from any https host, and its accent colour arrives in
 /// one `<style>` element allowed by its hash rather than by allowing inline styles at large.
-fn page_policy(logo: bool, theme: Option<&str>) -> String {
+pub fn page_policy(logo: bool, theme: Option<&str>) -> String {
     use base64::Engine;
     use sha2::Digest;
     let mut csp = String::from(
@@ -158,16 +203,27 @@ fn page_policy(logo: bool, theme: Option<&str>) -> String {
     csp
 }
 
-pub async fn show(
-    State(services): State<Services>,
-    session: WebSession,
-    Path(slug): Path<String>,
-) -> Result<Response, WebError> {
-    let p = services.public_page(&slug).await?;
-    services.count_page_view(&p.page.id).await;
-    let bars = services.uptime_bars(&p.page.id).await?;
-    let components = p
-        .tree
+/// The accent colour as the one inline style a public page may carry (checked to be #rrggbb when saved).
+pub fn theme_of(page: &Page) -> Option<String> {
+    let accent = &page.branding.accent_color;
+    (!accent.is_empty()).then(|| format!(":root{{--accent:{accent}}}"))
+}
+
+fn overall_label(s: ComponentStatus) -> &'static str {
+    match s {
+        ComponentStatus::Operational => "All systems operational",
+        ComponentStatus::UnderMaintenance => "Maintenance in progress",
+        ComponentStatus::DegradedPerformance => "Degraded performance",
+        ComponentStatus::PartialOutage => "Partial outage",
+        ComponentStatus::MajorOutage => "Major outage",
+    }
+}
+
+fn components_view(
+    p: &PublicPage,
+    bars: &HashMap<crate::ids::ComponentId, Vec<DayBar>>,
+) -> Vec<ComponentView> {
+    p.tree
         .iter()
         .map(|n| {
             let (own_bars, uptime) = bars_view(bars.get(&n.component.id));
@@ -194,54 +250,79 @@ pub async fn show(
                 uptime,
             }
         })
-        .collect();
-    let tz = jiff::tz::TimeZone::get(&p.page.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let at = |t: time::OffsetDateTime| zoned_time(t, &tz);
-    let incident_view = |(i, u): &(crate::domain::Incident, Vec<IncidentUpdate>)| IncidentView {
-        title: i.title.clone(),
-        stage: i.stage.label(),
-        started: at(i.started_at),
-        resolved: i.resolved_at.map(at),
-        updates: updates_view(u, &tz),
-    };
+        .collect()
+}
+
+/// Renders the public status page of `slug` (served through the public cache).
+pub async fn build_page(services: &Services, slug: &str) -> Result<Built, WebError> {
+    let p = services.public_page(slug).await?;
+    let bars = services.uptime_bars(&p.page.id).await?;
+    let times = Times::of(&p.page);
+    let slug = p.page.public_slug.clone();
+    let theme = theme_of(&p.page);
     let branding = &p.page.branding;
-    // The accent colour was checked to be #rrggbb when saved.
-    let theme = (!branding.accent_color.is_empty())
-        .then(|| format!(":root{{--accent:{}}}", branding.accent_color));
     let page = StatusPage {
         name: p.page.name.clone(),
         overall_class: status_class(p.overall),
-        overall_label: match p.overall {
-            ComponentStatus::Operational => "All systems operational",
-            ComponentStatus::UnderMaintenance => "Maintenance in progress",
-            ComponentStatus::DegradedPerformance => "Degraded performance",
-            ComponentStatus::PartialOutage => "Partial outage",
-            ComponentStatus::MajorOutage => "Major outage",
-        },
-        components,
-        active: p.active.iter().map(incident_view).collect(),
+        overall_label: overall_label(p.overall),
+        components: components_view(&p, &bars),
+        active: p
+            .active
+            .iter()
+            .map(|(i, u)| times.incident(&slug, i, u))
+            .collect(),
+        more_active: p
+            .more_active
+            .iter()
+            .map(|i| (i.title.clone(), incident_link(&slug, i)))
+            .collect(),
         maintenances: p
             .maintenances
             .iter()
             .map(|m| MaintenanceView {
+                id: m.id.as_str().to_owned(),
                 title: m.title.clone(),
                 state: m.state.label(),
-                window: format!("{} to {}", at(m.starts_at), at(m.ends_at)),
+                starts: times.stamp(m.starts_at),
+                ends: times.stamp(m.ends_at),
             })
             .collect(),
-        history: p.history.iter().map(incident_view).collect(),
-        slug: p.page.public_slug.clone(),
-        csrf: session.csrf_token().await?,
-        email_enabled: services.monitoring.smtp.enabled(),
+        history: p
+            .history
+            .iter()
+            .map(|(i, u)| times.incident(&slug, i, u))
+            .collect(),
+        history_days: HISTORY_DAYS,
         logo_url: branding.logo_url.clone(),
         support_url: branding.support_url.clone(),
         theme: theme.clone(),
+        slug,
     };
-    let mut resp = render(&page);
-    let policy = page_policy(!branding.logo_url.is_empty(), theme.as_deref());
-    if let Ok(v) = axum::http::HeaderValue::from_str(&policy) {
-        resp.headers_mut()
-            .insert(axum::http::header::CONTENT_SECURITY_POLICY, v);
-    }
-    Ok(resp)
+    Ok(Built {
+        content_type: HTML,
+        body: page.render().map_err(render_failed)?.into_bytes(),
+        policy: Some(page_policy(!branding.logo_url.is_empty(), theme.as_deref())),
+        page: p.page.id.clone(),
+    })
+}
+
+pub const HTML: &str = "text/html; charset=utf-8";
+
+pub fn render_failed(e: askama::Error) -> WebError {
+    tracing::error!(error = %e, "template render failed");
+    WebError::Internal
+}
+
+/// `GET /status/{slug}`: from the public cache; a view is counted in memory.
+pub async fn show(
+    State(services): State<Services>,
+    State(cache): State<Arc<PublicCache>>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Result<Response, WebError> {
+    cache
+        .serve(&services, &headers, Key::new(&slug, "page"), true, || {
+            build_page(&services, &slug)
+        })
+        .await
 }

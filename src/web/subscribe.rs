@@ -1,16 +1,21 @@
 //! Public subscription pages: subscribe from the status page, confirm an email address, unsubscribe.
 //! Unsubscribing asks for one click on a form, so a mail scanner that follows links cannot do it.
+//! The forms carry `public_form` tokens rather than a session's, so showing one writes nothing.
+
+use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Form, Router};
 
 use super::form::Fields;
-use super::session::WebSession;
+use super::public_form;
 use super::{render, WebError};
 use crate::app::AppState;
+use crate::config::Config;
 use crate::domain::subscriber::SubscriberKind;
 use crate::ratelimit::ClientAddr;
 use crate::service::subscribers::Subscribed;
@@ -18,7 +23,10 @@ use crate::service::Services;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/status/{public_slug}/subscribe", post(subscribe))
+        .route(
+            "/status/{public_slug}/subscribe",
+            get(subscribe_form).post(subscribe),
+        )
         .route("/status/{public_slug}/confirm/{token}", get(confirm))
         .route(
             "/unsubscribe/{token}",
@@ -46,15 +54,59 @@ fn notice(title: &str, message: String, back: String) -> Notice {
     }
 }
 
+#[derive(Template)]
+#[template(path = "status/subscribe.html")]
+struct SubscribeForm {
+    name: String,
+    slug: String,
+    token: String,
+    email_enabled: bool,
+}
+
+/// The response with the form cookie when the visitor has none yet.
+fn with_cookie(mut resp: Response, guard: public_form::FormGuard) -> Response {
+    if let Some(c) = guard.set_cookie {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+async fn subscribe_form(
+    State(services): State<Services>,
+    State(config): State<Arc<Config>>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Result<Response, WebError> {
+    let page = services.published_page(&slug).await?;
+    let guard = public_form::issue(
+        &services,
+        &headers,
+        &format!("subscribe:{slug}"),
+        config.is_https(),
+    )?;
+    let form = SubscribeForm {
+        name: page.name,
+        slug: page.public_slug,
+        token: guard.token.clone(),
+        email_enabled: services.monitoring.smtp.enabled(),
+    };
+    Ok(with_cookie(render(&form), guard))
+}
+
 async fn subscribe(
     State(services): State<Services>,
-    session: WebSession,
+    headers: HeaderMap,
     from: ClientAddr,
     Path(slug): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let form = Fields(form);
-    session.check_csrf(form.get("csrf")).await?;
+    public_form::check(
+        &services,
+        &headers,
+        &format!("subscribe:{slug}"),
+        form.get("form_token"),
+    )?;
     let kind = SubscriberKind::parse(form.get("kind").unwrap_or("email"))
         .map_err(crate::service::ServiceError::from)?;
     let target = form.required("target")?;
@@ -94,28 +146,41 @@ async fn confirm(
 
 async fn unsubscribe_form(
     State(services): State<Services>,
-    session: WebSession,
+    State(config): State<Arc<Config>>,
+    headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
     let sub = services.subscription_by_token(&token).await?;
-    Ok(render(&Notice {
-        form: Some((format!("/unsubscribe/{token}"), session.csrf_token().await?)),
+    let guard = public_form::issue(
+        &services,
+        &headers,
+        &format!("unsubscribe:{token}"),
+        config.is_https(),
+    )?;
+    let page = render(&Notice {
+        form: Some((format!("/unsubscribe/{token}"), guard.token.clone())),
         ..notice(
             "Unsubscribe",
             format!("Stop sending status updates to {}?", sub.target),
             "/".into(),
         )
-    }))
+    });
+    Ok(with_cookie(page, guard))
 }
 
 async fn unsubscribe(
     State(services): State<Services>,
-    session: WebSession,
+    headers: HeaderMap,
     Path(token): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let form = Fields(form);
-    session.check_csrf(form.get("csrf")).await?;
+    public_form::check(
+        &services,
+        &headers,
+        &format!("unsubscribe:{token}"),
+        form.get("form_token"),
+    )?;
     services.unsubscribe(&token).await?;
     Ok(render(&notice(
         "Unsubscribed",

@@ -270,6 +270,13 @@ pub fn csrf_in(html: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_owned())
 }
 
+/// The `form_token` of a public form (subscribe, unsubscribe).
+pub fn form_token_in(html: &str) -> Option<String> {
+    let at = html.find("name=\"form_token\" value=\"")? + "name=\"form_token\" value=\"".len();
+    let rest = &html[at..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
 /// The demo page's id and the id of its component named `name`.
 pub async fn demo_ids(services: &Services, component: &str) -> (String, String) {
     let page = services

@@ -28,6 +28,8 @@ both_backends!(
         let s = &app.services;
         let me = owner(s).await;
         let page = PageId::parse(&demo_ids(s, "REST API").await.0).unwrap();
+        // Views are counted in memory and written in batches.
+        assert_eq!(s.flush_page_views().await, 1, "one page viewed");
         let sum = s.analytics_summary(&me, &page, None).await.unwrap();
         assert_eq!(sum.window_days, 30);
         assert_eq!(sum.page_views, 2);

@@ -17,7 +17,7 @@ use statusgate::service::subscribers::Subscribed;
 use statusgate::service::Services;
 
 use crate::both_backends;
-use crate::helpers::{csrf_in, demo_ids, TestApp, TestDb};
+use crate::helpers::{demo_ids, form_token_in, TestApp, TestDb};
 use crate::loopback::{eventually, receiver, smtp_sink};
 use crate::monitors::owner;
 
@@ -230,12 +230,18 @@ both_backends!(
         let visitor = app.new_browser();
         let html = visitor.get("/status/api").await.text().await.unwrap();
         assert!(html.contains("Get updates") && html.contains("/status/api/subscribe"));
-        let csrf = csrf_in(&html).unwrap();
+        let html = visitor
+            .get("/status/api/subscribe")
+            .await
+            .text()
+            .await
+            .unwrap();
+        let token = form_token_in(&html).unwrap();
         let r = visitor
             .post_form(
                 "/status/api/subscribe",
                 &[
-                    ("csrf", &csrf),
+                    ("form_token", &token),
                     ("kind", "email"),
                     ("target", "reader@example.com"),
                 ],
@@ -284,8 +290,8 @@ both_backends!(
         let path = &unsub[unsub.find("/unsubscribe/").unwrap()..];
         let form = visitor.get(path).await.text().await.unwrap();
         assert!(form.contains("reader@example.com"));
-        let csrf = csrf_in(&form).unwrap();
-        let r = visitor.post_form(path, &[("csrf", &csrf)]).await;
+        let token = form_token_in(&form).unwrap();
+        let r = visitor.post_form(path, &[("form_token", &token)]).await;
         assert!(r.text().await.unwrap().contains("Unsubscribed"));
         assert!(s.subscribers(&me, &page, None).await.unwrap().is_empty());
     }

@@ -14,7 +14,7 @@ use statusgate::service::subscribers::Subscribed;
 use statusgate::service::{ServiceError, Services};
 
 use crate::both_backends;
-use crate::helpers::{csrf_in, TestApp, TestDb};
+use crate::helpers::{form_token_in, TestApp, TestDb};
 use crate::loopback::{eventually, receiver_on, smtp_sink, Echo, Receiver};
 use crate::monitors::owner;
 use crate::notifications::{fast_delivery, page_of, update, visitor};
@@ -278,16 +278,20 @@ both_backends!(
         let s = &app.services;
         let visitor_browser = app.new_browser();
         let html = visitor_browser
-            .get("/status/api")
+            .get("/status/api/subscribe")
             .await
             .text()
             .await
             .unwrap();
-        let csrf = csrf_in(&html).unwrap();
+        let csrf = form_token_in(&html).unwrap();
         let post = |kind: &'static str, target: String| {
             let (b, csrf) = (&visitor_browser, csrf.clone());
             async move {
-                let form = [("csrf", csrf.as_str()), ("kind", kind), ("target", &target)];
+                let form = [
+                    ("form_token", csrf.as_str()),
+                    ("kind", kind),
+                    ("target", &target),
+                ];
                 b.post_form("/status/api/subscribe", &form).await
             }
         };

@@ -1,0 +1,187 @@
+//! What the public may read of a status page: no sign-in, only published pages, every read bounded
+//! whatever the page's size (components aside: the page shows them all).
+
+use time::{Duration, OffsetDateTime};
+
+use super::pages::{hierarchy, ComponentNode};
+use super::{NotFoundAs, Result, ServiceError, Services};
+use crate::domain::{ComponentStatus, Incident, IncidentUpdate, Maintenance, Page};
+use crate::ids::{IncidentId, PageId};
+use crate::store::MaintenanceFilter;
+
+/// Open incidents shown in full on the page; the rest are listed as links.
+pub const OPEN_IN_FULL: usize = 5;
+/// Open incidents listed at all.
+const OPEN_LISTED: i64 = 100;
+/// The page's history reaches back this far; older incidents are behind the history link.
+pub const HISTORY_DAYS: i64 = 90;
+/// Past incidents on the page, and per page of the history.
+pub const HISTORY_PAGE: usize = 25;
+/// Updates shown per incident on the page; an incident's own page shows up to `UPDATES_ON_OWN_PAGE`.
+const UPDATES_ON_PAGE: i64 = 20;
+const UPDATES_ON_OWN_PAGE: i64 = 500;
+
+/// Everything the public status page shows.
+#[derive(Clone, Debug)]
+pub struct PublicPage {
+    pub page: Page,
+    pub overall: ComponentStatus,
+    pub tree: Vec<ComponentNode>,
+    /// The newest open incidents, with their updates.
+    pub active: Vec<(Incident, Vec<IncidentUpdate>)>,
+    /// Further open incidents, shown as links.
+    pub more_active: Vec<Incident>,
+    pub maintenances: Vec<Maintenance>,
+    /// Incidents resolved in the last `HISTORY_DAYS`, newest first, at most `HISTORY_PAGE`.
+    pub history: Vec<(Incident, Vec<IncidentUpdate>)>,
+}
+
+/// One page of past incidents and where the next one starts.
+#[derive(Clone, Debug)]
+pub struct PublicHistory {
+    pub page: Page,
+    pub incidents: Vec<(Incident, Vec<IncidentUpdate>)>,
+    /// The cursor of the following page, when there is one.
+    pub next: Option<String>,
+}
+
+/// A history cursor: `{resolved_at unix ms}.{incident id}` of the last incident already shown.
+fn parse_cursor(text: &str) -> Option<(OffsetDateTime, IncidentId)> {
+    let (ms, id) = text.split_once('.')?;
+    let ms: i64 = ms.parse().ok()?;
+    Some((crate::clock::from_millis(ms), IncidentId::parse(id)?))
+}
+
+fn cursor_of(i: &Incident) -> Option<String> {
+    i.resolved_at
+        .map(|r| format!("{}.{}", crate::clock::to_millis(r), i.id.as_str()))
+}
+
+impl Services {
+    /// A page the public may see: an unpublished page is, to the public, not there at all.
+    pub(crate) async fn published_page(&self, public_slug: &str) -> Result<Page> {
+        let page = self
+            .store
+            .page_by_public_slug(public_slug)
+            .await
+            .or_not_found("status page")?;
+        if !page.published {
+            return Err(ServiceError::NotFound("status page"));
+        }
+        Ok(page)
+    }
+
+    async fn with_updates(
+        &self,
+        incidents: Vec<Incident>,
+        limit: i64,
+    ) -> Result<Vec<(Incident, Vec<IncidentUpdate>)>> {
+        let mut out = Vec::with_capacity(incidents.len());
+        for i in incidents {
+            let updates = self.store.incident_updates(&i.id, limit).await?;
+            out.push((i, updates));
+        }
+        Ok(out)
+    }
+
+    /// A published page's overall status, without the rest of the page (for its badge).
+    pub async fn public_overall(&self, public_slug: &str) -> Result<(PageId, ComponentStatus)> {
+        let page = self.published_page(public_slug).await?;
+        let components = self.store.components(&page.id).await?;
+        let tree = hierarchy(&components);
+        let overall = ComponentStatus::overall(tree.iter().map(|n| n.shown_status));
+        Ok((page.id, overall))
+    }
+
+    /// The public status page.
+    pub async fn public_page(&self, public_slug: &str) -> Result<PublicPage> {
+        let page = self.published_page(public_slug).await?;
+        let now = self.clock.now();
+        let components = self.store.components(&page.id).await?;
+        let tree = hierarchy(&components);
+        let overall = ComponentStatus::overall(tree.iter().map(|n| n.shown_status));
+        let mut open = self.store.open_incidents(&page.id, OPEN_LISTED).await?;
+        let more_active = open.split_off(open.len().min(OPEN_IN_FULL));
+        let active = self.with_updates(open, UPDATES_ON_PAGE).await?;
+        let mut maintenances = self
+            .store
+            .maintenances(&page.id, MaintenanceFilter::Active, now, 20)
+            .await?;
+        maintenances.extend(
+            self.store
+                .maintenances(&page.id, MaintenanceFilter::Upcoming, now, 20)
+                .await?,
+        );
+        let since = now - Duration::days(HISTORY_DAYS);
+        let recent = self
+            .store
+            .resolved_incidents_page(&page.id, since, None, HISTORY_PAGE as i64)
+            .await?;
+        let history = self.with_updates(recent, UPDATES_ON_PAGE).await?;
+        Ok(PublicPage {
+            page,
+            overall,
+            tree,
+            active,
+            more_active,
+            maintenances,
+            history,
+        })
+    }
+
+    /// One page of a status page's resolved incidents, all time, newest first; `after` is the cursor
+    /// a previous page gave. A malformed cursor is refused rather than read as "from the start".
+    pub async fn public_history(
+        &self,
+        public_slug: &str,
+        after: Option<&str>,
+    ) -> Result<PublicHistory> {
+        let page = self.published_page(public_slug).await?;
+        let after = match after {
+            None => None,
+            Some(text) => Some(parse_cursor(text).ok_or_else(|| {
+                crate::domain::DomainError::invalid("before", "the history link is malformed")
+            })?),
+        };
+        let mut rows = self
+            .store
+            .resolved_incidents_page(
+                &page.id,
+                crate::clock::from_millis(0),
+                after.as_ref().map(|(at, id)| (*at, id)),
+                HISTORY_PAGE as i64 + 1,
+            )
+            .await?;
+        let more = rows.len() > HISTORY_PAGE;
+        rows.truncate(HISTORY_PAGE);
+        let next = if more {
+            rows.last().and_then(cursor_of)
+        } else {
+            None
+        };
+        Ok(PublicHistory {
+            page,
+            incidents: self.with_updates(rows, UPDATES_ON_PAGE).await?,
+            next,
+        })
+    }
+
+    /// One published incident of a published page, with its updates, for its own public page.
+    pub async fn public_incident(
+        &self,
+        public_slug: &str,
+        incident: &str,
+    ) -> Result<(Page, Incident, Vec<IncidentUpdate>)> {
+        let page = self.published_page(public_slug).await?;
+        let id = IncidentId::parse(incident).ok_or(ServiceError::NotFound("incident"))?;
+        let i = self.store.incident(&id).await.or_not_found("incident")?;
+        if i.page_id != page.id || i.draft.is_some() {
+            return Err(ServiceError::NotFound("incident"));
+        }
+        let updates = self
+            .store
+            .incident_updates(&i.id, UPDATES_ON_OWN_PAGE)
+            .await?;
+        Ok((page, i, updates))
+    }
+}

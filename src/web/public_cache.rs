@@ -1,0 +1,344 @@
+//! What the public reads (status page, badge, feeds, Statuspage-style JSON) rendered once and served
+//! from memory, so an outage's traffic costs a map lookup per request and writes nothing.
+//!
+//! An entry is used while two things hold: the read cache's generation is the one read before the entry
+//! was built (every write that may change a page moves it, on every instance: see `store::cache`), and it
+//! is younger than `public.max_age_secs` (uptime bars and maintenance windows move with time, not writes).
+//! Responses carry a weak ETag over the body, so a CDN or browser revalidates with a 304, and come
+//! compressed (brotli or gzip) from bytes compressed once per entry rather than once per request.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+
+use super::WebError;
+use crate::config::PublicConfig;
+use crate::ids::PageId;
+use crate::service::{Freshness, Services};
+
+/// Entries kept before the map is emptied; bounds memory whatever the number of pages or history links.
+const MAX_ENTRIES: usize = 4_096;
+/// Renders of different keys proceed in parallel; renders of one key wait for the first.
+const RENDER_STRIPES: usize = 64;
+
+/// A representation as built, before caching.
+pub struct Built {
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    /// The page it belongs to (a view of it is counted when asked).
+    pub page: PageId,
+    /// A Content-Security-Policy of its own (the status page's, which allows its logo and accent colour).
+    pub policy: Option<String>,
+}
+
+/// Which public representation of which page: the cache key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub slug: String,
+    /// The representation and anything that selects it, e.g. `page`, `badge`, `history?before=…`.
+    pub what: String,
+}
+
+impl Key {
+    pub fn new(slug: &str, what: impl Into<String>) -> Self {
+        Self {
+            slug: slug.to_owned(),
+            what: what.into(),
+        }
+    }
+}
+
+struct Entry {
+    read_at: Freshness,
+    made: Instant,
+    page: PageId,
+    content_type: HeaderValue,
+    policy: Option<HeaderValue>,
+    etag: HeaderValue,
+    body: Bytes,
+    gzip: OnceLock<Bytes>,
+    brotli: OnceLock<Bytes>,
+}
+
+pub struct PublicCache {
+    entries: RwLock<HashMap<Key, Arc<Entry>>>,
+    rendering: Vec<tokio::sync::Mutex<()>>,
+    ttl: Duration,
+    cache_control: HeaderValue,
+}
+
+impl PublicCache {
+    pub fn new(config: &PublicConfig) -> Self {
+        let cache_control = format!(
+            "public, max-age={}, stale-while-revalidate={}",
+            config.max_age_secs, config.stale_while_revalidate_secs
+        );
+        Self {
+            entries: RwLock::new(HashMap::new()),
+            rendering: (0..RENDER_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+            ttl: Duration::from_secs(u64::from(config.max_age_secs)),
+            cache_control: HeaderValue::from_str(&cache_control)
+                .unwrap_or(HeaderValue::from_static("public, max-age=10")),
+        }
+    }
+
+    fn fresh(&self, key: &Key, now: Freshness) -> Option<Arc<Entry>> {
+        if !now.caching() {
+            return None;
+        }
+        let map = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        map.get(key)
+            .filter(|e| e.read_at == now && e.made.elapsed() < self.ttl)
+            .cloned()
+    }
+
+    fn keep(&self, key: Key, entry: Arc<Entry>) {
+        let mut map = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
+            map.clear();
+        }
+        map.insert(key, entry);
+    }
+
+    /// Answers `headers` with the cached representation for `key`, building it with `build` when there
+    /// is none that is fresh. Errors (an unknown page) are not cached.
+    pub async fn serve<F, Fut>(
+        &self,
+        services: &Services,
+        headers: &HeaderMap,
+        key: Key,
+        count_view: bool,
+        build: F,
+    ) -> Result<Response, WebError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Built, WebError>>,
+    {
+        let entry = match self.fresh(&key, services.freshness()) {
+            Some(e) => e,
+            None => self.build(services, key, build).await?,
+        };
+        if count_view {
+            services.count_page_view(&entry.page);
+        }
+        Ok(self.respond(&entry, headers))
+    }
+
+    async fn build<F, Fut>(
+        &self,
+        services: &Services,
+        key: Key,
+        build: F,
+    ) -> Result<Arc<Entry>, WebError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Built, WebError>>,
+    {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        let stripe = (h.finish() % RENDER_STRIPES as u64) as usize;
+        // Many visitors arriving at once after a change wait for one render instead of each rendering.
+        let _one_at_a_time = match self.rendering.get(stripe) {
+            Some(m) => Some(m.lock().await),
+            None => None,
+        };
+        let read_at = services.freshness();
+        if let Some(e) = self.fresh(&key, read_at) {
+            return Ok(e);
+        }
+        let built = build().await?;
+        let entry = Arc::new(Entry::new(read_at, built));
+        if read_at.caching() {
+            self.keep(key, entry.clone());
+        }
+        Ok(entry)
+    }
+
+    fn respond(&self, entry: &Entry, headers: &HeaderMap) -> Response {
+        let mut resp = if matches_etag(headers, entry.etag.as_bytes()) {
+            let mut r = Response::new(Body::empty());
+            *r.status_mut() = StatusCode::NOT_MODIFIED;
+            r
+        } else {
+            let (encoding, body) = match preferred_encoding(headers) {
+                Encoding::Brotli => (Some("br"), entry.brotli()),
+                Encoding::Gzip => (Some("gzip"), entry.gzip()),
+                Encoding::Identity => (None, entry.body.clone()),
+            };
+            let mut r = Response::new(Body::from(body));
+            if let Some(enc) = encoding {
+                r.headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
+            }
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, entry.content_type.clone());
+            r
+        };
+        let h = resp.headers_mut();
+        h.insert(header::ETAG, entry.etag.clone());
+        h.insert(header::CACHE_CONTROL, self.cache_control.clone());
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        );
+        if let Some(p) = &entry.policy {
+            h.insert(header::CONTENT_SECURITY_POLICY, p.clone());
+        }
+        resp
+    }
+}
+
+impl Entry {
+    fn new(read_at: Freshness, built: Built) -> Self {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(&built.body);
+        let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+        // Weak: the same entity is served identity, gzip or brotli encoded under one tag.
+        let etag = HeaderValue::from_str(&format!("W/\"{hex}\""))
+            .unwrap_or(HeaderValue::from_static("W/\"0\""));
+        Self {
+            read_at,
+            made: Instant::now(),
+            page: built.page,
+            content_type: HeaderValue::from_static(built.content_type),
+            policy: built.policy.and_then(|p| HeaderValue::from_str(&p).ok()),
+            etag,
+            body: Bytes::from(built.body),
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
+        }
+    }
+
+    fn gzip(&self) -> Bytes {
+        self.gzip
+            .get_or_init(|| {
+                let mut enc =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                match enc.write_all(&self.body).and_then(|()| enc.finish()) {
+                    Ok(v) => Bytes::from(v),
+                    // Writing to a Vec cannot fail; if it somehow did, an empty body would be wrong.
+                    Err(_) => Bytes::new(),
+                }
+            })
+            .clone()
+    }
+
+    fn brotli(&self) -> Bytes {
+        self.brotli
+            .get_or_init(|| {
+                let mut out = Vec::with_capacity(self.body.len() / 4);
+                let params = brotli::enc::BrotliEncoderParams {
+                    quality: 6,
+                    ..Default::default()
+                };
+                let mut input = &self.body[..];
+                match brotli::BrotliCompress(&mut input, &mut out, &params) {
+                    Ok(_) => Bytes::from(out),
+                    Err(_) => Bytes::new(),
+                }
+            })
+            .clone()
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Encoding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+/// Brotli when accepted, else gzip, else none; `q=0` refuses a coding.
+fn preferred_encoding(headers: &HeaderMap) -> Encoding {
+    let mut br = false;
+    let mut gz = false;
+    for value in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(v) = value.to_str() else { continue };
+        for item in v.split(',') {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let refused = parts.any(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            if refused {
+                continue;
+            }
+            match coding.as_str() {
+                "br" => br = true,
+                "gzip" | "x-gzip" => gz = true,
+                _ => {}
+            }
+        }
+    }
+    if br {
+        Encoding::Brotli
+    } else if gz {
+        Encoding::Gzip
+    } else {
+        Encoding::Identity
+    }
+}
+
+/// `If-None-Match` against our tag with the weak comparison RFC 9110 asks for (`W/` ignored), or `*`.
+fn matches_etag(headers: &HeaderMap, ours: &[u8]) -> bool {
+    let ours = ours.strip_prefix(b"W/").unwrap_or(ours);
+    headers.get_all(header::IF_NONE_MATCH).iter().any(|v| {
+        v.as_bytes().split(|b| *b == b',').any(|tag| {
+            let tag = tag.trim_ascii();
+            tag == b"*" || tag.strip_prefix(b"W/").unwrap_or(tag) == ours
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn encodings_follow_accept_encoding() {
+        let pick = |v: &str| preferred_encoding(&headers(&[("accept-encoding", v)]));
+        assert_eq!(pick("gzip, deflate, br, zstd"), Encoding::Brotli);
+        assert_eq!(pick("gzip"), Encoding::Gzip);
+        assert_eq!(pick("br;q=0, gzip;q=0.5"), Encoding::Gzip);
+        assert_eq!(pick("identity"), Encoding::Identity);
+        assert_eq!(pick("gzip;q=0"), Encoding::Identity);
+        assert_eq!(preferred_encoding(&HeaderMap::new()), Encoding::Identity);
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly() {
+        let ours = b"W/\"abc\"";
+        let m = |v: &str| matches_etag(&headers(&[("if-none-match", v)]), ours);
+        assert!(m("W/\"abc\""));
+        assert!(m("\"abc\""));
+        assert!(m("\"x\", W/\"abc\""));
+        assert!(m("*"));
+        assert!(!m("\"abd\""));
+        assert!(!m("abc"));
+        assert!(!matches_etag(&HeaderMap::new(), ours));
+    }
+}

@@ -1,0 +1,133 @@
+//! The public history of a status page, a page at a time, and each incident's own page. Both come from
+//! the public cache like the status page.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use super::public_cache::{Built, Key, PublicCache};
+use super::status_page::{page_policy, render_failed, theme_of, IncidentView, Times, HTML};
+use super::WebError;
+use crate::app::AppState;
+use crate::service::Services;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/status/{public_slug}/history", get(history))
+        .route("/status/{public_slug}/incidents/{incident}", get(incident))
+}
+
+#[derive(Template)]
+#[template(path = "status/history.html")]
+struct HistoryPage {
+    name: String,
+    slug: String,
+    incidents: Vec<IncidentView>,
+    next: Option<String>,
+    theme: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "status/incident.html")]
+struct IncidentPage {
+    name: String,
+    slug: String,
+    incident: IncidentView,
+    theme: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    after: Option<String>,
+}
+
+async fn build_history(
+    services: &Services,
+    slug: &str,
+    after: Option<&str>,
+) -> Result<Built, WebError> {
+    let h = services.public_history(slug, after).await?;
+    let times = Times::of(&h.page);
+    let slug = h.page.public_slug.clone();
+    let theme = theme_of(&h.page);
+    let page = HistoryPage {
+        name: h.page.name.clone(),
+        incidents: h
+            .incidents
+            .iter()
+            .map(|(i, u)| times.incident(&slug, i, u))
+            .collect(),
+        next: h.next,
+        theme: theme.clone(),
+        slug,
+    };
+    Ok(Built {
+        content_type: HTML,
+        body: page.render().map_err(render_failed)?.into_bytes(),
+        policy: Some(page_policy(false, theme.as_deref())),
+        page: h.page.id,
+    })
+}
+
+/// `GET /status/{slug}/history?after=…`: resolved incidents, all time, newest first.
+async fn history(
+    State(services): State<Services>,
+    State(cache): State<Arc<PublicCache>>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Response, WebError> {
+    let after = q.after.filter(|a| !a.is_empty());
+    let what = match &after {
+        Some(a) => format!("history?after={a}"),
+        None => "history".to_owned(),
+    };
+    cache
+        .serve(&services, &headers, Key::new(&slug, what), false, || {
+            build_history(&services, &slug, after.as_deref())
+        })
+        .await
+}
+
+async fn build_incident(
+    services: &Services,
+    slug: &str,
+    incident: &str,
+) -> Result<Built, WebError> {
+    let (page, i, updates) = services.public_incident(slug, incident).await?;
+    let times = Times::of(&page);
+    let theme = theme_of(&page);
+    let view = IncidentPage {
+        name: page.name.clone(),
+        incident: times.incident(&page.public_slug, &i, &updates),
+        slug: page.public_slug.clone(),
+        theme: theme.clone(),
+    };
+    Ok(Built {
+        content_type: HTML,
+        body: view.render().map_err(render_failed)?.into_bytes(),
+        policy: Some(page_policy(false, theme.as_deref())),
+        page: page.id,
+    })
+}
+
+/// `GET /status/{slug}/incidents/{id}`: one incident with every update.
+async fn incident(
+    State(services): State<Services>,
+    State(cache): State<Arc<PublicCache>>,
+    headers: HeaderMap,
+    Path((slug, incident)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let key = Key::new(&slug, format!("incident/{incident}"));
+    cache
+        .serve(&services, &headers, key, false, || {
+            build_incident(&services, &slug, &incident)
+        })
+        .await
+}
