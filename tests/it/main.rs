@@ -33,6 +33,7 @@ mod notifications;
 mod oauth;
 mod pages_admin;
 mod pages_in_browser;
+mod public_page;
 mod properties;
 mod setup_flow;
 mod sign_in;
