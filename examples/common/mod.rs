@@ -4,6 +4,7 @@ use statusgate::config::{AdminConfig, Config};
 
 pub const EMAIL: &str = "bench@acme.test";
 pub const PASSWORD: &str = "bench password 123";
+#[allow(dead_code)] // Not every benchmark registers a client.
 pub const CALLBACK: &str = "http://127.0.0.1/callback";
 
 /// The demo organisation on `url`, a loopback port chosen by the system, errors-only logging.
