@@ -40,6 +40,10 @@ pub struct PublicConfig {
     pub max_age_secs: u32,
     /// How long a CDN may keep serving a stale copy while it revalidates in the background.
     pub stale_while_revalidate_secs: u32,
+    /// Renders one client address may cause per minute (requests served from memory are not
+    /// counted; made-up addresses of pages, incidents or history pages are), and at once.
+    pub misses_per_minute: u32,
+    pub misses_burst: u32,
 }
 
 impl Default for PublicConfig {
@@ -47,6 +51,8 @@ impl Default for PublicConfig {
         Self {
             max_age_secs: 10,
             stale_while_revalidate_secs: 30,
+            misses_per_minute: 300,
+            misses_burst: 100,
         }
     }
 }
@@ -455,6 +461,12 @@ impl Config {
             return Err(key_error(
                 "public.max_age_secs",
                 "must be between 1 and 3600",
+            ));
+        }
+        if self.public.misses_per_minute == 0 || self.public.misses_burst == 0 {
+            return Err(key_error(
+                "public.misses_per_minute",
+                "and public.misses_burst must be at least 1",
             ));
         }
         if self.public.stale_while_revalidate_secs > 86_400 {

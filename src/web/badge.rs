@@ -1,13 +1,10 @@
 //! `GET /status/{slug}/badge.svg`: the page's overall status as a small SVG badge to embed anywhere,
 //! from the public cache.
 
-use std::sync::Arc;
-
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::Path;
 use axum::response::Response;
 
-use super::public_cache::{Built, Key, PublicCache};
+use super::public_cache::{Built, Key, PublicRequest};
 use super::WebError;
 use crate::domain::ComponentStatus;
 use crate::service::Services;
@@ -43,15 +40,9 @@ async fn build(services: &Services, slug: &str) -> Result<Built, WebError> {
     })
 }
 
-pub async fn badge(
-    State(services): State<Services>,
-    State(cache): State<Arc<PublicCache>>,
-    headers: HeaderMap,
-    Path(slug): Path<String>,
-) -> Result<Response, WebError> {
-    cache
-        .serve(&services, &headers, Key::new(&slug, "badge"), false, || {
-            build(&services, &slug)
-        })
-        .await
+pub async fn badge(req: PublicRequest, Path(slug): Path<String>) -> Result<Response, WebError> {
+    req.serve(Key::new(&slug, "badge"), false, || {
+        build(&req.services, &slug)
+    })
+    .await
 }

@@ -137,6 +137,10 @@ impl IntoResponse for WebError {
             message: &message,
         });
         *resp.status_mut() = status;
+        if let Self::Service(ServiceError::TooManyAttempts { retry_after_secs }) = self {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
         resp
     }
 }

@@ -15,13 +15,16 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 
 use super::WebError;
 use crate::config::PublicConfig;
 use crate::ids::PageId;
-use crate::service::{Freshness, Services};
+use crate::ratelimit::{ClientAddr, RateLimiter};
+use crate::service::{Freshness, ServiceError, Services};
 
 /// Entries kept before the map is emptied; bounds memory whatever the number of pages or history links.
 const MAX_ENTRIES: usize = 4_096;
@@ -70,6 +73,9 @@ struct Entry {
 pub struct PublicCache {
     entries: RwLock<HashMap<Key, Arc<Entry>>>,
     rendering: Vec<tokio::sync::Mutex<()>>,
+    /// Renders (database reads) one address may cause: hits cost nothing and are not limited, but
+    /// made-up slugs, incident ids or history cursors all miss.
+    misses: RateLimiter,
     ttl: Duration,
     cache_control: HeaderValue,
 }
@@ -82,6 +88,7 @@ impl PublicCache {
         );
         Self {
             entries: RwLock::new(HashMap::new()),
+            misses: RateLimiter::new(config.misses_per_minute, config.misses_burst),
             rendering: (0..RENDER_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
@@ -114,7 +121,7 @@ impl PublicCache {
     pub async fn serve<F, Fut>(
         &self,
         services: &Services,
-        headers: &HeaderMap,
+        request: (&HeaderMap, &ClientAddr),
         key: Key,
         count_view: bool,
         build: F,
@@ -123,9 +130,15 @@ impl PublicCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Built, WebError>>,
     {
+        let (headers, from) = request;
         let entry = match self.fresh(&key, services.freshness()) {
             Some(e) => e,
-            None => self.build(services, key, build).await?,
+            None => {
+                self.misses.take(&from.key()).map_err(|retry_after_secs| {
+                    ServiceError::TooManyAttempts { retry_after_secs }
+                })?;
+                self.build(services, key, build).await?
+            }
         };
         if count_view {
             services.count_page_view(&entry.page);
@@ -195,6 +208,60 @@ impl PublicCache {
             h.insert(header::CONTENT_SECURITY_POLICY, p.clone());
         }
         resp
+    }
+}
+
+/// What a public handler needs: the services, the cache, and the request's headers and address.
+pub struct PublicRequest {
+    pub services: Services,
+    cache: Arc<PublicCache>,
+    headers: HeaderMap,
+    from: ClientAddr,
+}
+
+impl<S> FromRequestParts<S> for PublicRequest
+where
+    S: Send + Sync,
+    Services: FromRef<S>,
+    Arc<PublicCache>: FromRef<S>,
+{
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let from = ClientAddr::from_request_parts(parts, state)
+            .await
+            .map_err(|_| WebError::Internal)?;
+        Ok(Self {
+            services: Services::from_ref(state),
+            cache: Arc::<PublicCache>::from_ref(state),
+            headers: parts.headers.clone(),
+            from,
+        })
+    }
+}
+
+impl PublicRequest {
+    /// The representation `key` from the cache, built by `build` when none is fresh; a view of the
+    /// page is counted when `count_view`.
+    pub async fn serve<F, Fut>(
+        &self,
+        key: Key,
+        count_view: bool,
+        build: F,
+    ) -> Result<Response, WebError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Built, WebError>>,
+    {
+        self.cache
+            .serve(
+                &self.services,
+                (&self.headers, &self.from),
+                key,
+                count_view,
+                build,
+            )
+            .await
     }
 }
 

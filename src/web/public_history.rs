@@ -1,17 +1,14 @@
 //! The public history of a status page, a page at a time, and each incident's own page. Both come from
 //! the public cache like the status page.
 
-use std::sync::Arc;
-
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Query};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use super::public_cache::{Built, Key, PublicCache};
+use super::public_cache::{Built, Key, PublicRequest};
 use super::status_page::{page_policy, render_failed, theme_of, IncidentView, Times, HTML};
 use super::WebError;
 use crate::app::AppState;
@@ -77,9 +74,7 @@ async fn build_history(
 
 /// `GET /status/{slug}/history?after=…`: resolved incidents, all time, newest first.
 async fn history(
-    State(services): State<Services>,
-    State(cache): State<Arc<PublicCache>>,
-    headers: HeaderMap,
+    req: PublicRequest,
     Path(slug): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Response, WebError> {
@@ -88,11 +83,10 @@ async fn history(
         Some(a) => format!("history?after={a}"),
         None => "history".to_owned(),
     };
-    cache
-        .serve(&services, &headers, Key::new(&slug, what), false, || {
-            build_history(&services, &slug, after.as_deref())
-        })
-        .await
+    req.serve(Key::new(&slug, what), false, || {
+        build_history(&req.services, &slug, after.as_deref())
+    })
+    .await
 }
 
 async fn build_incident(
@@ -119,15 +113,12 @@ async fn build_incident(
 
 /// `GET /status/{slug}/incidents/{id}`: one incident with every update.
 async fn incident(
-    State(services): State<Services>,
-    State(cache): State<Arc<PublicCache>>,
-    headers: HeaderMap,
+    req: PublicRequest,
     Path((slug, incident)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
     let key = Key::new(&slug, format!("incident/{incident}"));
-    cache
-        .serve(&services, &headers, key, false, || {
-            build_incident(&services, &slug, &incident)
-        })
-        .await
+    req.serve(key, false, || {
+        build_incident(&req.services, &slug, &incident)
+    })
+    .await
 }

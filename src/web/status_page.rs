@@ -1,14 +1,12 @@
 //! The public status page: readable without JavaScript, on a phone and a desktop.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::Path;
 use axum::response::Response;
 
-use super::public_cache::{Built, Key, PublicCache};
+use super::public_cache::{Built, Key, PublicRequest};
 use super::WebError;
 use crate::clock::rfc3339;
 use crate::domain::{ComponentStatus, Incident, IncidentUpdate, Page};
@@ -314,15 +312,9 @@ pub fn render_failed(e: askama::Error) -> WebError {
 }
 
 /// `GET /status/{slug}`: from the public cache; a view is counted in memory.
-pub async fn show(
-    State(services): State<Services>,
-    State(cache): State<Arc<PublicCache>>,
-    headers: HeaderMap,
-    Path(slug): Path<String>,
-) -> Result<Response, WebError> {
-    cache
-        .serve(&services, &headers, Key::new(&slug, "page"), true, || {
-            build_page(&services, &slug)
-        })
-        .await
+pub async fn show(req: PublicRequest, Path(slug): Path<String>) -> Result<Response, WebError> {
+    req.serve(Key::new(&slug, "page"), true, || {
+        build_page(&req.services, &slug)
+    })
+    .await
 }

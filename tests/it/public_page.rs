@@ -149,7 +149,10 @@ both_backends!(
                 "{path}"
             );
             assert_eq!(h["vary"], "accept-encoding");
-            assert!(h.get("set-cookie").is_none(), "{path}: no session for the public");
+            assert!(
+                h.get("set-cookie").is_none(),
+                "{path}: no session for the public"
+            );
             let etag = h["etag"].to_str().unwrap().to_owned();
             assert!(etag.starts_with("W/\""), "{etag}");
             let plain = r.bytes().await.unwrap();
@@ -262,70 +265,76 @@ async fn past_incidents(app: &TestApp, clock: &FixedClock, page: &PageId) {
     clock.advance(time::Duration::days(60));
 }
 
-both_backends!(
-    history_is_bounded_and_paged,
-    |db: TestDb| async move {
-        let start = time::OffsetDateTime::now_utc() - time::Duration::days(100);
-        let clock = Arc::new(FixedClock::new(start));
-        let app = TestApp::spawn_with(
-            db,
-            |c| c.monitors.scheduler_tick_ms = 600_000,
-            clock.clone(),
-        )
+both_backends!(history_is_bounded_and_paged, |db: TestDb| async move {
+    let start = time::OffsetDateTime::now_utc() - time::Duration::days(100);
+    let clock = Arc::new(FixedClock::new(start));
+    let app = TestApp::spawn_with(
+        db,
+        |c| c.monitors.scheduler_tick_ms = 600_000,
+        clock.clone(),
+    )
+    .await;
+    let s = &app.services;
+    let page = PageId::parse(&demo_ids(s, "REST API").await.0).unwrap();
+    past_incidents(&app, &clock, &page).await;
+    assert!(clock.now() > time::OffsetDateTime::now_utc() - time::Duration::days(1));
+
+    // The page: the newest 25 of the last 90 days (n39 down to n15), and a link to the rest.
+    let html = app.get("/status/api").await.text().await.unwrap();
+    assert!(html.contains("Old outage n39") && html.contains("Old outage n15"));
+    assert!(
+        !html.contains("Old outage n14"),
+        "26th newest is behind the link"
+    );
+    assert!(html.contains("href=\"/status/api/history\""));
+    assert!(
+        html.contains("<time datetime=\""),
+        "absolute, machine-readable times"
+    );
+
+    // The history, 25 at a time, all time.
+    let first = app.get("/status/api/history").await.text().await.unwrap();
+    assert_eq!(first.matches("Old outage n").count(), 25);
+    let at = first.find("history?after=").expect("a next link");
+    let next: String = first[at..].chars().take_while(|c| *c != '"').collect();
+    let second = app
+        .get(&format!("/status/api/{}", next.replace("&amp;", "&")))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(second.contains("Old outage n14") && second.contains("Old outage n00"));
+    assert!(
+        !second.contains("Old outage n15"),
+        "no repeats across pages"
+    );
+    let bad = app.get("/status/api/history?after=nonsense").await;
+    assert_eq!(bad.status(), 422);
+
+    // Each incident has its own page; one of another page, or a made-up id, does not.
+    let me = owner(s).await;
+    let old = s
+        .resolved_incidents(&me, &page, Some(100))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.title == "Old outage n03")
+        .unwrap();
+    let own = app
+        .get(&format!("/status/api/incidents/{}", old.id.as_str()))
         .await;
-        let s = &app.services;
-        let page = PageId::parse(&demo_ids(s, "REST API").await.0).unwrap();
-        past_incidents(&app, &clock, &page).await;
-        assert!(clock.now() > time::OffsetDateTime::now_utc() - time::Duration::days(1));
-
-        // The page: the newest 25 of the last 90 days (n39 down to n15), and a link to the rest.
-        let html = app.get("/status/api").await.text().await.unwrap();
-        assert!(html.contains("Old outage n39") && html.contains("Old outage n15"));
-        assert!(!html.contains("Old outage n14"), "26th newest is behind the link");
-        assert!(html.contains("href=\"/status/api/history\""));
-        assert!(html.contains("<time datetime=\""), "absolute, machine-readable times");
-
-        // The history, 25 at a time, all time.
-        let first = app.get("/status/api/history").await.text().await.unwrap();
-        assert_eq!(first.matches("Old outage n").count(), 25);
-        let at = first.find("history?after=").expect("a next link");
-        let next: String = first[at..].chars().take_while(|c| *c != '"').collect();
-        let second = app
-            .get(&format!("/status/api/{}", next.replace("&amp;", "&")))
-            .await
-            .text()
-            .await
-            .unwrap();
-        assert!(second.contains("Old outage n14") && second.contains("Old outage n00"));
-        assert!(!second.contains("Old outage n15"), "no repeats across pages");
-        let bad = app.get("/status/api/history?after=nonsense").await;
-        assert_eq!(bad.status(), 422);
-
-        // Each incident has its own page; one of another page, or a made-up id, does not.
-        let me = owner(s).await;
-        let old = s
-            .resolved_incidents(&me, &page, Some(100))
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|i| i.title == "Old outage n03")
-            .unwrap();
-        let own = app
-            .get(&format!("/status/api/incidents/{}", old.id.as_str()))
-            .await;
-        assert_eq!(own.status(), 200);
-        let own = own.text().await.unwrap();
-        assert!(own.contains("Old outage n03") && own.contains("Fixed."));
-        for bad in ["inc_000000000000000000000000", "not-an-id"] {
-            let r = app.get(&format!("/status/api/incidents/{bad}")).await;
-            assert_eq!(r.status(), 404, "{bad}");
-        }
-        let r = app
-            .get(&format!("/status/nope/incidents/{}", old.id.as_str()))
-            .await;
-        assert_eq!(r.status(), 404);
+    assert_eq!(own.status(), 200);
+    let own = own.text().await.unwrap();
+    assert!(own.contains("Old outage n03") && own.contains("Fixed."));
+    for bad in ["inc_000000000000000000000000", "not-an-id"] {
+        let r = app.get(&format!("/status/api/incidents/{bad}")).await;
+        assert_eq!(r.status(), 404, "{bad}");
     }
-);
+    let r = app
+        .get(&format!("/status/nope/incidents/{}", old.id.as_str()))
+        .await;
+    assert_eq!(r.status(), 404);
+});
 
 both_backends!(
     open_incidents_beyond_the_newest_few_are_links,
@@ -391,7 +400,14 @@ both_backends!(
         assert_eq!(post(&other, token.clone()).await, 403);
         // Tampered, missing, or made for another form.
         let (exp, mac) = token.split_once('.').unwrap();
-        assert_eq!(post(&visitor, format!("{}.{mac}", exp.parse::<i64>().unwrap() + 1)).await, 403);
+        assert_eq!(
+            post(
+                &visitor,
+                format!("{}.{mac}", exp.parse::<i64>().unwrap() + 1)
+            )
+            .await,
+            403
+        );
         assert_eq!(post(&visitor, String::new()).await, 403);
         let other_page = visitor.get("/status/nope/subscribe").await;
         assert_eq!(other_page.status(), 404);
@@ -410,5 +426,35 @@ both_backends!(
         )
         .unwrap();
         assert_ne!(post(&visitor, fresh).await, 403);
+    }
+);
+
+both_backends!(
+    made_up_addresses_are_rate_limited_while_cached_pages_are_not,
+    |db: TestDb| async move {
+        let app = TestApp::spawn_with(
+            db,
+            |c| {
+                c.public.misses_per_minute = 1;
+                c.public.misses_burst = 3;
+                c.monitors.scheduler_tick_ms = 600_000;
+            },
+            Arc::new(statusgate::clock::SystemClock),
+        )
+        .await;
+        // The start-up monitor run writes, which would move the page on; let it finish first.
+        settled_counts(&app).await;
+        // One render fills the cache; further views are hits and never limited.
+        for _ in 0..10 {
+            assert_eq!(app.get("/status/api").await.status(), 200);
+        }
+        for n in 0..2 {
+            let r = app.get(&format!("/status/api/incidents/inc_{n:024}")).await;
+            assert_eq!(r.status(), 404);
+        }
+        let r = app.get("/status/api/incidents/inc_made_up").await;
+        assert_eq!(r.status(), 429);
+        assert!(r.headers().contains_key("retry-after"));
+        assert_eq!(app.get("/status/api").await.status(), 200, "a hit");
     }
 );
