@@ -20,6 +20,7 @@ mod orgs;
 pub mod outbox;
 pub mod page_admin;
 pub mod pages;
+pub mod public_feed;
 mod principal;
 pub mod setup;
 mod subscribe;

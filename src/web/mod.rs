@@ -10,6 +10,7 @@ mod consent;
 mod deliveries;
 mod drafts;
 mod edits;
+mod feeds;
 mod form;
 mod history;
 mod invite;
@@ -22,6 +23,7 @@ mod paging;
 pub mod session;
 mod setup;
 mod status_page;
+mod statuspage_api;
 mod subscribe;
 
 use askama::Template;
@@ -39,6 +41,8 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/status/{public_slug}", get(status_page::show))
+        .merge(statuspage_api::router())
+        .merge(feeds::router())
         .merge(admin::router())
         .merge(edits::router())
         .merge(drafts::router())

@@ -37,5 +37,6 @@ mod properties;
 mod setup_flow;
 mod sign_in;
 mod storage;
+mod status_feeds;
 mod subscriptions;
 mod web;
