@@ -378,7 +378,7 @@ both_backends!(
             calendar.components.iter().filter_map(|c| c.as_event()).collect();
         assert_eq!(events.len(), 1, "{text}");
         let e = events[0];
-        use icalendar::{Component, EventLike};
+        use icalendar::Component;
         assert_eq!(e.get_summary(), Some("Database upgrade"));
         let json = json(&app, &format!("{V2}/scheduled-maintenances/upcoming.json")).await;
         let m = &json["scheduled_maintenances"][0];
