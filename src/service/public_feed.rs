@@ -167,24 +167,25 @@ fn ordered_components(
     out
 }
 
+/// Groups updates by what they update. The store answers newest first; feeds and the API read a
+/// timeline oldest first.
+fn oldest_first_by<U>(updates: Vec<U>, owner: impl Fn(&U) -> String) -> HashMap<String, Vec<U>> {
+    let mut out: HashMap<String, Vec<U>> = HashMap::new();
+    for u in updates.into_iter().rev() {
+        out.entry(owner(&u)).or_default().push(u);
+    }
+    out
+}
+
 fn with_incident_updates(
     incidents: Vec<(Incident, OffsetDateTime)>,
     updates: Vec<(IncidentUpdate, OffsetDateTime)>,
 ) -> Vec<FeedIncident> {
-    let mut by_incident: HashMap<String, Vec<(IncidentUpdate, OffsetDateTime)>> = HashMap::new();
-    // The store answers newest first; feeds and the API read a timeline oldest first.
-    for u in updates.into_iter().rev() {
-        by_incident
-            .entry(u.0.incident_id.as_str().to_owned())
-            .or_default()
-            .push(u);
-    }
+    let mut by_incident = oldest_first_by(updates, |u| u.0.incident_id.to_string());
     incidents
         .into_iter()
         .map(|(incident, created_at)| FeedIncident {
-            updates: by_incident
-                .remove(incident.id.as_str())
-                .unwrap_or_default(),
+            updates: by_incident.remove(incident.id.as_str()).unwrap_or_default(),
             incident,
             created_at,
         })
@@ -196,14 +197,7 @@ fn with_maintenance_updates(
     updates: Vec<(MaintenanceUpdate, OffsetDateTime)>,
     now: OffsetDateTime,
 ) -> Vec<FeedMaintenance> {
-    let mut by_maintenance: HashMap<String, Vec<(MaintenanceUpdate, OffsetDateTime)>> =
-        HashMap::new();
-    for u in updates.into_iter().rev() {
-        by_maintenance
-            .entry(u.0.maintenance_id.as_str().to_owned())
-            .or_default()
-            .push(u);
-    }
+    let mut by_maintenance = oldest_first_by(updates, |u| u.0.maintenance_id.to_string());
     maintenances
         .into_iter()
         .map(|(maintenance, created_at)| FeedMaintenance {

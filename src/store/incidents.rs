@@ -270,6 +270,7 @@ impl Store {
 
 /// Which incidents a public feed covers, for a query aliasing `incidents` as `i` with `$1` the page
 /// and `$2` how many recent ones: open ones always, so a long list of old ones cannot hide them.
-const FEED_SET: &str = "i.page_id = $1 and i.draft = 0 and (i.resolved_at is null or i.incident_id in
+const FEED_SET: &str =
+    "i.page_id = $1 and i.draft = 0 and (i.resolved_at is null or i.incident_id in
     (select incident_id from incidents where page_id = $1 and draft = 0
      order by started_at desc, incident_id limit $2))";

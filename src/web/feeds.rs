@@ -298,29 +298,24 @@ pub(super) async fn build_ics(
     })
 }
 
-async fn atom(
-    State(services): State<Services>,
-    State(config): State<Arc<Config>>,
-    Path(slug): Path<String>,
-) -> Result<Built, WebError> {
-    build_atom(&services, &config.public_url, &slug).await
+/// Defines the axum handler `$name` for a public representation: the page's slug in, `$build`'s
+/// bytes out. Each representation has its builder so a response cache can wrap any of them.
+macro_rules! public_handler {
+    ($name:ident, $build:path) => {
+        async fn $name(
+            State(services): State<Services>,
+            State(config): State<Arc<Config>>,
+            Path(slug): Path<String>,
+        ) -> Result<Built, WebError> {
+            $build(&services, &config.public_url, &slug).await
+        }
+    };
 }
+pub(super) use public_handler;
 
-async fn rss(
-    State(services): State<Services>,
-    State(config): State<Arc<Config>>,
-    Path(slug): Path<String>,
-) -> Result<Built, WebError> {
-    build_rss(&services, &config.public_url, &slug).await
-}
-
-async fn ics(
-    State(services): State<Services>,
-    State(config): State<Arc<Config>>,
-    Path(slug): Path<String>,
-) -> Result<Built, WebError> {
-    build_ics(&services, &config.public_url, &slug).await
-}
+public_handler!(atom, build_atom);
+public_handler!(rss, build_rss);
+public_handler!(ics, build_ics);
 
 pub fn router() -> Router<AppState> {
     Router::new()

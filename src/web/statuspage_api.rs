@@ -9,12 +9,14 @@ use axum::routing::get;
 use axum::Router;
 use serde::Serialize;
 
-use super::feeds::{incident_link, json_time, maintenance_link, page_link, Built};
+use super::feeds::{incident_link, json_time, maintenance_link, page_link, public_handler, Built};
 use super::WebError;
 use crate::app::AppState;
 use crate::config::Config;
 use crate::domain::{ComponentStatus, IncidentStage, MaintenanceState};
-use crate::service::public_feed::{FeedComponent, FeedIncident, FeedMaintenance, Phase, PublicFeed};
+use crate::service::public_feed::{
+    FeedComponent, FeedIncident, FeedMaintenance, Phase, PublicFeed,
+};
 use crate::service::Services;
 
 #[derive(Serialize)]
@@ -448,13 +450,7 @@ macro_rules! endpoint {
             build(services, public_url, slug, $what).await
         }
 
-        async fn $handler(
-            State(services): State<Services>,
-            State(config): State<Arc<Config>>,
-            Path(slug): Path<String>,
-        ) -> Result<Built, WebError> {
-            $build(&services, &config.public_url, &slug).await
-        }
+        public_handler!($handler, $build);
     };
 }
 

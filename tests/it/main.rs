@@ -36,7 +36,7 @@ mod pages_in_browser;
 mod properties;
 mod setup_flow;
 mod sign_in;
-mod storage;
 mod status_feeds;
+mod storage;
 mod subscriptions;
 mod web;

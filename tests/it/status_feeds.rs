@@ -19,8 +19,14 @@ const ROUTES: [(&str, &str); 12] = [
     ("/status/api/api/v2/status.json", "application/json"),
     ("/status/api/api/v2/components.json", "application/json"),
     ("/status/api/api/v2/incidents.json", "application/json"),
-    ("/status/api/api/v2/incidents/unresolved.json", "application/json"),
-    ("/status/api/api/v2/scheduled-maintenances.json", "application/json"),
+    (
+        "/status/api/api/v2/incidents/unresolved.json",
+        "application/json",
+    ),
+    (
+        "/status/api/api/v2/scheduled-maintenances.json",
+        "application/json",
+    ),
     (
         "/status/api/api/v2/scheduled-maintenances/upcoming.json",
         "application/json",
@@ -37,7 +43,10 @@ const ROUTES: [(&str, &str); 12] = [
         "/status/api/history.rss",
         "application/rss+xml; charset=utf-8",
     ),
-    ("/status/api/maintenances.ics", "text/calendar; charset=utf-8"),
+    (
+        "/status/api/maintenances.ics",
+        "text/calendar; charset=utf-8",
+    ),
 ];
 
 // Field names and JSON types of Statuspage's public API v2, as its public documentation lists them
@@ -116,9 +125,13 @@ fn type_ok(v: &Value, t: &str) -> bool {
 
 /// `v` has exactly the `required` fields (plus any of `optional`), each of its listed type.
 fn check(what: &str, v: &Value, required: &[(&str, &str)], optional: &[(&str, &str)]) {
-    let obj = v.as_object().unwrap_or_else(|| panic!("{what} is an object"));
+    let obj = v
+        .as_object()
+        .unwrap_or_else(|| panic!("{what} is an object"));
     for (name, t) in required {
-        let field = obj.get(*name).unwrap_or_else(|| panic!("{what} has {name}"));
+        let field = obj
+            .get(*name)
+            .unwrap_or_else(|| panic!("{what} has {name}"));
         assert!(type_ok(field, t), "{what}.{name} is {t}: {field}");
     }
     for (name, field) in obj {
@@ -131,7 +144,11 @@ fn check(what: &str, v: &Value, required: &[(&str, &str)], optional: &[(&str, &s
 fn check_component(c: &Value) {
     check("component", c, COMPONENT, &[("components", "a")]);
     let group = c["group"].as_bool().unwrap();
-    assert_eq!(group, c.get("components").is_some(), "only groups list children");
+    assert_eq!(
+        group,
+        c.get("components").is_some(),
+        "only groups list children"
+    );
     let status = c["status"].as_str().unwrap();
     assert!(ComponentStatus::parse(status).is_ok(), "{status}");
 }
@@ -146,14 +163,31 @@ fn check_incident(i: &Value, maintenance: bool) {
     } else {
         check("incident", i, INCIDENT, &[]);
         let s = i["status"].as_str().unwrap();
-        assert!(["investigating", "identified", "monitoring", "resolved", "postmortem"].contains(&s));
+        assert!([
+            "investigating",
+            "identified",
+            "monitoring",
+            "resolved",
+            "postmortem"
+        ]
+        .contains(&s));
         let impact = i["impact"].as_str().unwrap();
         assert!(["none", "minor", "major", "critical"].contains(&impact));
     }
     for u in i["incident_updates"].as_array().unwrap() {
-        check("incident update", u, UPDATE, &[("affected_components", "a")]);
+        check(
+            "incident update",
+            u,
+            UPDATE,
+            &[("affected_components", "a")],
+        );
         assert_eq!(u["incident_id"], i["id"]);
-        for a in u.get("affected_components").and_then(Value::as_array).into_iter().flatten() {
+        for a in u
+            .get("affected_components")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             check("affected component", a, AFFECTED, &[]);
         }
     }
@@ -165,7 +199,12 @@ fn check_incident(i: &Value, maintenance: bool) {
 /// Checks one JSON document: `page` always, and the listed parts, nothing else.
 fn check_document(doc: &Value, parts: &[&str]) {
     check("page", &doc["page"], PAGE, &[]);
-    let keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let mut want = vec!["page"];
     want.extend_from_slice(parts);
     let mut got = keys.clone();
@@ -175,10 +214,20 @@ fn check_document(doc: &Value, parts: &[&str]) {
     if let Some(s) = doc.get("status") {
         check("status", s, STATUS, &[]);
     }
-    for c in doc.get("components").and_then(Value::as_array).into_iter().flatten() {
+    for c in doc
+        .get("components")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         check_component(c);
     }
-    for i in doc.get("incidents").and_then(Value::as_array).into_iter().flatten() {
+    for i in doc
+        .get("incidents")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         check_incident(i, false);
     }
     for m in doc
@@ -244,9 +293,17 @@ async fn add_major_outage(app: &TestApp) -> String {
         "Fully down; a fix is deployed and we are watching.",
         ComponentStatus::MajorOutage,
     );
-    s.add_incident_update(&me, &incident.id, worse).await.unwrap();
-    let draft = update(IncidentStage::Investigating, "Not yet public.", ComponentStatus::MajorOutage);
-    s.draft_incident(&me, &page, "Draft only", draft).await.unwrap();
+    s.add_incident_update(&me, &incident.id, worse)
+        .await
+        .unwrap();
+    let draft = update(
+        IncidentStage::Investigating,
+        "Not yet public.",
+        ComponentStatus::MajorOutage,
+    );
+    s.draft_incident(&me, &page, "Draft only", draft)
+        .await
+        .unwrap();
     incident.id.to_string()
 }
 
@@ -257,8 +314,20 @@ both_backends!(
         let incident_id = add_major_outage(&app).await;
 
         let summary = json(&app, &format!("{V2}/summary.json")).await;
-        check_document(&summary, &["components", "incidents", "scheduled_maintenances", "status"]);
-        assert_eq!(summary, json(&app, "/status/api/summary.json").await, "alias");
+        check_document(
+            &summary,
+            &[
+                "components",
+                "incidents",
+                "scheduled_maintenances",
+                "status",
+            ],
+        );
+        assert_eq!(
+            summary,
+            json(&app, "/status/api/summary.json").await,
+            "alias"
+        );
         // A major_outage component maps to indicator critical (README: machine-readable status).
         assert_eq!(summary["status"]["indicator"], "critical");
         assert_eq!(summary["status"]["description"], "Major System Outage");
@@ -267,7 +336,9 @@ both_backends!(
         let open = titles(&summary["incidents"]);
         assert!(open.contains(&"Dashboard down".to_owned()), "{open:?}");
         assert!(open.contains(&"Delayed webhook deliveries".to_owned()));
-        assert!(!open.iter().any(|t| t == "Draft only" || t.starts_with("Sign-in")));
+        assert!(!open
+            .iter()
+            .any(|t| t == "Draft only" || t.starts_with("Sign-in")));
         let down = summary["incidents"]
             .as_array()
             .unwrap()
@@ -328,7 +399,10 @@ both_backends!(
 
         for (path, want) in [
             ("scheduled-maintenances.json", vec!["Database upgrade"]),
-            ("scheduled-maintenances/upcoming.json", vec!["Database upgrade"]),
+            (
+                "scheduled-maintenances/upcoming.json",
+                vec!["Database upgrade"],
+            ),
             ("scheduled-maintenances/active.json", vec![]),
         ] {
             let doc = json(&app, &format!("{V2}/{path}")).await;
@@ -355,9 +429,15 @@ both_backends!(
         );
         let html = first.content().unwrap().value().unwrap();
         assert!(html.contains("&lt;b&gt;does not load&lt;/b&gt;"), "{html}");
-        assert!(html.find("Monitoring") < html.find("Investigating"), "{html}");
+        assert!(
+            html.find("Monitoring") < html.find("Investigating"),
+            "{html}"
+        );
         let names: Vec<&str> = feed.entries().iter().map(|e| e.title().as_str()).collect();
-        assert!(names.contains(&"Maintenance: Database upgrade"), "{names:?}");
+        assert!(
+            names.contains(&"Maintenance: Database upgrade"),
+            "{names:?}"
+        );
         assert!(names.contains(&"Sign-in failures for some users"));
         assert!(!names.contains(&"Draft only"));
         assert_eq!(feed.updated(), first.updated(), "newest data time");
@@ -374,8 +454,11 @@ both_backends!(
         let (_, _, body, _) = fetch(&app, "/status/api/maintenances.ics").await;
         let text = String::from_utf8(body).unwrap();
         let calendar: icalendar::Calendar = text.parse().unwrap();
-        let events: Vec<&icalendar::Event> =
-            calendar.components.iter().filter_map(|c| c.as_event()).collect();
+        let events: Vec<&icalendar::Event> = calendar
+            .components
+            .iter()
+            .filter_map(|c| c.as_event())
+            .collect();
         assert_eq!(events.len(), 1, "{text}");
         let e = events[0];
         use icalendar::Component;
@@ -393,26 +476,32 @@ both_backends!(
                 &time::format_description::well_known::Rfc3339,
             )
             .unwrap();
-            let f = time::macros::format_description!(
-                "[year][month][day]T[hour][minute][second]Z"
-            );
+            let f = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
             t.format(&f).unwrap()
         };
-        assert!(text.contains(&format!("DTSTART:{}", utc(&m["scheduled_for"]))), "{text}");
-        assert!(text.contains(&format!("DTEND:{}", utc(&m["scheduled_until"]))), "{text}");
+        assert!(
+            text.contains(&format!("DTSTART:{}", utc(&m["scheduled_for"]))),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("DTEND:{}", utc(&m["scheduled_until"]))),
+            "{text}"
+        );
         assert!(matches!(
             e.get_start(),
-            Some(icalendar::DatePerhapsTime::DateTime(icalendar::CalendarDateTime::Utc(_)))
+            Some(icalendar::DatePerhapsTime::DateTime(
+                icalendar::CalendarDateTime::Utc(_)
+            ))
         ));
         assert!(matches!(
             e.get_end(),
-            Some(icalendar::DatePerhapsTime::DateTime(icalendar::CalendarDateTime::Utc(_)))
+            Some(icalendar::DatePerhapsTime::DateTime(
+                icalendar::CalendarDateTime::Utc(_)
+            ))
         ));
 
         let html = app.get("/status/api").await.text().await.unwrap();
-        assert!(html.contains(
-            r#"<link rel="alternate" type="application/atom+xml""#
-        ));
+        assert!(html.contains(r#"<link rel="alternate" type="application/atom+xml""#));
         assert!(html.contains(r#"href="/status/api/maintenances.ics""#));
     }
 );
@@ -428,7 +517,10 @@ both_backends!(
             assert_eq!(ct, content_type, "{path}");
             assert!(!cookie, "{path} starts no session");
             let (_, _, again, _) = fetch(&app, path).await;
-            assert_eq!(first, again, "{path} gives the same bytes for the same data");
+            assert_eq!(
+                first, again,
+                "{path} gives the same bytes for the same data"
+            );
             let unknown = path.replacen("/status/api/", "/status/nope/", 1);
             assert_eq!(fetch(&app, &unknown).await.0, 404, "{unknown}");
         }
@@ -444,7 +536,11 @@ both_backends!(
             .await
             .unwrap();
         for (path, _) in ROUTES {
-            assert_eq!(fetch(&app, path).await.0, 404, "{path} of an unpublished page");
+            assert_eq!(
+                fetch(&app, path).await.0,
+                404,
+                "{path} of an unpublished page"
+            );
         }
     }
 );
