@@ -239,3 +239,33 @@ fn newest(
         .chain(maintenances)
         .fold(*page, OffsetDateTime::max)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{MaintenanceId, PageId};
+    use time::macros::datetime;
+
+    #[test]
+    fn a_window_is_upcoming_then_active_then_past_unless_marked() {
+        let at = datetime!(2026-12-01 10:00 UTC);
+        let mut m = Maintenance {
+            id: MaintenanceId::generate(),
+            page_id: PageId::generate(),
+            title: "Resize".into(),
+            state: MaintenanceState::Scheduled,
+            starts_at: at,
+            ends_at: at + time::Duration::hours(1),
+            components: Vec::new(),
+            updated_at: at,
+            draft: None,
+        };
+        assert_eq!(phase(&m, at - time::Duration::minutes(1)), Phase::Upcoming);
+        assert_eq!(phase(&m, at), Phase::Active);
+        assert_eq!(phase(&m, at + time::Duration::hours(1)), Phase::Past);
+        m.state = MaintenanceState::InProgress;
+        assert_eq!(phase(&m, at + time::Duration::hours(5)), Phase::Active);
+        m.state = MaintenanceState::Cancelled;
+        assert_eq!(phase(&m, at), Phase::Past);
+    }
+}

@@ -484,4 +484,11 @@ pub fn router() -> Router<AppState> {
             &format!("{V2}/scheduled-maintenances/active.json"),
             get(active),
         )
+        // Public data without credentials: widgets on other sites may read it, as they read
+        // Statuspage's own.
+        .layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(tower_http::cors::Any)
+                .allow_methods([axum::http::Method::GET]),
+        )
 }
