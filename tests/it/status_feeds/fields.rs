@@ -150,6 +150,14 @@ fn check_incident(i: &Value, maintenance: bool) {
     }
 }
 
+/// The parts of `summary.json` besides `page`.
+pub(super) const SUMMARY: &[&str] = &[
+    "components",
+    "incidents",
+    "scheduled_maintenances",
+    "status",
+];
+
 /// Checks one JSON document: `page` always, and the listed parts, nothing else.
 pub(super) fn check_document(doc: &Value, parts: &[&str]) {
     check("page", &doc["page"], PAGE, &[]);

@@ -3,12 +3,11 @@
 use serde_json::Value;
 use statusgate::domain::{IncidentStage, Message, NewIncidentUpdate};
 use statusgate::ids::{ComponentId, PageId};
-use statusgate::service::Principal;
 
-use super::fields::check_document;
-use super::{fetch, json, titles, V2};
+use super::fields::{check_document, SUMMARY};
+use super::{fetch, json, owner, titles, V2};
 use crate::both_backends;
-use crate::helpers::{demo_ids, TestApp, TestDb, ADMIN_EMAIL};
+use crate::helpers::{demo_ids, TestApp, TestDb};
 
 both_backends!(
     maintenance_states_map_onto_statuspage_and_the_calendar,
@@ -19,7 +18,7 @@ both_backends!(
         let s = &app.services;
         let (page, rest) = demo_ids(s, "REST API").await;
         let page = PageId::parse(&page).unwrap();
-        let me = Principal::user(s.store.user_id_by_email(ADMIN_EMAIL).await.unwrap());
+        let me = owner(s).await;
         let msg = |m: &str| Message::parse("message", m).unwrap();
         // Resolve the demo's open incident, so only maintenance is left on the page.
         let open = s.active_incidents(&me, &page).await.unwrap();
@@ -70,15 +69,7 @@ both_backends!(
         .unwrap();
 
         let summary = json(&app, &format!("{V2}/summary.json")).await;
-        check_document(
-            &summary,
-            &[
-                "components",
-                "incidents",
-                "scheduled_maintenances",
-                "status",
-            ],
-        );
+        check_document(&summary, SUMMARY);
         assert_eq!(summary["incidents"], Value::Array(Vec::new()));
         assert_eq!(summary["status"]["indicator"], "none");
         assert_eq!(
