@@ -22,6 +22,7 @@ pub mod page_admin;
 pub mod page_views;
 pub mod pages;
 mod principal;
+pub mod public_feed;
 pub mod public_pages;
 pub mod setup;
 mod subscribe;

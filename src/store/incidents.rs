@@ -230,4 +230,84 @@ impl Store {
             .map(|r| Ok(ComponentId::from_db(row::text(r, "component_id")?)))
             .collect()
     }
+
+    /// The incidents a public feed shows: every open one plus the `limit` most recently started,
+    /// published only, newest start first, each with its `created_at`.
+    pub async fn feed_incidents(
+        &self,
+        page: &PageId,
+        limit: i64,
+    ) -> Result<Vec<(Incident, OffsetDateTime)>> {
+        let sql = format!(
+            "select {COLS}, created_at from incidents i where {FEED_SET} order by started_at desc, incident_id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(page.as_str())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((incident_from(r)?, row::instant(r, "created_at")?)))
+            .collect()
+    }
+
+    /// Updates of the incidents [`Store::feed_incidents`] picks (at most `cap`, newest first), each
+    /// with the components it affected and its `updated_at` (a correction moves it).
+    pub async fn feed_incident_updates(
+        &self,
+        page: &PageId,
+        limit: i64,
+        cap: i64,
+    ) -> Result<Vec<(IncidentUpdate, OffsetDateTime)>> {
+        let sql = format!(
+            "select u.update_id, u.incident_id, u.stage, u.message, u.notify, u.created_at, u.updated_at
+             from incident_updates u join incidents i on i.incident_id = u.incident_id
+             where {FEED_SET} order by u.created_at desc, u.update_id desc limit $3"
+        );
+        let affected_sql = format!(
+            "select c.update_id, c.component_id, c.status from incident_update_components c
+             join incident_updates u on u.update_id = c.update_id
+             join incidents i on i.incident_id = u.incident_id
+             where {FEED_SET} order by c.update_id, c.component_id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(page.as_str())
+            .bind(limit)
+            .bind(cap)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut updates = rows
+            .iter()
+            .map(|r| Ok((update_from(r)?, row::instant(r, "updated_at")?)))
+            .collect::<Result<Vec<_>>>()?;
+        let affected = sqlx::query(&affected_sql)
+            .bind(page.as_str())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let by_id: std::collections::HashMap<String, usize> = updates
+            .iter()
+            .enumerate()
+            .map(|(n, (u, _))| (u.id.as_str().to_owned(), n))
+            .collect();
+        for r in &affected {
+            let update_id = row::text(r, "update_id")?;
+            if let Some(&n) = by_id.get(&update_id) {
+                if let Some((u, _)) = updates.get_mut(n) {
+                    u.affected.push((
+                        ComponentId::from_db(row::text(r, "component_id")?),
+                        row::parsed(r, "status", ComponentStatus::parse)?,
+                    ));
+                }
+            }
+        }
+        Ok(updates)
+    }
 }
+
+/// Which incidents a public feed covers, for a query aliasing `incidents` as `i` with `$1` the page
+/// and `$2` how many recent ones: open ones always, so a long list of old ones cannot hide them.
+const FEED_SET: &str =
+    "i.page_id = $1 and i.draft = 0 and (i.resolved_at is null or i.incident_id in
+    (select incident_id from incidents where page_id = $1 and draft = 0
+     order by started_at desc, incident_id limit $2))";

@@ -210,17 +210,86 @@ impl Store {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
+        rows.iter().map(update_from).collect()
+    }
+
+    /// The maintenances a public feed shows: every open one plus the `limit` latest windows,
+    /// published only, latest window first, each with its components and `created_at`.
+    pub async fn feed_maintenances(
+        &self,
+        page: &PageId,
+        limit: i64,
+    ) -> Result<Vec<(Maintenance, OffsetDateTime)>> {
+        let sql = format!(
+            "select {COLS}, created_at from maintenances m where {FEED_SET} order by starts_at desc, maintenance_id"
+        );
+        let components_sql = format!(
+            "select c.maintenance_id, c.component_id from maintenance_components c
+             join maintenances m on m.maintenance_id = c.maintenance_id
+             where {FEED_SET} order by c.maintenance_id, c.component_id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(page.as_str())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut list = rows
+            .iter()
+            .map(|r| Ok((maintenance_from(r)?, row::instant(r, "created_at")?)))
+            .collect::<Result<Vec<_>>>()?;
+        let components = sqlx::query(&components_sql)
+            .bind(page.as_str())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        for r in &components {
+            let id = row::text(r, "maintenance_id")?;
+            if let Some((m, _)) = list.iter_mut().find(|(m, _)| m.id.as_str() == id) {
+                m.components
+                    .push(ComponentId::from_db(row::text(r, "component_id")?));
+            }
+        }
+        Ok(list)
+    }
+
+    /// Updates of the maintenances [`Store::feed_maintenances`] picks, at most `cap`, newest first,
+    /// each with its `updated_at`.
+    pub async fn feed_maintenance_updates(
+        &self,
+        page: &PageId,
+        limit: i64,
+        cap: i64,
+    ) -> Result<Vec<(MaintenanceUpdate, OffsetDateTime)>> {
+        let sql = format!(
+            "select u.update_id, u.maintenance_id, u.state, u.message, u.notify, u.created_at, u.updated_at
+             from maintenance_updates u join maintenances m on m.maintenance_id = u.maintenance_id
+             where {FEED_SET} order by u.created_at desc, u.update_id desc limit $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(page.as_str())
+            .bind(limit)
+            .bind(cap)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
-            .map(|r| {
-                Ok(MaintenanceUpdate {
-                    id: MaintenanceUpdateId::from_db(row::text(r, "update_id")?),
-                    maintenance_id: MaintenanceId::from_db(row::text(r, "maintenance_id")?),
-                    state: row::parsed(r, "state", MaintenanceState::parse)?,
-                    message: row::text(r, "message")?,
-                    notify: row::flag(r, "notify")?,
-                    created_at: row::instant(r, "created_at")?,
-                })
-            })
+            .map(|r| Ok((update_from(r)?, row::instant(r, "updated_at")?)))
             .collect()
     }
 }
+
+fn update_from(r: &AnyRow) -> Result<MaintenanceUpdate> {
+    Ok(MaintenanceUpdate {
+        id: MaintenanceUpdateId::from_db(row::text(r, "update_id")?),
+        maintenance_id: MaintenanceId::from_db(row::text(r, "maintenance_id")?),
+        state: row::parsed(r, "state", MaintenanceState::parse)?,
+        message: row::text(r, "message")?,
+        notify: row::flag(r, "notify")?,
+        created_at: row::instant(r, "created_at")?,
+    })
+}
+
+/// Which maintenances a public feed covers, for a query aliasing `maintenances` as `m` with `$1`
+/// the page and `$2` how many recent windows: open ones always.
+const FEED_SET: &str = "m.page_id = $1 and m.draft = 0 and (m.state in ('scheduled', 'in_progress')
+    or m.maintenance_id in (select maintenance_id from maintenances where page_id = $1 and draft = 0
+    order by starts_at desc, maintenance_id limit $2))";

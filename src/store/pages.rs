@@ -238,6 +238,40 @@ impl Store {
         Ok(())
     }
 
+    /// A page's components in display order, each with when it was created and last changed (the
+    /// public machine-readable status reports both; the cached list above does not carry them).
+    pub async fn stamped_components(
+        &self,
+        page: &PageId,
+    ) -> Result<Vec<(Component, OffsetDateTime, OffsetDateTime)>> {
+        let sql = format!(
+            "select {COMPONENT_COLS}, created_at, updated_at from components where page_id = $1 order by position, name"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(page.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    component_from(r)?,
+                    row::instant(r, "created_at")?,
+                    row::instant(r, "updated_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// When the page's own settings last changed.
+    pub async fn page_updated_at(&self, page: &PageId) -> Result<OffsetDateTime> {
+        const SQL: &str = "select updated_at from pages where page_id = $1";
+        let r = sqlx::query(SQL)
+            .bind(page.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        row::instant(&r, "updated_at")
+    }
+
     /// Components in display order: by position, groups before their children.
     pub async fn components(&self, page: &PageId) -> Result<Vec<Component>> {
         let sql = format!(

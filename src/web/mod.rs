@@ -11,6 +11,7 @@ mod consent;
 mod deliveries;
 mod drafts;
 mod edits;
+mod feeds;
 mod form;
 mod history;
 mod invite;
@@ -26,6 +27,7 @@ mod public_history;
 pub mod session;
 mod setup;
 mod status_page;
+mod statuspage_api;
 mod subscribe;
 
 use askama::Template;
@@ -68,6 +70,8 @@ pub fn public_router() -> Router<AppState> {
         .route("/status/{public_slug}", get(status_page::show))
         .route("/status/{public_slug}/badge.svg", get(badge::badge))
         .merge(public_history::router())
+        .merge(statuspage_api::router())
+        .merge(feeds::router())
 }
 
 /// Renders a template; a render failure is logged and becomes a bare 500.

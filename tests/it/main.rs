@@ -37,6 +37,7 @@ mod properties;
 mod public_page;
 mod setup_flow;
 mod sign_in;
+mod status_feeds;
 mod storage;
 mod subscriptions;
 mod web;

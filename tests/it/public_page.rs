@@ -18,6 +18,13 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/status/api/badge.svg",
     "/status/api/history",
     "/status/api/subscribe",
+    "/status/api/api/v2/summary.json",
+    "/status/api/summary.json",
+    "/status/api/api/v2/incidents.json",
+    "/status/api/api/v2/scheduled-maintenances/upcoming.json",
+    "/status/api/history.atom",
+    "/status/api/history.rss",
+    "/status/api/maintenances.ics",
 ];
 
 /// An app whose monitors stay still, so nothing but the test writes.
