@@ -193,6 +193,7 @@ async fn public_pages_pass_wcag_aa_in_light_and_dark() {
     audit.visit("/status/api").await;
     // For a person to look at: the dark scheme is checked by axe but judged by eye.
     chrome.prefer_color_scheme("dark").await;
+    chrome.resize(1280, 2000).await;
     chrome.screenshot(&shot("status-page-dark.png")).await;
     chrome.resize(390, 844).await;
     chrome.screenshot(&shot("status-page-dark-phone.png")).await;
