@@ -336,25 +336,25 @@ both_backends!(page_management_refusals_change_nothing, |db| async move {
 
     let new_page = json!({ "name": "Sneaky", "slug": "sneaky" });
     for (key, want) in [(&owner_read, 403), (&editor, 403), (&viewer, 403)] {
-        let (s, body) = As(&app, &key).post("/pages", Some(new_page.clone())).await;
+        let (s, body) = As(&app, key).post("/pages", Some(new_page.clone())).await;
         assert_eq!(s, want, "{body}");
-        let (s, _) = As(&app, &key)
+        let (s, _) = As(&app, key)
             .patch(
                 &format!("/pages/{page}"),
                 Some(json!({ "name": "Renamed" })),
             )
             .await;
         assert_eq!(s, want);
-        let (s, _) = As(&app, &key).delete(&format!("/pages/{page}"), None).await;
+        let (s, _) = As(&app, key).delete(&format!("/pages/{page}"), None).await;
         assert_eq!(s, want);
-        let (s, _) = As(&app, &key)
+        let (s, _) = As(&app, key)
             .post(
                 &format!("/pages/{page}/components"),
                 Some(json!({ "name": "Planted" })),
             )
             .await;
         assert_eq!(s, want);
-        let (s, _) = As(&app, &key)
+        let (s, _) = As(&app, key)
             .delete(&format!("/components/{component}"), None)
             .await;
         assert_eq!(s, want);
