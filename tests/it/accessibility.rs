@@ -243,23 +243,8 @@ async fn public_pages_pass_wcag_aa_in_light_and_dark() {
 
     // An invitation opened by the invited person, then refused for mismatched passwords.
     app.sign_in_as_owner().await;
-    let org = crate::api_support::acme(&app).await;
-    let (status, _, html) = app
-        .submit(
-            "/admin/members",
-            "/admin/members/invite",
-            &[
-                ("org", org.as_str()),
-                ("email", "new@acme.test"),
-                ("role", "viewer"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{html}");
-    let at = html.find("/invite/").expect("the invitation link") + "/invite/".len();
-    audit
-        .visit(&format!("/invite/{}", &html[at..at + 64]))
-        .await;
+    let token = crate::members::invite(&app, "new@acme.test", "viewer").await;
+    audit.visit(&format!("/invite/{token}")).await;
     chrome.fill("#password", "long enough pw").await;
     chrome.fill("#repeat", "another long pw").await;
     chrome.click("form button[type=submit]").await;
