@@ -195,8 +195,14 @@ async fn public_pages_pass_wcag_aa_in_light_and_dark() {
     chrome.prefer_color_scheme("dark").await;
     chrome.resize(1280, 2000).await;
     chrome.screenshot(&shot("status-page-dark.png")).await;
-    chrome.resize(390, 844).await;
+    // Reflow (WCAG 1.4.10): at 320 CSS pixels wide nothing scrolls sideways.
+    chrome.resize(320, 800).await;
     chrome.screenshot(&shot("status-page-dark-phone.png")).await;
+    let wide = "const w = document.documentElement.clientWidth; \
+        return Array.from(document.querySelectorAll('body *'), e => [e, e.getBoundingClientRect().right]) \
+        .filter(([, r]) => r > w + 1).map(([e]) => e.tagName + '.' + e.className).slice(0, 10)";
+    let wide = chrome.execute(wide, json!([])).await;
+    assert_eq!(wide, json!([]), "wider than a 320px screen");
     chrome.resize(1280, 900).await;
     chrome.prefer_color_scheme("light").await;
     audit.visit("/status/no-such-page").await;
