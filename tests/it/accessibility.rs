@@ -12,9 +12,12 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use statusgate::clock::SystemClock;
 use statusgate::domain::subscriber::SubscriberKind;
+use statusgate::domain::ComponentStatus;
+use statusgate::ids::ComponentId;
+use statusgate::service::Principal;
 
 use crate::browser::Chrome;
-use crate::helpers::{Backend, TestApp, TestDb, ADMIN_EMAIL, ADMIN_PASSWORD};
+use crate::helpers::{demo_ids, Backend, TestApp, TestDb, ADMIN_EMAIL, ADMIN_PASSWORD};
 use crate::loopback::{eventually, smtp_sink};
 use crate::notifications::{fast_delivery, visitor};
 use crate::pages_in_browser::{shot, wait_for};
@@ -205,6 +208,18 @@ async fn public_pages_pass_wcag_aa_in_light_and_dark() {
     assert_eq!(wide, json!([]), "wider than a 320px screen");
     chrome.resize(1280, 900).await;
     chrome.prefer_color_scheme("light").await;
+    // Each status as the banner and as every label: all components set to it in turn.
+    let me = Principal::user(crate::api_support::owner(&app).await);
+    for status in ComponentStatus::ALL {
+        for name in ["REST API", "Webhooks", "Dashboard", "Authentication"] {
+            let (_, id) = demo_ids(&app.services, name).await;
+            let id = ComponentId::parse(&id).unwrap();
+            let set = app.services.set_component_status_by_hand(&me, &id, status);
+            set.await.unwrap();
+        }
+        audit.chrome.goto(&app.url("/status/api")).await;
+        audit.check(&format!(" ({})", status.as_str())).await;
+    }
     audit.visit("/status/no-such-page").await;
     audit.visit("/login").await;
     chrome.fill("#email", ADMIN_EMAIL).await;
