@@ -332,6 +332,14 @@ async fn admin_pages_pass_wcag_aa_in_light_and_dark() {
     chrome.click("form.card button[type=submit]").await;
     assert!(wait_for(&chrome, "id=\"slug-error\"").await);
     audit.check(" (refused)").await;
+    let (page, _) = demo_ids(&app.services, "Webhooks").await;
+    audit.visit(&format!("/admin/pages/{page}/settings")).await;
+    chrome.fill("#accent_color", "#1f6feb").await;
+    chrome
+        .click("form[action$='/settings'] button[type=submit]")
+        .await;
+    assert!(wait_for(&chrome, "is too light to read").await);
+    audit.check(" (refused)").await;
     audit.visit("/admin/members").await;
     chrome.fill("#email", "not an address").await;
     chrome
