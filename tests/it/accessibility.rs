@@ -18,7 +18,7 @@ use statusgate::service::Principal;
 
 use crate::browser::Chrome;
 use crate::helpers::{demo_ids, Backend, TestApp, TestDb, ADMIN_EMAIL, ADMIN_PASSWORD};
-use crate::loopback::{eventually, smtp_sink};
+use crate::loopback::{eventually, smtp_sink, SmtpSink};
 use crate::notifications::{fast_delivery, visitor};
 use crate::pages_in_browser::{shot, wait_for};
 
@@ -76,7 +76,7 @@ impl<'a> Audit<'a> {
         }
     }
 
-    /// Opens `path` (on `origin`, the app's unless given) and checks it.
+    /// Opens `path` on the app and checks it.
     async fn visit(&mut self, path: &str) {
         self.chrome.goto(&format!("{}{path}", self.origin)).await;
         self.check("").await;
@@ -177,6 +177,55 @@ async fn tools() -> Option<(Chrome, String)> {
     Some((chrome, axe))
 }
 
+/// The status page with each status as the banner and as every label: all components set to it in turn.
+async fn every_status(audit: &mut Audit<'_>, app: &TestApp) {
+    let me = Principal::user(crate::api_support::owner(app).await);
+    for status in ComponentStatus::ALL {
+        for name in ["REST API", "Webhooks", "Dashboard", "Authentication"] {
+            let (_, id) = demo_ids(&app.services, name).await;
+            let id = ComponentId::parse(&id).unwrap();
+            let set = app.services.set_component_status_by_hand(&me, &id, status);
+            set.await.unwrap();
+        }
+        audit.chrome.goto(&app.url("/status/api")).await;
+        audit.check(&format!(" ({})", status.as_str())).await;
+    }
+}
+
+/// Subscribing by email: the notice after the form, the confirmation link's page, and the page an
+/// update's unsubscribe link opens.
+async fn subscription_notices(audit: &mut Audit<'_>, app: &TestApp, sink: &SmtpSink) {
+    let chrome = audit.chrome;
+    chrome.goto(&app.url("/status/api")).await;
+    chrome.fill("#target", "reader@example.com").await;
+    chrome.click("#subscribe button[type=submit]").await;
+    assert!(wait_for(chrome, "Check your inbox").await);
+    audit.check("").await;
+    let mail = sink.messages.clone();
+    assert!(eventually(10, || !mail.lock().unwrap().is_empty()).await);
+    let token = |m: &str| {
+        let link = m
+            .split_whitespace()
+            .find(|w| w.contains("/confirm/"))
+            .unwrap();
+        link.rsplit('/').next().unwrap().to_owned()
+    };
+    let first = token(&mail.lock().unwrap()[0]);
+    audit.visit(&format!("/status/api/confirm/{first}")).await;
+    // The unsubscribe link arrives with updates; a second subscriber confirmed here carries one.
+    let s = &app.services;
+    let second = SubscriberKind::Email;
+    s.subscribe(&visitor(), "api", second, "second@example.com")
+        .await
+        .unwrap();
+    assert!(eventually(10, || mail.lock().unwrap().len() == 2).await);
+    let second = token(&mail.lock().unwrap()[1]);
+    let sub = s.confirm_subscription(&second).await.unwrap();
+    audit
+        .visit(&format!("/unsubscribe/{}", sub.unsubscribe_token))
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_pages_pass_wcag_aa_in_light_and_dark() {
     let Some((chrome, axe)) = tools().await else {
@@ -191,7 +240,7 @@ async fn public_pages_pass_wcag_aa_in_light_and_dark() {
     };
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let app = TestApp::spawn_with(db, tweak, Arc::new(SystemClock)).await;
-    let mut audit = Audit::new(&chrome, axe.clone(), &app);
+    let mut audit = Audit::new(&chrome, axe, &app);
 
     audit.visit("/status/api").await;
     // For a person to look at: the dark scheme is checked by axe but judged by eye.
@@ -208,18 +257,7 @@ async fn public_pages_pass_wcag_aa_in_light_and_dark() {
     assert_eq!(wide, json!([]), "wider than a 320px screen");
     chrome.resize(1280, 900).await;
     chrome.prefer_color_scheme("light").await;
-    // Each status as the banner and as every label: all components set to it in turn.
-    let me = Principal::user(crate::api_support::owner(&app).await);
-    for status in ComponentStatus::ALL {
-        for name in ["REST API", "Webhooks", "Dashboard", "Authentication"] {
-            let (_, id) = demo_ids(&app.services, name).await;
-            let id = ComponentId::parse(&id).unwrap();
-            let set = app.services.set_component_status_by_hand(&me, &id, status);
-            set.await.unwrap();
-        }
-        audit.chrome.goto(&app.url("/status/api")).await;
-        audit.check(&format!(" ({})", status.as_str())).await;
-    }
+    every_status(&mut audit, &app).await;
     audit.visit("/status/no-such-page").await;
     audit.visit("/login").await;
     chrome.fill("#email", ADMIN_EMAIL).await;
@@ -228,39 +266,7 @@ async fn public_pages_pass_wcag_aa_in_light_and_dark() {
     assert!(wait_for(&chrome, "class=\"error\"").await);
     audit.check(" (refused)").await;
 
-    // Subscribing by email: the notice after the form, then the confirmation link's page.
-    audit.chrome.goto(&app.url("/status/api")).await;
-    chrome.fill("#target", "reader@example.com").await;
-    chrome.click("#subscribe button[type=submit]").await;
-    assert!(wait_for(&chrome, "Check your inbox").await);
-    audit.check("").await;
-    let mail = sink.messages.clone();
-    assert!(eventually(10, || !mail.lock().unwrap().is_empty()).await);
-    let token = |m: &str| {
-        let link = m
-            .split_whitespace()
-            .find(|w| w.contains("/confirm/"))
-            .unwrap();
-        link.rsplit('/').next().unwrap().to_owned()
-    };
-    let first = token(&mail.lock().unwrap()[0]);
-    audit.visit(&format!("/status/api/confirm/{first}")).await;
-    // The unsubscribe link arrives with updates; a second subscriber confirmed here carries one.
-    let s = &app.services;
-    s.subscribe(
-        &visitor(),
-        "api",
-        SubscriberKind::Email,
-        "second@example.com",
-    )
-    .await
-    .unwrap();
-    assert!(eventually(10, || mail.lock().unwrap().len() == 2).await);
-    let second = token(&mail.lock().unwrap()[1]);
-    let sub = s.confirm_subscription(&second).await.unwrap();
-    audit
-        .visit(&format!("/unsubscribe/{}", sub.unsubscribe_token))
-        .await;
+    subscription_notices(&mut audit, &app, &sink).await;
 
     // An invitation opened by the invited person, then refused for mismatched passwords.
     app.sign_in_as_owner().await;
@@ -271,28 +277,13 @@ async fn public_pages_pass_wcag_aa_in_light_and_dark() {
     chrome.click("form button[type=submit]").await;
     assert!(wait_for(&chrome, "class=\"error\"").await);
     audit.check(" (refused)").await;
-    let mut expected = vec![
-        "/status/api",
-        "/status/no-such-page",
-        "/login",
-        "/status/api/subscribe",
-        "/status/api/confirm/{id}",
-        "/unsubscribe/{id}",
-        "/invite/{id}",
-    ];
-    let seen_here = std::mem::take(&mut audit.seen);
-    let problems = std::mem::take(&mut audit.problems);
     app.stop().await;
 
     // The first-run page of a fresh install, empty and refused.
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let fresh = TestApp::spawn_with(db, |c| c.demo = false, Arc::new(SystemClock)).await;
     let link = fresh.setup_link.clone().expect("a set-up link");
-    let mut audit = Audit {
-        seen: seen_here,
-        problems,
-        ..Audit::new(&chrome, axe, &fresh)
-    };
+    audit.origin = fresh.url("");
     audit
         .visit(&link[link.find("/setup?").expect("a set-up path")..])
         .await;
@@ -301,8 +292,16 @@ async fn public_pages_pass_wcag_aa_in_light_and_dark() {
     chrome.click("button[type=submit]").await;
     assert!(wait_for(&chrome, "class=\"error\"").await);
     audit.check(" (refused)").await;
-    expected.push("/setup");
-    audit.finish(&expected);
+    audit.finish(&[
+        "/status/api",
+        "/status/no-such-page",
+        "/login",
+        "/status/api/subscribe",
+        "/status/api/confirm/{id}",
+        "/unsubscribe/{id}",
+        "/invite/{id}",
+        "/setup",
+    ]);
     fresh.stop().await;
 }
 
@@ -320,7 +319,7 @@ async fn admin_pages_pass_wcag_aa_in_light_and_dark() {
     assert!(wait_for(&chrome, "Dashboard").await);
 
     audit.crawl("/admin", &["/admin", "/account"]).await;
-    audit.visit("/admin").await;
+    chrome.goto(&app.url("/admin")).await;
     chrome.prefer_color_scheme("dark").await;
     chrome.screenshot(&shot("admin-dashboard-dark.png")).await;
     chrome.prefer_color_scheme("light").await;
