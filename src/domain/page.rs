@@ -100,21 +100,64 @@ pub const MAX_LINK: usize = 2_048;
 /// The longest description a page or component keeps.
 pub const MAX_DESCRIPTION: usize = 2_000;
 
-/// An accent colour: empty (the default look) or `#rrggbb`, kept in lowercase.
+/// The light theme's page background (`--bg` in static/style.css): of the surfaces an accent is
+/// read on (links there and on white cards, white text on accent buttons) the one it contrasts least with.
+const LIGHT_BACKGROUND: [u8; 3] = [0xf6, 0xf7, 0xf9];
+
+/// WCAG 2's minimum contrast for normal-size text (level AA).
+const AA_TEXT_CONTRAST: f64 = 4.5;
+
+/// An accent colour: empty (the default look) or `#rrggbb`, kept in lowercase, dark enough that links
+/// and buttons in it stay readable (WCAG AA) on the light theme. The dark theme keeps its own accent.
 pub fn accent_color(raw: &str) -> Result<String, DomainError> {
     let s = raw.trim();
     if s.is_empty() {
         return Ok(String::new());
     }
-    let hex = s.strip_prefix('#').unwrap_or("");
-    if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        Ok(s.to_ascii_lowercase())
-    } else {
-        Err(DomainError::invalid(
+    let Some(rgb) = s.strip_prefix('#').and_then(parse_rgb) else {
+        return Err(DomainError::invalid(
             "accent_color",
-            "must be a colour written #rrggbb, for example #1f6feb",
-        ))
+            "must be a colour written #rrggbb, for example #1a5fd0",
+        ));
+    };
+    let ratio = contrast_ratio(rgb, LIGHT_BACKGROUND);
+    if ratio < AA_TEXT_CONTRAST {
+        return Err(DomainError::invalid(
+            "accent_color",
+            format!(
+                "is too light to read on the page: {ratio:.2}:1 against its background, and text \
+                 needs {AA_TEXT_CONTRAST}:1; try a darker shade, for example #1a5fd0"
+            ),
+        ));
     }
+    Ok(s.to_ascii_lowercase())
+}
+
+fn parse_rgb(hex: &str) -> Option<[u8; 3]> {
+    if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+    Some([byte(0)?, byte(2)?, byte(4)?])
+}
+
+/// WCAG 2 relative luminance of an sRGB colour.
+fn luminance(rgb: [u8; 3]) -> f64 {
+    let [r, g, b] = rgb.map(|c| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.039_28 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    });
+    0.2126 * r + 0.7152 * g + 0.0722 * b
+}
+
+/// WCAG 2 contrast ratio of two colours, from 1 (same) to 21 (black on white).
+pub fn contrast_ratio(a: [u8; 3], b: [u8; 3]) -> f64 {
+    let (a, b) = (luminance(a), luminance(b));
+    (a.max(b) + 0.05) / (a.min(b) + 0.05)
 }
 
 /// A public link (logo, support site): empty, or an https URL of printable characters. The public
@@ -177,8 +220,20 @@ mod tests {
     }
 
     #[test]
+    fn contrast_ratios_match_wcag() {
+        assert!((contrast_ratio([0, 0, 0], [255, 255, 255]) - 21.0).abs() < 1e-9);
+        assert!((contrast_ratio([9, 9, 9], [9, 9, 9]) - 1.0).abs() < 1e-9);
+        // #767676 on white is the well-known lightest grey that passes AA (4.54:1).
+        let grey = contrast_ratio([0x76, 0x76, 0x76], [255, 255, 255]);
+        assert!((4.5..4.6).contains(&grey), "{grey}");
+    }
+
+    #[test]
     fn branding_values_are_checked() {
-        assert_eq!(accent_color(" #1F6FEB ").as_deref(), Ok("#1f6feb"));
+        assert_eq!(accent_color(" #1A5FD0 ").as_deref(), Ok("#1a5fd0"));
+        // Readable on the light page (4.5:1) or refused: #1f6feb reaches only 4.32:1 there.
+        assert!(accent_color("#1f6feb").is_err());
+        assert!(accent_color("#0a7d32").is_ok());
         assert_eq!(accent_color("").as_deref(), Ok(""));
         assert!(accent_color("red").is_err());
         assert!(accent_color("#12345").is_err());

@@ -185,11 +185,17 @@ both_backends!(a_team_builds_its_own_page_over_rest, |db| async move {
         )
         .await;
     assert_eq!(s, 422, "{body}");
+    // An accent too light to read links and buttons in on the light page is refused.
+    let (s, body) = As(&app, &key)
+        .patch(&page_path, Some(json!({ "accent_color": "#1f6feb" })))
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert!(body.to_string().contains("too light"), "{body}");
     let (s, body) = As(&app, &key)
         .patch(
             &page_path,
             Some(
-                json!({ "time_zone": "Europe/Berlin", "accent_color": "#1F6FEB",
+                json!({ "time_zone": "Europe/Berlin", "accent_color": "#1A5FD0",
                      "logo_url": "https://acme.example/logo.png",
                      "support_url": "https://acme.example/support" }),
             ),
@@ -198,7 +204,7 @@ both_backends!(a_team_builds_its_own_page_over_rest, |db| async move {
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["name"], "Payments");
     assert_eq!(body["time_zone"], "Europe/Berlin");
-    assert_eq!(body["accent_color"], "#1f6feb");
+    assert_eq!(body["accent_color"], "#1a5fd0");
     let (s, body) = As(&app, &key)
         .patch(&page_path, Some(json!({ "published": false })))
         .await;
@@ -241,7 +247,7 @@ both_backends!(a_team_builds_its_own_page_over_rest, |db| async move {
         html.contains("href=\"https://acme.example/support\""),
         "{html}"
     );
-    assert!(html.contains("--accent:#1f6feb"), "{html}");
+    assert!(html.contains("--accent:#1a5fd0"), "{html}");
     assert!(
         html.contains(" CET") || html.contains(" CEST"),
         "times in Europe/Berlin: {html}"
@@ -330,25 +336,25 @@ both_backends!(page_management_refusals_change_nothing, |db| async move {
 
     let new_page = json!({ "name": "Sneaky", "slug": "sneaky" });
     for (key, want) in [(&owner_read, 403), (&editor, 403), (&viewer, 403)] {
-        let (s, body) = As(&app, &key).post("/pages", Some(new_page.clone())).await;
+        let (s, body) = As(&app, key).post("/pages", Some(new_page.clone())).await;
         assert_eq!(s, want, "{body}");
-        let (s, _) = As(&app, &key)
+        let (s, _) = As(&app, key)
             .patch(
                 &format!("/pages/{page}"),
                 Some(json!({ "name": "Renamed" })),
             )
             .await;
         assert_eq!(s, want);
-        let (s, _) = As(&app, &key).delete(&format!("/pages/{page}"), None).await;
+        let (s, _) = As(&app, key).delete(&format!("/pages/{page}"), None).await;
         assert_eq!(s, want);
-        let (s, _) = As(&app, &key)
+        let (s, _) = As(&app, key)
             .post(
                 &format!("/pages/{page}/components"),
                 Some(json!({ "name": "Planted" })),
             )
             .await;
         assert_eq!(s, want);
-        let (s, _) = As(&app, &key)
+        let (s, _) = As(&app, key)
             .delete(&format!("/components/{component}"), None)
             .await;
         assert_eq!(s, want);

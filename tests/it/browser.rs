@@ -194,6 +194,58 @@ impl Chrome {
             .await;
     }
 
+    /// Runs `script` as the body of a function in the page, with `args` as its `arguments`; answers
+    /// what it returns.
+    pub async fn execute(&self, script: &str, args: Value) -> Value {
+        let body = json!({ "script": script, "args": args });
+        self.call(reqwest::Method::POST, "/execute/sync", Some(body))
+            .await
+    }
+
+    /// Like `execute`, for a script that finishes by calling its last argument with the answer.
+    pub async fn execute_async(&self, script: &str, args: Value) -> Value {
+        let body = json!({ "script": script, "args": args });
+        self.call(reqwest::Method::POST, "/execute/async", Some(body))
+            .await
+    }
+
+    /// Makes pages see `prefers-color-scheme: scheme` ("light" or "dark"), through chromedriver's
+    /// DevTools passthrough; it holds for this tab until changed, across navigations.
+    pub async fn prefer_color_scheme(&self, scheme: &str) {
+        let cmd = json!({ "cmd": "Emulation.setEmulatedMedia", "params": {
+            "features": [{ "name": "prefers-color-scheme", "value": scheme }]
+        }});
+        self.call(reqwest::Method::POST, "/goog/cdp/execute", Some(cmd))
+            .await;
+    }
+
+    /// Runs axe-core (its source in `axe_source`) over the current page with the WCAG 2.0 and 2.1
+    /// A and AA rules; answers the page's colour scheme as the page saw it, and axe's violations.
+    pub async fn axe(&self, axe_source: &str) -> (String, Vec<Value>) {
+        let script = format!(
+            "{axe_source}\n;{}",
+            r#"const done = arguments[arguments.length - 1];
+const scheme = matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
+axe.run(document, {
+  runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+  resultTypes: ['violations'],
+}).then(
+  r => done({ scheme, violations: r.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map(n => ({ target: n.target.join(' '), summary: n.failureSummary })),
+  })) }),
+  e => done({ scheme, error: String(e) }),
+);"#
+        );
+        let v = self.execute_async(&script, json!([])).await;
+        if let Some(e) = v.get("error") {
+            panic!("axe failed: {e}");
+        }
+        let scheme = v["scheme"].as_str().unwrap_or_default().to_owned();
+        let violations = v["violations"].as_array().cloned().unwrap_or_default();
+        (scheme, violations)
+    }
+
     pub async fn screenshot(&self, path: &Path) {
         let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD

@@ -1,6 +1,7 @@
 //! The one integration-test binary: every module drives a real server over loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly by design.
 
+mod accessibility;
 mod api_auth;
 mod api_keys_page;
 mod api_mcp;

@@ -15,7 +15,7 @@ use crate::oauth::{access_from, authorize_path, consent, pkce, register_public, 
 const PW: &str = "long enough pw";
 
 /// Invites `email` into acme as `role` from the owner's browser; answers the link's token.
-async fn invite(app: &TestApp, email: &str, role: &str) -> String {
+pub async fn invite(app: &TestApp, email: &str, role: &str) -> String {
     let org = acme(app).await;
     let (s, _, html) = app
         .submit(

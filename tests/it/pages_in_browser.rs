@@ -4,7 +4,7 @@ use crate::browser::Chrome;
 use crate::helpers::{Backend, TestApp, TestDb, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 /// Screenshots land in `target/screenshots/` so a person can look at them after a run.
-fn shot(name: &str) -> std::path::PathBuf {
+pub fn shot(name: &str) -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
@@ -61,7 +61,7 @@ async fn a_person_signs_in_and_posts_an_update_in_a_real_browser() {
 }
 
 /// Waits until the page's source contains `text` (a click returns before the next page loads).
-async fn wait_for(chrome: &Chrome, text: &str) -> bool {
+pub async fn wait_for(chrome: &Chrome, text: &str) -> bool {
     for _ in 0..100 {
         if chrome.source().await.contains(text) {
             return true;
