@@ -301,8 +301,10 @@ macro_rules! public_handler {
             Path(slug): Path<String>,
         ) -> Result<axum::response::Response, WebError> {
             let key = $crate::web::public_cache::Key::new(&slug, stringify!($name));
-            req.serve(key, false, || $build(&req.services, &config.public_url, &slug))
-                .await
+            req.serve(key, false, || {
+                $build(&req.services, &config.public_url, &slug)
+            })
+            .await
         }
     };
 }

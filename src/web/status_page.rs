@@ -201,10 +201,13 @@ pub fn page_policy(logo: bool, theme: Option<&str>) -> String {
     csp
 }
 
-/// The accent colour as the one inline style a public page may carry (checked to be #rrggbb when saved).
+/// The accent colour as the one inline style a public page may carry. It is checked again here (a
+/// #rrggbb readable on the light page), so a colour saved before that rule existed is not shown.
 pub fn theme_of(page: &Page) -> Option<String> {
-    let accent = &page.branding.accent_color;
-    (!accent.is_empty()).then(|| format!(":root{{--accent:{accent}}}"))
+    crate::domain::page::accent_color(&page.branding.accent_color)
+        .ok()
+        .filter(|c| !c.is_empty())
+        .map(|accent| format!(":root{{--accent:{accent}}}"))
 }
 
 fn overall_label(s: ComponentStatus) -> &'static str {

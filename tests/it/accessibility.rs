@@ -305,6 +305,8 @@ async fn public_pages_pass_wcag_aa_in_light_and_dark() {
         "/status/no-such-page",
         "/login",
         "/status/api/subscribe",
+        "/status/api/history",
+        "/status/api/incidents/{id}",
         "/status/api/confirm/{id}",
         "/unsubscribe/{id}",
         "/invite/{id}",
