@@ -1,5 +1,6 @@
 //! Application assembly: state, the one router, the listener, background upkeep and graceful shutdown.
 
+use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,6 +70,7 @@ pub fn build_router(state: AppState) -> Router {
     };
     Router::new()
         .route("/mcp/health", get(health))
+        .route("/readyz", get(readyz))
         .merge(crate::api::router(api))
         .merge(crate::mcp::http::router(mcp, &public))
         .merge(crate::oauth::http::router())
@@ -122,6 +124,21 @@ async fn health(State(services): State<Services>) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// Readiness for a load balancer: 200 when this instance can serve, 503 when the database does not
+/// answer (within two seconds) or lacks a migration this build needs: a newer instance's migrations
+/// still running elsewhere, or an older backup restored underneath. A starting instance binds its
+/// port only after its own migrations, so until then it refuses connections, which proxies read as
+/// not ready too. `/mcp/health` stays the MCP connector's liveness answer.
+async fn readyz(State(services): State<Services>) -> Response {
+    let check = tokio::time::timeout(Duration::from_secs(2), services.store.schema_current());
+    let (status, reason) = match check.await {
+        Ok(Ok(true)) => (StatusCode::OK, "ready"),
+        Ok(Ok(false)) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending"),
+        Ok(Err(_)) | Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+    };
+    (status, Json(json!({ "status": reason }))).into_response()
+}
+
 /// A built application: connected, migrated, seeded, listening.
 pub struct App {
     listener: TcpListener,
@@ -130,6 +147,9 @@ pub struct App {
     pub demo_account: Option<crate::service::demo::DemoAccount>,
     /// The one-time first-run link, while no user exists and the demo is off. Printed, never logged.
     pub setup_link: Option<String>,
+    /// A SQLite server's shared lock on `<database>.lock`, which keeps `statusgate restore` out while
+    /// it runs (see `store::backup`).
+    db_lock: Option<crate::store::backup::DbLock>,
 }
 
 impl App {
@@ -138,6 +158,12 @@ impl App {
     }
 
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db_lock = match crate::store::backup::sqlite_file(&config.database_url) {
+            Some(file) => Some(crate::store::backup::DbLock::shared(&file).map_err(|e| {
+                anyhow::anyhow!("cannot start: {e}; is `statusgate restore` running?")
+            })?),
+            None => None,
+        };
         let store = connect(&config).await?;
         store.migrate().await?;
         unlock_signing_keys(&config, &store).await?;
@@ -198,6 +224,7 @@ impl App {
             state,
             demo_account,
             setup_link,
+            db_lock,
         })
     }
 
@@ -205,7 +232,8 @@ impl App {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish for
+    /// up to `[server] shutdown_grace_secs`, then writes the in-memory tallies and closes the pool.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -213,24 +241,47 @@ impl App {
         let upkeep = tokio::spawn(upkeep(
             self.state.services.clone(),
             self.state.oauth.clone(),
+            self.state.config.retention.clone(),
         ));
         let scheduler = tokio::spawn(scheduler(self.state.services.clone()));
         let delivery = tokio::spawn(delivery(self.state.services.clone()));
         let usage = tokio::spawn(usage_flusher(self.state.services.clone()));
-        let result = axum::serve(
+        let grace = Duration::from_secs(self.state.config.server.shutdown_grace_secs);
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            let _ = stopping.send(());
+        };
+        let serve = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        .with_graceful_shutdown(signal)
+        .into_future();
+        // The grace period starts with the signal; requests still running when it ends are dropped.
+        let deadline = async move {
+            match stopped.await {
+                Ok(()) => tokio::time::sleep(grace).await,
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        let result = tokio::select! {
+            r = serve => r,
+            () = deadline => {
+                tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the grace period were dropped");
+                Ok(())
+            }
+        };
         upkeep.abort();
         scheduler.abort();
         delivery.abort();
         usage.abort();
         // Counts tallied since the last flush are written before the pool closes.
         self.state.services.flush_usage().await;
+        // PAGE-VIEW COUNTERS: call `self.state.services.flush_page_views().await` here once it exists.
         self.state.services.store.close().await;
+        drop(self.db_lock);
         Ok(result?)
     }
 }
@@ -283,17 +334,22 @@ pub async fn unlock_signing_keys(config: &Config, store: &Store) -> anyhow::Resu
     Ok(())
 }
 
-/// Periodic clean-up of expired sessions, spent sign-in attempt counts and abandoned client
-/// registrations, and signing-key rotation.
-/// Every instance may run it; each step is idempotent.
-async fn upkeep(services: Services, oauth: crate::oauth::AuthServer) {
-    use tower_sessions::ExpiredDeletion;
-    let sessions = DbSessionStore::new(services.store.clone());
+/// Periodic clean-up: retention (`[retention]`: page views, finished notifications, expired codes,
+/// tokens, sessions, invitations and, when configured, the audit log), spent sign-in attempt counts,
+/// abandoned client registrations, and signing-key rotation.
+/// Every instance may run it; each step is idempotent and bounded.
+async fn upkeep(
+    services: Services,
+    oauth: crate::oauth::AuthServer,
+    retention: crate::config::RetentionConfig,
+) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        if let Err(e) = sessions.delete_expired().await {
-            tracing::warn!(error = %e, "expired-session clean-up failed");
+        match services.prune_retention(&retention).await {
+            Ok(p) if p.total() > 0 => tracing::info!(pruned = ?p, "retention removed old rows"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "retention clean-up failed"),
         }
         if let Err(e) = services.prune_login_attempts().await {
             tracing::warn!(error = %e, "sign-in attempt clean-up failed");

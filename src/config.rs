@@ -7,8 +7,10 @@ use serde::Deserialize;
 
 mod encryption_key;
 mod monitoring;
+mod operations;
 pub use encryption_key::{EncryptionKey, KEY_ENV, OLD_KEY_ENV};
 pub use monitoring::{DeliveryConfig, MonitoringSettings, MonitorsConfig, SmtpConfig, SmtpTls};
+pub use operations::{RetentionConfig, ServerConfig};
 
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -27,6 +29,8 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub mcp: McpConfig,
     pub api: ApiConfig,
+    pub server: ServerConfig,
+    pub retention: RetentionConfig,
 }
 
 /// The REST API under `/api/v1`.
@@ -240,6 +244,8 @@ impl Default for Config {
             smtp: SmtpConfig::default(),
             mcp: McpConfig::default(),
             api: ApiConfig::default(),
+            server: ServerConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -299,6 +305,8 @@ impl fmt::Debug for Config {
             .field("monitors", &self.monitors)
             .field("delivery", &self.delivery)
             .field("smtp", &self.smtp)
+            .field("server", &self.server)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -472,6 +480,8 @@ impl Config {
                 ));
             }
         }
+        self.server.validate()?;
+        self.retention.validate()?;
         self.oauth.validate()
     }
 

@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod page_admin;
 pub mod pages;
 mod principal;
+mod retention;
 pub mod setup;
 mod subscribe;
 pub mod subscribers;
