@@ -39,6 +39,7 @@ mod retention;
 mod setup_flow;
 mod shutdown;
 mod sign_in;
+mod smtp;
 mod storage;
 mod subscriptions;
 mod web;
