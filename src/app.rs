@@ -24,6 +24,8 @@ use crate::service::Services;
 use crate::store::sessions::DbSessionStore;
 use crate::store::{ConnectOptions, Store};
 
+mod upkeep;
+
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub services: Services,
@@ -70,7 +72,7 @@ pub fn build_router(state: AppState) -> Router {
     };
     Router::new()
         .route("/mcp/health", get(health))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(upkeep::readyz))
         .merge(crate::api::router(api))
         .merge(crate::mcp::http::router(mcp, &public))
         .merge(crate::oauth::http::router())
@@ -122,21 +124,6 @@ async fn health(State(services): State<Services>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body)).into_response()
-}
-
-/// Readiness for a load balancer: 200 when this instance can serve, 503 when the database does not
-/// answer (within two seconds) or lacks a migration this build needs: a newer instance's migrations
-/// still running elsewhere, or an older backup restored underneath. A starting instance binds its
-/// port only after its own migrations, so until then it refuses connections, which proxies read as
-/// not ready too. `/mcp/health` stays the MCP connector's liveness answer.
-async fn readyz(State(services): State<Services>) -> Response {
-    let check = tokio::time::timeout(Duration::from_secs(2), services.store.schema_current());
-    let (status, reason) = match check.await {
-        Ok(Ok(true)) => (StatusCode::OK, "ready"),
-        Ok(Ok(false)) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending"),
-        Ok(Err(_)) | Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
-    };
-    (status, Json(json!({ "status": reason }))).into_response()
 }
 
 /// A built application: connected, migrated, seeded, listening.
@@ -238,7 +225,7 @@ impl App {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let upkeep = tokio::spawn(upkeep(
+        let upkeep = tokio::spawn(upkeep::run(
             self.state.services.clone(),
             self.state.oauth.clone(),
             self.state.config.retention.clone(),
@@ -332,35 +319,6 @@ pub async fn unlock_signing_keys(config: &Config, store: &Store) -> anyhow::Resu
         );
     }
     Ok(())
-}
-
-/// Periodic clean-up: retention (`[retention]`: page views, finished notifications, expired codes,
-/// tokens, sessions, invitations and, when configured, the audit log), spent sign-in attempt counts,
-/// abandoned client registrations, and signing-key rotation.
-/// Every instance may run it; each step is idempotent and bounded.
-async fn upkeep(
-    services: Services,
-    oauth: crate::oauth::AuthServer,
-    retention: crate::config::RetentionConfig,
-) {
-    let mut tick = tokio::time::interval(Duration::from_secs(600));
-    loop {
-        tick.tick().await;
-        match services.prune_retention(&retention).await {
-            Ok(p) if p.total() > 0 => tracing::info!(pruned = ?p, "retention removed old rows"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "retention clean-up failed"),
-        }
-        if let Err(e) = services.prune_login_attempts().await {
-            tracing::warn!(error = %e, "sign-in attempt clean-up failed");
-        }
-        if let Err(e) = oauth.reap_registrations().await {
-            tracing::warn!(error = %e, "registration clean-up failed");
-        }
-        if let Err(e) = oauth.ensure_signing_key().await {
-            tracing::warn!(error = %e, "signing-key rotation failed");
-        }
-    }
 }
 
 /// The demo's monitors check this instance's own health endpoint, so they pass on a fresh machine.

@@ -35,8 +35,8 @@ pub struct RetentionConfig {
     pub notification_days: u32,
     /// Expired authorization codes.
     pub oauth_code_days: u32,
-    /// Expired refresh tokens, and those of revoked connections. A token is useless once expired; it is
-    /// kept a while so a replayed old token still reads as reuse in the logs of that period.
+    /// Refresh tokens, counted from their expiry or from the revocation of their connection; a token
+    /// past either can never be exchanged again.
     pub refresh_token_days: u32,
     /// Expired web sessions.
     pub session_days: u32,

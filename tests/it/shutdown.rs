@@ -115,3 +115,36 @@ fn sigterm_finishes_in_flight_requests_flushes_tallies_and_exits_0() {
     });
     assert!(last_used.is_some(), "the key's use was written on stop");
 }
+
+/// A request that never finishes does not hold the stop beyond the grace period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_never_finishes_is_dropped_after_the_grace_period() {
+    use tokio::io::AsyncWriteExt;
+    let db = crate::helpers::TestDb::new(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let app = crate::helpers::TestApp::spawn_with(
+        db,
+        |c| c.server.shutdown_grace_secs = 1,
+        std::sync::Arc::new(statusgate::clock::SystemClock),
+    )
+    .await;
+    let mut stuck = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /mcp/oauth/register HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 1000\r\n\r\n{{",
+        app.addr
+    );
+    stuck.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), app.stop())
+        .await
+        .expect("stopped within the grace period");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(900),
+        "waited for the request: {took:?}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
