@@ -1,5 +1,6 @@
 //! Application assembly: state, the one router, the listener, background upkeep and graceful shutdown.
 
+use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ use crate::config::Config;
 use crate::service::Services;
 use crate::store::sessions::DbSessionStore;
 use crate::store::{ConnectOptions, Store};
+
+mod upkeep;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -75,6 +78,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/mcp/health", get(health))
         .merge(crate::api::router(api).layer(CompressionLayer::new()))
         .merge(crate::web::public_router())
+        .route("/readyz", get(upkeep::readyz))
         .merge(crate::mcp::http::router(mcp, &public))
         .merge(crate::oauth::http::router())
         .merge(web)
@@ -135,6 +139,9 @@ pub struct App {
     pub demo_account: Option<crate::service::demo::DemoAccount>,
     /// The one-time first-run link, while no user exists and the demo is off. Printed, never logged.
     pub setup_link: Option<String>,
+    /// A SQLite server's shared lock on `<database>.lock`, which keeps `statusgate restore` out while
+    /// it runs (see `store::backup`).
+    db_lock: Option<crate::store::backup::DbLock>,
 }
 
 impl App {
@@ -143,6 +150,12 @@ impl App {
     }
 
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db_lock = match crate::store::backup::sqlite_file(&config.database_url) {
+            Some(file) => Some(crate::store::backup::DbLock::shared(&file).map_err(|e| {
+                anyhow::anyhow!("cannot start: {e}; is `statusgate restore` running?")
+            })?),
+            None => None,
+        };
         let store = connect(&config).await?;
         store.migrate().await?;
         unlock_signing_keys(&config, &store).await?;
@@ -205,6 +218,7 @@ impl App {
             state,
             demo_account,
             setup_link,
+            db_lock,
         })
     }
 
@@ -212,25 +226,47 @@ impl App {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish for
+    /// up to `[server] shutdown_grace_secs`, then writes the in-memory tallies and closes the pool.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let upkeep = tokio::spawn(upkeep(
+        let upkeep = tokio::spawn(upkeep::run(
             self.state.services.clone(),
             self.state.oauth.clone(),
+            self.state.config.retention.clone(),
         ));
         let scheduler = tokio::spawn(scheduler(self.state.services.clone()));
         let delivery = tokio::spawn(delivery(self.state.services.clone()));
         let usage = tokio::spawn(usage_flusher(self.state.services.clone()));
-        let result = axum::serve(
+        let grace = Duration::from_secs(self.state.config.server.shutdown_grace_secs);
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            let _ = stopping.send(());
+        };
+        let serve = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        .with_graceful_shutdown(signal)
+        .into_future();
+        // The grace period starts with the signal; requests still running when it ends are dropped.
+        let deadline = async move {
+            match stopped.await {
+                Ok(()) => tokio::time::sleep(grace).await,
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        let result = tokio::select! {
+            r = serve => r,
+            () = deadline => {
+                tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the grace period were dropped");
+                Ok(())
+            }
+        };
         upkeep.abort();
         scheduler.abort();
         delivery.abort();
@@ -239,6 +275,7 @@ impl App {
         self.state.services.flush_usage().await;
         self.state.services.flush_page_views().await;
         self.state.services.store.close().await;
+        drop(self.db_lock);
         Ok(result?)
     }
 }
@@ -289,30 +326,6 @@ pub async fn unlock_signing_keys(config: &Config, store: &Store) -> anyhow::Resu
         );
     }
     Ok(())
-}
-
-/// Periodic clean-up of expired sessions, spent sign-in attempt counts and abandoned client
-/// registrations, and signing-key rotation.
-/// Every instance may run it; each step is idempotent.
-async fn upkeep(services: Services, oauth: crate::oauth::AuthServer) {
-    use tower_sessions::ExpiredDeletion;
-    let sessions = DbSessionStore::new(services.store.clone());
-    let mut tick = tokio::time::interval(Duration::from_secs(600));
-    loop {
-        tick.tick().await;
-        if let Err(e) = sessions.delete_expired().await {
-            tracing::warn!(error = %e, "expired-session clean-up failed");
-        }
-        if let Err(e) = services.prune_login_attempts().await {
-            tracing::warn!(error = %e, "sign-in attempt clean-up failed");
-        }
-        if let Err(e) = oauth.reap_registrations().await {
-            tracing::warn!(error = %e, "registration clean-up failed");
-        }
-        if let Err(e) = oauth.ensure_signing_key().await {
-            tracing::warn!(error = %e, "signing-key rotation failed");
-        }
-    }
 }
 
 /// The demo's monitors check this instance's own health endpoint, so they pass on a fresh machine.

@@ -11,6 +11,8 @@ use crate::config::Config;
 use crate::domain::Role;
 use crate::service::{ServiceError, Services};
 
+mod database;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "statusgate",
@@ -31,6 +33,19 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Copy a SQLite database, while the server runs, to a new file and check the copy.
+    Backup {
+        /// The file to write; an existing file is refused.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Replace the SQLite database with a checked backup (only while no server uses it).
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
+    /// Report the database's integrity and migration status; exits 1 when either is not OK.
+    Check,
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -191,6 +206,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!("applied {n} migration(s)");
             Ok(())
         }
+        Command::Backup { to } => database::backup(&config, &to).await,
+        Command::Restore { from } => database::restore(&config, &from).await,
+        Command::Check => database::check(&config).await,
         Command::Org {
             command: OrgCommand::Create { slug, name },
         } => {

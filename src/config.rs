@@ -7,8 +7,10 @@ use serde::Deserialize;
 
 mod encryption_key;
 mod monitoring;
+mod operations;
 pub use encryption_key::{EncryptionKey, KEY_ENV, OLD_KEY_ENV};
 pub use monitoring::{DeliveryConfig, MonitoringSettings, MonitorsConfig, SmtpConfig, SmtpTls};
+pub use operations::{RetentionConfig, ServerConfig};
 
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -28,6 +30,8 @@ pub struct Config {
     pub mcp: McpConfig,
     pub api: ApiConfig,
     pub public: PublicConfig,
+    pub server: ServerConfig,
+    pub retention: RetentionConfig,
 }
 
 /// The public status pages and what machines read from them (badge, feeds, Statuspage-style JSON).
@@ -269,6 +273,8 @@ impl Default for Config {
             mcp: McpConfig::default(),
             api: ApiConfig::default(),
             public: PublicConfig::default(),
+            server: ServerConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -328,6 +334,8 @@ impl fmt::Debug for Config {
             .field("monitors", &self.monitors)
             .field("delivery", &self.delivery)
             .field("smtp", &self.smtp)
+            .field("server", &self.server)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -519,6 +527,8 @@ impl Config {
                 ));
             }
         }
+        self.server.validate()?;
+        self.retention.validate()?;
         self.oauth.validate()
     }
 

@@ -18,6 +18,13 @@ pub fn bench_config(url: &str) -> Config {
             email: EMAIL.into(),
             password: Some(PASSWORD.into()),
         },
+        oauth: statusgate::config::OAuthConfig {
+            // As the server reads it, so both agree on the key that seals the signing keys.
+            key_encryption_key: std::env::var(statusgate::config::KEY_ENV)
+                .ok()
+                .and_then(|k| statusgate::config::EncryptionKey::parse(&k)),
+            ..Default::default()
+        },
         ..Config::default()
     }
 }

@@ -24,6 +24,7 @@ pub mod pages;
 mod principal;
 pub mod public_feed;
 pub mod public_pages;
+mod retention;
 pub mod setup;
 mod subscribe;
 pub mod subscribers;

@@ -56,6 +56,42 @@ const LOCK_KEY: i64 = 0x0053_4741_5445; // "SGATE"
 const CREATE_TABLE: &str = "create table if not exists schema_migrations (
     version bigint primary key, name text not null, applied_at bigint not null)";
 
+/// Versions this build knows for `backend`, in order.
+pub fn known(backend: Backend) -> Vec<i64> {
+    let list = match backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    list.iter().map(|m| m.version).collect()
+}
+
+/// Versions recorded as applied in the database (empty when it was never migrated).
+pub async fn applied(store: &Store) -> Result<Vec<i64>> {
+    let exists = match store.backend {
+        Backend::Sqlite => {
+            "select count(*) as n from sqlite_master where type = 'table' and name = 'schema_migrations'"
+        }
+        Backend::Postgres => {
+            "select count(*) as n from information_schema.tables where table_name = 'schema_migrations'
+             and table_schema = current_schema()"
+        }
+    };
+    let n: i64 = sqlx::query(exists)
+        .fetch_one(&store.pool)
+        .await?
+        .try_get("n")?;
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query("select version from schema_migrations order by version")
+        .fetch_all(&store.pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get::<i64, _>(0))
+        .collect::<Result<_, _>>()?)
+}
+
 pub async fn run(store: &Store) -> Result<usize> {
     let list = match store.backend {
         Backend::Sqlite => SQLITE,

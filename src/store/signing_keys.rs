@@ -78,7 +78,7 @@ impl Store {
     }
 
     /// The SQLite database file, if this is a file-backed SQLite store.
-    fn sqlite_file(&self) -> Option<PathBuf> {
+    pub(crate) fn sqlite_file(&self) -> Option<PathBuf> {
         if self.backend != Backend::Sqlite {
             return None;
         }

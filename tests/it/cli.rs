@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn statusgate(db_url: &str, args: &[&str], stdin: &str) -> (i32, String, String) {
+pub(crate) fn statusgate(db_url: &str, args: &[&str], stdin: &str) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_statusgate"))
         .args(args)
         .env("STATUSGATE_DATABASE_URL", db_url)
