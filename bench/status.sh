@@ -27,8 +27,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export STATUSGATE_KEY_ENCRYPTION_KEY=${STATUSGATE_KEY_ENCRYPTION_KEY:-$(head -c32 /dev/urandom | base64)}
 if [ "$engine" = postgres ]; then
+  # PostgreSQL needs the sealing key from outside; SQLite keeps one in a file beside the database.
+  export STATUSGATE_KEY_ENCRYPTION_KEY=${STATUSGATE_KEY_ENCRYPTION_KEY:-$(head -c32 /dev/urandom | base64)}
   psql "$pg/postgres" -qAt -c "drop database if exists statusgate_bench" \
     -c "create database statusgate_bench" >/dev/null
   db=$pg/statusgate_bench

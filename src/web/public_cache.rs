@@ -77,7 +77,16 @@ pub struct PublicCache {
     /// made-up slugs, incident ids or history cursors all miss.
     misses: RateLimiter,
     ttl: Duration,
+    /// How much longer than `ttl` an entry may be served while one request renders it again.
+    stale_for: Duration,
     cache_control: HeaderValue,
+}
+
+enum Lookup {
+    Fresh(Arc<Entry>),
+    /// Older than `ttl` but the data has not changed since it was built.
+    Aged(Arc<Entry>),
+    Missing,
 }
 
 impl PublicCache {
@@ -93,19 +102,31 @@ impl PublicCache {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
             ttl: Duration::from_secs(u64::from(config.max_age_secs)),
+            stale_for: Duration::from_secs(u64::from(config.stale_while_revalidate_secs)),
             cache_control: HeaderValue::from_str(&cache_control)
                 .unwrap_or(HeaderValue::from_static("public, max-age=10")),
         }
     }
 
-    fn fresh(&self, key: &Key, now: Freshness) -> Option<Arc<Entry>> {
+    fn lookup(&self, key: &Key, now: Freshness) -> Lookup {
         if !now.caching() {
-            return None;
+            return Lookup::Missing;
         }
         let map = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        map.get(key)
-            .filter(|e| e.read_at == now && e.made.elapsed() < self.ttl)
-            .cloned()
+        match map.get(key) {
+            // Built from data that has since changed: never served again.
+            Some(e) if e.read_at != now => Lookup::Missing,
+            Some(e) if e.made.elapsed() < self.ttl => Lookup::Fresh(e.clone()),
+            Some(e) if e.made.elapsed() < self.ttl + self.stale_for => Lookup::Aged(e.clone()),
+            _ => Lookup::Missing,
+        }
+    }
+
+    fn stripe(&self, key: &Key) -> Option<&tokio::sync::Mutex<()>> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        self.rendering
+            .get((h.finish() % RENDER_STRIPES as u64) as usize)
     }
 
     fn keep(&self, key: Key, entry: Arc<Entry>) {
@@ -131,14 +152,15 @@ impl PublicCache {
         Fut: Future<Output = Result<Built, WebError>>,
     {
         let (headers, from) = request;
-        let entry = match self.fresh(&key, services.freshness()) {
-            Some(e) => e,
-            None => {
-                self.misses.take(&from.key()).map_err(|retry_after_secs| {
-                    ServiceError::TooManyAttempts { retry_after_secs }
-                })?;
-                self.build(services, key, build).await?
-            }
+        let entry = match self.lookup(&key, services.freshness()) {
+            Lookup::Fresh(e) => e,
+            // Only time has passed, not a write: one request renders again while the others keep
+            // getting the aged copy, so nobody waits on a render.
+            Lookup::Aged(e) => match self.stripe(&key).map(|m| m.try_lock()) {
+                Some(Ok(_rendering)) => self.render(services, key, build).await?,
+                _ => e,
+            },
+            Lookup::Missing => self.build(services, key, from, build).await?,
         };
         if count_view {
             services.count_page_view(&entry.page);
@@ -146,7 +168,33 @@ impl PublicCache {
         Ok(self.respond(&entry, headers))
     }
 
+    /// Renders what nobody has (or what a write has changed). Many visitors arriving at once wait for
+    /// one render instead of each rendering, and only the one that renders spends its address's budget.
     async fn build<F, Fut>(
+        &self,
+        services: &Services,
+        key: Key,
+        from: &ClientAddr,
+        build: F,
+    ) -> Result<Arc<Entry>, WebError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Built, WebError>>,
+    {
+        let _one_at_a_time = match self.stripe(&key) {
+            Some(m) => Some(m.lock().await),
+            None => None,
+        };
+        if let Lookup::Fresh(e) = self.lookup(&key, services.freshness()) {
+            return Ok(e);
+        }
+        self.misses
+            .take(&from.key())
+            .map_err(|retry_after_secs| ServiceError::TooManyAttempts { retry_after_secs })?;
+        self.render(services, key, build).await
+    }
+
+    async fn render<F, Fut>(
         &self,
         services: &Services,
         key: Key,
@@ -156,18 +204,7 @@ impl PublicCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Built, WebError>>,
     {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut h);
-        let stripe = (h.finish() % RENDER_STRIPES as u64) as usize;
-        // Many visitors arriving at once after a change wait for one render instead of each rendering.
-        let _one_at_a_time = match self.rendering.get(stripe) {
-            Some(m) => Some(m.lock().await),
-            None => None,
-        };
         let read_at = services.freshness();
-        if let Some(e) = self.fresh(&key, read_at) {
-            return Ok(e);
-        }
         let built = build().await?;
         let entry = Arc::new(Entry::new(read_at, built));
         if read_at.caching() {
