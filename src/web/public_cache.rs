@@ -131,7 +131,12 @@ impl PublicCache {
         Fut: Future<Output = Result<Built, WebError>>,
     {
         let (headers, from) = request;
-        let entry = match self.fresh(&key, services.freshness()) {
+        let fresh = self.fresh(&key, services.freshness());
+        crate::telemetry::metrics::cache_lookup(
+            crate::telemetry::metrics::Cache::Public,
+            fresh.is_some(),
+        );
+        let entry = match fresh {
             Some(e) => e,
             None => {
                 self.misses.take(&from.key()).map_err(|retry_after_secs| {

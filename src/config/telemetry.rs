@@ -1,0 +1,64 @@
+//! Configuration for what statusgate tells its operators: the log line format (`log_format`) and the
+//! Prometheus endpoint (`[metrics]`).
+
+use std::fmt;
+
+use serde::Deserialize;
+
+use super::{key_error, ConfigError};
+
+/// How each log line is written to standard error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(v: &str) -> Result<Self, ConfigError> {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err(key_error("STATUSGATE_LOG_FORMAT", "expected text or json")),
+        }
+    }
+}
+
+/// `/metrics`: off (404) unless a token is set; scrapers then send it as a bearer token.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Prefer `STATUSGATE_METRICS_TOKEN`, which keeps the token out of the file.
+    pub token: Option<String>,
+}
+
+/// The token never reaches a log line.
+impl fmt::Debug for MetricsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsConfig")
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+impl MetricsConfig {
+    /// An empty token would let anyone scrape, so it means "off"; a short one is refused.
+    pub(super) fn validate(&mut self) -> Result<(), ConfigError> {
+        if self.token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            self.token = None;
+        }
+        if let Some(t) = &self.token {
+            if t.len() < 16 || !t.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(key_error(
+                    "metrics.token",
+                    "must be at least 16 visible ASCII characters",
+                ));
+            }
+        }
+        Ok(())
+    }
+}

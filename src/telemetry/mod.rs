@@ -1,0 +1,180 @@
+//! What statusgate tells its operators: the log subscriber (text or JSON lines), one span per request
+//! carrying a request id, the matched route and the principal's kind, and the Prometheus families in
+//! [`metrics`], served by [`scrape`].
+//!
+//! Every layer may call in here (as every layer may read the clock); this module calls nothing of
+//! statusgate's but the service facade that `scrape` reads gauges through.
+
+pub mod metrics;
+pub mod scrape;
+
+use std::cell::Cell;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
+
+use crate::config::LogFormat;
+use crate::service::{Actor, Principal};
+
+/// Installs the process's log subscriber. `RUST_LOG` wins over `filter`; a bad filter means `info`.
+pub fn init_tracing(filter: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        // Each line carries the enclosing spans' fields, so an event deep in a handler still names
+        // its request id and route.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init(),
+    };
+}
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest request id taken from a client or proxy; a longer one is replaced.
+const MAX_REQUEST_ID: usize = 64;
+
+/// Who a request acts as, as logged.
+#[derive(Clone, Copy, Debug)]
+pub enum PrincipalKind {
+    User,
+    ApiKey,
+    Mcp,
+}
+
+impl PrincipalKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::ApiKey => "api_key",
+            Self::Mcp => "mcp",
+        }
+    }
+}
+
+tokio::task_local! {
+    /// Whether this request's principal has been recorded into its span yet.
+    static PRINCIPAL_SEEN: Cell<bool>;
+}
+
+/// Records the kind of `principal` into the current request's span, where it was resolved.
+pub fn record_principal(principal: &Principal) {
+    record_principal_kind(match principal.actor {
+        Actor::User => PrincipalKind::User,
+        Actor::ApiKey { .. } => PrincipalKind::ApiKey,
+        Actor::Mcp { .. } => PrincipalKind::Mcp,
+    });
+}
+
+pub fn record_principal_kind(kind: PrincipalKind) {
+    // Outside a request (a background task, a command) there is no span to name it in.
+    let first = PRINCIPAL_SEEN
+        .try_with(|seen| !seen.replace(true))
+        .unwrap_or(false);
+    if first {
+        tracing::Span::current().record("principal", kind.as_str());
+    }
+}
+
+/// The request id to use: the caller's when it is short visible ASCII, else a new random one.
+fn request_id(req: &Request) -> HeaderValue {
+    req.headers()
+        .get(&REQUEST_ID)
+        .filter(|v| {
+            let b = v.as_bytes();
+            !b.is_empty() && b.len() <= MAX_REQUEST_ID && b.iter().all(u8::is_ascii_graphic)
+        })
+        .cloned()
+        .unwrap_or_else(|| {
+            let id = format!("{:032x}", rand::random::<u128>());
+            HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("unknown"))
+        })
+}
+
+/// The method as a label from a fixed set, so a made-up method cannot grow the metrics.
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Runs one request inside its span, echoes its request id and counts it. The span names the
+/// route template, never the path or query asked for: those may carry a set-up token or an
+/// authorization request.
+pub async fn observe(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = metrics::Route(req.extensions().get::<MatchedPath>().cloned());
+    let method = method_label(req.method());
+    let id = request_id(&req);
+    let span = tracing::info_span!(
+        "request",
+        request_id = id.to_str().unwrap_or_default(),
+        method,
+        route = route.as_str(),
+        principal = tracing::field::Empty,
+    );
+    let (mut response, seen) = PRINCIPAL_SEEN
+        .scope(Cell::new(false), async {
+            let response = next.run(req).await;
+            (response, PRINCIPAL_SEEN.with(Cell::get))
+        })
+        .instrument(span.clone())
+        .await;
+    if !seen {
+        span.record("principal", "anonymous");
+    }
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    span.in_scope(|| {
+        tracing::debug!(
+            status,
+            latency_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            "answered"
+        );
+    });
+    metrics::http_request(route, method, status, took);
+    response.headers_mut().insert(REQUEST_ID, id);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_id(v: &str) -> Request {
+        axum::http::Request::builder()
+            .header("x-request-id", v)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_sane_request_id_is_kept_and_others_replaced() {
+        assert_eq!(request_id(&with_id("abc-123")), "abc-123");
+        let long = "a".repeat(MAX_REQUEST_ID + 1);
+        for bad in ["", "has space", long.as_str()] {
+            let got = request_id(&with_id(bad));
+            assert_ne!(got, bad);
+            assert_eq!(got.len(), 32);
+        }
+    }
+}
