@@ -64,9 +64,16 @@ impl PrincipalKind {
     }
 }
 
+/// The request being served on this task: its span, and whether its principal is recorded yet. The
+/// span is kept here because by the time a principal is resolved the current span may be a library's
+/// (the session layer's, say), which has no `principal` field.
+struct Current {
+    span: tracing::Span,
+    named: Cell<bool>,
+}
+
 tokio::task_local! {
-    /// Whether this request's principal has been recorded into its span yet.
-    static PRINCIPAL_SEEN: Cell<bool>;
+    static CURRENT: Current;
 }
 
 /// Records the kind of `principal` into the current request's span, where it was resolved.
@@ -80,12 +87,11 @@ pub fn record_principal(principal: &Principal) {
 
 pub fn record_principal_kind(kind: PrincipalKind) {
     // Outside a request (a background task, a command) there is no span to name it in.
-    let first = PRINCIPAL_SEEN
-        .try_with(|seen| !seen.replace(true))
-        .unwrap_or(false);
-    if first {
-        tracing::Span::current().record("principal", kind.as_str());
-    }
+    let _ = CURRENT.try_with(|c| {
+        if !c.named.replace(true) {
+            c.span.record("principal", kind.as_str());
+        }
+    });
 }
 
 /// The request id to use: the caller's when it is short visible ASCII, else a new random one.
@@ -132,10 +138,14 @@ pub async fn observe(req: Request, next: Next) -> Response {
         route = route.as_str(),
         principal = tracing::field::Empty,
     );
-    let (mut response, seen) = PRINCIPAL_SEEN
-        .scope(Cell::new(false), async {
+    let current = Current {
+        span: span.clone(),
+        named: Cell::new(false),
+    };
+    let (mut response, seen) = CURRENT
+        .scope(current, async {
             let response = next.run(req).await;
-            (response, PRINCIPAL_SEEN.with(Cell::get))
+            (response, CURRENT.with(|c| c.named.get()))
         })
         .instrument(span.clone())
         .await;
