@@ -62,3 +62,31 @@ impl MetricsConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_tokens_are_checked() {
+        assert_eq!(LogFormat::parse(" JSON ").unwrap(), LogFormat::Json);
+        assert_eq!(LogFormat::parse("text").unwrap(), LogFormat::Text);
+        assert!(LogFormat::parse("xml").is_err());
+        let mut m = MetricsConfig {
+            token: Some("  ".into()),
+        };
+        m.validate().unwrap();
+        assert!(m.token.is_none(), "an empty token turns metrics off");
+        for bad in ["short", "has a space in it somewhere"] {
+            let mut m = MetricsConfig {
+                token: Some(bad.into()),
+            };
+            assert!(m.validate().is_err(), "{bad}");
+        }
+        let mut m = MetricsConfig {
+            token: Some("0123456789abcdef".into()),
+        };
+        m.validate().unwrap();
+        assert!(!format!("{m:?}").contains("0123456789abcdef"));
+    }
+}

@@ -214,7 +214,7 @@ both_backends!(the_families_count_what_happened, |db: TestDb| async move {
         ],
     );
     // Routes are templates: no label names a concrete page or client.
-    for ((name, labels), _) in &after {
+    for (name, labels) in after.keys() {
         if let Some(route) = labels.get("route") {
             assert!(
                 !route.contains("/status/api") && !route.contains(&t.client),
