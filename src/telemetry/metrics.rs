@@ -16,13 +16,29 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 /// The route a request matched: the router's template (`/status/{public_slug}`), never the path asked
-/// for, so label values stay few and carry no identifiers. `None` is a request no route matched.
+/// for, so label values stay few and carry no identifiers.
 #[derive(Clone, Debug)]
-pub struct Route(pub Option<MatchedPath>);
+pub enum Route {
+    Matched(MatchedPath),
+    /// A route without a `MatchedPath` (a nested service such as `/static`), or none at all.
+    Fixed(&'static str),
+}
 
 impl Route {
+    pub fn of<B>(req: &axum::http::Request<B>) -> Self {
+        match req.extensions().get::<MatchedPath>() {
+            Some(m) => Self::Matched(m.clone()),
+            // `nest_service` sets no `MatchedPath`; its files are one route.
+            None if req.uri().path().starts_with("/static/") => Self::Fixed("/static/{*path}"),
+            None => Self::Fixed("unmatched"),
+        }
+    }
+
     pub fn as_str(&self) -> &str {
-        self.0.as_ref().map_or("unmatched", MatchedPath::as_str)
+        match self {
+            Self::Matched(m) => m.as_str(),
+            Self::Fixed(s) => s,
+        }
     }
 }
 

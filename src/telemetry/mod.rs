@@ -11,7 +11,7 @@ pub mod scrape;
 use std::cell::Cell;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -128,7 +128,7 @@ fn method_label(m: &Method) -> &'static str {
 /// authorization request.
 pub async fn observe(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = metrics::Route(req.extensions().get::<MatchedPath>().cloned());
+    let route = metrics::Route::of(&req);
     let method = method_label(req.method());
     let id = request_id(&req);
     let span = tracing::info_span!(

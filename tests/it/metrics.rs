@@ -150,6 +150,8 @@ both_backends!(the_families_count_what_happened, |db: TestDb| async move {
     for _ in 0..2 {
         assert_eq!(app.get("/status/api").await.status(), 200);
     }
+    // A static file, served by a nested service.
+    assert_eq!(app.get("/static/style.css").await.status(), 200);
     // A REST call.
     let key = owner_key(&app, false).await;
     let (s, _) = get_as(&app, &key, "/pages").await;
@@ -212,6 +214,15 @@ both_backends!(the_families_count_what_happened, |db: TestDb| async move {
             ("method", "POST"),
             ("status", "200"),
         ],
+    );
+    let statics: Vec<&String> = after
+        .keys()
+        .filter_map(|(_, l)| l.get("route"))
+        .filter(|r| r.starts_with("/static"))
+        .collect();
+    assert!(
+        !statics.is_empty() && statics.iter().all(|r| *r == "/static/{*path}"),
+        "{statics:?}"
     );
     // Routes are templates: no label names a concrete page or client.
     for (name, labels) in after.keys() {
