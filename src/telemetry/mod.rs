@@ -104,8 +104,15 @@ fn request_id(req: &Request) -> HeaderValue {
         })
         .cloned()
         .unwrap_or_else(|| {
-            let id = format!("{:032x}", rand::random::<u128>());
-            HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("unknown"))
+            // Hex written in place: one allocation (the header's own), on every request without an id.
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let mut n = rand::random::<u128>();
+            let mut id = [0u8; 32];
+            for b in id.iter_mut().rev() {
+                *b = HEX[(n & 0xf) as usize];
+                n >>= 4;
+            }
+            HeaderValue::from_bytes(&id).unwrap_or(HeaderValue::from_static("unknown"))
         })
 }
 
@@ -185,6 +192,7 @@ mod tests {
             let got = request_id(&with_id(bad));
             assert_ne!(got, bad);
             assert_eq!(got.len(), 32);
+            assert!(got.as_bytes().iter().all(u8::is_ascii_hexdigit));
         }
     }
 }
