@@ -76,7 +76,11 @@ async fn samples(app: &TestApp) -> BTreeMap<Series, f64> {
 async fn with_token(db: TestDb) -> TestApp {
     TestApp::spawn_with(
         db,
-        |c| c.metrics.token = Some(TOKEN.into()),
+        |c| {
+            c.metrics.token = Some(TOKEN.into());
+            // A repeated refresh counts as reuse at once.
+            c.oauth.refresh_retry_window_secs = 0;
+        },
         Arc::new(SystemClock),
     )
     .await
@@ -119,13 +123,35 @@ both_backends!(the_families_count_what_happened, |db: TestDb| async move {
     let app = with_token(db).await;
     let before = samples(&app).await;
 
-    // An OAuth flow, a refresh and a revocation.
+    // An OAuth flow and a refresh; a second flow whose rotated token is presented again; a
+    // revocation; a refusal on the consent page.
     let t = crate::oauth::tokens(&app).await;
     let (s, refreshed) = crate::oauth::refresh(&app, &t.client, &t.refresh).await;
     assert_eq!(s, 200, "{refreshed}");
     let access = refreshed["access_token"].as_str().unwrap();
+    let stolen = crate::oauth::tokens(&app).await;
+    let (s, _) = crate::oauth::refresh(&app, &stolen.client, &stolen.refresh).await;
+    assert_eq!(s, 200);
+    let (s, _) = crate::oauth::refresh(&app, &stolen.client, &stolen.refresh).await;
+    assert_eq!(s, 400, "a rotated refresh token presented again");
+    let revoked = crate::oauth::tokens(&app).await;
+    let r = crate::oauth::plain()
+        .post(app.url("/mcp/oauth/revoke"))
+        .form(&[("token", &revoked.refresh), ("client_id", &revoked.client)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let client = crate::oauth::register_public(&app, crate::oauth::CALLBACK).await;
+    let p = crate::oauth::pkce();
+    let path = crate::oauth::authorize_path(&client, crate::oauth::CALLBACK, &p.challenge, &[]);
+    let to = crate::oauth::consent(&app, &path, "deny", |_| {}).await;
+    assert_eq!(
+        crate::oauth::query(&to, "error").as_deref(),
+        Some("access_denied")
+    );
 
-    // MCP: one tool call that runs, one with a tool the catalog lacks.
+    // MCP: one tool call that runs, one the service refuses, one with a tool the catalog lacks.
     let mcp = |body: serde_json::Value| {
         crate::oauth::plain()
             .post(app.url("/mcp"))
@@ -140,6 +166,14 @@ both_backends!(the_families_count_what_happened, |db: TestDb| async move {
     .await
     .unwrap();
     assert_eq!(r.status(), 200);
+    let missing = statusgate::ids::PageId::generate();
+    let r = mcp(json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/call",
+            "params": { "name": "get_page_summary", "arguments": { "page_id": missing.as_str() } } }))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["result"]["isError"], true, "{body}");
     let r = mcp(json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
             "params": { "name": "no_such_tool", "arguments": {} } }))
     .await
@@ -165,7 +199,10 @@ both_backends!(the_families_count_what_happened, |db: TestDb| async move {
     for event in [
         "registration",
         "consent_approved",
+        "consent_denied",
         "code_exchange",
+        "refresh_reuse",
+        "revocation",
         "refresh",
     ] {
         grew("statusgate_oauth_events_total", &[("event", event)]);
@@ -178,6 +215,15 @@ both_backends!(the_families_count_what_happened, |db: TestDb| async move {
         "statusgate_mcp_tool_calls_total",
         &[("tool", "unknown"), ("outcome", "refused")],
     );
+    grew(
+        "statusgate_mcp_tool_calls_total",
+        &[("tool", "get_page_summary"), ("outcome", "tool_error")],
+    );
+    grew(
+        "statusgate_cache_lookups_total",
+        &[("cache", "read"), ("result", "hit")],
+    );
+    grew("statusgate_read_cache_invalidations_total", &[]);
     grew(
         "statusgate_cache_lookups_total",
         &[("cache", "public"), ("result", "hit")],
