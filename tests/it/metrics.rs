@@ -184,6 +184,23 @@ both_backends!(the_families_count_what_happened, |db: TestDb| async move {
     for _ in 0..2 {
         assert_eq!(app.get("/status/api").await.status(), 200);
     }
+    // A monitor check, run at once.
+    let me = crate::monitors::owner(&app.services).await;
+    let (page, _) = crate::helpers::demo_ids(&app.services, "Webhooks").await;
+    let page = statusgate::ids::PageId::parse(&page).unwrap();
+    let health = app.services.monitors(&me, &page).await.unwrap();
+    let health = health
+        .iter()
+        .find(|m| m.spec.name == "Health endpoint")
+        .unwrap();
+    assert!(
+        app.services
+            .run_monitor_now(&me, &health.id)
+            .await
+            .unwrap()
+            .ok
+    );
+
     // A static file, served by a nested service.
     assert_eq!(app.get("/static/style.css").await.status(), 200);
     // A REST call.
@@ -224,6 +241,8 @@ both_backends!(the_families_count_what_happened, |db: TestDb| async move {
         &[("cache", "read"), ("result", "hit")],
     );
     grew("statusgate_read_cache_invalidations_total", &[]);
+    grew("statusgate_monitor_runs_total", &[("outcome", "up")]);
+    grew("statusgate_monitor_check_duration_seconds_count", &[]);
     grew(
         "statusgate_cache_lookups_total",
         &[("cache", "public"), ("result", "hit")],
