@@ -68,6 +68,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_file_keys_parse() {
+        let path = std::path::Path::new("config.toml");
+        let shipped =
+            super::super::Config::parse_toml(include_str!("../../config.toml"), path).unwrap();
+        assert_eq!(shipped.log_format, LogFormat::Text);
+        assert!(shipped.metrics.token.is_none());
+        let c = super::super::Config::parse_toml(
+            "log_format = \"json\"\n[metrics]\ntoken = \"0123456789abcdef\"\n",
+            path,
+        )
+        .unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.metrics.token.as_deref(), Some("0123456789abcdef"));
+        assert!(super::super::Config::parse_toml("log_format = \"xml\"\n", path).is_err());
+    }
+
+    #[test]
     fn formats_and_tokens_are_checked() {
         assert_eq!(LogFormat::parse(" JSON ").unwrap(), LogFormat::Json);
         assert_eq!(LogFormat::parse("text").unwrap(), LogFormat::Text);
