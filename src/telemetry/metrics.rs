@@ -11,7 +11,6 @@ use axum::extract::MatchedPath;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -176,10 +175,6 @@ pub(super) struct Metrics {
     monitor_up: Counter,
     monitor_down: Counter,
     check_latency: Histogram,
-    pub(super) outbox_backlog: Gauge,
-    pub(super) pool_size: Gauge,
-    pub(super) pool_idle: Gauge,
-    pub(super) pool_max: Gauge,
 }
 
 pub(super) static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -250,31 +245,6 @@ impl Metrics {
             "How long monitor checks took, as the check measured it",
             check_latency.clone(),
         );
-        let gauge = |registry: &mut Registry, name: &str, help: &str| {
-            let g = Gauge::default();
-            registry.register(name, help, g.clone());
-            g
-        };
-        let outbox_backlog = gauge(
-            &mut registry,
-            "outbox_backlog",
-            "Notifications waiting to be delivered, read at scrape time (counted up to 10000)",
-        );
-        let pool_size = gauge(
-            &mut registry,
-            "db_pool_connections",
-            "Database connections open in the pool, read at scrape time",
-        );
-        let pool_idle = gauge(
-            &mut registry,
-            "db_pool_idle_connections",
-            "Open database connections not in use, read at scrape time",
-        );
-        let pool_max = gauge(
-            &mut registry,
-            "db_pool_max_connections",
-            "The most connections the pool opens; at this size with none idle, queries wait",
-        );
         Self {
             registry,
             http,
@@ -286,10 +256,6 @@ impl Metrics {
             monitor_up,
             monitor_down,
             check_latency,
-            outbox_backlog,
-            pool_size,
-            pool_idle,
-            pool_max,
         }
     }
 }

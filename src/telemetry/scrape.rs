@@ -10,6 +10,10 @@ use axum::routing::get;
 use axum::Router;
 use subtle::ConstantTimeEq;
 
+use prometheus_client::encoding::prometheus_text::encode;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
 use super::metrics::METRICS;
 use crate::app::AppState;
 
@@ -45,21 +49,10 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return r;
     }
-    // Gauges are read now rather than kept up to date on every change.
-    let pool = state.services.pool_stats();
-    METRICS.pool_size.set(i64::from(pool.size));
-    METRICS.pool_idle.set(i64::from(pool.idle));
-    METRICS.pool_max.set(i64::from(pool.max));
-    match state.services.outbox_backlog(BACKLOG_CAP).await {
-        Ok(n) => {
-            METRICS.outbox_backlog.set(n);
-        }
-        Err(e) => tracing::warn!(error = %e, "reading the outbox backlog for /metrics failed"),
-    }
+    let gauges = gauges(&state).await;
     let mut body = String::with_capacity(16 * 1024);
-    if let Err(e) =
-        prometheus_client::encoding::prometheus_text::encode(&mut body, &METRICS.registry)
-    {
+    let encoded = encode(&mut body, &METRICS.registry).and_then(|()| encode(&mut body, &gauges));
+    if let Err(e) = encoded {
         tracing::error!(error = %e, "encoding /metrics failed");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
@@ -71,6 +64,43 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
         body,
     )
         .into_response()
+}
+
+/// This instance's pool and outbox, read now. They belong to one app, not to the process (tests run
+/// several apps in one), so they go in a registry of their own, made per scrape.
+async fn gauges(state: &AppState) -> Registry {
+    let mut registry = Registry::with_prefix("statusgate");
+    let mut gauge = |name: &str, help: &str, value: i64| {
+        let g: Gauge = Gauge::default();
+        g.set(value);
+        registry.register(name, help, g);
+    };
+    let pool = state.services.pool_stats();
+    gauge(
+        "db_pool_connections",
+        "Database connections open in the pool, read at scrape time",
+        i64::from(pool.size),
+    );
+    gauge(
+        "db_pool_idle_connections",
+        "Open database connections not in use, read at scrape time",
+        i64::from(pool.idle),
+    );
+    gauge(
+        "db_pool_max_connections",
+        "The most connections the pool opens; at this size with none idle, queries wait",
+        i64::from(pool.max),
+    );
+    match state.services.outbox_backlog(BACKLOG_CAP).await {
+        Ok(n) => gauge(
+            "outbox_backlog",
+            "Notifications waiting to be delivered, read at scrape time (counted up to 10000)",
+            n,
+        ),
+        // Left out rather than reported as zero.
+        Err(e) => tracing::warn!(error = %e, "reading the outbox backlog for /metrics failed"),
+    }
+    registry
 }
 
 #[cfg(test)]

@@ -306,3 +306,54 @@ both_backends!(the_families_count_what_happened, |db: TestDb| async move {
         BTreeMap::new()
     )));
 });
+
+both_backends!(
+    deliveries_and_the_backlog_are_counted,
+    |db: TestDb| async move {
+        use statusgate::domain::subscriber::SubscriberKind;
+
+        use crate::notifications::{fast_delivery, page_of, update, visitor};
+        let app = TestApp::spawn_with(
+            db,
+            |c| {
+                c.metrics.token = Some(TOKEN.into());
+                fast_delivery(c);
+                c.delivery.tick_ms = 600_000; // The test drives delivery itself.
+            },
+            Arc::new(SystemClock),
+        )
+        .await;
+        let s = app.services.clone();
+        let me = crate::monitors::owner(&s).await;
+        let page = page_of(&s).await;
+        let r = crate::loopback::receiver(0, false).await;
+        for n in 0..2 {
+            s.subscribe(
+                &visitor(),
+                "api",
+                SubscriberKind::Webhook,
+                &format!("{}?n={n}", r.url),
+            )
+            .await
+            .unwrap();
+        }
+        s.create_incident(&me, &page, "Queue delays", update(true))
+            .await
+            .unwrap();
+        let before = samples(&app).await;
+        let queued = get(&before, "statusgate_outbox_backlog", &[]);
+        assert!(queued >= 2.0, "two notifications wait: {queued}");
+
+        s.deliver_due().await.unwrap();
+        let after = samples(&app).await;
+        let delivered = "statusgate_notification_deliveries_total";
+        let d = |m: &BTreeMap<Series, f64>| get(m, delivered, &[("outcome", "delivered")]);
+        assert!(
+            d(&after) >= d(&before) + 2.0,
+            "{} -> {}",
+            d(&before),
+            d(&after)
+        );
+        assert!(get(&after, "statusgate_outbox_backlog", &[]) < queued);
+    }
+);
