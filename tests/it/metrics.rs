@@ -310,9 +310,7 @@ both_backends!(the_families_count_what_happened, |db: TestDb| async move {
 both_backends!(
     deliveries_and_the_backlog_are_counted,
     |db: TestDb| async move {
-        use statusgate::domain::subscriber::SubscriberKind;
-
-        use crate::notifications::{fast_delivery, page_of, update, visitor};
+        use crate::notifications::{fast_delivery, page_of, update, webhooks};
         let app = TestApp::spawn_with(
             db,
             |c| {
@@ -327,16 +325,7 @@ both_backends!(
         let me = crate::monitors::owner(&s).await;
         let page = page_of(&s).await;
         let r = crate::loopback::receiver(0, false).await;
-        for n in 0..2 {
-            s.subscribe(
-                &visitor(),
-                "api",
-                SubscriberKind::Webhook,
-                &format!("{}?n={n}", r.url),
-            )
-            .await
-            .unwrap();
-        }
+        webhooks(&s, &r.url, 2).await;
         s.create_incident(&me, &page, "Queue delays", update(true))
             .await
             .unwrap();
