@@ -11,7 +11,7 @@ use tokio::process::{Child, Command};
 
 use crate::both_backends;
 use crate::helpers::{browser, Browser, TestDb, ADMIN_EMAIL, ADMIN_PASSWORD, TEST_ENCRYPTION_KEY};
-use crate::oauth::{authorize_path, consent, pkce, plain, query, CALLBACK};
+use crate::oauth::{authorize_path, consent, pkce, plain, query, register, CALLBACK};
 
 const METRICS_TOKEN: &str = "log-test-metrics-token-5f1e";
 const QUERY_SECRET: &str = "querysecret7d41c9";
@@ -120,17 +120,13 @@ both_backends!(no_secret_reaches_the_json_log, |db: TestDb| async move {
 
     // The whole OAuth flow: sign-in, registration, consent, code exchange, refresh.
     assert_eq!(b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), 303);
-    let r = plain()
-        .post(b.url("/mcp/oauth/register"))
-        .json(
-            &json!({ "client_name": "Log test", "redirect_uris": [CALLBACK],
-                "token_endpoint_auth_method": "none" }),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let client: Value = r.json().await.unwrap();
+    let (s, client) = register(
+        &b,
+        json!({ "client_name": "Log test", "redirect_uris": [CALLBACK],
+            "token_endpoint_auth_method": "none" }),
+    )
+    .await;
+    assert_eq!(s, 201);
     let client = client["client_id"].as_str().unwrap().to_owned();
     let p = pkce();
     let to = consent(
@@ -173,17 +169,13 @@ both_backends!(no_secret_reaches_the_json_log, |db: TestDb| async move {
     secrets.push(latest.clone());
 
     // A confidential client's secret, presented with a code that is not one.
-    let r = plain()
-        .post(b.url("/mcp/oauth/register"))
-        .json(
-            &json!({ "client_name": "Log test server", "redirect_uris": ["https://app.example/cb"],
-                "token_endpoint_auth_method": "client_secret_post" }),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let conf: Value = r.json().await.unwrap();
+    let (s, conf) = register(
+        &b,
+        json!({ "client_name": "Log test server", "redirect_uris": ["https://app.example/cb"],
+            "token_endpoint_auth_method": "client_secret_post" }),
+    )
+    .await;
+    assert_eq!(s, 201);
     let secret = conf["client_secret"].as_str().unwrap().to_owned();
     let (s, _) = form(
         &b,
@@ -207,15 +199,7 @@ both_backends!(no_secret_reaches_the_json_log, |db: TestDb| async move {
         json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
                 "params": { "name": "list_status_pages", "arguments": {} } }),
     ] {
-        let r = plain()
-            .post(b.url("/mcp"))
-            .bearer_auth(&access)
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-06-18")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = crate::mcp_http::post(&b, Some(&access), Some("2025-06-18"), body).await;
         assert_eq!(r.status(), 200);
     }
 
