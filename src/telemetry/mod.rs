@@ -2,8 +2,9 @@
 //! carrying a request id, the matched route and the principal's kind, and the Prometheus families in
 //! [`metrics`], served by [`scrape`].
 //!
-//! Every layer may call in here (as every layer may read the clock); this module calls nothing of
-//! statusgate's but the service facade that `scrape` reads gauges through.
+//! Every layer may call in here (as every layer may read the clock). In return this module only reads
+//! statusgate's types (the config's log format, a principal's kind) and, in `scrape`, the app state
+//! and the service facade it reads gauges through; it changes nothing.
 
 pub mod metrics;
 pub mod scrape;
