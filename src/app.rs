@@ -15,7 +15,6 @@ use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -81,6 +80,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/readyz", get(upkeep::readyz))
         .merge(crate::mcp::http::router(mcp, &public))
         .merge(crate::oauth::http::router())
+        .merge(crate::telemetry::scrape::router())
         .merge(web)
         .nest_service("/static", ServeDir::new(static_dir()))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -91,17 +91,11 @@ pub fn build_router(state: AppState) -> Router {
             axum::http::header::X_CONTENT_TYPE_OPTIONS,
             axum::http::HeaderValue::from_static("nosniff"),
         ))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(axum::middleware::from_fn(crate::telemetry::observe))
         .layer(axum::middleware::from_fn(move |req, next| {
             crate::ratelimit::record_client_addr(trusted_hops, req, next)
         }))
         .with_state(state)
-}
-
-/// The request span names the method and path but never the query, which may carry a one-time
-/// token (the set-up link) or an authorization request.
-fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
-    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
 }
 
 /// `static/` next to the crate when run from a checkout, else next to the working directory.

@@ -8,9 +8,11 @@ use serde::Deserialize;
 mod encryption_key;
 mod monitoring;
 mod operations;
+mod telemetry;
 pub use encryption_key::{EncryptionKey, KEY_ENV, OLD_KEY_ENV};
 pub use monitoring::{DeliveryConfig, MonitoringSettings, MonitorsConfig, SmtpConfig, SmtpTls};
 pub use operations::{RetentionConfig, ServerConfig};
+pub use telemetry::{LogFormat, MetricsConfig};
 
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -20,6 +22,8 @@ pub struct Config {
     pub database_url: String,
     pub demo: bool,
     pub log: String,
+    pub log_format: LogFormat,
+    pub metrics: MetricsConfig,
     pub admin: AdminConfig,
     pub database: DatabaseConfig,
     pub security: SecurityConfig,
@@ -263,6 +267,8 @@ impl Default for Config {
             database_url: "sqlite://data/statusgate.db".into(),
             demo: false,
             log: "info".into(),
+            log_format: LogFormat::Text,
+            metrics: MetricsConfig::default(),
             admin: AdminConfig::default(),
             database: DatabaseConfig::default(),
             security: SecurityConfig::default(),
@@ -336,6 +342,7 @@ impl fmt::Debug for Config {
             .field("smtp", &self.smtp)
             .field("server", &self.server)
             .field("retention", &self.retention)
+            .field("metrics", &self.metrics)
             .finish()
     }
 }
@@ -417,6 +424,12 @@ impl Config {
         if let Some(v) = get("STATUSGATE_LOG") {
             self.log = v;
         }
+        if let Some(v) = get("STATUSGATE_LOG_FORMAT") {
+            self.log_format = LogFormat::parse(&v)?;
+        }
+        if let Some(v) = get("STATUSGATE_METRICS_TOKEN") {
+            self.metrics.token = Some(v);
+        }
         if let Some(v) = get("STATUSGATE_SMTP_PASSWORD") {
             self.smtp.password = Some(v);
         }
@@ -431,6 +444,7 @@ impl Config {
 
     pub fn validate(&mut self) -> Result<(), ConfigError> {
         self.bind_addr()?;
+        self.metrics.validate()?;
         let url = self.public_url.trim().trim_end_matches('/').to_owned();
         let rest = url
             .strip_prefix("https://")

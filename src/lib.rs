@@ -10,6 +10,7 @@
 //! - [`app`]: the router, the listener and shutdown; [`config`] and [`clock`] are injected into it.
 //! - [`cli`]: the `statusgate` command line.
 //! - [`ratelimit`]: per-key token buckets and the client address they are keyed on.
+//! - [`telemetry`]: log format, the per-request span (request id, route, principal) and `/metrics`.
 //! - [`page_mcp`]: the `statusgate-page-mcp` stdio server, a client of `/api/v1` for one page.
 
 pub mod api;
@@ -26,4 +27,5 @@ pub mod page_mcp;
 pub mod ratelimit;
 pub mod service;
 pub mod store;
+pub mod telemetry;
 pub mod web;

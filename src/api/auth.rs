@@ -94,6 +94,7 @@ impl FromRequestParts<ApiState> for Caller {
         if let Actor::ApiKey { tool, .. } = &mut principal.actor {
             *tool = tool_name(&parts.headers);
         }
+        crate::telemetry::record_principal(&principal);
         Ok(Self { principal, key })
     }
 }

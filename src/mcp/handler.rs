@@ -19,6 +19,7 @@ use super::resources::{self, ResourceError};
 use super::tools::ToolError;
 use super::{catalog, prompts, McpCaller};
 use crate::service::{ServiceError, Services};
+use crate::telemetry::metrics::{self, ToolOutcome};
 
 /// Cheap to clone: the factory runs once per request in stateless mode.
 #[derive(Clone)]
@@ -66,13 +67,24 @@ impl StatusgateMcp {
         req: CallToolRequestParams,
     ) -> Result<CallToolResult, ErrorData> {
         let Some(spec) = catalog::tool(&req.name).filter(|t| c.may_use(t)) else {
+            let named = catalog::tool(&req.name).map_or("unknown", |t| t.name);
+            metrics::tool_call(named, ToolOutcome::Refused);
             return Err(ErrorData::invalid_params(
                 format!("unknown tool `{}`", req.name),
                 None,
             ));
         };
         let args = req.arguments.unwrap_or_default();
-        tool_result(super::tools::call(&self.services, c, &self.base_url, spec.name, &args).await)
+        let result = tool_result(
+            super::tools::call(&self.services, c, &self.base_url, spec.name, &args).await,
+        );
+        let outcome = match &result {
+            Ok(r) if r.is_error == Some(true) => ToolOutcome::ToolError,
+            Ok(_) => ToolOutcome::Ok,
+            Err(_) => ToolOutcome::Refused,
+        };
+        metrics::tool_call(spec.name, outcome);
+        result
     }
 }
 

@@ -289,6 +289,7 @@ async fn guard(State(guarded): State<Arc<Guarded>>, req: Request, next: Next) ->
     if let crate::service::Actor::Mcp { grant_id, .. } = &caller.principal.actor {
         state.services.record_call(grant_id);
     }
+    crate::telemetry::record_principal(&caller.principal);
     let (mut parts, body) = req.into_parts();
     let bytes = match to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
@@ -320,6 +321,17 @@ async fn guard(State(guarded): State<Arc<Guarded>>, req: Request, next: Next) ->
                 .and_then(|v| missing_scope(&caller, v["method"].as_str(), &v["params"])),
         };
         if let Some(scopes) = lacking {
+            if let Some(tool) = envelope
+                .as_ref()
+                .ok()
+                .filter(|m| m.method() == Some("tools/call"))
+                .and_then(|m| catalog::tool(m.params["name"].as_str()?))
+            {
+                crate::telemetry::metrics::tool_call(
+                    tool.name,
+                    crate::telemetry::metrics::ToolOutcome::Refused,
+                );
+            }
             let mut r = json_rpc_error(
                 StatusCode::FORBIDDEN,
                 -32003,

@@ -4,6 +4,7 @@
 //! Consent state is not stored: the consent form carries the original request parameters, and the POST
 //! checks them again from scratch, so any instance can finish a flow another one started.
 
+use crate::telemetry::metrics::{self, OAuthEvent};
 use base64::Engine;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -320,6 +321,7 @@ impl AuthServer {
         if let Some(s) = &req.state {
             pairs.push(("state", s));
         }
+        metrics::oauth(OAuthEvent::ConsentApproved);
         Ok(self.redirect_with(&req.redirect_uri, &pairs))
     }
 
@@ -353,6 +355,7 @@ impl AuthServer {
                 .map_err(service_to_oauth)?;
             tx.commit().await.map_err(crate::store::StoreError::from)?;
         }
+        metrics::oauth(OAuthEvent::ConsentDenied);
         let e = OAuthError::AccessDenied("the user declined".into());
         match self.error_redirect(&req.redirect_uri, req.state.as_deref(), &e) {
             AuthorizeError::Redirect(to) => Ok(to),

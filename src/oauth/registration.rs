@@ -319,6 +319,7 @@ impl AuthServer {
             }
             Err(e) => return Err(e.into()),
         }
+        crate::telemetry::metrics::oauth(crate::telemetry::metrics::OAuthEvent::Registration);
         self.system_audit(
             "oauth.client_registered",
             &client.id,

@@ -1,6 +1,7 @@
 //! RFC 7009 revocation, and the revocations people do from the console. Revoking any token ends its
 //! grant: the refresh chain, every access token (checked live on each call) and the connector key.
 
+use crate::telemetry::metrics::{self, OAuthEvent};
 use serde_json::json;
 
 use super::token::TokenRequest;
@@ -37,8 +38,11 @@ impl AuthServer {
             ));
         }
         let mut tx = store.begin().await?;
-        self.end_grant(&mut tx, &grant, "client").await?;
+        let ended = self.end_grant(&mut tx, &grant, "client").await?;
         tx.commit().await.map_err(StoreError::from)?;
+        if ended {
+            metrics::oauth(OAuthEvent::Revocation);
+        }
         Ok(())
     }
 
@@ -123,11 +127,13 @@ impl AuthServer {
         let store = &self.services.store;
         let now = self.services.clock.now();
         let mut tx = store.begin().await?;
+        let mut ended = 0;
         for g in grants {
             if store
                 .revoke_grant(&mut tx, g, who.user_id.as_str(), now)
                 .await?
             {
+                ended += 1;
                 self.services
                     .audit(
                         &mut tx,
@@ -141,6 +147,9 @@ impl AuthServer {
             }
         }
         tx.commit().await.map_err(StoreError::from)?;
+        for _ in 0..ended {
+            metrics::oauth(OAuthEvent::Revocation);
+        }
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! challenge and grant) and `refresh_token` (rotated on every use, with an idempotent retry window and
 //! reuse detection, checklist D6). Client authentication for this endpoint and revocation lives here too.
 
+use crate::telemetry::metrics::{self, OAuthEvent};
 use serde::Serialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
@@ -78,8 +79,20 @@ impl AuthServer {
 
     pub async fn token(&self, req: &TokenRequest) -> Result<TokenResponse> {
         match req.grant_type.as_deref() {
-            Some("authorization_code") => self.exchange_code(req).await,
-            Some("refresh_token") => self.refresh(req).await,
+            Some("authorization_code") => {
+                let r = self.exchange_code(req).await;
+                if r.is_ok() {
+                    metrics::oauth(OAuthEvent::CodeExchange);
+                }
+                r
+            }
+            Some("refresh_token") => {
+                let r = self.refresh(req).await;
+                if r.is_ok() {
+                    metrics::oauth(OAuthEvent::Refresh);
+                }
+                r
+            }
             None => Err(OAuthError::InvalidRequest("grant_type is missing".into())),
             Some(_) => Err(OAuthError::UnsupportedGrantType),
         }
@@ -314,6 +327,7 @@ impl AuthServer {
         };
         store.insert_audit(&mut tx, &rec, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
+        metrics::oauth(OAuthEvent::RefreshReuse);
         Err(invalid_grant("the refresh token was already used"))
     }
 

@@ -319,6 +319,7 @@ impl Services {
     /// streak crosses the threshold or recovers, proposes an action for a person to decide.
     async fn execute_check(&self, m: &Monitor, trigger: Trigger) -> Result<MonitorEvent> {
         let outcome = self.prober.run(&m.spec).await;
+        crate::telemetry::metrics::monitor_run(outcome.ok, outcome.latency_ms);
         let event = MonitorEvent {
             id: MonitorEventId::generate(),
             monitor_id: m.id.clone(),

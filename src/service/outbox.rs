@@ -17,8 +17,19 @@ use crate::domain::subscriber::{
 use crate::ids::PageId;
 use crate::outbound::{smtp, webhook, OutboundError};
 use crate::store::Tx;
+use crate::telemetry::metrics;
 
 impl Services {
+    /// Notifications waiting to be delivered, up to `cap` (for `/metrics`).
+    pub async fn outbox_backlog(&self, cap: i64) -> Result<i64> {
+        Ok(self.store.outbox_backlog(cap).await?)
+    }
+
+    /// The database pool's size, idle connections and ceiling (for `/metrics`).
+    pub fn pool_stats(&self) -> crate::store::PoolStats {
+        self.store.pool_stats()
+    }
+
     /// Queues `event` for every confirmed subscriber of the page, in the caller's transaction.
     /// `source_id` (the update id) makes a repeat a no-op.
     pub(crate) async fn enqueue_notifications(
@@ -66,6 +77,7 @@ impl Services {
         let d = &self.monitoring.delivery;
         match sent {
             Ok(()) => {
+                metrics::delivery(metrics::Delivery::Delivered);
                 self.store
                     .finish_attempt(&n.id, DeliveryState::Delivered, None, now, now)
                     .await?
@@ -74,8 +86,10 @@ impl Services {
                 let attempts = n.attempts + 1;
                 let give_up = attempts >= d.max_attempts || matches!(e, OutboundError::Refused(_));
                 let state = if give_up {
+                    metrics::delivery(metrics::Delivery::Dead);
                     DeliveryState::Dead
                 } else {
+                    metrics::delivery(metrics::Delivery::Retry);
                     DeliveryState::Pending
                 };
                 let next = now + Duration::seconds(backoff_secs(d.backoff_secs, n.attempts));

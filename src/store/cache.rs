@@ -20,6 +20,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use crate::telemetry::metrics::Cache;
+
 /// The PostgreSQL notification channel every instance listens on.
 pub const CHANNEL: &str = "statusgate_cache";
 
@@ -50,9 +52,12 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
             return None;
         };
         let map = self.map.read().unwrap_or_else(|p| p.into_inner());
-        map.get(key)
+        let found = map
+            .get(key)
             .filter(|(at, _)| *at == g)
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| v.clone());
+        crate::telemetry::metrics::cache_lookup(Cache::Read, found.is_some());
+        found
     }
 
     /// Remembers `value`, read under `read_at`; dropped at once if the data has moved on since.
@@ -164,6 +169,7 @@ impl ReadCache {
     /// Something cached may have changed: every entry read before now is stale.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+        crate::telemetry::metrics::cache_invalidated();
     }
 
     /// Turns caching on or off; either way every entry is dropped.

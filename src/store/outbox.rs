@@ -306,4 +306,12 @@ impl Store {
             .map_err(StoreError::from)?;
         row::int(&r, "n")
     }
+
+    /// Notifications still to deliver, counted up to `cap` so a scrape stays cheap on a long queue.
+    pub async fn outbox_backlog(&self, cap: i64) -> Result<i64> {
+        const SQL: &str = "select count(*) as n from (select 1 as one from notifications
+            where state = 'pending' limit $1) as due";
+        let r = sqlx::query(SQL).bind(cap).fetch_one(&self.pool).await?;
+        row::int(&r, "n")
+    }
 }

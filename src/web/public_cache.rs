@@ -152,7 +152,12 @@ impl PublicCache {
         Fut: Future<Output = Result<Built, WebError>>,
     {
         let (headers, from) = request;
-        let entry = match self.lookup(&key, services.freshness()) {
+        let found = self.lookup(&key, services.freshness());
+        crate::telemetry::metrics::cache_lookup(
+            crate::telemetry::metrics::Cache::Public,
+            !matches!(found, Lookup::Missing),
+        );
+        let entry = match found {
             Lookup::Fresh(e) => e,
             // Only time has passed, not a write: one request renders again while the others keep
             // getting the aged copy, so nobody waits on a render.

@@ -33,7 +33,11 @@ fn internal<E: std::fmt::Display>(e: E) -> WebError {
 impl WebSession {
     pub async fn user_id(&self) -> Result<Option<UserId>, WebError> {
         let raw: Option<String> = self.0.get(USER_KEY).await.map_err(internal)?;
-        Ok(raw.and_then(|s| UserId::parse(&s)))
+        let user = raw.and_then(|s| UserId::parse(&s));
+        if user.is_some() {
+            crate::telemetry::record_principal_kind(crate::telemetry::PrincipalKind::User);
+        }
+        Ok(user)
     }
 
     /// The session's id, once it has been stored (a signed-in session always has one).

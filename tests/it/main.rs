@@ -12,12 +12,14 @@ mod api_support;
 mod backup;
 mod browser;
 mod helpers;
+mod log_secrets;
 mod mcp_core;
 mod mcp_cross_org;
 mod mcp_direct;
 mod mcp_http;
 mod mcp_oauth_client;
 mod members;
+mod metrics;
 mod page_mcp;
 
 mod admin_history;

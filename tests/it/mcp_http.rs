@@ -13,8 +13,8 @@ use crate::oauth::{authorize_path, consent, pkce, register_public, tokens, CALLB
 
 const ACCEPT: &str = "application/json, text/event-stream";
 
-async fn post(
-    app: &TestApp,
+pub async fn post(
+    app: &crate::helpers::Browser,
     token: Option<&str>,
     version: Option<&str>,
     body: Value,

@@ -45,6 +45,20 @@ pub fn visitor() -> ClientAddr {
     ClientAddr(std::net::IpAddr::from([127, 0, 0, 1]))
 }
 
+/// Subscribes `n` webhooks (`url?n=0`, `url?n=1`, …) to the demo page `api`.
+pub async fn webhooks(s: &Services, url: &str, n: usize) {
+    for i in 0..n {
+        s.subscribe(
+            &visitor(),
+            "api",
+            SubscriberKind::Webhook,
+            &format!("{url}?n={i}"),
+        )
+        .await
+        .unwrap();
+    }
+}
+
 pub async fn page_of(s: &Services) -> PageId {
     PageId::parse(&demo_ids(s, "REST API").await.0).unwrap()
 }
@@ -409,16 +423,7 @@ both_backends!(
         let me = owner(&s).await;
         let page = page_of(&s).await;
         let r = receiver(0, true).await;
-        for n in 0..3 {
-            s.subscribe(
-                &visitor(),
-                "api",
-                SubscriberKind::Webhook,
-                &format!("{}?n={n}", r.url),
-            )
-            .await
-            .unwrap();
-        }
+        webhooks(&s, &r.url, 3).await;
         s.create_incident(&me, &page, "Queue delays", update(true))
             .await
             .unwrap();
@@ -549,16 +554,7 @@ both_backends!(
         let s = &app.services;
         let page = page_of(s).await;
         let r = receiver(0, false).await;
-        for n in 0..3 {
-            s.subscribe(
-                &visitor(),
-                "api",
-                SubscriberKind::Webhook,
-                &format!("{}?n={n}", r.url),
-            )
-            .await
-            .unwrap();
-        }
+        webhooks(s, &r.url, 3).await;
         let owner = owner(s).await;
         let actor = crate::helpers::mcp_actor(s, &owner.user_id, None).await;
         let caller = statusgate::mcp::McpCaller {

@@ -46,7 +46,7 @@ pub fn plain() -> reqwest::Client {
         .unwrap()
 }
 
-pub async fn register(app: &TestApp, body: Value) -> (u16, Value) {
+pub async fn register(app: &Browser, body: Value) -> (u16, Value) {
     let r = plain()
         .post(app.url("/mcp/oauth/register"))
         .json(&body)

@@ -1,0 +1,199 @@
+//! What statusgate tells its operators: the log subscriber (text or JSON lines), one span per request
+//! carrying a request id, the matched route and the principal's kind, and the Prometheus families in
+//! [`metrics`], served by [`scrape`].
+//!
+//! Every layer may call in here (as every layer may read the clock). In return this module only reads
+//! statusgate's types (the config's log format, a principal's kind) and, in `scrape`, the app state
+//! and the service facade it reads gauges through; it changes nothing.
+
+pub mod metrics;
+pub mod scrape;
+
+use std::cell::Cell;
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
+
+use crate::config::LogFormat;
+use crate::service::{Actor, Principal};
+
+/// Installs the process's log subscriber. `RUST_LOG` wins over `filter`; a bad filter means `info`.
+pub fn init_tracing(filter: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        // Each line carries the enclosing spans' fields, so an event deep in a handler still names
+        // its request id and route.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init(),
+    };
+}
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest request id taken from a client or proxy; a longer one is replaced.
+const MAX_REQUEST_ID: usize = 64;
+
+/// Who a request acts as, as logged.
+#[derive(Clone, Copy, Debug)]
+pub enum PrincipalKind {
+    User,
+    ApiKey,
+    Mcp,
+}
+
+impl PrincipalKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::ApiKey => "api_key",
+            Self::Mcp => "mcp",
+        }
+    }
+}
+
+/// The request being served on this task: its span, and whether its principal is recorded yet. The
+/// span is kept here because by the time a principal is resolved the current span may be a library's
+/// (the session layer's, say), which has no `principal` field.
+struct Current {
+    span: tracing::Span,
+    named: Cell<bool>,
+}
+
+tokio::task_local! {
+    static CURRENT: Current;
+}
+
+/// Records the kind of `principal` into the current request's span, where it was resolved.
+pub fn record_principal(principal: &Principal) {
+    record_principal_kind(match principal.actor {
+        Actor::User => PrincipalKind::User,
+        Actor::ApiKey { .. } => PrincipalKind::ApiKey,
+        Actor::Mcp { .. } => PrincipalKind::Mcp,
+    });
+}
+
+pub fn record_principal_kind(kind: PrincipalKind) {
+    // Outside a request (a background task, a command) there is no span to name it in.
+    let _ = CURRENT.try_with(|c| {
+        if !c.named.replace(true) {
+            c.span.record("principal", kind.as_str());
+        }
+    });
+}
+
+/// The request id to use: the caller's when it is short visible ASCII, else a new random one.
+fn request_id(req: &Request) -> HeaderValue {
+    req.headers()
+        .get(&REQUEST_ID)
+        .filter(|v| {
+            let b = v.as_bytes();
+            !b.is_empty() && b.len() <= MAX_REQUEST_ID && b.iter().all(u8::is_ascii_graphic)
+        })
+        .cloned()
+        .unwrap_or_else(|| {
+            // Hex written in place: one allocation (the header's own), on every request without an id.
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let mut n = rand::random::<u128>();
+            let mut id = [0u8; 32];
+            for b in id.iter_mut().rev() {
+                *b = HEX[(n & 0xf) as usize];
+                n >>= 4;
+            }
+            HeaderValue::from_bytes(&id).unwrap_or(HeaderValue::from_static("unknown"))
+        })
+}
+
+/// The method as a label from a fixed set, so a made-up method cannot grow the metrics.
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Runs one request inside its span, echoes its request id and counts it. The span names the
+/// route template, never the path or query asked for: those may carry a set-up token or an
+/// authorization request.
+pub async fn observe(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = metrics::Route::of(&req);
+    let method = method_label(req.method());
+    let id = request_id(&req);
+    let span = tracing::info_span!(
+        "request",
+        request_id = id.to_str().unwrap_or_default(),
+        method,
+        route = route.as_str(),
+        principal = tracing::field::Empty,
+    );
+    let current = Current {
+        span: span.clone(),
+        named: Cell::new(false),
+    };
+    let (mut response, seen) = CURRENT
+        .scope(current, async {
+            let response = next.run(req).await;
+            (response, CURRENT.with(|c| c.named.get()))
+        })
+        .instrument(span.clone())
+        .await;
+    if !seen {
+        span.record("principal", "anonymous");
+    }
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    span.in_scope(|| {
+        tracing::debug!(
+            status,
+            latency_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            "answered"
+        );
+    });
+    metrics::http_request(route, method, status, took);
+    response.headers_mut().insert(REQUEST_ID, id);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_id(v: &str) -> Request {
+        axum::http::Request::builder()
+            .header("x-request-id", v)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_sane_request_id_is_kept_and_others_replaced() {
+        assert_eq!(request_id(&with_id("abc-123")), "abc-123");
+        let long = "a".repeat(MAX_REQUEST_ID + 1);
+        for bad in ["", "has space", long.as_str()] {
+            let got = request_id(&with_id(bad));
+            assert_ne!(got, bad);
+            assert_eq!(got.len(), 32);
+            assert!(got.as_bytes().iter().all(u8::is_ascii_hexdigit));
+        }
+    }
+}
