@@ -12,6 +12,7 @@ mod api_support;
 mod backup;
 mod browser;
 mod helpers;
+mod layers;
 mod log_secrets;
 mod mcp_core;
 mod mcp_cross_org;
