@@ -4,7 +4,7 @@ use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{FromRef, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -26,14 +26,7 @@ use crate::store::{ConnectOptions, Store};
 
 mod upkeep;
 
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    pub services: Services,
-    pub config: Arc<Config>,
-    pub oauth: crate::oauth::AuthServer,
-    /// Rendered public pages, badges and feeds (see `web::public_cache`).
-    pub public: Arc<crate::web::public_cache::PublicCache>,
-}
+pub use crate::state::AppState;
 
 /// Form and JSON bodies above this are refused with 413.
 const BODY_LIMIT: usize = 256 * 1024;

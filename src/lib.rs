@@ -26,6 +26,7 @@ pub mod outbound;
 pub mod page_mcp;
 pub mod ratelimit;
 pub mod service;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod web;

@@ -13,8 +13,8 @@ use serde_json::json;
 
 use super::token::TokenRequest;
 use super::{AuthServer, OAuthError};
-use crate::app::AppState;
 use crate::ratelimit::ClientAddr;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -15,7 +15,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use super::metrics::METRICS;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The backlog is counted up to this many rows, so one scrape costs a bounded read.
 const BACKLOG_CAP: i64 = 10_000;

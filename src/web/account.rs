@@ -12,9 +12,9 @@ use super::form::SignedForm;
 use super::members::refusal;
 use super::pages_admin::{unprocessable, FormState};
 use super::{render, WebError};
-use crate::app::AppState;
 use crate::domain::DomainError;
 use crate::service::{ServiceError, Services};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -16,7 +16,6 @@ use super::pages_admin::FormState;
 use super::session::WebSession;
 use super::status_page::human_time;
 use super::{render, WebError};
-use crate::app::AppState;
 use crate::domain::{
     Component, ComponentKind, ComponentStatus, DomainError, Incident, IncidentStage,
     IncidentUpdate, Maintenance, MaintenanceState, MaintenanceUpdate, MaintenanceWindow, Message,
@@ -25,6 +24,7 @@ use crate::domain::{
 use crate::ids::{ComponentId, IncidentId, MaintenanceId, PageId};
 use crate::service::maintenances::NewMaintenance;
 use crate::service::{Principal, Services};
+use crate::state::AppState;
 use crate::store::MaintenanceFilter;
 
 pub fn router() -> Router<AppState> {

@@ -13,11 +13,11 @@ use serde::Deserialize;
 use super::admin::SignedIn;
 use super::status_page::human_time;
 use super::{render, WebError};
-use crate::app::AppState;
 use crate::domain::Org;
 use crate::ids::{ApiKeyId, OrgId, PageId};
 use crate::service::api_keys::NewKey;
 use crate::service::{ServiceError, Services};
+use crate::state::AppState;
 use crate::store::api_keys::{ApiKeyRow, KeyKind};
 
 pub fn router() -> Router<AppState> {

@@ -16,10 +16,10 @@ use super::pages_admin::{unprocessable, FormState};
 use super::paging::{choice, offset, split_page, Pager};
 use super::status_page::human_time;
 use super::{render, WebError};
-use crate::app::AppState;
 use crate::domain::{ActorType, AuditEntry, DomainError, Org, Permission};
 use crate::ids::OrgId;
 use crate::service::{ServiceError, Services};
+use crate::state::AppState;
 use crate::store::AuditFilter;
 
 const PER_PAGE: i64 = 50;

@@ -16,12 +16,12 @@ use super::admin::SignedIn;
 use super::form::Fields;
 use super::status_page::human_time;
 use super::{render, WebError};
-use crate::app::AppState;
 use crate::domain::Permission;
 use crate::ids::{ClientId, GrantId, OrgId};
 use crate::oauth::records::{ClientKind, Connection, OrgSettings};
 use crate::oauth::{redirect, AuthServer};
 use crate::service::ServiceError;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -13,12 +13,12 @@ use super::admin::{url_encode, SignedIn};
 use super::form::Fields;
 use super::session::WebSession;
 use super::{render, WebError};
-use crate::app::AppState;
 use crate::ids::OrgId;
 use crate::oauth::authorize::{AuthRequest, AuthorizeError};
 use crate::oauth::records::{Client, ClientKind};
 use crate::oauth::scope::{Scope, ScopeSet};
 use crate::oauth::{redirect, AuthServer, OAuthError};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/mcp/oauth/authorize", get(show).post(decide))

@@ -11,10 +11,10 @@ use super::admin::{parse_id, SignedIn};
 use super::form::Fields;
 use super::status_page::human_time;
 use super::{render, WebError};
-use crate::app::AppState;
 use crate::domain::{Page, Permission};
 use crate::ids::{NotificationId, PageId, SubscriberId};
 use crate::service::Services;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -11,11 +11,11 @@ use super::admin::{incident_view, local_value, maintenance_view, parse_id, parse
 use super::form::{Fields, SignedForm};
 use super::pages_admin::{unprocessable, FormState};
 use super::WebError;
-use crate::app::AppState;
 use crate::domain::DomainError;
 use crate::ids::{IncidentId, MaintenanceId};
 use crate::service::edits::{IncidentEdit, MaintenanceEdit};
 use crate::service::{ServiceError, Services};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -13,11 +13,11 @@ use time::OffsetDateTime;
 use super::public_cache::Built;
 use super::status_page::human_time;
 use super::WebError;
-use crate::app::AppState;
 use crate::config::Config;
 use crate::domain::MaintenanceState;
 use crate::service::public_feed::{FeedIncident, FeedMaintenance, PublicFeed};
 use crate::service::Services;
+use crate::state::AppState;
 
 /// How many entries the Atom and RSS feeds carry.
 const FEED_ENTRIES: usize = 50;

@@ -44,12 +44,12 @@ pub struct SignedForm {
     pub form: Fields,
 }
 
-impl axum::extract::FromRequest<crate::app::AppState> for SignedForm {
+impl axum::extract::FromRequest<crate::state::AppState> for SignedForm {
     type Rejection = axum::response::Response;
 
     async fn from_request(
         req: axum::extract::Request,
-        state: &crate::app::AppState,
+        state: &crate::state::AppState,
     ) -> Result<Self, Self::Rejection> {
         use axum::extract::FromRequestParts;
         use axum::response::IntoResponse;

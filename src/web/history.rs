@@ -13,11 +13,11 @@ use super::pages_admin::{unprocessable, FormState};
 use super::paging::{choice, offset, split_page, Pager};
 use super::status_page::human_time;
 use super::{render, WebError};
-use crate::app::AppState;
 use crate::domain::{DomainError, MaintenanceState, Page, Permission};
 use crate::ids::PageId;
 use crate::service::edits::IncidentFilter;
 use crate::service::{Principal, ServiceError, Services};
+use crate::state::AppState;
 
 const PER_PAGE: i64 = 25;
 

@@ -15,10 +15,10 @@ use super::members::refusal;
 use super::pages_admin::{unprocessable, FormState};
 use super::session::WebSession;
 use super::{render, WebError};
-use crate::app::AppState;
 use crate::domain::DomainError;
 use crate::service::members::{InvitationLookup, OpenInvitation};
 use crate::service::{Principal, ServiceError, Services};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/invite/{token}", get(show).post(accept))

@@ -15,11 +15,11 @@ use super::form::{Fields, SignedForm};
 use super::pages_admin::{unprocessable, FormState};
 use super::status_page::human_time;
 use super::{render, WebError};
-use crate::app::AppState;
 use crate::domain::{DomainError, Org, Permission, Role};
 use crate::ids::{InvitationId, OrgId, UserId};
 use crate::service::members::Invited;
 use crate::service::{ServiceError, Services};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -36,8 +36,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::app::AppState;
 use crate::service::ServiceError;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -12,12 +12,12 @@ use super::admin::{parse_id, SignedIn};
 use super::form::Fields;
 use super::status_page::human_time;
 use super::{render, WebError};
-use crate::app::AppState;
 use crate::domain::monitor::{MonitorInput, PendingAction};
 use crate::domain::{Component, ComponentKind, Page, Permission};
 use crate::ids::{ComponentId, MonitorGroupId, MonitorId, PageId, PendingActionId};
 use crate::service::analytics::AnalyticsSummary;
 use crate::service::Services;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

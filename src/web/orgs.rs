@@ -11,10 +11,10 @@ use super::admin::{parse_id, SignedIn};
 use super::form::SignedForm;
 use super::pages_admin::{unprocessable, FormState};
 use super::{render, WebError};
-use crate::app::AppState;
 use crate::domain::{Membership, Org, Role};
 use crate::ids::OrgId;
 use crate::service::{ServiceError, Services};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -12,13 +12,13 @@ use axum::Router;
 use super::admin::{parse_id, SignedIn};
 use super::form::{Fields, SignedForm};
 use super::{render, WebError};
-use crate::app::AppState;
 use crate::domain::{
     Component, ComponentKind, ComponentStatus, DomainError, Org, Page, Permission,
 };
 use crate::ids::{ComponentId, PageId};
 use crate::service::page_admin::{ComponentEdit, NewComponentInput, NewPage, PageEdit};
 use crate::service::{ServiceError, Services};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

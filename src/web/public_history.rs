@@ -11,8 +11,8 @@ use serde::Deserialize;
 use super::public_cache::{Built, Key, PublicRequest};
 use super::status_page::{page_policy, render_failed, theme_of, IncidentView, Times, HTML};
 use super::WebError;
-use crate::app::AppState;
 use crate::service::Services;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -13,9 +13,9 @@ use super::form::Fields;
 use super::pages_admin::{unprocessable, FormState};
 use super::session::WebSession;
 use super::{render, WebError};
-use crate::app::AppState;
 use crate::service::setup::SetupInput;
 use crate::service::Services;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/setup", get(show).post(submit))

@@ -14,10 +14,10 @@ use serde::Serialize;
 use super::feeds::public_handler;
 use super::public_cache::Built;
 use super::WebError;
-use crate::app::AppState;
 use crate::config::Config;
 use crate::service::public_feed::Phase;
 use crate::service::Services;
+use crate::state::AppState;
 use render::{status, ComponentV2, IncidentV2, PageV2, Render, StatusV2};
 
 /// One document: `page` always, the other parts as the endpoint has them.

@@ -14,12 +14,12 @@ use axum::{Form, Router};
 use super::form::Fields;
 use super::public_form;
 use super::{render, WebError};
-use crate::app::AppState;
 use crate::config::Config;
 use crate::domain::subscriber::SubscriberKind;
 use crate::ratelimit::ClientAddr;
 use crate::service::subscribers::Subscribed;
 use crate::service::Services;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -7,9 +7,15 @@ use std::path::Path;
 /// The fenced block of ARCHITECTURE.md opened with ```` ```{name} ````.
 fn block<'a>(doc: &'a str, name: &str) -> Vec<&'a str> {
     let open = format!("```{name}\n");
-    let at = doc.find(&open).unwrap_or_else(|| panic!("ARCHITECTURE.md has no {name} block")) + open.len();
+    let at = doc
+        .find(&open)
+        .unwrap_or_else(|| panic!("ARCHITECTURE.md has no {name} block"))
+        + open.len();
     let end = doc[at..].find("```").expect("block closed") + at;
-    doc[at..end].lines().filter(|l| !l.trim().is_empty()).collect()
+    doc[at..end]
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect()
 }
 
 /// Module -> the modules its files name through `crate::`.
@@ -27,7 +33,12 @@ fn crossings(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
                 continue;
             }
             let rel = path.strip_prefix(src).unwrap();
-            let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+            let first = rel
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy();
             let module = first.trim_end_matches(".rs").to_owned();
             let text = std::fs::read_to_string(&path).unwrap();
             let mut rest = text.as_str();
