@@ -29,4 +29,5 @@ pub mod service;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod views;
 pub mod web;

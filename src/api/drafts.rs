@@ -14,8 +14,8 @@ use super::error::{path_id, ApiResult, Body};
 use super::pages::page_id;
 use super::{op, ApiState, Op};
 use crate::ids::{IncidentId, MaintenanceId};
-use crate::mcp::views;
 use crate::service::drafts::Published;
+use crate::views;
 
 pub fn ops() -> Vec<Op> {
     vec![

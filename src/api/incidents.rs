@@ -16,8 +16,8 @@ use super::{op, ApiState, Op};
 use crate::domain::incident::parse_affected;
 use crate::domain::{ComponentStatus, IncidentStage, Message, NewIncidentUpdate};
 use crate::ids::{ComponentId, IncidentId};
-use crate::mcp::views;
 use crate::service::edits::{IncidentEdit, IncidentFilter};
+use crate::views;
 
 pub fn ops() -> Vec<Op> {
     vec![

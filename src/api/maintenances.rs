@@ -16,10 +16,10 @@ use super::pages::page_id;
 use super::{op, ApiState, Op};
 use crate::domain::{MaintenanceState, MaintenanceWindow, Message};
 use crate::ids::{ComponentId, MaintenanceId};
-use crate::mcp::views;
 use crate::service::edits::MaintenanceEdit;
 use crate::service::maintenances::NewMaintenance;
 use crate::store::MaintenanceFilter;
+use crate::views;
 
 pub fn ops() -> Vec<Op> {
     vec![

@@ -16,7 +16,7 @@ use super::{op, ApiState, Op};
 use crate::domain::monitor::ActionState;
 use crate::domain::{ActorType, Permission};
 use crate::ids::{MonitorId, PendingActionId};
-use crate::mcp::views;
+use crate::views;
 
 pub fn ops() -> Vec<Op> {
     vec![

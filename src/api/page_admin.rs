@@ -15,8 +15,8 @@ use super::pages::page_id;
 use super::{op, ApiState, Op};
 use crate::domain::ComponentStatus;
 use crate::ids::ComponentId;
-use crate::mcp::views;
 use crate::service::page_admin::{ComponentEdit, NewComponentInput, NewPage, PageEdit};
+use crate::views;
 
 pub fn ops() -> Vec<Op> {
     vec![

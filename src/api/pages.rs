@@ -12,9 +12,9 @@ use super::error::{path_id, ApiError, ApiResult, Query};
 use super::{op, ApiState, Op};
 use crate::domain::{ComponentStatus, IncidentStage, MaintenanceState, Permission};
 use crate::ids::PageId;
-use crate::mcp::views;
 use crate::service::pages::hierarchy;
 use crate::store::MaintenanceFilter;
+use crate::views;
 
 pub fn ops() -> Vec<Op> {
     vec![

@@ -13,7 +13,6 @@ pub mod resources;
 pub mod revision;
 pub mod scope;
 pub mod tools;
-pub mod views;
 
 pub use caller::McpCaller;
 pub use scope::McpScope;

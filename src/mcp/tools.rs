@@ -5,7 +5,6 @@ use serde_json::{json, Map, Value};
 
 use super::args::{Args, InvalidParams};
 use super::caller::McpCaller;
-use super::views;
 use crate::domain::{
     ComponentStatus, IncidentStage, MaintenanceState, MaintenanceWindow, Message,
     NewIncidentUpdate, Permission,
@@ -15,6 +14,7 @@ use crate::service::maintenances::NewMaintenance;
 use crate::service::pages::hierarchy;
 use crate::service::{Actor, ServiceError, Services};
 use crate::store::MaintenanceFilter;
+use crate::views;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {

@@ -1,4 +1,5 @@
-//! JSON shapes of domain records as the assistant sees them: ids, enums as their wire names, RFC 3339 times.
+//! JSON shapes of domain records shared by the REST API and the MCP surface: ids, enums as their wire
+//! names, RFC 3339 times.
 
 use serde_json::{json, Value};
 
