@@ -94,7 +94,7 @@ impl FromRequestParts<ApiState> for Caller {
         if let Actor::ApiKey { tool, .. } = &mut principal.actor {
             *tool = tool_name(&parts.headers);
         }
-        crate::telemetry::record_principal(&principal);
+        crate::telemetry::record_principal_kind(crate::telemetry::PrincipalKind::ApiKey);
         Ok(Self { principal, key })
     }
 }

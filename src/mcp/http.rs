@@ -289,7 +289,11 @@ async fn guard(State(guarded): State<Arc<Guarded>>, req: Request, next: Next) ->
     if let crate::service::Actor::Mcp { grant_id, .. } = &caller.principal.actor {
         state.services.record_call(grant_id);
     }
-    crate::telemetry::record_principal(&caller.principal);
+    crate::telemetry::record_principal_kind(match caller.principal.actor {
+        crate::service::Actor::User => crate::telemetry::PrincipalKind::User,
+        crate::service::Actor::ApiKey { .. } => crate::telemetry::PrincipalKind::ApiKey,
+        crate::service::Actor::Mcp { .. } => crate::telemetry::PrincipalKind::Mcp,
+    });
     let (mut parts, body) = req.into_parts();
     let bytes = match to_bytes(body, MAX_BODY).await {
         Ok(b) => b,

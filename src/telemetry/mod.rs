@@ -19,7 +19,6 @@ use axum::response::Response;
 use tracing::Instrument;
 
 use crate::config::LogFormat;
-use crate::service::{Actor, Principal};
 
 /// Installs the process's log subscriber. `RUST_LOG` wins over `filter`; a bad filter means `info`.
 pub fn init_tracing(filter: &str, format: LogFormat) {
@@ -77,15 +76,7 @@ tokio::task_local! {
     static CURRENT: Current;
 }
 
-/// Records the kind of `principal` into the current request's span, where it was resolved.
-pub fn record_principal(principal: &Principal) {
-    record_principal_kind(match principal.actor {
-        Actor::User => PrincipalKind::User,
-        Actor::ApiKey { .. } => PrincipalKind::ApiKey,
-        Actor::Mcp { .. } => PrincipalKind::Mcp,
-    });
-}
-
+/// Records the kind of principal into the current request's span, where it was resolved.
 pub fn record_principal_kind(kind: PrincipalKind) {
     // Outside a request (a background task, a command) there is no span to name it in.
     let _ = CURRENT.try_with(|c| {
