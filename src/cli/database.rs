@@ -33,14 +33,19 @@ pub async fn backup(config: &Config, to: &Path) -> Result<(), Failure> {
     let store = crate::app::connect(config)
         .await
         .map_err(|e| runtime(e.to_string()))?;
-    store
-        .backup_into(to)
-        .await
-        .map_err(|e| runtime(format!("backup failed: {}", chain(&e))))?;
+    store.backup_into(to).await.map_err(|e| {
+        runtime(format!(
+            "backup failed: {}",
+            crate::outbound::error_chain(&e)
+        ))
+    })?;
     store.close().await;
-    let health = backup::inspect_file(to)
-        .await
-        .map_err(|e| runtime(format!("cannot check the backup: {}", chain(&e))))?;
+    let health = backup::inspect_file(to).await.map_err(|e| {
+        runtime(format!(
+            "cannot check the backup: {}",
+            crate::outbound::error_chain(&e)
+        ))
+    })?;
     if health.integrity != "ok" {
         return Err(runtime(format!(
             "the backup at {} failed its integrity check: {}",
@@ -82,7 +87,7 @@ pub async fn restore(config: &Config, from: &Path) -> Result<(), Failure> {
         usage(format!(
             "{} cannot be restored: {}",
             from.display(),
-            chain(&e)
+            crate::outbound::error_chain(&e)
         ))
     })?;
     if health.integrity != "ok" {
@@ -116,10 +121,12 @@ pub async fn check(config: &Config) -> Result<(), Failure> {
     let store = crate::app::connect(config)
         .await
         .map_err(|e| runtime(e.to_string()))?;
-    let health = store
-        .health()
-        .await
-        .map_err(|e| runtime(format!("check failed: {}", chain(&e))))?;
+    let health = store.health().await.map_err(|e| {
+        runtime(format!(
+            "check failed: {}",
+            crate::outbound::error_chain(&e)
+        ))
+    })?;
     store.close().await;
     print_health(config, &health);
     if health.is_ok() {
@@ -153,16 +160,4 @@ fn same_file(a: &Path, b: &Path) -> bool {
         (Ok(x), Ok(y)) => x == y,
         _ => false,
     }
-}
-
-/// The error with its causes on one line ("database error: no such table: x").
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

@@ -193,6 +193,18 @@ pub async fn resolve_checked(
     Ok(addrs[0])
 }
 
+/// An error with its causes on one line ("database error: no such table: x").
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,7 +61,7 @@ fn transport(cfg: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, Out
 
 /// One line naming what went wrong, in the words the delivery log and the tests use.
 fn describe(cfg: &SmtpConfig, e: &lettre::transport::smtp::Error) -> String {
-    let text = chain(e);
+    let text = super::error_chain(e);
     let io_kind = io_kind(e);
     use std::io::ErrorKind as K;
     if cfg.tls == SmtpTls::Starttls && e.is_client() && text.contains("STARTTLS") {
@@ -90,17 +90,6 @@ fn describe(cfg: &SmtpConfig, e: &lettre::transport::smtp::Error) -> String {
         return format!("TLS with SMTP relay {} failed: {text}", cfg.host);
     }
     format!("SMTP relay {}:{}: {text}", cfg.host, cfg.port)
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 fn io_kind(e: &dyn std::error::Error) -> Option<std::io::ErrorKind> {

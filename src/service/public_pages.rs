@@ -71,6 +71,14 @@ impl Services {
         Ok(page)
     }
 
+    /// The page's component tree and the worst status it shows.
+    async fn public_tree(&self, page: &Page) -> Result<(Vec<ComponentNode>, ComponentStatus)> {
+        let components = self.store.components(&page.id).await?;
+        let tree = hierarchy(&components);
+        let overall = ComponentStatus::overall(tree.iter().map(|n| n.shown_status));
+        Ok((tree, overall))
+    }
+
     async fn with_updates(
         &self,
         incidents: Vec<Incident>,
@@ -87,9 +95,7 @@ impl Services {
     /// A published page's overall status, without the rest of the page (for its badge).
     pub async fn public_overall(&self, public_slug: &str) -> Result<(PageId, ComponentStatus)> {
         let page = self.published_page(public_slug).await?;
-        let components = self.store.components(&page.id).await?;
-        let tree = hierarchy(&components);
-        let overall = ComponentStatus::overall(tree.iter().map(|n| n.shown_status));
+        let (_, overall) = self.public_tree(&page).await?;
         Ok((page.id, overall))
     }
 
@@ -97,9 +103,7 @@ impl Services {
     pub async fn public_page(&self, public_slug: &str) -> Result<PublicPage> {
         let page = self.published_page(public_slug).await?;
         let now = self.clock.now();
-        let components = self.store.components(&page.id).await?;
-        let tree = hierarchy(&components);
-        let overall = ComponentStatus::overall(tree.iter().map(|n| n.shown_status));
+        let (tree, overall) = self.public_tree(&page).await?;
         let mut open = self.store.open_incidents(&page.id, OPEN_LISTED).await?;
         let more_active = open.split_off(open.len().min(OPEN_IN_FULL));
         let active = self.with_updates(open, UPDATES_ON_PAGE).await?;

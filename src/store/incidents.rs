@@ -172,16 +172,8 @@ impl Store {
 
     /// Resolved published incidents, most recently resolved first.
     pub async fn resolved_incidents(&self, page: &PageId, limit: i64) -> Result<Vec<Incident>> {
-        let sql = format!(
-            "select {COLS} from incidents where page_id = $1 and draft = 0 and resolved_at is not null
-             order by resolved_at desc, incident_id limit $2"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(page.as_str())
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(incident_from).collect()
+        self.resolved_incidents_page(page, crate::clock::from_millis(0), None, limit)
+            .await
     }
 
     /// Updates of an incident, newest first, each with the components it affected.
