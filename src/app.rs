@@ -24,6 +24,7 @@ use crate::service::Services;
 use crate::store::sessions::DbSessionStore;
 use crate::store::{ConnectOptions, Store};
 
+mod scrape;
 mod upkeep;
 
 pub use crate::state::AppState;
@@ -73,7 +74,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/readyz", get(upkeep::readyz))
         .merge(crate::mcp::http::router(mcp, &public))
         .merge(crate::oauth::http::router())
-        .merge(crate::telemetry::scrape::router())
+        .merge(scrape::router())
         .merge(web)
         .nest_service("/static", ServeDir::new(static_dir()))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -268,6 +269,12 @@ impl App {
 }
 
 pub async fn connect(config: &Config) -> anyhow::Result<Store> {
+    crate::store::cache::count_with(crate::store::cache::Counters {
+        lookup: |hit| {
+            crate::telemetry::metrics::cache_lookup(crate::telemetry::metrics::Cache::Read, hit)
+        },
+        invalidated: crate::telemetry::metrics::cache_invalidated,
+    });
     let opts = ConnectOptions {
         max_connections: config.database.max_connections,
         busy_timeout: Duration::from_millis(config.database.busy_timeout_ms),

@@ -2,12 +2,14 @@
 //! time take `now` as an argument.
 
 pub mod access;
+pub mod connector;
 pub mod incident;
 pub mod maintenance;
 pub mod monitor;
 pub mod page;
 pub mod records;
 pub mod scope;
+pub mod secret;
 pub mod subscriber;
 pub mod text;
 

@@ -122,7 +122,7 @@ fn content_type_is(headers: &HeaderMap, want: &str) -> bool {
 }
 
 /// RFC 7591 §3: dynamic client registration. Refused before anything is stored when the body is larger
-/// than [`MAX_BODY`](super::registration::MAX_BODY); registrations that store a new client are limited
+/// than [`MAX_BODY`](crate::service::connector::registration::MAX_BODY); registrations that store a new client are limited
 /// per client address.
 async fn register(
     State(oauth): State<AuthServer>,
@@ -130,10 +130,10 @@ async fn register(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if body.len() > super::registration::MAX_BODY {
+    if body.len() > crate::service::connector::registration::MAX_BODY {
         return OAuthError::InvalidClientMetadata(format!(
             "the registration is larger than {} KiB",
-            super::registration::MAX_BODY / 1024
+            crate::service::connector::registration::MAX_BODY / 1024
         ))
         .into_response();
     }

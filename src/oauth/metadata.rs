@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::records::AuthMethod;
+use crate::domain::connector::AuthMethod;
 use super::scope::Scope;
 use super::AuthServer;
 

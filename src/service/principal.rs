@@ -52,6 +52,22 @@ impl Principal {
     }
 }
 
+impl crate::domain::connector::LiveGrant {
+    /// The acting principal for a call made with this grant (`tool` is named in the audit row).
+    pub fn principal(&self, tool: Option<String>) -> Principal {
+        Principal {
+            user_id: self.user_id.clone(),
+            actor: Actor::Mcp {
+                key_id: self.key_id.to_string(),
+                grant_id: self.grant_id.to_string(),
+                org: self.org_id.clone(),
+                client_name: self.client_name.clone(),
+                tool,
+            },
+        }
+    }
+}
+
 impl Actor {
     pub fn actor_type(&self) -> ActorType {
         match self {

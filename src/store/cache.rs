@@ -20,10 +20,23 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::telemetry::metrics::Cache;
-
 /// The PostgreSQL notification channel every instance listens on.
 pub const CHANNEL: &str = "statusgate_cache";
+
+/// Where lookups and invalidations are counted. Storage knows nothing of how metrics are exported: the
+/// application hands it the counters once at start ([`count_with`]); until then nothing is counted.
+#[derive(Clone, Copy)]
+pub struct Counters {
+    pub lookup: fn(hit: bool),
+    pub invalidated: fn(),
+}
+
+static COUNTERS: std::sync::OnceLock<Counters> = std::sync::OnceLock::new();
+
+/// Counts every later lookup and invalidation with `counters` (the first call wins).
+pub fn count_with(counters: Counters) {
+    let _ = COUNTERS.set(counters);
+}
 
 /// Entries per map before it is emptied; bounds memory whatever the number of grants or pages.
 const MAX_ENTRIES: usize = 20_000;
@@ -56,7 +69,9 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
             .get(key)
             .filter(|(at, _)| *at == g)
             .map(|(_, v)| v.clone());
-        crate::telemetry::metrics::cache_lookup(Cache::Read, found.is_some());
+        if let Some(c) = COUNTERS.get() {
+            (c.lookup)(found.is_some());
+        }
         found
     }
 
@@ -103,8 +118,8 @@ pub struct ReadCache {
     pub pages_of_org: Memo<String, Vec<crate::domain::Page>>,
     pub pages: Memo<String, crate::domain::Page>,
     pub components: Memo<String, Vec<crate::domain::Component>>,
-    pub clients: Memo<String, crate::oauth::records::Client>,
-    pub org_settings: Memo<String, crate::oauth::records::OrgSettings>,
+    pub clients: Memo<String, crate::domain::connector::Client>,
+    pub org_settings: Memo<String, crate::domain::connector::OrgSettings>,
     /// The number of this instance's last notice.
     sent: AtomicU64,
     /// The other listening instances, each with the last of our notices it has acknowledged.
@@ -169,7 +184,9 @@ impl ReadCache {
     /// Something cached may have changed: every entry read before now is stale.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        crate::telemetry::metrics::cache_invalidated();
+        if let Some(c) = COUNTERS.get() {
+            (c.invalidated)();
+        }
     }
 
     /// Turns caching on or off; either way every entry is dropped.

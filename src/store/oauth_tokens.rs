@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 use super::{row, Result, Store, Tx};
 use crate::clock::to_millis;
 use crate::ids::GrantId;
-use crate::oauth::records::{CodeRow, RefreshRow};
-use crate::oauth::scope::ScopeSet;
+use crate::domain::connector::{CodeRow, RefreshRow};
+use crate::domain::scope::ScopeSet;
 
 impl Store {
     pub async fn insert_code(

@@ -12,7 +12,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 
 use super::StoreError;
-use crate::config::{EncryptionKey, KEY_ENV, OLD_KEY_ENV};
+use crate::domain::secret::{EncryptionKey, KEY_ENV, OLD_KEY_ENV};
 
 /// Marks a sealed secret. `:` is outside base64url, so no secret stored in clear starts this way.
 const PREFIX: &str = "sealed1:";

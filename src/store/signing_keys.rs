@@ -12,7 +12,7 @@ use super::sealed::{
 };
 use super::{row, Backend, Result, Store};
 use crate::clock::to_millis;
-use crate::config::EncryptionKey;
+use crate::domain::secret::EncryptionKey;
 
 impl Store {
     /// Finds the encryption key (`key`, from the environment, or the local fallback), re-encrypts rows

@@ -177,7 +177,12 @@ pub(super) struct Metrics {
     check_latency: Histogram,
 }
 
-pub(super) static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+/// Every family this process counts, for the `/metrics` route to encode.
+pub fn registry() -> &'static Registry {
+    &METRICS.registry
+}
 
 impl Metrics {
     fn new() -> Self {

@@ -1,13 +1,12 @@
 //! What statusgate tells its operators: the log subscriber (text or JSON lines), one span per request
 //! carrying a request id, the matched route and the principal's kind, and the Prometheus families in
-//! [`metrics`], served by [`scrape`].
+//! [`metrics`], served by the application's `/metrics` route (`app::scrape`).
 //!
-//! Every layer may call in here (as every layer may read the clock). In return this module only reads
-//! statusgate's types (the config's log format, a principal's kind) and, in `scrape`, the app state
-//! and the service facade it reads gauges through; it changes nothing.
+//! Every layer above storage may call in here (as every layer may read the clock); storage is handed
+//! its counters at start (`store::cache::count_with`). In return this module reads only the config's
+//! log format and changes nothing.
 
 pub mod metrics;
-pub mod scrape;
 
 use std::cell::Cell;
 use std::time::Instant;

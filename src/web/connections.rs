@@ -18,7 +18,7 @@ use super::status_page::human_time;
 use super::{render, WebError};
 use crate::domain::Permission;
 use crate::ids::{ClientId, GrantId, OrgId};
-use crate::oauth::records::{ClientKind, Connection, OrgSettings};
+use crate::domain::connector::{ClientKind, Connection, OrgSettings};
 use crate::oauth::{redirect, AuthServer};
 use crate::service::ServiceError;
 use crate::state::AppState;

@@ -15,8 +15,8 @@ use super::session::WebSession;
 use super::{render, WebError};
 use crate::ids::OrgId;
 use crate::oauth::authorize::{AuthRequest, AuthorizeError};
-use crate::oauth::records::{Client, ClientKind};
-use crate::oauth::scope::{Scope, ScopeSet};
+use crate::domain::connector::{Client, ClientKind};
+use crate::domain::scope::{Scope, ScopeSet};
 use crate::oauth::{redirect, AuthServer, OAuthError};
 use crate::state::AppState;
 

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use statusgate::domain::Role;
 use statusgate::ids::{OrgId, PageId};
 use statusgate::mcp::{tools, McpCaller, McpScope};
-use statusgate::oauth::records::OrgSettings;
+use statusgate::domain::connector::OrgSettings;
 use statusgate::service::pages::NewComponent;
 use statusgate::service::{Principal, Services};
 

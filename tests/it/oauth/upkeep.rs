@@ -129,11 +129,11 @@ both_backends!(
         let acme = statusgate::ids::OrgId::parse(org).unwrap();
         assert_eq!(
             unknown.kind_in(&acme),
-            statusgate::oauth::records::ClientKind::Dynamic
+            statusgate::domain::connector::ClientKind::Dynamic
         );
         assert_eq!(
             known.kind_in(&acme),
-            statusgate::oauth::records::ClientKind::Admin
+            statusgate::domain::connector::ClientKind::Admin
         );
     }
 );

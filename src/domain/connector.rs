@@ -1,4 +1,5 @@
-//! What the authorization server stores and reads back.
+//! The Hosted MCP connector's records: clients, grants, codes, refresh tokens and organisation settings,
+//! as storage reads them back and the authorization server checks them.
 
 use time::OffsetDateTime;
 
@@ -145,22 +146,6 @@ pub struct LiveGrant {
     pub org_allows_write: bool,
 }
 
-impl LiveGrant {
-    /// The acting principal for a call made with this grant (`tool` is named in the audit row).
-    pub fn principal(&self, tool: Option<String>) -> crate::service::Principal {
-        crate::service::Principal {
-            user_id: self.user_id.clone(),
-            actor: crate::service::Actor::Mcp {
-                key_id: self.key_id.to_string(),
-                grant_id: self.grant_id.to_string(),
-                org: self.org_id.clone(),
-                client_name: self.client_name.clone(),
-                tool,
-            },
-        }
-    }
-}
-
 /// One row of the connections console.
 #[derive(Clone, Debug)]
 pub struct Connection {
@@ -224,7 +209,7 @@ impl OrgSettings {
             }
             _ => {}
         }
-        let private_use = super::redirect::is_private_use(redirect_uri);
+        let private_use = is_private_use(redirect_uri);
         match &self.private_use_redirects {
             Some(list) if private_use && !list.iter().any(|u| u == redirect_uri) => Some(format!(
                 "it does not accept the redirect URI {redirect_uri}"
@@ -232,6 +217,11 @@ impl OrgSettings {
             _ => None,
         }
     }
+}
+
+/// A redirect URI with a private-use scheme (`com.example.app:/cb`, RFC 8252 §7.1): neither https nor http.
+pub fn is_private_use(uri: &str) -> bool {
+    !uri.starts_with("https://") && !uri.starts_with("http://")
 }
 
 #[cfg(test)]

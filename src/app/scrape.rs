@@ -14,7 +14,6 @@ use prometheus_client::encoding::prometheus_text::encode;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use super::metrics::METRICS;
 use crate::state::AppState;
 
 /// The backlog is counted up to this many rows, so one scrape costs a bounded read.
@@ -51,7 +50,7 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
     }
     let gauges = gauges(&state).await;
     let mut body = String::with_capacity(16 * 1024);
-    let encoded = encode(&mut body, &METRICS.registry).and_then(|()| encode(&mut body, &gauges));
+    let encoded = encode(&mut body, crate::telemetry::metrics::registry()).and_then(|()| encode(&mut body, &gauges));
     if let Err(e) = encoded {
         tracing::error!(error = %e, "encoding /metrics failed");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();

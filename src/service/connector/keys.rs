@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use tokio::time::Instant;
 
-use super::records::LiveGrant;
+use crate::domain::connector::LiveGrant;
 use super::{AuthServer, OAuthError};
 use crate::ids::{GrantId, KeyId, UserId};
 

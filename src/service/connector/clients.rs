@@ -4,7 +4,7 @@
 
 use time::OffsetDateTime;
 
-use super::records::{AuthMethod, Client, ClientKind};
+use crate::domain::connector::{AuthMethod, Client, ClientKind};
 use super::{AuthServer, OAuthError, Result};
 use crate::store::oauth::NewClient;
 use crate::store::StoreError;

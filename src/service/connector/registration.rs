@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::records::{AuthMethod, Client, ClientKind};
+use crate::domain::connector::{AuthMethod, Client, ClientKind};
 use super::{redirect, AuthServer, OAuthError, Result};
 use crate::domain::ActorType;
 use crate::ids::ClientId;

@@ -51,10 +51,7 @@ fn is_loopback(url: &Url) -> bool {
     url.host_str().is_some_and(|h| LOOPBACK_HOSTS.contains(&h))
 }
 
-/// A private-use-scheme URI (`cursor://…`): neither https nor http, so only an allowlist admits it.
-pub fn is_private_use(uri: &str) -> bool {
-    !uri.starts_with("https://") && !uri.starts_with("http://")
-}
+pub use crate::domain::connector::is_private_use;
 
 /// Whether every registered URI is on a loopback host (the consent page warns about those).
 pub fn all_loopback(registered: &[String]) -> bool {

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::Duration;
 
-use super::records::{Client, CodeRow, Grant};
+use crate::domain::connector::{Client, CodeRow, Grant};
 use super::scope::ScopeSet;
 use super::{redirect, AuthServer, OAuthError, Result};
 use crate::domain::Permission;

@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 use time::Duration;
 
 use super::authorize::pkce_matches;
-use super::records::{AuthMethod, Client, RefreshRow};
+use crate::domain::connector::{AuthMethod, Client, RefreshRow};
 use super::scope::ScopeSet;
 use super::{hash_secret, AuthServer, OAuthError, Result};
 use crate::domain::ActorType;

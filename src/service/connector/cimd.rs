@@ -12,7 +12,7 @@ use std::time::Duration as StdDuration;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
-use super::records::{AuthMethod, Client, ClientKind};
+use crate::domain::connector::{AuthMethod, Client, ClientKind};
 use super::{redirect, AuthServer, OAuthError};
 use crate::outbound::{parse_webhook_url, resolve_checked};
 
