@@ -18,7 +18,7 @@ use crate::domain::{MaintenanceState, MaintenanceWindow, Message};
 use crate::ids::{ComponentId, MaintenanceId};
 use crate::service::edits::MaintenanceEdit;
 use crate::service::maintenances::NewMaintenance;
-use crate::store::MaintenanceFilter;
+use crate::domain::MaintenanceFilter;
 use crate::views;
 
 pub fn ops() -> Vec<Op> {

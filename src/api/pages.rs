@@ -13,7 +13,7 @@ use super::{op, ApiState, Op};
 use crate::domain::{ComponentStatus, IncidentStage, MaintenanceState, Permission};
 use crate::ids::PageId;
 use crate::service::pages::hierarchy;
-use crate::store::MaintenanceFilter;
+use crate::domain::MaintenanceFilter;
 use crate::views;
 
 pub fn ops() -> Vec<Op> {

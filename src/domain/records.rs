@@ -133,3 +133,84 @@ pub struct AuditEntry {
     pub detail: String,
     pub created_at: OffsetDateTime,
 }
+
+/// An ordinary REST API key, or the key an OAuth connector grant acts through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    Api,
+    Connector,
+}
+
+impl KeyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Connector => "connector",
+        }
+    }
+
+    pub fn parse(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "api" => Ok(Self::Api),
+            "connector" => Ok(Self::Connector),
+            other => Err(format!("unknown key kind {other}")),
+        }
+    }
+}
+
+/// A stored key as lists and checks see it; the secret itself is never stored.
+#[derive(Clone, Debug)]
+pub struct ApiKeyRow {
+    pub id: ApiKeyId,
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub name: String,
+    pub prefix: String,
+    pub can_write: bool,
+    pub page_id: Option<PageId>,
+    pub kind: KeyKind,
+    pub grant_id: Option<GrantId>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub last_used_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+/// Which audit rows a search wants: one actor type, and rows written at `from` or later and before
+/// `until`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor_type: Option<ActorType>,
+    pub from: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+}
+
+/// Which table a draft lives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DraftKind {
+    Incident,
+    Maintenance,
+}
+
+impl DraftKind {
+    /// The noun the audit log and messages use.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Incident => "incident",
+            Self::Maintenance => "maintenance",
+        }
+    }
+}
+
+/// Which maintenances a listing wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaintenanceFilter {
+    /// Open and inside its window, or marked in progress.
+    Active,
+    /// Scheduled and not yet started.
+    Upcoming,
+    /// Completed or cancelled.
+    Past,
+    /// Every scheduled one, whatever its window.
+    Scheduled,
+}

@@ -10,7 +10,7 @@ use crate::domain::{ComponentStatus, IncidentStage, MaintenanceState, Permission
 use crate::ids::{IncidentId, MaintenanceId, PageId};
 use crate::service::pages::hierarchy;
 use crate::service::{ServiceError, Services};
-use crate::store::MaintenanceFilter;
+use crate::domain::MaintenanceFilter;
 use crate::views;
 
 /// A resource or a template as listed: its URI (or URI template), name and description.

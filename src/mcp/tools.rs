@@ -13,7 +13,7 @@ use crate::ids::{IncidentId, MaintenanceId, PageId};
 use crate::service::maintenances::NewMaintenance;
 use crate::service::pages::hierarchy;
 use crate::service::{Actor, ServiceError, Services};
-use crate::store::MaintenanceFilter;
+use crate::domain::MaintenanceFilter;
 use crate::views;
 
 #[derive(Debug, thiserror::Error)]

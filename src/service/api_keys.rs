@@ -8,7 +8,8 @@ use time::Duration;
 use super::{Actor, NotFoundAs, Principal, Result, ServiceError, Services};
 use crate::domain::{DomainError, Name, Permission};
 use crate::ids::{ApiKeyId, OrgId, PageId};
-use crate::store::api_keys::{ApiKeyRow, KeyKind, NewApiKey};
+use crate::domain::{ApiKeyRow, KeyKind};
+use crate::store::api_keys::NewApiKey;
 use crate::store::StoreError;
 
 /// Every API key starts with this, so `/mcp` can tell keys from OAuth access tokens.

@@ -4,7 +4,7 @@
 use super::{Actor, Principal, Result, ServiceError, Services};
 use crate::domain::{ActorType, AuditEntry, Permission};
 use crate::ids::OrgId;
-use crate::store::AuditFilter;
+use crate::domain::AuditFilter;
 
 /// The furthest a listing may page into the log.
 pub const MAX_OFFSET: i64 = 10_000;

@@ -13,7 +13,8 @@ use crate::domain::{
 };
 use crate::ids::{IncidentId, MaintenanceId, PageId};
 use crate::service::maintenances::NewMaintenance;
-use crate::store::{DraftKind, StoreError};
+use crate::domain::DraftKind;
+use crate::store::StoreError;
 
 /// A draft refuses updates: they would be hidden too, and the person reviewing it should see what
 /// they publish.

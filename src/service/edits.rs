@@ -12,7 +12,8 @@ use crate::domain::{
     Name, NewIncidentUpdate, Permission,
 };
 use crate::ids::{ComponentId, IncidentId, MaintenanceId, PageId};
-use crate::store::{MaintenanceFilter, StoreError};
+use crate::domain::MaintenanceFilter;
+use crate::store::StoreError;
 
 /// Which incidents a listing wants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

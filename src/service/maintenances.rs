@@ -11,7 +11,8 @@ use crate::domain::{
 };
 use crate::ids::{ComponentId, MaintenanceId, MaintenanceUpdateId, PageId};
 use crate::service::incidents::clamp_limit;
-use crate::store::{MaintenanceFilter, StoreError};
+use crate::domain::MaintenanceFilter;
+use crate::store::StoreError;
 
 pub struct NewMaintenance<'a> {
     pub title: &'a str,

@@ -423,7 +423,7 @@ impl Services {
     pub async fn own_api_keys(
         &self,
         who: &Principal,
-    ) -> Result<Vec<(Org, crate::store::api_keys::ApiKeyRow)>> {
+    ) -> Result<Vec<(Org, crate::domain::ApiKeyRow)>> {
         let mut all = Vec::new();
         for m in self.store.memberships_of(&who.user_id).await? {
             let keys = self

@@ -7,48 +7,8 @@ use sqlx::any::AnyRow;
 
 use super::{row, Result, Store, StoreError, Tx};
 use crate::clock::to_millis;
+use crate::domain::{ApiKeyRow, KeyKind};
 use crate::ids::{ApiKeyId, GrantId, OrgId, PageId, UserId};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KeyKind {
-    Api,
-    Connector,
-}
-
-impl KeyKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Api => "api",
-            Self::Connector => "connector",
-        }
-    }
-
-    fn parse(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "api" => Ok(Self::Api),
-            "connector" => Ok(Self::Connector),
-            other => Err(format!("unknown key kind {other}")),
-        }
-    }
-}
-
-/// A stored key as lists and checks see it; the secret itself is never stored.
-#[derive(Clone, Debug)]
-pub struct ApiKeyRow {
-    pub id: ApiKeyId,
-    pub org_id: OrgId,
-    pub user_id: UserId,
-    pub name: String,
-    pub prefix: String,
-    pub can_write: bool,
-    pub page_id: Option<PageId>,
-    pub kind: KeyKind,
-    pub grant_id: Option<GrantId>,
-    pub expires_at: Option<OffsetDateTime>,
-    pub last_used_at: Option<OffsetDateTime>,
-    pub revoked_at: Option<OffsetDateTime>,
-    pub created_at: OffsetDateTime,
-}
 
 const KEY_COLUMNS: &str = "key_id, org_id, user_id, name, prefix, can_write, page_id, kind, grant_id, expires_at, last_used_at, revoked_at, created_at";
 

@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 use super::{row, Result, Store, Tx};
 use crate::clock::to_millis;
-use crate::domain::{ActorType, AuditEntry};
+use crate::domain::{ActorType, AuditEntry, AuditFilter};
 use crate::ids::{AuditId, OrgId, UserId};
 
 /// One row to write.
@@ -83,15 +83,6 @@ impl Store {
             .await?;
         rows.iter().map(entry_from).collect()
     }
-}
-
-/// Which audit rows a search wants: one actor type, and rows written at `from` or later and before
-/// `until`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AuditFilter {
-    pub actor_type: Option<ActorType>,
-    pub from: Option<OffsetDateTime>,
-    pub until: Option<OffsetDateTime>,
 }
 
 fn entry_from(r: &super::AnyRow) -> Result<AuditEntry> {

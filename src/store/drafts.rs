@@ -6,31 +6,14 @@ use time::OffsetDateTime;
 
 use super::{row, AnyRow, Result, Store, Tx};
 use crate::clock::to_millis;
-use crate::domain::{Draft, Incident, Maintenance};
+use crate::domain::{Draft, DraftKind, Incident, Maintenance};
 use crate::ids::PageId;
 
-/// Which table a draft lives in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DraftKind {
-    Incident,
-    Maintenance,
-}
-
-impl DraftKind {
-    /// The noun the audit log and messages use.
-    pub fn noun(self) -> &'static str {
-        match self {
-            Self::Incident => "incident",
-            Self::Maintenance => "maintenance",
-        }
-    }
-
-    /// The item table, its key column and its updates table.
-    fn tables(self) -> (&'static str, &'static str, &'static str) {
-        match self {
-            Self::Incident => ("incidents", "incident_id", "incident_updates"),
-            Self::Maintenance => ("maintenances", "maintenance_id", "maintenance_updates"),
-        }
+/// The item table, its key column and its updates table.
+fn tables(kind: DraftKind) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        DraftKind::Incident => ("incidents", "incident_id", "incident_updates"),
+        DraftKind::Maintenance => ("maintenances", "maintenance_id", "maintenance_updates"),
     }
 }
 
@@ -53,7 +36,7 @@ pub(super) fn draft_from(r: &AnyRow) -> Result<Option<Draft>> {
 impl Store {
     /// Rows of a page's drafts of one kind, oldest first, each with the drafter's `email`.
     async fn draft_rows(&self, kind: DraftKind, page: &PageId) -> Result<Vec<AnyRow>> {
-        let (table, key, _) = kind.tables();
+        let (table, key, _) = tables(kind);
         let cols = match kind {
             DraftKind::Incident => super::incidents::COLS,
             DraftKind::Maintenance => super::maintenances::COLS,
@@ -108,7 +91,7 @@ impl Store {
         notify: bool,
         now: OffsetDateTime,
     ) -> Result<bool> {
-        let (table, key, updates) = kind.tables();
+        let (table, key, updates) = tables(kind);
         let started = if kind == DraftKind::Incident {
             ", started_at = $1"
         } else {
@@ -140,7 +123,7 @@ impl Store {
 
     /// Deletes a draft with its updates. `false` when it is no longer a draft.
     pub async fn discard_draft(&self, tx: &mut Tx, kind: DraftKind, id: &str) -> Result<bool> {
-        let (table, key, _) = kind.tables();
+        let (table, key, _) = tables(kind);
         let sql = format!("delete from {table} where {key} = $1 and draft = 1");
         let changed = sqlx::query(&sql)
             .bind(id)

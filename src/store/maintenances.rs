@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 use super::{row, AnyRow, Result, Store, Tx};
 use crate::clock::to_millis;
-use crate::domain::{Maintenance, MaintenanceState, MaintenanceUpdate};
+use crate::domain::{Maintenance, MaintenanceFilter, MaintenanceState, MaintenanceUpdate};
 use crate::ids::{ComponentId, MaintenanceId, MaintenanceUpdateId, PageId, UserId};
 
 pub(super) const COLS: &str =
@@ -22,19 +22,6 @@ pub(super) fn maintenance_from(r: &AnyRow) -> Result<Maintenance> {
         updated_at: row::instant(r, "updated_at")?,
         draft: super::drafts::draft_from(r)?,
     })
-}
-
-/// Which maintenances a listing wants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MaintenanceFilter {
-    /// Open and inside its window, or marked in progress.
-    Active,
-    /// Scheduled and not yet started.
-    Upcoming,
-    /// Completed or cancelled.
-    Past,
-    /// Every scheduled one, whatever its window.
-    Scheduled,
 }
 
 impl Store {

@@ -35,9 +35,7 @@ pub use sqlx::any::AnyRow;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use audit::{AuditFilter, AuditRecord};
-pub use drafts::DraftKind;
-pub use maintenances::MaintenanceFilter;
+pub use audit::AuditRecord;
 pub use subscribers::SubscriberCounts;
 
 /// A write transaction. It derefs to the connection, so queries run on `&mut **tx` as usual. Committing

@@ -63,7 +63,7 @@ async fn page(
             org: org.name,
             name: k.name,
             prefix: k.prefix,
-            connector: k.kind == crate::store::api_keys::KeyKind::Connector,
+            connector: k.kind == crate::domain::KeyKind::Connector,
         })
         .collect();
     Ok(render(&AccountPage {

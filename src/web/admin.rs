@@ -25,7 +25,7 @@ use crate::ids::{ComponentId, IncidentId, MaintenanceId, PageId};
 use crate::service::maintenances::NewMaintenance;
 use crate::service::{Principal, Services};
 use crate::state::AppState;
-use crate::store::MaintenanceFilter;
+use crate::domain::MaintenanceFilter;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -18,7 +18,7 @@ use crate::ids::{ApiKeyId, OrgId, PageId};
 use crate::service::api_keys::NewKey;
 use crate::service::{ServiceError, Services};
 use crate::state::AppState;
-use crate::store::api_keys::{ApiKeyRow, KeyKind};
+use crate::domain::{ApiKeyRow, KeyKind};
 
 pub fn router() -> Router<AppState> {
     Router::new()

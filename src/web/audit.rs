@@ -20,7 +20,7 @@ use crate::domain::{ActorType, AuditEntry, DomainError, Org, Permission};
 use crate::ids::OrgId;
 use crate::service::{ServiceError, Services};
 use crate::state::AppState;
-use crate::store::AuditFilter;
+use crate::domain::AuditFilter;
 
 const PER_PAGE: i64 = 50;
 

@@ -15,7 +15,7 @@ use crate::domain::{Draft, Incident, Maintenance};
 use crate::ids::{IncidentId, MaintenanceId, PageId};
 use crate::service::{Principal, Services};
 use crate::state::AppState;
-use crate::store::DraftKind;
+use crate::domain::DraftKind;
 
 pub fn router() -> Router<AppState> {
     use DraftKind::{Incident, Maintenance};

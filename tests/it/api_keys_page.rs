@@ -2,7 +2,7 @@
 //! revocation, which for a connector key ends its MCP connection.
 
 use serde_json::{json, Value};
-use statusgate::store::api_keys::KeyKind;
+use statusgate::domain::KeyKind;
 
 use crate::api_support::acme;
 use crate::both_backends;

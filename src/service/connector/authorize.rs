@@ -17,7 +17,8 @@ use super::{redirect, AuthServer, OAuthError, Result};
 use crate::domain::Permission;
 use crate::ids::{ApiKeyId, GrantId, OrgId, UserId};
 use crate::service::Principal;
-use crate::store::api_keys::{KeyKind, NewApiKey};
+use crate::domain::KeyKind;
+use crate::store::api_keys::NewApiKey;
 
 /// A checked authorization request.
 #[derive(Clone, Debug)]
