@@ -90,5 +90,5 @@ async fn main() {
         .await
         .unwrap();
     println!("{}", issued.access_token);
-    services.store.close().await;
+    services.close().await;
 }

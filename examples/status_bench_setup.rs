@@ -72,7 +72,8 @@ async fn main() {
         }
     }
     let now = s.clock.now();
-    let mut tx = s.store.begin().await.unwrap();
+    let store = app.store.clone();
+    let mut tx = store.begin().await.unwrap();
     for n in 0..10_000i64 {
         let started = now - time::Duration::hours(2 + n * 2 + n / 3);
         let resolved = started + time::Duration::minutes(45);
@@ -86,7 +87,7 @@ async fn main() {
             updated_at: resolved,
             draft: None,
         };
-        s.store
+        store
             .insert_incident(&mut tx, &incident, Some(&user.id), started)
             .await
             .unwrap();
@@ -99,7 +100,7 @@ async fn main() {
             created_at: resolved,
             affected: Vec::new(),
         };
-        s.store
+        store
             .insert_incident_update(&mut tx, &update, Some(&user.id))
             .await
             .unwrap();

@@ -32,8 +32,9 @@ pub use crate::state::AppState;
 /// Form and JSON bodies above this are refused with 413.
 const BODY_LIMIT: usize = 256 * 1024;
 
-pub fn build_router(state: AppState) -> Router {
-    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.services.store.clone()))
+/// Every route, with browser sessions kept in `store` (the services reach it only through their methods).
+pub fn build_router(state: AppState, store: Store) -> Router {
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(store))
         .with_name("statusgate_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -104,12 +105,12 @@ fn static_dir() -> std::path::PathBuf {
 
 /// Readiness: 200 with the version when the database answers, 503 when it does not.
 async fn health(State(services): State<Services>) -> Response {
-    let db = services.store.ping().await;
+    let db = services.database_answers().await;
     let body = json!({
         "status": if db { "ok" } else { "unavailable" },
         "version": env!("CARGO_PKG_VERSION"),
         "database": if db { "reachable" } else { "unreachable" },
-        "backend": services.store.backend().as_str(),
+        "backend": services.database_engine(),
     });
     let status = if db {
         StatusCode::OK
@@ -124,6 +125,9 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     pub state: AppState,
+    /// The database itself, for the operator's tools and tests that inspect rows; requests reach it
+    /// only through the services.
+    pub store: Store,
     pub demo_account: Option<crate::service::demo::DemoAccount>,
     /// The one-time first-run link, while no user exists and the demo is off. Printed, never logged.
     pub setup_link: Option<String>,
@@ -156,8 +160,8 @@ impl App {
                 .map(|u| u.origin().ascii_serialization()),
             ..config.monitoring()
         };
-        let services =
-            Services::new(store, clock, config.security.clone()).with_monitoring(monitoring);
+        let services = Services::new(store.clone(), clock, config.security.clone())
+            .with_monitoring(monitoring);
         let demo_account = if config.demo {
             let account = services
                 .seed_demo(&config.admin.email, config.admin.password.as_deref())
@@ -202,8 +206,9 @@ impl App {
         };
         Ok(Self {
             listener,
-            router: build_router(state.clone()),
+            router: build_router(state.clone(), store.clone()),
             state,
+            store,
             demo_account,
             setup_link,
             db_lock,
@@ -262,7 +267,7 @@ impl App {
         // Counts tallied since the last flush are written before the pool closes.
         self.state.services.flush_usage().await;
         self.state.services.flush_page_views().await;
-        self.state.services.store.close().await;
+        self.state.services.close().await;
         drop(self.db_lock);
         Ok(result?)
     }

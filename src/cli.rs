@@ -232,8 +232,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let services = offline_services(&config).await?;
             let org = services.org_by_slug(&org).await.map_err(service_failure)?;
             let owner = services
-                .store
-                .first_owner(&org.id)
+                .org_owner(&org.id)
                 .await
                 .map_err(|_| usage(format!("{} has no owner yet", org.slug)))?;
             let new = crate::service::page_admin::NewPage {
@@ -270,20 +269,18 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 _ => return Err(usage("--scope must be read or write")),
             };
             let services = offline_services(&config).await?;
-            let store = &services.store;
             let org = services.org_by_slug(&org).await.map_err(service_failure)?;
             let user = match user {
-                Some(email) => store.user_id_by_email(&email).await,
-                None => store.first_owner(&org.id).await,
+                Some(email) => services.member_by_email(&org.id, &email).await,
+                None => services.org_owner(&org.id).await,
             }
             .map_err(|_| usage(format!("no such member of {}", org.slug)))?;
             let page = match page {
                 Some(slug) => Some(
-                    store
-                        .page_by_slug(&org.id, &slug)
+                    services
+                        .page_id_by_slug(&org.id, &slug)
                         .await
-                        .map_err(|_| usage(format!("no page `{slug}` in {}", org.slug)))?
-                        .id,
+                        .map_err(|_| usage(format!("no page `{slug}` in {}", org.slug)))?,
                 ),
                 None => None,
             };

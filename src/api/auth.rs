@@ -8,9 +8,9 @@ use axum::http::{header, HeaderMap, HeaderName, StatusCode};
 
 use super::error::ApiError;
 use super::ApiState;
+use crate::domain::ApiKeyRow;
 use crate::service::api_keys::KeyRefusal;
 use crate::service::{Actor, Principal};
-use crate::domain::ApiKeyRow;
 
 pub const KEY_HEADER: HeaderName = HeaderName::from_static("x-statusgate-key");
 /// Set by the page MCP server to the tool it is running, so the audit row can name it.

@@ -14,11 +14,11 @@ use super::error::{path_id, ApiError, ApiResult, Body, Query};
 use super::listing::{choice, page, window};
 use super::pages::page_id;
 use super::{op, ApiState, Op};
+use crate::domain::MaintenanceFilter;
 use crate::domain::{MaintenanceState, MaintenanceWindow, Message};
 use crate::ids::{ComponentId, MaintenanceId};
 use crate::service::edits::MaintenanceEdit;
 use crate::service::maintenances::NewMaintenance;
-use crate::domain::MaintenanceFilter;
 use crate::views;
 
 pub fn ops() -> Vec<Op> {

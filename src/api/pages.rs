@@ -10,10 +10,10 @@ use serde_json::{json, Value};
 use super::auth::Caller;
 use super::error::{path_id, ApiError, ApiResult, Query};
 use super::{op, ApiState, Op};
+use crate::domain::MaintenanceFilter;
 use crate::domain::{ComponentStatus, IncidentStage, MaintenanceState, Permission};
 use crate::ids::PageId;
 use crate::service::pages::hierarchy;
-use crate::domain::MaintenanceFilter;
 use crate::views;
 
 pub fn ops() -> Vec<Op> {

@@ -50,7 +50,8 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
     }
     let gauges = gauges(&state).await;
     let mut body = String::with_capacity(16 * 1024);
-    let encoded = encode(&mut body, crate::telemetry::metrics::registry()).and_then(|()| encode(&mut body, &gauges));
+    let encoded = encode(&mut body, crate::telemetry::metrics::registry())
+        .and_then(|()| encode(&mut body, &gauges));
     if let Err(e) = encoded {
         tracing::error!(error = %e, "encoding /metrics failed");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();

@@ -17,7 +17,7 @@ use crate::service::Services;
 /// port only after its own migrations, so until then it refuses connections, which proxies read as
 /// not ready too. `/mcp/health` stays the MCP connector's liveness answer.
 pub(super) async fn readyz(State(services): State<Services>) -> Response {
-    let check = tokio::time::timeout(Duration::from_secs(2), services.store.schema_current());
+    let check = tokio::time::timeout(Duration::from_secs(2), services.schema_current());
     let (status, reason) = match check.await {
         Ok(Ok(true)) => (StatusCode::OK, "ready"),
         Ok(Ok(false)) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending"),

@@ -29,7 +29,7 @@ impl Authenticate for Credentials {
                 Err(KeyRefusal::Unavailable) => return Err(AuthFailure::Unavailable),
                 Err(e) => return Err(AuthFailure::InvalidToken(e.to_string())),
             };
-            let Ok(settings) = self.services.store.org_settings(&key.org_id).await else {
+            let Ok(settings) = self.services.hosted_mcp_settings(&key.org_id).await else {
                 return Err(AuthFailure::Unavailable);
             };
             if !settings.enabled {

@@ -6,11 +6,11 @@ use super::args::InvalidParams;
 use super::caller::McpCaller;
 use super::scope::McpScope;
 use super::tools::ToolError;
+use crate::domain::MaintenanceFilter;
 use crate::domain::{ComponentStatus, IncidentStage, MaintenanceState, Permission};
 use crate::ids::{IncidentId, MaintenanceId, PageId};
 use crate::service::pages::hierarchy;
 use crate::service::{ServiceError, Services};
-use crate::domain::MaintenanceFilter;
 use crate::views;
 
 /// A resource or a template as listed: its URI (or URI template), name and description.

@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::args::{Args, InvalidParams};
 use super::caller::McpCaller;
+use crate::domain::MaintenanceFilter;
 use crate::domain::{
     ComponentStatus, IncidentStage, MaintenanceState, MaintenanceWindow, Message,
     NewIncidentUpdate, Permission,
@@ -13,7 +14,6 @@ use crate::ids::{IncidentId, MaintenanceId, PageId};
 use crate::service::maintenances::NewMaintenance;
 use crate::service::pages::hierarchy;
 use crate::service::{Actor, ServiceError, Services};
-use crate::domain::MaintenanceFilter;
 use crate::views;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,11 +31,7 @@ pub type ToolOutput = Value;
 
 /// Notifications the update queued: one per confirmed subscriber when `notify` was true, else none.
 async fn queued(services: &Services, update_id: &str) -> Result<i64, ToolError> {
-    Ok(services
-        .store
-        .count_notifications_for(update_id)
-        .await
-        .map_err(ServiceError::from)?)
+    Ok(services.notifications_queued_for(update_id).await?)
 }
 
 /// The items of a draft listing, without who drafted them (the model sees `draft: true` on each).

@@ -3,9 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::domain::connector::AuthMethod;
 use super::scope::Scope;
 use super::AuthServer;
+use crate::domain::connector::AuthMethod;
 
 impl AuthServer {
     fn scopes_supported(&self) -> Vec<&'static str> {

@@ -6,9 +6,9 @@ use serde_json::json;
 use time::Duration;
 
 use super::{Actor, NotFoundAs, Principal, Result, ServiceError, Services};
+use crate::domain::{ApiKeyRow, KeyKind};
 use crate::domain::{DomainError, Name, Permission};
 use crate::ids::{ApiKeyId, OrgId, PageId};
-use crate::domain::{ApiKeyRow, KeyKind};
 use crate::store::api_keys::NewApiKey;
 use crate::store::StoreError;
 

@@ -2,9 +2,9 @@
 //! key must reach the whole organisation (a page-scoped key does not).
 
 use super::{Actor, Principal, Result, ServiceError, Services};
+use crate::domain::AuditFilter;
 use crate::domain::{ActorType, AuditEntry, Permission};
 use crate::ids::OrgId;
-use crate::domain::AuditFilter;
 
 /// The furthest a listing may page into the log.
 pub const MAX_OFFSET: i64 = 10_000;

@@ -7,13 +7,13 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::{Actor, Principal, Result, ServiceError, Services};
+use crate::domain::DraftKind;
 use crate::domain::{
     DomainError, Draft, Incident, IncidentUpdate, Maintenance, MaintenanceUpdate,
     NewIncidentUpdate, Page, Permission,
 };
 use crate::ids::{IncidentId, MaintenanceId, PageId};
 use crate::service::maintenances::NewMaintenance;
-use crate::domain::DraftKind;
 use crate::store::StoreError;
 
 /// A draft refuses updates: they would be hidden too, and the person reviewing it should see what

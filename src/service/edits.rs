@@ -7,12 +7,12 @@ use super::drafts::refuse_if_draft;
 pub use super::maintenance_edits::MaintenanceEdit;
 use super::{NotFoundAs, Principal, Result, Services};
 use crate::domain::incident::parse_affected;
+use crate::domain::MaintenanceFilter;
 use crate::domain::{
     ComponentStatus, DomainError, Incident, IncidentUpdate, Maintenance, MaintenanceState, Message,
     Name, NewIncidentUpdate, Permission,
 };
 use crate::ids::{ComponentId, IncidentId, MaintenanceId, PageId};
-use crate::domain::MaintenanceFilter;
 use crate::store::StoreError;
 
 /// Which incidents a listing wants.

@@ -5,13 +5,13 @@ use serde_json::json;
 
 use super::drafts::refuse_if_draft;
 use super::{NotFoundAs, Principal, Result, ServiceError, Services};
+use crate::domain::MaintenanceFilter;
 use crate::domain::{
     ComponentKind, ComponentStatus, DomainError, Draft, Maintenance, MaintenanceState,
     MaintenanceUpdate, MaintenanceWindow, Message, Name, Permission,
 };
 use crate::ids::{ComponentId, MaintenanceId, MaintenanceUpdateId, PageId};
 use crate::service::incidents::clamp_limit;
-use crate::domain::MaintenanceFilter;
 use crate::store::StoreError;
 
 pub struct NewMaintenance<'a> {

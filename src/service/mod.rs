@@ -17,6 +17,7 @@ pub mod maintenance_edits;
 pub mod maintenances;
 pub mod members;
 pub mod monitors;
+mod operator;
 mod orgs;
 pub mod outbox;
 pub mod page_admin;
@@ -83,7 +84,7 @@ fn subscribe_limiter(d: &crate::config::DeliveryConfig) -> crate::ratelimit::Rat
 /// The services facade: storage and the clock. Cheap to clone.
 #[derive(Clone)]
 pub struct Services {
-    pub store: Store,
+    store: Store,
     pub clock: Arc<dyn Clock>,
     pub security: crate::config::SecurityConfig,
     /// Monitor, delivery and SMTP settings; defaults until [`Services::with_monitoring`] sets them.

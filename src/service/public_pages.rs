@@ -5,9 +5,9 @@ use time::{Duration, OffsetDateTime};
 
 use super::pages::{hierarchy, ComponentNode};
 use super::{NotFoundAs, Result, ServiceError, Services};
+use crate::domain::MaintenanceFilter;
 use crate::domain::{ComponentStatus, Incident, IncidentUpdate, Maintenance, Page};
 use crate::ids::{IncidentId, PageId};
-use crate::domain::MaintenanceFilter;
 
 /// Open incidents shown in full on the page; the rest are listed as links.
 pub const OPEN_IN_FULL: usize = 5;

@@ -8,9 +8,9 @@ use time::OffsetDateTime;
 
 use super::{row, AnyRow, Result, Store, StoreError, Tx};
 use crate::clock::to_millis;
-use crate::ids::{ApiKeyId, GrantId, OrgId, UserId};
 use crate::domain::connector::*;
 use crate::domain::scope::ScopeSet;
+use crate::ids::{ApiKeyId, GrantId, OrgId, UserId};
 
 const CLIENT_COLS: &str = "client_id, kind, client_name, client_uri, logo_uri, redirect_uris, auth_method, secret_hash, created_at, owner_org_id, consented_at";
 

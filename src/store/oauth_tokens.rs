@@ -5,9 +5,9 @@ use time::OffsetDateTime;
 
 use super::{row, Result, Store, Tx};
 use crate::clock::to_millis;
-use crate::ids::GrantId;
 use crate::domain::connector::{CodeRow, RefreshRow};
 use crate::domain::scope::ScopeSet;
+use crate::ids::GrantId;
 
 impl Store {
     pub async fn insert_code(

@@ -16,6 +16,7 @@ use super::pages_admin::FormState;
 use super::session::WebSession;
 use super::status_page::human_time;
 use super::{render, WebError};
+use crate::domain::MaintenanceFilter;
 use crate::domain::{
     Component, ComponentKind, ComponentStatus, DomainError, Incident, IncidentStage,
     IncidentUpdate, Maintenance, MaintenanceState, MaintenanceUpdate, MaintenanceWindow, Message,
@@ -25,7 +26,6 @@ use crate::ids::{ComponentId, IncidentId, MaintenanceId, PageId};
 use crate::service::maintenances::NewMaintenance;
 use crate::service::{Principal, Services};
 use crate::state::AppState;
-use crate::domain::MaintenanceFilter;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -14,11 +14,11 @@ use super::admin::SignedIn;
 use super::status_page::human_time;
 use super::{render, WebError};
 use crate::domain::Org;
+use crate::domain::{ApiKeyRow, KeyKind};
 use crate::ids::{ApiKeyId, OrgId, PageId};
 use crate::service::api_keys::NewKey;
 use crate::service::{ServiceError, Services};
 use crate::state::AppState;
-use crate::domain::{ApiKeyRow, KeyKind};
 
 pub fn router() -> Router<AppState> {
     Router::new()

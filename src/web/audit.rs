@@ -16,11 +16,11 @@ use super::pages_admin::{unprocessable, FormState};
 use super::paging::{choice, offset, split_page, Pager};
 use super::status_page::human_time;
 use super::{render, WebError};
+use crate::domain::AuditFilter;
 use crate::domain::{ActorType, AuditEntry, DomainError, Org, Permission};
 use crate::ids::OrgId;
 use crate::service::{ServiceError, Services};
 use crate::state::AppState;
-use crate::domain::AuditFilter;
 
 const PER_PAGE: i64 = 50;
 

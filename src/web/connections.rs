@@ -16,9 +16,9 @@ use super::admin::SignedIn;
 use super::form::Fields;
 use super::status_page::human_time;
 use super::{render, WebError};
+use crate::domain::connector::{ClientKind, Connection, OrgSettings};
 use crate::domain::Permission;
 use crate::ids::{ClientId, GrantId, OrgId};
-use crate::domain::connector::{ClientKind, Connection, OrgSettings};
 use crate::oauth::{redirect, AuthServer};
 use crate::service::ServiceError;
 use crate::state::AppState;
@@ -127,10 +127,6 @@ fn grouped(connections: Vec<Connection>) -> Vec<Group> {
 }
 
 /// The console counts calls over the last 30 days.
-fn thirty_days_ago(oauth: &AuthServer) -> time::OffsetDateTime {
-    oauth.services.clock.now() - time::Duration::days(30)
-}
-
 #[derive(Template)]
 #[template(path = "account/connections.html")]
 struct ConnectionsPage {
@@ -149,17 +145,8 @@ struct ConnectionsPage {
     created: Option<String>,
 }
 
-fn internal(e: crate::store::StoreError) -> WebError {
-    WebError::Service(ServiceError::Internal(e))
-}
-
 async fn mine(State(oauth): State<AuthServer>, me: SignedIn) -> Result<Response, WebError> {
-    let rows = oauth
-        .services
-        .store
-        .connections(None, Some(&me.principal.user_id), thirty_days_ago(&oauth))
-        .await
-        .map_err(internal)?;
+    let rows = oauth.my_connections(&me.principal).await?;
     Ok(render(&ConnectionsPage {
         email: me.email,
         csrf: me.csrf,
@@ -232,12 +219,7 @@ async fn console(
     Query(q): Query<OrgQuery>,
 ) -> Result<Response, WebError> {
     let org = admin_org(&oauth, &me, q.org.as_deref()).await?;
-    let store = &oauth.services.store;
-    let settings = store.org_settings(&org).await.map_err(internal)?;
-    let rows = store
-        .connections(Some(&org), None, thirty_days_ago(&oauth))
-        .await
-        .map_err(internal)?;
+    let (settings, rows) = oauth.org_connections(&me.principal, &org).await?;
     Ok(render(&ConnectionsPage {
         email: me.email,
         csrf: me.csrf,
@@ -350,24 +332,7 @@ async fn save_settings(
             s.private_use_redirects = None;
         }
     }
-    let store = &oauth.services.store;
-    let mut tx = store.begin().await.map_err(internal)?;
-    store
-        .put_org_settings(&mut tx, org, &s, oauth.services.clock.now())
-        .await
-        .map_err(internal)?;
-    oauth
-        .services
-        .audit(
-            &mut tx,
-            &me.principal,
-            org,
-            "hosted_mcp.settings_changed",
-            ("org", org.as_str()),
-            json!(s),
-        )
-        .await?;
-    tx.commit().await.map_err(|e| internal(e.into()))?;
+    oauth.save_org_settings(&me.principal, org, &s).await?;
     Ok(s)
 }
 
@@ -406,12 +371,7 @@ async fn settings_json(
     Query(q): Query<OrgQuery>,
 ) -> Result<Response, WebError> {
     let org = admin_org(&oauth, &me, q.org.as_deref()).await?;
-    let s = oauth
-        .services
-        .store
-        .org_settings(&org)
-        .await
-        .map_err(internal)?;
+    let s = oauth.org_settings(&me.principal, &org).await?;
     Ok(settings_body(&oauth, &org, &s))
 }
 

@@ -13,10 +13,10 @@ use super::admin::{url_encode, SignedIn};
 use super::form::Fields;
 use super::session::WebSession;
 use super::{render, WebError};
-use crate::ids::OrgId;
-use crate::oauth::authorize::{AuthRequest, AuthorizeError};
 use crate::domain::connector::{Client, ClientKind};
 use crate::domain::scope::{Scope, ScopeSet};
+use crate::ids::OrgId;
+use crate::oauth::authorize::{AuthRequest, AuthorizeError};
 use crate::oauth::{redirect, AuthServer, OAuthError};
 use crate::state::AppState;
 

@@ -11,11 +11,11 @@ use super::admin::{parse_id, SignedIn};
 use super::form::Fields;
 use super::status_page::human_time;
 use super::WebError;
+use crate::domain::DraftKind;
 use crate::domain::{Draft, Incident, Maintenance};
 use crate::ids::{IncidentId, MaintenanceId, PageId};
 use crate::service::{Principal, Services};
 use crate::state::AppState;
-use crate::domain::DraftKind;
 
 pub fn router() -> Router<AppState> {
     use DraftKind::{Incident, Maintenance};

@@ -11,7 +11,7 @@ use crate::helpers::{demo_ids, TestApp, TestDb, ADMIN_EMAIL};
 const PASSWORD: &str = "long enough pw";
 
 async fn owner(s: &Services) -> UserId {
-    s.store.user_id_by_email(ADMIN_EMAIL).await.unwrap()
+    s.user_by_email(ADMIN_EMAIL).await.unwrap().id
 }
 
 async fn acme(s: &Services) -> OrgId {
@@ -19,10 +19,11 @@ async fn acme(s: &Services) -> OrgId {
 }
 
 /// Makes `user` a `role` of `org` directly, as an invitation would.
-async fn join(s: &Services, org: &OrgId, user: &UserId, role: Role) {
-    let mut tx = s.store.begin().await.unwrap();
-    s.store
-        .upsert_membership(&mut tx, org, user, role, s.clock.now())
+async fn join(app: &TestApp, org: &OrgId, user: &UserId, role: Role) {
+    let st = &app.store;
+    let s = &app.services;
+    let mut tx = st.begin().await.unwrap();
+    st.upsert_membership(&mut tx, org, user, role, s.clock.now())
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -30,7 +31,8 @@ async fn join(s: &Services, org: &OrgId, user: &UserId, role: Role) {
 
 /// A second organisation `globex` with a page `Globex Status`, its owner `boss@globex.test`, and
 /// the demo owner as a member with `role`.
-async fn globex(s: &Services, demo_owner_role: Role) -> OrgId {
+async fn globex(app: &TestApp, demo_owner_role: Role) -> OrgId {
+    let s = &app.services;
     let org = s.create_org("globex", "Globex").await.unwrap();
     let boss = s
         .create_user("boss@globex.test", PASSWORD, &org, Role::Owner)
@@ -46,7 +48,7 @@ async fn globex(s: &Services, demo_owner_role: Role) -> OrgId {
     )
     .await
     .unwrap();
-    join(s, &org.id, &owner(s).await, demo_owner_role).await;
+    join(app, &org.id, &owner(s).await, demo_owner_role).await;
     org.id
 }
 
@@ -58,8 +60,7 @@ both_backends!(
     switching_organisation_changes_the_dashboard,
     |db: TestDb| async move {
         let app = TestApp::spawn(db).await;
-        let s = &app.services;
-        let globex = globex(s, Role::Viewer).await;
+        let globex = globex(&app, Role::Viewer).await;
         app.sign_in_as_owner().await;
         let dash = app.get("/admin").await.text().await.unwrap();
         assert!(
@@ -124,6 +125,7 @@ both_backends!(
     |db: TestDb| async move {
         let app = TestApp::spawn(db).await;
         let s = &app.services;
+        let st = &app.store;
         let acme = acme(s).await;
         app.sign_in_as_owner().await;
         let path = format!("/admin/orgs/{acme}/rename");
@@ -149,7 +151,7 @@ both_backends!(
             .await;
         assert_eq!(r.status(), 303);
         assert_eq!(s.org_by_slug("acme").await.unwrap().name, "Acme Holdings");
-        let log = s.store.audit_entries(&acme, None, 5).await.unwrap();
+        let log = st.audit_entries(&acme, None, 5).await.unwrap();
         assert!(log.iter().any(|e| e.action == "org.renamed"));
 
         // An admin manages settings but may not rename; the form is not offered to them either.

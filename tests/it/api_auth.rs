@@ -36,7 +36,7 @@ both_backends!(
             .unwrap();
         sqlx::query("update api_keys set expires_at = 1 where key_id = $1")
             .bind(expiring.id.as_str())
-            .execute(app.services.store.pool())
+            .execute(app.store.pool())
             .await
             .unwrap();
         let (revoked_row, revoked) = app
@@ -102,12 +102,7 @@ both_backends!(
 
         // Use is recorded in batches, not per request.
         app.services.flush_usage().await;
-        let keys = app
-            .services
-            .store
-            .api_keys_of_org(&org, None)
-            .await
-            .unwrap();
+        let keys = app.store.api_keys_of_org(&org, None).await.unwrap();
         let used = keys.iter().find(|k| k.name == "test key").unwrap();
         assert!(used.last_used_at.is_some());
         assert!(

@@ -77,12 +77,7 @@ both_backends!(
 
         // Revoking the connector key ends the connection: its access token stops working.
         let org = acme(&app).await;
-        let keys = app
-            .services
-            .store
-            .api_keys_of_org(&org, None)
-            .await
-            .unwrap();
+        let keys = app.store.api_keys_of_org(&org, None).await.unwrap();
         let connector = keys.iter().find(|k| k.kind == KeyKind::Connector).unwrap();
         let r = app
             .post_form(

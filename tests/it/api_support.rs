@@ -17,11 +17,7 @@ pub async fn spawn(db: TestDb) -> TestApp {
 }
 
 pub async fn owner(app: &TestApp) -> UserId {
-    app.services
-        .store
-        .user_id_by_email(ADMIN_EMAIL)
-        .await
-        .unwrap()
+    app.store.user_id_by_email(ADMIN_EMAIL).await.unwrap()
 }
 
 pub async fn acme(app: &TestApp) -> OrgId {

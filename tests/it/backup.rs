@@ -191,7 +191,7 @@ both_backends!(
 
         // A migration this build needs is missing: not ready, and check says which.
         sqlx::query("delete from schema_migrations where version = 14")
-            .execute(app.services.store.pool())
+            .execute(app.store.pool())
             .await
             .unwrap();
         assert_eq!(ready(&app).await, 503);
@@ -201,7 +201,7 @@ both_backends!(
         assert_eq!(err.lines().count(), 1, "{err}");
 
         // The database gone: not ready, while /mcp/health keeps answering (its own 503).
-        app.services.store.close().await;
+        app.store.close().await;
         assert_eq!(ready(&app).await, 503);
         let health = reqwest::get(format!("{}/mcp/health", app.base))
             .await

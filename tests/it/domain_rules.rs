@@ -21,13 +21,14 @@ both_backends!(
     |db: TestDb| async move {
         let app = TestApp::spawn(db).await;
         let s = &app.services;
+        let st = &app.store;
         let other = s.create_org("globex", "Globex").await.unwrap();
         let outsider = s
             .create_user("out@globex.test", "outsider pass", &other, Role::Owner)
             .await
             .unwrap();
         let outsider = Principal::user(outsider.id);
-        let page = s.store.page_by_public_slug("api").await.unwrap();
+        let page = st.page_by_public_slug("api").await.unwrap();
 
         assert!(s.list_pages(&outsider).await.unwrap().is_empty());
         let err = s
@@ -40,7 +41,7 @@ both_backends!(
             .await
             .unwrap_err();
         assert!(matches!(err, ServiceError::NotFound("page")), "{err:?}");
-        let active = s.store.active_incidents(&page.id).await.unwrap();
+        let active = st.active_incidents(&page.id).await.unwrap();
         let err = s
             .incident(&outsider, &active[0].id, None)
             .await
@@ -62,8 +63,7 @@ both_backends!(
         .await
         .unwrap();
         let owner = Principal::user(
-            s.store
-                .user_credentials(crate::helpers::ADMIN_EMAIL)
+            st.user_credentials(crate::helpers::ADMIN_EMAIL)
                 .await
                 .unwrap()
                 .0
@@ -92,9 +92,9 @@ both_backends!(
     |db: TestDb| async move {
         let app = TestApp::spawn(db).await;
         let s = &app.services;
+        let st = &app.store;
         let owner = Principal::user(
-            s.store
-                .user_credentials(crate::helpers::ADMIN_EMAIL)
+            st.user_credentials(crate::helpers::ADMIN_EMAIL)
                 .await
                 .unwrap()
                 .0
@@ -117,8 +117,8 @@ both_backends!(
             .unwrap_err();
         assert!(matches!(err, ServiceError::NotFound("page")));
 
-        let page = s.store.page_by_public_slug("api").await.unwrap();
-        let resolved = s.store.resolved_incidents(&page.id, 5).await.unwrap();
+        let page = st.page_by_public_slug("api").await.unwrap();
+        let resolved = st.resolved_incidents(&page.id, 5).await.unwrap();
         let err = s
             .add_incident_update(
                 &owner,
@@ -129,7 +129,7 @@ both_backends!(
             .unwrap_err();
         assert!(matches!(err, ServiceError::Invalid(_)), "{err:?}");
         assert!(err.to_string().contains("reopen"));
-        let active = s.store.active_incidents(&page.id).await.unwrap();
+        let active = st.active_incidents(&page.id).await.unwrap();
         let err = s
             .reopen_incident(
                 &owner,
@@ -139,8 +139,7 @@ both_backends!(
             .await
             .unwrap_err();
         assert!(matches!(err, ServiceError::Invalid(_)), "{err:?}");
-        let updates_before = s
-            .store
+        let updates_before = st
             .incident_updates(&resolved[0].id, 200)
             .await
             .unwrap()

@@ -69,8 +69,9 @@ async fn queued(s: &Services, page: &PageId) -> usize {
         .count()
 }
 
-async fn status_of(s: &Services, page: &PageId, component: &str) -> ComponentStatus {
-    let all = s.store.components(page).await.unwrap();
+async fn status_of(app: &TestApp, page: &PageId, component: &str) -> ComponentStatus {
+    let st = &app.store;
+    let all = st.components(page).await.unwrap();
     all.iter()
         .find(|c| c.id.as_str() == component)
         .unwrap()
@@ -130,9 +131,11 @@ async fn publish(app: &TestApp, path: &str, notify: Option<&str>) -> reqwest::Re
     app.post_form(path, &form).await
 }
 
-async fn audit_detail(s: &Services, action: &str) -> Value {
+async fn audit_detail(app: &TestApp, action: &str) -> Value {
+    let st = &app.store;
+    let s = &app.services;
     let org = s.org_by_slug("acme").await.unwrap();
-    let all = s.store.audit_entries(&org.id, None, 50).await.unwrap();
+    let all = st.audit_entries(&org.id, None, 50).await.unwrap();
     let row = all
         .iter()
         .find(|a| a.action == action)
@@ -146,8 +149,9 @@ both_backends!(
         // Arrange
         let (app, page, component) = arrange(db).await;
         let s = &app.services;
+        let st = &app.store;
         let page_id = page.to_string();
-        let before = status_of(s, &page, &component).await;
+        let before = status_of(&app, &page, &component).await;
         assert_ne!(before, ComponentStatus::MajorOutage);
         let c = client(&app).await;
         let args = json!({
@@ -171,8 +175,8 @@ both_backends!(
         let id = out["incident_id"].as_str().unwrap().to_owned();
         assert!(!public_html(&app).await.contains("Checkout failing"));
         assert_eq!(queued(s, &page).await, 0);
-        assert_eq!(status_of(s, &page, &component).await, before);
-        let audit = audit_detail(s, "incident.created").await;
+        assert_eq!(status_of(&app, &page, &component).await, before);
+        let audit = audit_detail(&app, "incident.created").await;
         assert_eq!(audit["draft"], true);
         assert_eq!(audit["tool"], "create_incident");
 
@@ -195,7 +199,7 @@ both_backends!(
         let mut loud = args.clone();
         loud["notify"] = json!(true);
         refused(&c, "create_incident", loud, "notify").await;
-        assert_eq!(s.store.draft_incidents(&page).await.unwrap().len(), 1);
+        assert_eq!(st.draft_incidents(&page).await.unwrap().len(), 1);
 
         // The admin dashboard lists it with the assistant that drafted it (the owner who approved the
         // connection is still signed in).
@@ -219,10 +223,10 @@ both_backends!(
         assert!(public_html(&app).await.contains("Checkout failing"));
         assert_eq!(queued(s, &page).await, 2);
         assert_eq!(
-            status_of(s, &page, &component).await,
+            status_of(&app, &page, &component).await,
             ComponentStatus::MajorOutage
         );
-        let audit = audit_detail(s, "incident.published").await;
+        let audit = audit_detail(&app, "incident.published").await;
         assert_eq!(audit["notify"], true);
         assert_eq!(audit["subscribers_queued"], 2);
         assert_eq!(audit["drafted_via"], "Test client");
@@ -281,7 +285,7 @@ both_backends!(
 
         assert!(public_html(&app).await.contains("Cache cluster swap"));
         assert_eq!(queued(s, &page).await, 0, "published quietly");
-        let audit = audit_detail(s, "maintenance.published").await;
+        let audit = audit_detail(&app, "maintenance.published").await;
         assert_eq!(audit["notify"], false);
         assert_eq!(audit["subscribers_queued"], 0);
         assert_eq!(publish(&app, &path, Some("true")).await.status(), 409);
@@ -314,6 +318,7 @@ both_backends!(
     |db: TestDb| async move {
         let (app, page, component) = arrange(db).await;
         let s = &app.services;
+        let st = &app.store;
         let id = person_draft(s, &page, &component).await;
         // An assistant drafts; it never publishes, even with the owner's role behind it.
         let mut assistant = owner(s).await;
@@ -340,8 +345,7 @@ both_backends!(
         assert_eq!(statuses, [303, 409]);
         assert_eq!(queued(s, &page).await, 2, "one per subscriber, once");
         let org = s.org_by_slug("acme").await.unwrap();
-        let published = s
-            .store
+        let published = st
             .audit_entries(&org.id, None, 50)
             .await
             .unwrap()
@@ -357,7 +361,8 @@ both_backends!(
     |db: TestDb| async move {
         let (app, page, component) = arrange(db).await;
         let s = &app.services;
-        let before = status_of(s, &page, &component).await;
+        let st = &app.store;
+        let before = status_of(&app, &page, &component).await;
         let id = person_draft(s, &page, &component).await;
         app.sign_in_as_owner().await;
         let draft_page = app.get(&format!("/admin/incidents/{id}")).await;
@@ -372,15 +377,15 @@ both_backends!(
             app.get(&format!("/admin/incidents/{id}")).await.status(),
             404
         );
-        assert!(s.store.draft_incidents(&page).await.unwrap().is_empty());
-        assert_eq!(status_of(s, &page, &component).await, before);
-        let audit = audit_detail(s, "incident.discarded").await;
+        assert!(st.draft_incidents(&page).await.unwrap().is_empty());
+        assert_eq!(status_of(&app, &page, &component).await, before);
+        let audit = audit_detail(&app, "incident.discarded").await;
         assert_eq!(audit["drafted_via"], "web");
         assert_eq!(app.post_form(&path, &[("csrf", &csrf)]).await.status(), 404);
         assert_eq!(queued(s, &page).await, 0);
 
         // A published incident cannot be discarded; a form without the CSRF token changes nothing.
-        let active = s.store.active_incidents(&page).await.unwrap();
+        let active = st.active_incidents(&page).await.unwrap();
         let live = format!("/admin/incidents/{}/discard", active[0].id);
         assert_eq!(app.post_form(&live, &[("csrf", &csrf)]).await.status(), 409);
         let other = person_draft(s, &page, &component).await;
@@ -389,6 +394,6 @@ both_backends!(
             app.post_form(&path, &[("csrf", "nope")]).await.status(),
             403
         );
-        assert_eq!(s.store.draft_incidents(&page).await.unwrap().len(), 1);
+        assert_eq!(st.draft_incidents(&page).await.unwrap().len(), 1);
     }
 );

@@ -230,7 +230,7 @@ both_backends!(
             )
             .await
             .unwrap();
-        let site = app.services.store.components(&other_page.id).await.unwrap()[0]
+        let site = app.store.components(&other_page.id).await.unwrap()[0]
             .id
             .to_string();
         let globex = app.services.create_org("globex", "Globex").await.unwrap();

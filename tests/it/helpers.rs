@@ -145,6 +145,8 @@ pub struct TestApp {
     pub base: String,
     pub browser: Browser,
     pub services: Services,
+    /// The database, for tests that inspect rows directly.
+    pub store: statusgate::store::Store,
     pub db: TestDb,
     /// The first-run link this start printed (demo off, no user yet).
     pub setup_link: Option<String>,
@@ -207,6 +209,7 @@ impl TestApp {
             .expect("app builds");
         let addr = app.local_addr().expect("bound");
         let services = app.state.services.clone();
+        let store = app.store.clone();
         let setup_link = app.setup_link.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
@@ -229,6 +232,7 @@ impl TestApp {
                 client: browser(),
             },
             services,
+            store,
             db,
             setup_link,
             shutdown: Some(tx),
@@ -279,21 +283,14 @@ pub fn form_token_in(html: &str) -> Option<String> {
 
 /// The demo page's id and the id of its component named `name`.
 pub async fn demo_ids(services: &Services, component: &str) -> (String, String) {
-    let page = services
-        .store
-        .page_by_public_slug("api")
-        .await
-        .expect("demo page");
-    let comps = services
-        .store
-        .components(&page.id)
-        .await
-        .expect("components");
-    let c = comps
+    let public = services.public_page("api").await.expect("demo page");
+    let c = public
+        .tree
         .iter()
+        .flat_map(|n| std::iter::once(&n.component).chain(&n.children))
         .find(|c| c.name == component)
         .expect("component");
-    (page.id.to_string(), c.id.to_string())
+    (public.page.id.to_string(), c.id.to_string())
 }
 
 /// A client with its own cookie jar, like one person's browser.
@@ -384,10 +381,7 @@ pub async fn mcp_actor(
 ) -> statusgate::service::Actor {
     let org = match org {
         Some(o) => o,
-        None => services.store.memberships_of(user).await.unwrap()[0]
-            .org
-            .id
-            .clone(),
+        None => services.memberships(user).await.unwrap()[0].org.id.clone(),
     };
     statusgate::service::Actor::Mcp {
         key_id: "key_test".into(),

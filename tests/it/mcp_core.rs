@@ -11,7 +11,7 @@ use crate::both_backends;
 use crate::helpers::{TestApp, TestDb, ADMIN_EMAIL};
 
 async fn caller(services: &Services, email: &str, scopes: &[McpScope]) -> McpCaller {
-    let user = services.store.user_credentials(email).await.unwrap().0;
+    let user = services.user_by_email(email).await.unwrap();
     let actor = crate::helpers::mcp_actor(services, &user.id, None).await;
     McpCaller {
         principal: Principal {
@@ -106,8 +106,9 @@ both_backends!(
     |db: TestDb| async move {
         let app = TestApp::spawn(db).await;
         let s = &app.services;
+        let st = &app.store;
         let owner = caller(s, ADMIN_EMAIL, &McpScope::ALL).await;
-        let page = s.store.page_by_public_slug("api").await.unwrap();
+        let page = st.page_by_public_slug("api").await.unwrap();
         let args = json!({ "page_id": page.id, "title": "API errors", "stage": "investigating", "message": "Looking" });
 
         let err = call(s, &owner, "create_incident", args.clone())
@@ -128,8 +129,7 @@ both_backends!(
             .unwrap();
         assert_eq!(created["update"]["notify"], false);
         let org = s.org_by_slug("acme").await.unwrap();
-        let audit = s
-            .store
+        let audit = st
             .audit_entries(&org.id, Some(ActorType::Mcp), 10)
             .await
             .unwrap();
@@ -169,8 +169,9 @@ both_backends!(
     |db: TestDb| async move {
         let app = TestApp::spawn(db).await;
         let s = &app.services;
+        let st = &app.store;
         let pages_only = caller(s, ADMIN_EMAIL, &[McpScope::PagesRead]).await;
-        let page = s.store.page_by_public_slug("api").await.unwrap();
+        let page = st.page_by_public_slug("api").await.unwrap();
         let base = "http://127.0.0.1:8080";
 
         let listed = resources::list(s, &pages_only).await.unwrap();
@@ -255,11 +256,12 @@ both_backends!(
     |db: TestDb| async move {
         let app = TestApp::spawn(db).await;
         let s = &app.services;
+        let st = &app.store;
         let pages_only = caller(s, ADMIN_EMAIL, &[McpScope::PagesRead]).await;
         assert_eq!(prompts::visible(&pages_only).count(), 0);
         let c = caller(s, ADMIN_EMAIL, &McpScope::READ).await;
-        let page = s.store.page_by_public_slug("api").await.unwrap();
-        let incident = &s.store.active_incidents(&page.id).await.unwrap()[0];
+        let page = st.page_by_public_slug("api").await.unwrap();
+        let incident = &st.active_incidents(&page.id).await.unwrap()[0];
         let args = json!({ "page_id": page.id, "incident_id": incident.id });
         let (_, text) = prompts::get(
             s,
@@ -291,7 +293,8 @@ both_backends!(
     |db: TestDb| async move {
         let app = TestApp::spawn(db).await;
         let s = &app.services;
-        let page = s.store.page_by_public_slug("api").await.unwrap();
+        let st = &app.store;
+        let page = st.page_by_public_slug("api").await.unwrap();
         let c = caller(s, ADMIN_EMAIL, &McpScope::READ).await;
         let base = "http://127.0.0.1:8080";
 

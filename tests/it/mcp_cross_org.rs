@@ -2,12 +2,12 @@
 //! through any tool, resource, template or prompt, and only its own organisation's switches apply.
 
 use serde_json::{json, Value};
+use statusgate::domain::connector::OrgSettings;
 use statusgate::domain::Role;
 use statusgate::ids::{OrgId, PageId};
 use statusgate::mcp::{tools, McpCaller, McpScope};
-use statusgate::domain::connector::OrgSettings;
 use statusgate::service::pages::NewComponent;
-use statusgate::service::{Principal, Services};
+use statusgate::service::Principal;
 
 use crate::both_backends;
 use crate::helpers::{TestApp, TestDb, ADMIN_EMAIL};
@@ -24,12 +24,12 @@ struct Other {
     maintenance: String,
 }
 
-async fn settings(s: &Services, org: &OrgId, f: impl FnOnce(&mut OrgSettings)) {
-    let mut v = s.store.org_settings(org).await.unwrap();
+async fn settings(app: &TestApp, org: &OrgId, f: impl FnOnce(&mut OrgSettings)) {
+    let st = &app.store;
+    let mut v = st.org_settings(org).await.unwrap();
     f(&mut v);
-    let mut tx = s.store.begin().await.unwrap();
-    s.store
-        .put_org_settings(&mut tx, org, &v, time::OffsetDateTime::now_utc())
+    let mut tx = st.begin().await.unwrap();
+    st.put_org_settings(&mut tx, org, &v, time::OffsetDateTime::now_utc())
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -38,19 +38,19 @@ async fn settings(s: &Services, org: &OrgId, f: impl FnOnce(&mut OrgSettings)) {
 /// The demo owner also owns organisation "zeta", with a page, an open incident and a maintenance.
 async fn second_org(app: &TestApp) -> Other {
     let s = &app.services;
-    let user = s.store.user_credentials(ADMIN_EMAIL).await.unwrap().0;
+    let st = &app.store;
+    let user = st.user_credentials(ADMIN_EMAIL).await.unwrap().0;
     let org = s.create_org("zeta", "Zeta Ltd").await.unwrap();
-    let mut tx = s.store.begin().await.unwrap();
-    s.store
-        .upsert_membership(
-            &mut tx,
-            &org.id,
-            &user.id,
-            Role::Owner,
-            time::OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap();
+    let mut tx = st.begin().await.unwrap();
+    st.upsert_membership(
+        &mut tx,
+        &org.id,
+        &user.id,
+        Role::Owner,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let person = Principal::user(user.id.clone());
     let page = s
@@ -178,11 +178,12 @@ both_backends!(
     |db: TestDb| async move {
         let app = TestApp::spawn(db).await;
         let s = &app.services;
+        let st = &app.store;
         let demo = s.org_by_slug("acme").await.unwrap().id;
         let b = second_org(&app).await;
         // A allows writes; B refuses writes and self-registered applications.
-        settings(s, &demo, |v| v.allow_write = true).await;
-        settings(s, &b.org, |v| {
+        settings(&app, &demo, |v| v.allow_write = true).await;
+        settings(&app, &b.org, |v| {
             v.allow_write = false;
             v.allow_dynamic = false;
         })
@@ -299,7 +300,7 @@ both_backends!(
         }
 
         // Nothing was written in B, and B's log names no connector.
-        let person = Principal::user(s.store.user_credentials(ADMIN_EMAIL).await.unwrap().0.id);
+        let person = Principal::user(st.user_credentials(ADMIN_EMAIL).await.unwrap().0.id);
         let b_page = PageId::parse(&b.page).unwrap();
         assert_eq!(s.active_incidents(&person, &b_page).await.unwrap().len(), 1);
         let log = s.audit_log(&person, &b.org, None, 0, 100).await.unwrap();
@@ -310,18 +311,18 @@ both_backends!(
         );
 
         // B's switches neither stop A's grant nor widen it.
-        settings(s, &b.org, |v| {
+        settings(&app, &b.org, |v| {
             v.enabled = false;
         })
         .await;
         let tools = rpc(&app, &access, "tools/list", json!({})).await;
         assert!(tools.to_string().contains("create_incident"), "{tools}");
-        settings(s, &b.org, |v| {
+        settings(&app, &b.org, |v| {
             v.enabled = true;
             v.allow_write = true;
         })
         .await;
-        settings(s, &demo, |v| v.allow_write = false).await;
+        settings(&app, &demo, |v| v.allow_write = false).await;
         let tools = rpc(&app, &access, "tools/list", json!({})).await;
         assert!(tools.to_string().contains("list_incidents"), "{tools}");
         assert!(!tools.to_string().contains("create_incident"), "{tools}");

@@ -289,7 +289,7 @@ both_backends!(
     writes_need_the_scope_the_tool_and_notify_and_revocation_is_immediate,
     |db: TestDb| async move {
         let app = TestApp::spawn(db).await;
-        let page = app.services.store.page_by_public_slug("api").await.unwrap();
+        let page = app.store.page_by_public_slug("api").await.unwrap();
         let args = json!({ "page_id": page.id, "title": "Errors", "stage": "investigating", "message": "Looking", "notify": false });
 
         // A read-only grant asking for a write tool: 403 with the scope to step up to.
@@ -343,7 +343,6 @@ both_backends!(
         assert_eq!(body["result"]["isError"], false);
         let org = app.services.org_by_slug("acme").await.unwrap();
         let audit = app
-            .services
             .store
             .audit_entries(&org.id, Some(statusgate::domain::ActorType::Mcp), 5)
             .await
@@ -390,7 +389,6 @@ both_backends!(
         // Calls are tallied in memory and written by the periodic flush; flush now rather than wait.
         app.services.flush_usage().await;
         let after = app
-            .services
             .store
             .connections(Some(&org.id), None, month_ago)
             .await

@@ -30,14 +30,14 @@ pub async fn invite(app: &TestApp, email: &str, role: &str) -> String {
 }
 
 async fn role(app: &TestApp, org: &OrgId, user: &UserId) -> Option<Role> {
-    app.services.store.role_of(org, user).await.unwrap()
+    app.store.role_of(org, user).await.unwrap()
 }
 
 async fn audited(app: &TestApp, org: &OrgId, action: &str) -> i64 {
     sqlx::query_scalar("select count(*) from audit_log where org_id = $1 and action = $2")
         .bind(org.as_str())
         .bind(action)
-        .fetch_one(app.services.store.pool())
+        .fetch_one(app.store.pool())
         .await
         .unwrap()
 }
@@ -135,7 +135,6 @@ both_backends!(
         assert_eq!(guest.get("/admin").await.status(), 200);
         assert_eq!(guest.get("/admin/members").await.status(), 403);
         let user = app
-            .services
             .store
             .user_id_by_email("new.person@acme.test")
             .await
@@ -171,7 +170,7 @@ both_backends!(
         // An expired link and a withdrawn one are refused and create nothing.
         let late = invite(&app, "late@acme.test", "viewer").await;
         sqlx::query("update invitations set expires_at = 1 where email = 'late@acme.test'")
-            .execute(app.services.store.pool())
+            .execute(app.store.pool())
             .await
             .unwrap();
         let late_path = format!("/invite/{late}");
@@ -181,17 +180,12 @@ both_backends!(
             .submit("/login", &late_path, &[("password", PW), ("repeat", PW)])
             .await;
         assert_eq!(s, 410);
-        assert!(app
-            .services
-            .store
-            .user_id_by_email("late@acme.test")
-            .await
-            .is_err());
+        assert!(app.store.user_id_by_email("late@acme.test").await.is_err());
         let withdrawn = invite(&app, "withdrawn@acme.test", "viewer").await;
         let id: String = sqlx::query_scalar(
             "select invitation_id from invitations where email = 'withdrawn@acme.test'",
         )
-        .fetch_one(app.services.store.pool())
+        .fetch_one(app.store.pool())
         .await
         .unwrap();
         let (s, _, _) = app
@@ -618,7 +612,7 @@ both_backends!(
         // Arrange: a signed-in session row, its user id kept beside the data.
         let app = TestApp::spawn(db).await;
         let me = owner(&app).await;
-        let store = DbSessionStore::new(app.services.store.clone());
+        let store = DbSessionStore::new(app.store.clone());
         let mut record = Record {
             id: Default::default(),
             data: [("user_id".to_owned(), json!(me.as_str()))].into(),
@@ -628,7 +622,7 @@ both_backends!(
         let owner_of: Option<String> =
             sqlx::query_scalar("select user_id from sessions where session_id = $1")
                 .bind(record.id.to_string())
-                .fetch_one(app.services.store.pool())
+                .fetch_one(app.store.pool())
                 .await
                 .unwrap();
         assert_eq!(owner_of.as_deref(), Some(me.as_str()));
@@ -636,7 +630,7 @@ both_backends!(
         // Act: the row is deleted (a password change elsewhere), then the request saves its copy.
         sqlx::query("delete from sessions where user_id = $1")
             .bind(me.as_str())
-            .execute(app.services.store.pool())
+            .execute(app.store.pool())
             .await
             .unwrap();
         store.save(&record).await.unwrap();
@@ -697,7 +691,6 @@ async fn an_invitation_is_sent_and_accepted_and_the_member_removed_in_a_real_bro
     chrome.goto(&app.url("/admin/members")).await;
     shows(&chrome, "only organisation admins manage members").await;
     let invitee = app
-        .services
         .store
         .user_id_by_email("invitee@acme.test")
         .await

@@ -46,16 +46,17 @@ async fn creation_refused(s: &Services, me: &Principal, page: &PageId, url: &str
 
 /// A monitor written straight to the database, as one saved before the guard (or before the operator
 /// turned private targets off) would be.
-async fn stored(s: &Services, page: &PageId, url: &str) -> Monitor {
+async fn stored(app: &TestApp, page: &PageId, url: &str) -> Monitor {
+    let st = &app.store;
+    let s = &app.services;
     let spec = MonitorSpec::parse(input("stored", url, None), 1).unwrap();
     let id = MonitorId::generate();
-    let mut tx = s.store.begin().await.unwrap();
-    s.store
-        .insert_monitor(&mut tx, &id, page, &spec, s.clock.now())
+    let mut tx = st.begin().await.unwrap();
+    st.insert_monitor(&mut tx, &id, page, &spec, s.clock.now())
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    s.store.monitor(&id).await.unwrap()
+    st.monitor(&id).await.unwrap()
 }
 
 /// Runs `m` and asserts the check was refused before connecting.
@@ -110,7 +111,7 @@ both_backends!(
 
         // Monitors saved earlier are refused at run time too, before any connection.
         for url in [loopback.as_str(), metadata, "http://[fd00::1]/x"] {
-            let m = stored(s, &page, url).await;
+            let m = stored(&app, &page, url).await;
             run_refused(s, &me, &m, "is a").await;
         }
         assert_eq!(*t.hits.lock().unwrap(), 0, "nothing reached the target");
@@ -149,7 +150,7 @@ both_backends!(
             "http://[2002:a9fe:a9fe::]/",
         ] {
             creation_refused(s, &me, &page, url, "never a permitted target").await;
-            let m = stored(s, &page, url).await;
+            let m = stored(&app, &page, url).await;
             run_refused(s, &me, &m, "metadata").await;
         }
 

@@ -26,6 +26,8 @@ both_backends!(
         app.new_browser().get("/status/api").await;
 
         let s = &app.services;
+
+        let st = &app.store;
         let me = owner(s).await;
         let page = PageId::parse(&demo_ids(s, "REST API").await.0).unwrap();
         // Views are counted in memory and written in batches.
@@ -56,7 +58,7 @@ both_backends!(
             assert!(e.to_string().contains("window_days"), "{e}");
         }
         let rows = sqlx::query("select * from page_views")
-            .fetch_all(s.store.pool())
+            .fetch_all(st.pool())
             .await
             .unwrap();
         assert_eq!(
@@ -73,6 +75,7 @@ both_backends!(
         let app = quiet_app(db).await;
         app.sign_in_as_owner().await;
         let s = &app.services;
+        let st = &app.store;
         let page = demo_ids(s, "REST API").await.0;
 
         let dash = app.get("/admin").await.text().await.unwrap();
@@ -140,8 +143,7 @@ both_backends!(
         let me = owner(s).await;
         let paused_id =
             statusgate::ids::MonitorId::parse(monitor_path.rsplit('/').next().unwrap()).unwrap();
-        let due = s
-            .store
+        let due = st
             .due_monitors(s.clock.now() + time::Duration::days(1), 100)
             .await
             .unwrap();

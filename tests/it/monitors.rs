@@ -14,7 +14,7 @@ use crate::helpers::{demo_ids, TestApp, TestDb, ADMIN_EMAIL};
 use crate::loopback::{eventually, target};
 
 pub async fn owner(services: &Services) -> Principal {
-    let (user, _) = services.store.user_credentials(ADMIN_EMAIL).await.unwrap();
+    let user = services.user_by_email(ADMIN_EMAIL).await.unwrap();
     Principal::user(user.id)
 }
 
@@ -173,6 +173,7 @@ both_backends!(
         let app = quiet_app(db).await;
         let t = target().await;
         let s = &app.services;
+        let st = &app.store;
         let me = owner(s).await;
         let (page, auth) = demo_ids(s, "Authentication").await;
         let (page, auth) = (
@@ -202,7 +203,7 @@ both_backends!(
         assert_eq!(open[0].kind, ActionKind::OpenIncident);
         let before = s.active_incidents(&me, &page).await.unwrap().len();
         assert_eq!(
-            component_status(s, &page, &auth).await,
+            component_status(&app, &page, &auth).await,
             ComponentStatus::Operational,
             "nothing done unapproved"
         );
@@ -214,7 +215,7 @@ both_backends!(
             before + 1
         );
         assert_eq!(
-            component_status(s, &page, &auth).await,
+            component_status(&app, &page, &auth).await,
             ComponentStatus::MajorOutage
         );
         let again = s.approve_action(&me, &open[0].id).await.unwrap_err();
@@ -240,7 +241,7 @@ both_backends!(
             Some("still investigating")
         );
         assert_eq!(
-            component_status(s, &page, &auth).await,
+            component_status(&app, &page, &auth).await,
             ComponentStatus::MajorOutage
         );
 
@@ -256,7 +257,7 @@ both_backends!(
         assert_eq!(back[0].kind, ActionKind::ResolveIncident);
         let opened = s.active_incidents(&me, &page).await.unwrap();
         assert_eq!(opened.len(), before + 1);
-        let queued_before = notifications(s).await;
+        let queued_before = notifications(&app).await;
         s.approve_action(&me, &back[0].id).await.unwrap();
         assert_eq!(
             s.active_incidents(&me, &page).await.unwrap().len(),
@@ -264,17 +265,17 @@ both_backends!(
             "the incident the monitor opened is resolved"
         );
         assert_eq!(
-            component_status(s, &page, &auth).await,
+            component_status(&app, &page, &auth).await,
             ComponentStatus::Operational
         );
         assert_eq!(
-            notifications(s).await,
+            notifications(&app).await,
             queued_before,
             "approving a proposal notifies nobody"
         );
 
         let org = s.org_by_slug("acme").await.unwrap();
-        let audit = s.store.audit_entries(&org.id, None, 1000).await.unwrap();
+        let audit = st.audit_entries(&org.id, None, 1000).await.unwrap();
         for action in [
             "monitor_action.proposed",
             "monitor_action.approved",
@@ -306,17 +307,18 @@ async fn point_and_run(
     }
 }
 
-async fn notifications(s: &Services) -> i64 {
+async fn notifications(app: &TestApp) -> i64 {
+    let st = &app.store;
     let row = sqlx::query("select count(*) as n from notifications")
-        .fetch_one(s.store.pool())
+        .fetch_one(st.pool())
         .await
         .unwrap();
     sqlx::Row::get::<i64, _>(&row, "n")
 }
 
-async fn component_status(s: &Services, page: &PageId, id: &ComponentId) -> ComponentStatus {
-    s.store
-        .components(page)
+async fn component_status(app: &TestApp, page: &PageId, id: &ComponentId) -> ComponentStatus {
+    let st = &app.store;
+    st.components(page)
         .await
         .unwrap()
         .into_iter()
@@ -339,6 +341,7 @@ both_backends!(
         .await;
         let t = target().await;
         let s = &app.services;
+        let st = &app.store;
         let me = owner(s).await;
         let (page, _) = demo_ids(s, "REST API").await;
         let page = PageId::parse(&page).unwrap();
@@ -364,8 +367,8 @@ both_backends!(
             error: None,
             trigger: Trigger::Schedule,
         };
-        let mut tx = s.store.begin().await.unwrap();
-        s.store.record_monitor_event(&mut tx, &old).await.unwrap();
+        let mut tx = st.begin().await.unwrap();
+        st.record_monitor_event(&mut tx, &old).await.unwrap();
         tx.commit().await.unwrap();
         assert!(s.prune_monitor_events().await.unwrap() >= 1);
         let (_, events) = s.monitor(&me, &m.id, Some(200)).await.unwrap();

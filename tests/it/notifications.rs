@@ -332,6 +332,7 @@ both_backends!(
         )
         .await;
         let s = &app.services;
+        let st = &app.store;
         s.subscribe(
             &visitor(),
             "api",
@@ -389,8 +390,7 @@ both_backends!(
         }
         assert_eq!(retried.expect("tried once more").id, dead.id);
         let org = s.org_by_slug("acme").await.unwrap();
-        let audit = s
-            .store
+        let audit = st
             .audit_entries(&org.id, Some(statusgate::domain::ActorType::User), 20)
             .await
             .unwrap();

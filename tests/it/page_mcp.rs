@@ -451,14 +451,12 @@ both_backends!(
             created_at: time::OffsetDateTime::now_utc(),
         };
         let (approve, reject) = (propose(), propose());
-        let mut tx = app.services.store.begin().await.unwrap();
-        app.services
-            .store
+        let mut tx = app.store.begin().await.unwrap();
+        app.store
             .insert_pending_action(&mut tx, &approve)
             .await
             .unwrap();
-        app.services
-            .store
+        app.store
             .insert_pending_action(&mut tx, &reject)
             .await
             .unwrap();

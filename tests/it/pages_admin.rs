@@ -71,7 +71,7 @@ both_backends!(
         let id_of = |name: &'static str| {
             let (app, page) = (&app, page.clone());
             async move {
-                let all = app.services.store.components(&page).await.unwrap();
+                let all = app.store.components(&page).await.unwrap();
                 all.into_iter()
                     .find(|c| c.name == name)
                     .unwrap()

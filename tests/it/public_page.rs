@@ -38,7 +38,7 @@ async fn still_app(db: TestDb) -> TestApp {
 }
 
 async fn owner(s: &Services) -> Principal {
-    Principal::user(s.store.user_id_by_email(ADMIN_EMAIL).await.unwrap())
+    Principal::user(s.user_by_email(ADMIN_EMAIL).await.unwrap().id)
 }
 
 fn update(stage: IncidentStage, text: &str) -> NewIncidentUpdate {
@@ -52,7 +52,7 @@ fn update(stage: IncidentStage, text: &str) -> NewIncidentUpdate {
 
 /// Rows per table, every table.
 async fn row_counts(app: &TestApp) -> Vec<(String, i64)> {
-    let pool = app.services.store.pool();
+    let pool = app.store.pool();
     let list = match app.db.backend {
         Backend::Sqlite => "select name as t from sqlite_master where type = 'table' order by name",
         Backend::Postgres => {
@@ -86,7 +86,7 @@ async fn settled_counts(app: &TestApp) -> Vec<(String, i64)> {
 
 async fn page_views(app: &TestApp) -> i64 {
     sqlx::query_scalar("select cast(coalesce(sum(views), 0) as bigint) from page_views")
-        .fetch_one(app.services.store.pool())
+        .fetch_one(app.store.pool())
         .await
         .unwrap()
 }
@@ -119,8 +119,9 @@ both_backends!(
 /// The demo page's id and one of its published incidents.
 async fn first_public_incident(app: &TestApp) -> (PageId, IncidentId) {
     let s = &app.services;
+    let st = &app.store;
     let page = PageId::parse(&demo_ids(s, "REST API").await.0).unwrap();
-    let i = s.store.active_incidents(&page).await.unwrap().remove(0);
+    let i = st.active_incidents(&page).await.unwrap().remove(0);
     (page, i.id)
 }
 

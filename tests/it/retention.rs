@@ -56,7 +56,7 @@ both_backends!(
             }
         };
         let app = TestApp::spawn_with(db, keep_all, Arc::new(clock.clone())).await;
-        let pool = app.services.store.pool().clone();
+        let pool = app.store.pool().clone();
         let t = to_millis(now);
         let at = |days: i64| (t + days * DAY).to_string();
         let page = one(&pool, "select page_id from pages limit 1").await;

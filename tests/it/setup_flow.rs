@@ -92,8 +92,8 @@ both_backends!(
             .await
             .unwrap()
             .contains("id=\"password_repeat-error\""));
-        assert_eq!(app.services.store.count_users().await.unwrap(), 0);
-        assert_eq!(app.services.store.count_orgs().await.unwrap(), 0);
+        assert_eq!(app.store.count_users().await.unwrap(), 0);
+        assert_eq!(app.store.count_orgs().await.unwrap(), 0);
 
         // The good form creates both, signs the owner in and lands on the new page form.
         let r = app
@@ -119,7 +119,7 @@ both_backends!(
             .post_form("/setup", &setup_form(&csrf2, &token, "second"))
             .await;
         assert_eq!(r.status(), 404);
-        assert_eq!(app.services.store.count_users().await.unwrap(), 1);
+        assert_eq!(app.store.count_users().await.unwrap(), 1);
 
         // A restart with a user prints no link.
         app.stop().await;
@@ -157,8 +157,8 @@ both_backends!(
             [303, 404, 404, 404],
             "exactly one set-up goes through"
         );
-        assert_eq!(app.services.store.count_users().await.unwrap(), 1);
-        assert_eq!(app.services.store.count_orgs().await.unwrap(), 1);
+        assert_eq!(app.store.count_users().await.unwrap(), 1);
+        assert_eq!(app.store.count_orgs().await.unwrap(), 1);
     }
 );
 

@@ -82,7 +82,7 @@ fn titles(list: &Value) -> Vec<String> {
 
 /// The demo's owner, acting through the services as the admin pages would.
 async fn owner(s: &statusgate::service::Services) -> Principal {
-    Principal::user(s.store.user_id_by_email(ADMIN_EMAIL).await.unwrap())
+    Principal::user(s.user_by_email(ADMIN_EMAIL).await.unwrap().id)
 }
 
 /// A major outage on "Dashboard" that moves to monitoring, on top of the demo's page.

@@ -38,22 +38,21 @@ fn statusgate_migration_count() -> usize {
 
 both_backends!(demo_seeding_is_idempotent, |db: TestDb| async move {
     let first = TestApp::spawn(db).await;
-    assert!(first.services.store.count_orgs().await.unwrap() == 1);
+    assert!(first.store.count_orgs().await.unwrap() == 1);
     let org = first.services.org_by_slug("acme").await.unwrap();
     let audit_before = first
-        .services
         .store
         .audit_entries(&org.id, None, 1000)
         .await
         .unwrap()
         .len();
-    first.services.store.close().await;
+    first.store.close().await;
     let url = first.db.url.clone();
     // A second start against the same database changes nothing.
     let store = connect(&test_config(&url)).await.unwrap();
     store.migrate().await.unwrap();
     let services = statusgate::service::Services::new(
-        store,
+        store.clone(),
         std::sync::Arc::new(statusgate::clock::SystemClock),
         Default::default(),
     );
@@ -62,21 +61,16 @@ both_backends!(demo_seeding_is_idempotent, |db: TestDb| async move {
         .await
         .unwrap()
         .is_none());
-    assert_eq!(services.store.count_orgs().await.unwrap(), 1);
+    assert_eq!(store.count_orgs().await.unwrap(), 1);
     assert_eq!(
-        services
-            .store
+        store
             .audit_entries(&org.id, None, 1000)
             .await
             .unwrap()
             .len(),
         audit_before
     );
-    assert!(services
-        .store
-        .user_credentials("other@acme.test")
-        .await
-        .is_err());
+    assert!(store.user_credentials("other@acme.test").await.is_err());
     first.stop().await;
 });
 
@@ -91,7 +85,6 @@ both_backends!(
             .unwrap_err();
         assert!(matches!(err, ServiceError::Conflict(_)), "{err:?}");
         let owner = app
-            .services
             .store
             .user_credentials(crate::helpers::ADMIN_EMAIL)
             .await
@@ -111,15 +104,7 @@ both_backends!(
             .await
             .unwrap_err();
         assert!(matches!(err, ServiceError::Conflict(_)), "{err:?}");
-        assert_eq!(
-            app.services
-                .store
-                .pages_of_org(&org.id)
-                .await
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(app.store.pages_of_org(&org.id).await.unwrap().len(), 1);
         let err = app
             .services
             .create_user(

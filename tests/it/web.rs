@@ -62,7 +62,6 @@ both_backends!(
         app.sign_in_as_owner().await;
         let (page_id, _) = crate::helpers::demo_ids(&app.services, "Webhooks").await;
         let before = app
-            .services
             .store
             .active_incidents(&statusgate::ids::PageId::parse(&page_id).unwrap())
             .await
@@ -82,7 +81,6 @@ both_backends!(
             "wrong token"
         );
         let after = app
-            .services
             .store
             .active_incidents(&statusgate::ids::PageId::parse(&page_id).unwrap())
             .await
@@ -243,12 +241,11 @@ both_backends!(
         assert_eq!(r.status(), 303);
 
         let id = statusgate::ids::IncidentId::parse(&incident_id).unwrap();
-        let incident = app.services.store.incident(&id).await.unwrap();
+        let incident = app.store.incident(&id).await.unwrap();
         assert_eq!(incident.stage.as_str(), "investigating");
         assert!(incident.resolved_at.is_none());
         let org = app.services.org_by_slug("acme").await.unwrap();
         let audit = app
-            .services
             .store
             .audit_entries(&org.id, Some(ActorType::User), 100)
             .await
@@ -323,7 +320,6 @@ both_backends!(
         };
         assert_eq!(update("in_progress").await, 303);
         let comps = app
-            .services
             .store
             .components(&statusgate::ids::PageId::parse(&page_id).unwrap())
             .await
@@ -340,7 +336,6 @@ both_backends!(
         assert_eq!(update("completed").await, 303);
         assert_eq!(update("in_progress").await, 422, "completed is final");
         let comps = app
-            .services
             .store
             .components(&statusgate::ids::PageId::parse(&page_id).unwrap())
             .await
@@ -356,7 +351,6 @@ both_backends!(
         );
         let org = app.services.org_by_slug("acme").await.unwrap();
         let actions: Vec<_> = app
-            .services
             .store
             .audit_entries(&org.id, None, 10)
             .await
@@ -418,13 +412,7 @@ both_backends!(
         app.sign_in_as_owner().await;
         let (page_id, _) = crate::helpers::demo_ids(&app.services, "Webhooks").await;
         let pid = statusgate::ids::PageId::parse(&page_id).unwrap();
-        let before = app
-            .services
-            .store
-            .active_incidents(&pid)
-            .await
-            .unwrap()
-            .len();
+        let before = app.store.active_incidents(&pid).await.unwrap().len();
         let csrf = app.csrf_on("/admin").await;
         let path = format!("/admin/pages/{page_id}/incidents");
         let long_title = "t".repeat(201);
@@ -519,12 +507,7 @@ both_backends!(
             .await;
         assert_eq!(r.status(), 413);
         assert_eq!(
-            app.services
-                .store
-                .active_incidents(&pid)
-                .await
-                .unwrap()
-                .len(),
+            app.store.active_incidents(&pid).await.unwrap().len(),
             before
         );
     }

@@ -11,13 +11,13 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::Duration;
 
-use crate::domain::connector::{Client, CodeRow, Grant};
 use super::scope::ScopeSet;
 use super::{redirect, AuthServer, OAuthError, Result};
+use crate::domain::connector::{Client, CodeRow, Grant};
+use crate::domain::KeyKind;
 use crate::domain::Permission;
 use crate::ids::{ApiKeyId, GrantId, OrgId, UserId};
 use crate::service::Principal;
-use crate::domain::KeyKind;
 use crate::store::api_keys::NewApiKey;
 
 /// A checked authorization request.

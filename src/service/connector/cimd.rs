@@ -12,8 +12,8 @@ use std::time::Duration as StdDuration;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
-use crate::domain::connector::{AuthMethod, Client, ClientKind};
 use super::{redirect, AuthServer, OAuthError};
+use crate::domain::connector::{AuthMethod, Client, ClientKind};
 use crate::outbound::{parse_webhook_url, resolve_checked};
 
 const MAX_BYTES: usize = 64 * 1024;

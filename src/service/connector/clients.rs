@@ -4,8 +4,8 @@
 
 use time::OffsetDateTime;
 
-use crate::domain::connector::{AuthMethod, Client, ClientKind};
 use super::{AuthServer, OAuthError, Result};
+use crate::domain::connector::{AuthMethod, Client, ClientKind};
 use crate::store::oauth::NewClient;
 use crate::store::StoreError;
 

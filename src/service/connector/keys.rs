@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use tokio::time::Instant;
 
-use crate::domain::connector::LiveGrant;
 use super::{AuthServer, OAuthError};
+use crate::domain::connector::LiveGrant;
 use crate::ids::{GrantId, KeyId, UserId};
 
 struct SigningKey {

@@ -13,6 +13,7 @@
 pub mod authorize;
 pub mod cimd;
 pub mod clients;
+mod console;
 pub mod keys;
 
 pub mod redirect;
@@ -23,8 +24,8 @@ pub mod token;
 
 use std::sync::Arc;
 
-use crate::config::OAuthConfig;
 use super::Services;
+use crate::config::OAuthConfig;
 use crate::store::StoreError;
 
 /// An OAuth error. `Display` is the wire code (RFC 6749 §4.1.2.1 and §5.2, RFC 7591 §3.2.2, RFC 8707);

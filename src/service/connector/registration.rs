@@ -4,8 +4,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::domain::connector::{AuthMethod, Client, ClientKind};
 use super::{redirect, AuthServer, OAuthError, Result};
+use crate::domain::connector::{AuthMethod, Client, ClientKind};
 use crate::domain::ActorType;
 use crate::ids::ClientId;
 use crate::store::oauth::NewClient;

@@ -9,9 +9,9 @@ use subtle::ConstantTimeEq;
 use time::Duration;
 
 use super::authorize::pkce_matches;
-use crate::domain::connector::{AuthMethod, Client, RefreshRow};
 use super::scope::ScopeSet;
 use super::{hash_secret, AuthServer, OAuthError, Result};
+use crate::domain::connector::{AuthMethod, Client, RefreshRow};
 use crate::domain::ActorType;
 use crate::ids::GrantId;
 use crate::store::{AuditRecord, StoreError, Tx};

@@ -137,12 +137,7 @@ both_backends!(
         assert_eq!(r.status(), 400);
         assert!(r.headers().get("location").is_none());
         assert!(r.text().await.unwrap().contains("not a member"));
-        let audit = app
-            .services
-            .store
-            .audit_entries(&globex.id, None, 50)
-            .await
-            .unwrap();
+        let audit = app.store.audit_entries(&globex.id, None, 50).await.unwrap();
         assert!(
             audit.iter().all(|e| e.action != "oauth.consent_denied"),
             "{audit:?}"
@@ -151,12 +146,7 @@ both_backends!(
         let to = consent(&app, &path, "deny", |_| {}).await;
         assert_eq!(query(&to, "error").as_deref(), Some("access_denied"));
         let acme = app.services.org_by_slug("acme").await.unwrap();
-        let audit = app
-            .services
-            .store
-            .audit_entries(&acme.id, None, 50)
-            .await
-            .unwrap();
+        let audit = app.store.audit_entries(&acme.id, None, 50).await.unwrap();
         assert!(audit.iter().any(|e| e.action == "oauth.consent_denied"));
     }
 );

@@ -135,7 +135,7 @@ both_backends!(
         let path = authorize_path(&url, "http://127.0.0.1/callback", &p.challenge, &[]);
         let stored = || async {
             sqlx::query_scalar::<_, i64>("select count(*) from oauth_clients where kind = 'cimd'")
-                .fetch_one(app.services.store.pool())
+                .fetch_one(app.store.pool())
                 .await
                 .unwrap()
         };

@@ -56,7 +56,7 @@ both_backends!(
         // waits for its next permitted reload instead of refusing the token.
         let later = FixedClock::new(time::OffsetDateTime::now_utc() + time::Duration::days(31));
         let services = statusgate::service::Services::new(
-            app.services.store.clone(),
+            app.store.clone(),
             Arc::new(later),
             Default::default(),
         );

@@ -49,7 +49,7 @@ async fn refused(db: &TestDb, key: Option<&EncryptionKey>, old: Option<&Encrypti
 /// The `oauth_keys` rows as stored: (kid, secret column).
 async fn stored(app: &TestApp) -> Vec<(String, String)> {
     sqlx::query("select kid, secret from oauth_keys order by kid")
-        .fetch_all(app.services.store.pool())
+        .fetch_all(app.store.pool())
         .await
         .unwrap()
         .iter()
@@ -60,7 +60,7 @@ async fn stored(app: &TestApp) -> Vec<(String, String)> {
 /// The live keys as the server reads them, decrypted: (kid, secret).
 async fn decrypted(app: &TestApp) -> Vec<(String, String)> {
     let now = time::OffsetDateTime::now_utc();
-    let keys = app.services.store.signing_keys(now).await.unwrap();
+    let keys = app.store.signing_keys(now).await.unwrap();
     keys.into_iter()
         .map(|(kid, secret, _)| (kid, secret))
         .collect()
@@ -142,7 +142,7 @@ both_backends!(
             sqlx::query("update oauth_keys set secret = $1 where kid = $2")
                 .bind(&secret)
                 .bind(&kid)
-                .execute(app.services.store.pool())
+                .execute(app.store.pool())
                 .await
                 .unwrap();
         }

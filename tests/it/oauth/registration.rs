@@ -116,7 +116,7 @@ both_backends!(
 /// How many clients are stored, read straight from the database.
 async fn stored_clients(app: &TestApp) -> i64 {
     sqlx::query_scalar("select count(*) from oauth_clients")
-        .fetch_one(app.services.store.pool())
+        .fetch_one(app.store.pool())
         .await
         .unwrap()
 }
@@ -285,7 +285,7 @@ both_backends!(
         let stored: String =
             sqlx::query_scalar("select metadata from oauth_clients where client_id = $1")
                 .bind(b["client_id"].as_str().unwrap())
-                .fetch_one(app.services.store.pool())
+                .fetch_one(app.store.pool())
                 .await
                 .unwrap();
         assert!(stored.len() < 1024, "{stored}");
@@ -303,7 +303,7 @@ both_backends!(a_new_client_leaves_the_read_cache_alone, |db| async move {
     // the cached answer stands, the token is still accepted. That is how this test sees whether
     // something emptied the cache. On PostgreSQL caching starts once the listener is connected.
     let revoke = |at: Option<i64>| {
-        let pool = app.services.store.pool().clone();
+        let pool = app.store.pool().clone();
         async move {
             sqlx::query("update oauth_grants set revoked_at = $1")
                 .bind(at)

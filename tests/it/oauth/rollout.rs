@@ -106,7 +106,7 @@ both_backends!(
         );
         let stored: i64 =
             sqlx::query_scalar("select count(*) from oauth_clients where client_name = 'Claude'")
-                .fetch_one(app.services.store.pool())
+                .fetch_one(app.store.pool())
                 .await
                 .unwrap();
         assert_eq!(stored, 1);
@@ -114,7 +114,7 @@ both_backends!(
             "select count(*) from oauth_grants where client_id = $1 and revoked_at is null",
         )
         .bind(&clients[0])
-        .fetch_one(app.services.store.pool())
+        .fetch_one(app.store.pool())
         .await
         .unwrap();
         assert_eq!(live, PEOPLE as i64, "every person's connection is live");

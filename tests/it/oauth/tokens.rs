@@ -190,13 +190,8 @@ both_backends!(
         let (s, _) = refresh(&app, &t.client, narrow["refresh_token"].as_str().unwrap()).await;
         assert_eq!(s, 400, "the live chain is gone too");
         let audit = app
-            .services
             .store
-            .audit_entries(
-                &app.services.store.org_by_slug("acme").await.unwrap().id,
-                None,
-                50,
-            )
+            .audit_entries(&app.store.org_by_slug("acme").await.unwrap().id, None, 50)
             .await
             .unwrap();
         assert!(audit
@@ -342,7 +337,7 @@ both_backends!(deleting_the_connector_key_ends_the_grant, |db| async move {
     let oauth =
         statusgate::oauth::AuthServer::new(app.services.clone(), Default::default(), &app.base);
     let live = oauth.verify_access(&t.access).await.unwrap();
-    let keys = app.services.store.key_names(&live.org_id).await.unwrap();
+    let keys = app.store.key_names(&live.org_id).await.unwrap();
     assert!(keys
         .iter()
         .any(|(id, name, write)| *id == live.key_id && name == "MCP — Test client" && !write));

@@ -274,13 +274,10 @@ fn disguised_write(page: String) -> BoxedStrategy<(String, Headers)> {
 
 http_property!(a_read_only_token_never_runs_a_write_tool, |h: &Harness| {
     let token = with_read_token(h);
-    let page_id = h
-        .run(h.app().services.store.page_by_public_slug("api"))
-        .unwrap()
-        .id;
+    let page_id = h.run(h.app().store.page_by_public_slug("api")).unwrap().id;
     let page = page_id.to_string();
     let before = h
-        .run(h.app().services.store.active_incidents(&page_id))
+        .run(h.app().store.active_incidents(&page_id))
         .unwrap()
         .len();
     crate::properties::check(64, disguised_write(page), |(body, hd)| {
@@ -289,7 +286,7 @@ http_property!(a_read_only_token_never_runs_a_write_tool, |h: &Harness| {
         let text = String::from_utf8_lossy(&answer);
         prop_assert!(!text.contains("Injected"), "{body} ran: {text}");
         let now = h
-            .run(h.app().services.store.active_incidents(&page_id))
+            .run(h.app().store.active_incidents(&page_id))
             .unwrap()
             .len();
         prop_assert_eq!(now, before, "{} opened an incident: {}", body, text);
