@@ -15,7 +15,7 @@ use common::{CALLBACK, EMAIL, PASSWORD};
 use sha2::{Digest, Sha256};
 use statusgate::app::App;
 use statusgate::oauth::scope::ScopeSet;
-use statusgate::oauth::token::TokenRequest;
+use statusgate::oauth::token::{ClientCredentials, CodeGrant, GrantRequest, TokenRequest};
 
 #[tokio::main]
 async fn main() {
@@ -76,16 +76,16 @@ async fn main() {
         .into_owned();
     let issued = oauth
         .token(&TokenRequest {
-            grant_type: Some("authorization_code".into()),
-            code: Some(code),
-            redirect_uri: Some(CALLBACK.into()),
-            code_verifier: Some(verifier),
-            refresh_token: None,
-            scope: None,
-            resource: None,
-            client_id: Some(client_id),
-            client_secret: None,
-            basic: None,
+            client: ClientCredentials {
+                client_id: Some(client_id),
+                ..Default::default()
+            },
+            grant: GrantRequest::AuthorizationCode(CodeGrant {
+                code,
+                code_verifier: verifier,
+                redirect_uri: Some(CALLBACK.into()),
+                resource: None,
+            }),
         })
         .await
         .unwrap();

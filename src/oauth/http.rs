@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use base64::Engine;
 use serde_json::json;
 
-use super::token::TokenRequest;
+use super::token::{ClientCredentials, CodeGrant, GrantRequest, RefreshGrant, TokenRequest};
 use super::{AuthServer, OAuthError};
 use crate::ratelimit::ClientAddr;
 use crate::state::AppState;
@@ -152,14 +152,55 @@ async fn register(
     }
 }
 
+/// The token and revocation endpoints' form, as sent: every parameter either endpoint reads.
+#[derive(Default)]
+struct TokenForm {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    refresh_token: Option<String>,
+    /// RFC 7009's `token` (the hint is ignored, §2.1).
+    token: Option<String>,
+    scope: Option<String>,
+    resource: Option<String>,
+    client: ClientCredentials,
+}
+
+impl TokenForm {
+    /// The grant the form asks for, with the parameters that grant requires.
+    fn into_request(self) -> Result<TokenRequest, OAuthError> {
+        let missing = |what: &str| OAuthError::InvalidRequest(format!("{what} is missing"));
+        let grant = match self.grant_type.as_deref() {
+            Some("authorization_code") => GrantRequest::AuthorizationCode(CodeGrant {
+                code: self.code.ok_or_else(|| missing("code"))?,
+                code_verifier: self.code_verifier.ok_or_else(|| missing("code_verifier"))?,
+                redirect_uri: self.redirect_uri,
+                resource: self.resource,
+            }),
+            Some("refresh_token") => GrantRequest::RefreshToken(RefreshGrant {
+                refresh_token: self.refresh_token.ok_or_else(|| missing("refresh_token"))?,
+                scope: self.scope,
+                resource: self.resource,
+            }),
+            None => return Err(missing("grant_type")),
+            Some(_) => return Err(OAuthError::UnsupportedGrantType),
+        };
+        Ok(TokenRequest {
+            client: self.client,
+            grant,
+        })
+    }
+}
+
 /// Reads a form body; a repeated parameter is an error (RFC 6749 §3.2).
-fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthError> {
+fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenForm, OAuthError> {
     if !content_type_is(headers, "application/x-www-form-urlencoded") {
         return Err(OAuthError::InvalidRequest(
             "send the request as application/x-www-form-urlencoded".into(),
         ));
     }
-    let mut req = TokenRequest::default();
+    let mut req = TokenForm::default();
     let mut seen: Vec<String> = Vec::new();
     for (k, v) in url::form_urlencoded::parse(body) {
         if seen.iter().any(|s| *s == k) {
@@ -173,11 +214,12 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthErr
             "code" => &mut req.code,
             "redirect_uri" => &mut req.redirect_uri,
             "code_verifier" => &mut req.code_verifier,
-            "refresh_token" | "token" => &mut req.refresh_token,
+            "refresh_token" => &mut req.refresh_token,
+            "token" => &mut req.token,
             "scope" => &mut req.scope,
             "resource" => &mut req.resource,
-            "client_id" => &mut req.client_id,
-            "client_secret" => &mut req.client_secret,
+            "client_id" => &mut req.client.client_id,
+            "client_secret" => &mut req.client.client_secret,
             _ => continue,
         };
         // No identifier or secret holds a NUL, and PostgreSQL refuses one in any lookup.
@@ -188,7 +230,7 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthErr
         }
         *slot = Some(v.into_owned());
     }
-    req.basic = basic_credentials(headers)?;
+    req.client.basic = basic_credentials(headers)?;
     Ok(req)
 }
 
@@ -226,7 +268,7 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
 }
 
 async fn token(State(oauth): State<AuthServer>, headers: HeaderMap, body: Bytes) -> Response {
-    let result = match parse_form(&headers, &body) {
+    let result = match parse_form(&headers, &body).and_then(TokenForm::into_request) {
         Ok(req) => oauth.token(&req).await,
         Err(e) => Err(e),
     };
@@ -238,10 +280,10 @@ async fn token(State(oauth): State<AuthServer>, headers: HeaderMap, body: Bytes)
 
 async fn revoke(State(oauth): State<AuthServer>, headers: HeaderMap, body: Bytes) -> Response {
     let result = match parse_form(&headers, &body) {
-        // `token` was read into the refresh-token slot; the hint is ignored (RFC 7009 §2.1).
-        Ok(req) => {
-            let token = req.refresh_token.clone();
-            oauth.revoke_token(&req, token.as_deref()).await
+        Ok(form) => {
+            oauth
+                .revoke_token(&form.client, form.token.as_deref())
+                .await
         }
         Err(e) => Err(e),
     };

@@ -99,7 +99,10 @@ async fn change_password(
     let done = if s.form.get("repeat").unwrap_or_default() != new {
         Err(DomainError::invalid("repeat", "does not match the new password").into())
     } else {
-        let keep = s.me.session.id().ok_or(WebError::Internal)?;
+        let keep =
+            s.me.session
+                .id()
+                .ok_or_else(|| WebError::Internal("a signed-in session without an id".into()))?;
         services
             .change_password(&s.me.principal, current, new, &keep)
             .await

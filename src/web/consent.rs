@@ -51,8 +51,7 @@ fn failure(e: AuthorizeError) -> Response {
         AuthorizeError::Page(msg) => WebError::BadRequest(msg).into_response(),
         AuthorizeError::Redirect(to) => Redirect::to(&to).into_response(),
         AuthorizeError::Server(e) => {
-            tracing::error!(error = ?e, "authorization failed");
-            WebError::Internal.into_response()
+            WebError::Internal(format!("authorization failed: {e:?}")).into_response()
         }
     }
 }
@@ -194,8 +193,7 @@ async fn consent_page(
 }
 
 fn oauth_internal(e: OAuthError) -> WebError {
-    tracing::error!(error = ?e, "consent failed");
-    WebError::Internal
+    WebError::Internal(format!("consent failed: {e:?}"))
 }
 
 async fn decide(
@@ -235,10 +233,7 @@ async fn decide(
     };
     match outcome {
         Ok(to) => Redirect::to(&to).into_response(),
-        Err(OAuthError::Server(e)) => {
-            tracing::error!(error = ?e, "consent failed");
-            WebError::Internal.into_response()
-        }
+        Err(e @ OAuthError::Server(_)) => oauth_internal(e).into_response(),
         Err(e) => WebError::BadRequest(e.description()).into_response(),
     }
 }

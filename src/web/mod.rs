@@ -100,8 +100,9 @@ pub enum WebError {
     Csrf,
     #[error("{0}")]
     BadRequest(String),
-    #[error("internal error")]
-    Internal,
+    /// A failure that is ours, with its cause for the log (the person sees a generic page).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl WebError {
@@ -118,7 +119,7 @@ impl WebError {
             },
             Self::Csrf => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -126,8 +127,9 @@ impl WebError {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let status = self.status();
+        // The one place a failed request is logged: where it becomes a response.
         if status.is_server_error() {
-            tracing::error!(error = ?self, "request failed");
+            tracing::error!(error = %self, "request failed");
         }
         // A 500 never shows its cause.
         let message = if status.is_server_error() {

@@ -272,7 +272,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let from = ClientAddr::from_request_parts(parts, state)
             .await
-            .map_err(|_| WebError::Internal)?;
+            .map_err(|e| WebError::Internal(format!("client address: {e:?}")))?;
         Ok(Self {
             services: Services::from_ref(state),
             cache: Arc::<PublicCache>::from_ref(state),

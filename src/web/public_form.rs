@@ -24,8 +24,7 @@ pub struct FormGuard {
 
 fn key(services: &Services) -> Result<[u8; 32], WebError> {
     services.shared_key(PURPOSE).ok_or_else(|| {
-        tracing::error!("form tokens asked for before the keys were unlocked");
-        WebError::Internal
+        WebError::Internal("form tokens asked for before the keys were unlocked".into())
     })
 }
 

@@ -21,13 +21,12 @@ impl<S: Send + Sync> FromRequestParts<S> for WebSession {
         Session::from_request_parts(parts, state)
             .await
             .map(Self)
-            .map_err(|_| WebError::Internal)
+            .map_err(|(_, why)| WebError::Internal(format!("session: {why}")))
     }
 }
 
 fn internal<E: std::fmt::Display>(e: E) -> WebError {
-    tracing::error!(error = %e, "session store failed");
-    WebError::Internal
+    WebError::Internal(format!("session store failed: {e}"))
 }
 
 impl WebSession {

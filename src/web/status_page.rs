@@ -310,8 +310,7 @@ pub async fn build_page(services: &Services, slug: &str) -> Result<Built, WebErr
 pub const HTML: &str = "text/html; charset=utf-8";
 
 pub fn render_failed(e: askama::Error) -> WebError {
-    tracing::error!(error = %e, "template render failed");
-    WebError::Internal
+    WebError::Internal(format!("template render failed: {e}"))
 }
 
 /// `GET /status/{slug}`: from the public cache; a view is counted in memory.

@@ -81,10 +81,8 @@ async fn build(
         Endpoint::Upcoming => doc.scheduled_maintenances = Some(r.maintenances(&[Phase::Upcoming])),
         Endpoint::Active => doc.scheduled_maintenances = Some(r.maintenances(&[Phase::Active])),
     }
-    let body = serde_json::to_vec_pretty(&doc).map_err(|e| {
-        tracing::error!(error = %e, "statuspage json");
-        WebError::Internal
-    })?;
+    let body = serde_json::to_vec_pretty(&doc)
+        .map_err(|e| WebError::Internal(format!("statuspage json: {e}")))?;
     Ok(Built {
         content_type: "application/json",
         body,

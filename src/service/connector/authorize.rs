@@ -246,7 +246,6 @@ impl AuthServer {
             .map(str::to_owned)
             .collect();
         let now = self.services.clock.now();
-        let store = &self.services.store;
         let grant = Grant {
             id: GrantId::generate(),
             org_id: org.clone(),
@@ -258,6 +257,21 @@ impl AuthServer {
             created_at: now,
         };
         let code = super::new_secret("sgc_");
+        self.store_approval(req, &grant, &code).await?;
+        let mut pairs = vec![("code", code.as_str())];
+        if let Some(s) = &req.state {
+            pairs.push(("state", s));
+        }
+        metrics::oauth(OAuthEvent::ConsentApproved);
+        Ok(self.redirect_with(&req.redirect_uri, &pairs))
+    }
+
+    /// Writes an approval in one transaction: the user's earlier grants to this client end, and the
+    /// grant, its connector key, the code and the audit row are stored.
+    async fn store_approval(&self, req: &AuthRequest, grant: &Grant, code: &str) -> Result<()> {
+        let (org, user, scopes) = (&grant.org_id, &grant.user_id, &grant.scopes);
+        let now = grant.created_at;
+        let store = &self.services.store;
         let key_secret = super::new_secret("sgk_");
         let key_id = ApiKeyId::generate();
         // Re-consent replaces this user's earlier grants to the same client, or to an identical
@@ -271,7 +285,7 @@ impl AuthServer {
         for old in earlier {
             store.revoke_grant(&mut tx, &old, "reconsent", now).await?;
         }
-        store.insert_grant(&mut tx, &grant).await?;
+        store.insert_grant(&mut tx, grant).await?;
         store
             .insert_api_key(
                 &mut tx,
@@ -300,7 +314,7 @@ impl AuthServer {
             used_at: None,
         };
         store
-            .insert_code(&mut tx, &super::hash_secret(&code), &row, now)
+            .insert_code(&mut tx, &super::hash_secret(code), &row, now)
             .await?;
         store
             .mark_client_consented(&mut tx, &req.client.id, now)
@@ -318,12 +332,7 @@ impl AuthServer {
             .await
             .map_err(service_to_oauth)?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
-        let mut pairs = vec![("code", code.as_str())];
-        if let Some(s) = &req.state {
-            pairs.push(("state", s));
-        }
-        metrics::oauth(OAuthEvent::ConsentApproved);
-        Ok(self.redirect_with(&req.redirect_uri, &pairs))
+        Ok(())
     }
 
     /// Records a refusal and returns the `access_denied` redirect. The refusal is written to `org`'s

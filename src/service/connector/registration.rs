@@ -234,6 +234,13 @@ fn shared_id(fingerprint: &str, logo_uri: Option<&str>, now: time::OffsetDateTim
     format!("{}{}", ClientId::PREFIX, &digest[..24])
 }
 
+/// What storing a registration came to: a new client (with its secret, if any, and the metadata as
+/// stored), or the identical public client another registration stored first.
+enum Stored {
+    New(Client, Option<String>, Value),
+    Existing(Registered),
+}
+
 impl AuthServer {
     /// Registers a client for a request from client address `from` (a [`RateLimiter`] key).
     ///
@@ -278,11 +285,42 @@ impl AuthServer {
         {
             return Err(OAuthError::TooManyRequests(60));
         }
+        let (client, secret, stored) = match self.store_client(&meta, &fingerprint, now).await? {
+            Stored::New(client, secret, stored) => (client, secret, stored),
+            Stored::Existing(reused) => return Ok(reused),
+        };
+        crate::telemetry::metrics::oauth(crate::telemetry::metrics::OAuthEvent::Registration);
+        self.system_audit(
+            "oauth.client_registered",
+            &client.id,
+            json!({ "client_name": client.name }),
+        )
+        .await;
+        let mut response = stored;
+        if let (Some(s), Some(obj)) = (&secret, response.as_object_mut()) {
+            obj.insert("client_secret".into(), s.clone().into());
+            obj.insert("client_secret_expires_at".into(), 0.into());
+        }
+        Ok(Registered {
+            client,
+            secret,
+            response,
+        })
+    }
+
+    /// Stores a new client for `meta`: a secret client gets a fresh id and secret, a public one the id
+    /// its metadata and the hour give, so identical registrations racing each other (on any instance)
+    /// meet on one row instead of each storing its own.
+    async fn store_client(
+        &self,
+        meta: &Metadata,
+        fingerprint: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<Stored> {
+        let public = meta.auth_method == AuthMethod::None;
         let secret = (!public).then(|| super::new_secret("sgcs_"));
-        // A public client's id follows from its metadata and the hour, so identical registrations racing
-        // each other (on any instance) meet on one row instead of each storing its own.
         let id = if public {
-            shared_id(&fingerprint, meta.logo_uri.as_deref(), now)
+            shared_id(fingerprint, meta.logo_uri.as_deref(), now)
         } else {
             ClientId::generate().to_string()
         };
@@ -302,7 +340,7 @@ impl AuthServer {
         let stored = meta.echo(&client.id, now);
         let new = NewClient {
             client: &client,
-            fingerprint: &fingerprint,
+            fingerprint,
             metadata: &stored.to_string(),
         };
         match self.services.store.insert_client(&new, now).await {
@@ -310,7 +348,7 @@ impl AuthServer {
             Err(StoreError::Conflict) if public => {
                 // An identical registration stored this id first: that is the client.
                 return match self.services.store.client(&client.id).await {
-                    Ok(c) if meta.describes(&c) => Ok(meta.reused(c)),
+                    Ok(c) if meta.describes(&c) => Ok(Stored::Existing(meta.reused(c))),
                     Ok(_) | Err(StoreError::NotFound) => Err(OAuthError::InvalidClientMetadata(
                         "this client is not available; change its metadata".into(),
                     )),
@@ -319,23 +357,7 @@ impl AuthServer {
             }
             Err(e) => return Err(e.into()),
         }
-        crate::telemetry::metrics::oauth(crate::telemetry::metrics::OAuthEvent::Registration);
-        self.system_audit(
-            "oauth.client_registered",
-            &client.id,
-            json!({ "client_name": client.name }),
-        )
-        .await;
-        let mut response = stored;
-        if let (Some(s), Some(obj)) = (&secret, response.as_object_mut()) {
-            obj.insert("client_secret".into(), s.clone().into());
-            obj.insert("client_secret_expires_at".into(), 0.into());
-        }
-        Ok(Registered {
-            client,
-            secret,
-            response,
-        })
+        Ok(Stored::New(client, secret, stored))
     }
 
     /// An existing public client registered with exactly this metadata, if one may be handed out again.

@@ -4,7 +4,7 @@
 use crate::telemetry::metrics::{self, OAuthEvent};
 use serde_json::json;
 
-use super::token::TokenRequest;
+use super::token::ClientCredentials;
 use super::{hash_secret, AuthServer, OAuthError, Result};
 use crate::domain::Permission;
 use crate::ids::{ApiKeyId, GrantId};
@@ -14,7 +14,7 @@ use crate::store::StoreError;
 impl AuthServer {
     /// Revokes `token` for the authenticated client. Unknown tokens are a success (RFC 7009 §2.2); a
     /// token of another client is refused and stays valid.
-    pub async fn revoke_token(&self, req: &TokenRequest, token: Option<&str>) -> Result<()> {
+    pub async fn revoke_token(&self, req: &ClientCredentials, token: Option<&str>) -> Result<()> {
         let client = self.authenticate_client(req).await?;
         let token = token
             .filter(|t| !t.is_empty())

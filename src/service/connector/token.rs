@@ -11,24 +11,48 @@ use time::Duration;
 use super::authorize::pkce_matches;
 use super::scope::ScopeSet;
 use super::{hash_secret, AuthServer, OAuthError, Result};
-use crate::domain::connector::{AuthMethod, Client, RefreshRow};
+use crate::domain::connector::{AuthMethod, Client, LiveGrant, RefreshRow};
 use crate::domain::ActorType;
 use crate::ids::GrantId;
 use crate::store::{AuditRecord, StoreError, Tx};
 
-/// A token request's parameters, form fields and the HTTP Basic credentials alike.
-#[derive(Debug, Default)]
-pub struct TokenRequest {
-    pub grant_type: Option<String>,
-    pub code: Option<String>,
-    pub redirect_uri: Option<String>,
-    pub code_verifier: Option<String>,
-    pub refresh_token: Option<String>,
-    pub scope: Option<String>,
-    pub resource: Option<String>,
+/// How a client authenticates at the token and revocation endpoints (RFC 6749 §2.3): its id in the
+/// body, with a secret in the body, or both in HTTP Basic.
+#[derive(Debug, Default, Clone)]
+pub struct ClientCredentials {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub basic: Option<(String, String)>,
+}
+
+/// `grant_type=authorization_code` (RFC 6749 §4.1.3, PKCE RFC 7636 §4.5, RFC 8707 `resource`).
+#[derive(Debug, Clone)]
+pub struct CodeGrant {
+    pub code: String,
+    pub code_verifier: String,
+    pub redirect_uri: Option<String>,
+    pub resource: Option<String>,
+}
+
+/// `grant_type=refresh_token` (RFC 6749 §6): `scope` may only narrow what was granted.
+#[derive(Debug, Clone)]
+pub struct RefreshGrant {
+    pub refresh_token: String,
+    pub scope: Option<String>,
+    pub resource: Option<String>,
+}
+
+/// What a token request asks for: one variant per grant type this server issues.
+#[derive(Debug, Clone)]
+pub enum GrantRequest {
+    AuthorizationCode(CodeGrant),
+    RefreshToken(RefreshGrant),
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    pub client: ClientCredentials,
+    pub grant: GrantRequest,
 }
 
 #[derive(Debug, Serialize)]
@@ -44,9 +68,23 @@ fn invalid_grant(why: &str) -> OAuthError {
     OAuthError::InvalidGrant(why.to_owned())
 }
 
+/// The scopes a refresh asks for: those granted when it names none, else a subset of them.
+fn narrowed(requested: Option<&str>, granted: &ScopeSet) -> Result<ScopeSet> {
+    let requested = ScopeSet::parse_known(requested.unwrap_or_default());
+    if requested.is_empty() {
+        return Ok(granted.clone());
+    }
+    if !requested.is_subset_of(granted) {
+        return Err(OAuthError::InvalidScope(
+            "a refresh may narrow the scope, never widen it".into(),
+        ));
+    }
+    Ok(requested)
+}
+
 impl AuthServer {
     /// RFC 6749 §2.3: one method only; secret clients must prove the secret, public ones send their id.
-    pub async fn authenticate_client(&self, req: &TokenRequest) -> Result<Client> {
+    pub async fn authenticate_client(&self, req: &ClientCredentials) -> Result<Client> {
         if req.basic.is_some() && req.client_secret.is_some() {
             return Err(OAuthError::InvalidRequest(
                 "use one client authentication method, not two".into(),
@@ -78,36 +116,28 @@ impl AuthServer {
     }
 
     pub async fn token(&self, req: &TokenRequest) -> Result<TokenResponse> {
-        match req.grant_type.as_deref() {
-            Some("authorization_code") => {
-                let r = self.exchange_code(req).await;
-                if r.is_ok() {
-                    metrics::oauth(OAuthEvent::CodeExchange);
-                }
-                r
+        let (result, event) = match &req.grant {
+            GrantRequest::AuthorizationCode(g) => (
+                self.exchange_code(&req.client, g).await,
+                OAuthEvent::CodeExchange,
+            ),
+            GrantRequest::RefreshToken(g) => {
+                (self.refresh(&req.client, g).await, OAuthEvent::Refresh)
             }
-            Some("refresh_token") => {
-                let r = self.refresh(req).await;
-                if r.is_ok() {
-                    metrics::oauth(OAuthEvent::Refresh);
-                }
-                r
-            }
-            None => Err(OAuthError::InvalidRequest("grant_type is missing".into())),
-            Some(_) => Err(OAuthError::UnsupportedGrantType),
+        };
+        if result.is_ok() {
+            metrics::oauth(event);
         }
+        result
     }
 
-    async fn exchange_code(&self, req: &TokenRequest) -> Result<TokenResponse> {
-        let client = self.authenticate_client(req).await?;
-        let code = req
-            .code
-            .as_deref()
-            .ok_or_else(|| OAuthError::InvalidRequest("code is missing".into()))?;
-        let verifier = req
-            .code_verifier
-            .as_deref()
-            .ok_or_else(|| OAuthError::InvalidRequest("code_verifier is missing".into()))?;
+    async fn exchange_code(
+        &self,
+        credentials: &ClientCredentials,
+        req: &CodeGrant,
+    ) -> Result<TokenResponse> {
+        let client = self.authenticate_client(credentials).await?;
+        let (code, verifier) = (req.code.as_str(), req.code_verifier.as_str());
         self.check_resource(req.resource.as_deref())?;
         let now = self.services.clock.now();
         let store = &self.services.store;
@@ -222,21 +252,34 @@ impl AuthServer {
         })
     }
 
-    async fn refresh(&self, req: &TokenRequest) -> Result<TokenResponse> {
-        let client = self.authenticate_client(req).await?;
-        let old = req
-            .refresh_token
-            .as_deref()
-            .ok_or_else(|| OAuthError::InvalidRequest("refresh_token is missing".into()))?;
+    async fn refresh(
+        &self,
+        credentials: &ClientCredentials,
+        req: &RefreshGrant,
+    ) -> Result<TokenResponse> {
+        let client = self.authenticate_client(credentials).await?;
+        let old = req.refresh_token.as_str();
         self.check_resource(req.resource.as_deref())?;
-        let now = self.services.clock.now();
-        let store = &self.services.store;
         let old_hash = hash_secret(old);
         if let Some(done) = self.rotate(req, &client, old, &old_hash).await? {
             return done;
         }
-        // Not rotated: find out why, read-only checks first, outside the write transaction.
-        let mut row = match store.refresh_token(None, &old_hash).await {
+        self.unrotated(req, &client, old, &old_hash).await
+    }
+
+    /// A refresh the one-transaction rotation did not claim: find out why, read-only checks first,
+    /// outside the write transaction. An unexpired, unclaimed token of a live grant (the claim lost to
+    /// a concurrent write) is rotated here after all.
+    async fn unrotated(
+        &self,
+        req: &RefreshGrant,
+        client: &Client,
+        old: &str,
+        old_hash: &str,
+    ) -> Result<TokenResponse> {
+        let now = self.services.clock.now();
+        let store = &self.services.store;
+        let mut row = match store.refresh_token(None, old_hash).await {
             Ok(r) => r,
             Err(StoreError::NotFound) => return Err(invalid_grant("unknown refresh token")),
             Err(e) => return Err(e.into()),
@@ -252,24 +295,14 @@ impl AuthServer {
         let Some(grant) = store.live_grant(&row.grant_id, now).await? else {
             return Err(invalid_grant("the authorization was revoked"));
         };
-        let requested = ScopeSet::parse_known(req.scope.as_deref().unwrap_or_default());
-        let scopes = if requested.is_empty() {
-            row.scopes.clone()
-        } else {
-            requested
-        };
-        if !scopes.is_subset_of(&row.scopes) {
-            return Err(OAuthError::InvalidScope(
-                "a refresh may narrow the scope, never widen it".into(),
-            ));
-        }
+        let scopes = narrowed(req.scope.as_deref(), &row.scopes)?;
         if row.superseded_at.is_none() {
             let successor = self.successor_of(old).await?;
             // The compare-and-set is the transaction's first statement, so it takes the write lock
             // (SQLite) or the row lock (PostgreSQL) before anything is read: exactly one caller wins.
             let mut tx = store.begin_untracked().await?;
             if store
-                .supersede_refresh(&mut tx, &old_hash, &hash_secret(&successor), now)
+                .supersede_refresh(&mut tx, old_hash, &hash_secret(&successor), now)
                 .await?
             {
                 self.store_refresh(&mut tx, &successor, &grant.grant_id, &client.id, &scopes)
@@ -287,32 +320,54 @@ impl AuthServer {
             }
             // Lost a race; the winner has committed by now. Read what it wrote.
             drop(tx);
-            row = store.refresh_token(None, &old_hash).await?;
+            row = store.refresh_token(None, old_hash).await?;
         }
-        // Already rotated: a retry inside the window gets the same successor back, if it is still live.
+        if let Some(retry) = self.retried(&row, &grant, client, old).await? {
+            return Ok(retry);
+        }
+        self.reused(&grant, client).await
+    }
+
+    /// A token already rotated, presented again inside the retry window: the same successor back, if
+    /// it is still live (a client that lost the first answer to a network error is not punished).
+    async fn retried(
+        &self,
+        row: &RefreshRow,
+        grant: &LiveGrant,
+        client: &Client,
+        old: &str,
+    ) -> Result<Option<TokenResponse>> {
+        let now = self.services.clock.now();
         let window = Duration::seconds(self.config.refresh_retry_window_secs as i64);
-        if row.superseded_at.is_some_and(|t| now - t <= window) {
-            if let Some(next) = row
-                .successor_hash
-                .as_deref()
-                .and_then(|h| self.recover_successor(old, h))
-            {
-                let next_row = store.refresh_token(None, &hash_secret(&next)).await?;
-                if next_row.superseded_at.is_none() {
-                    return self
-                        .respond(
-                            &grant.grant_id,
-                            &grant.user_id,
-                            &client.id,
-                            &next_row.scopes,
-                            next,
-                        )
-                        .await;
-                }
-            }
+        if row.superseded_at.is_none_or(|t| now - t > window) {
+            return Ok(None);
         }
+        let Some(next) = row
+            .successor_hash
+            .as_deref()
+            .and_then(|h| self.recover_successor(old, h))
+        else {
+            return Ok(None);
+        };
+        let next_row = self
+            .services
+            .store
+            .refresh_token(None, &hash_secret(&next))
+            .await?;
+        if next_row.superseded_at.is_some() {
+            return Ok(None);
+        }
+        let (id, user) = (&grant.grant_id, &grant.user_id);
+        let answer = self
+            .respond(id, user, &client.id, &next_row.scopes, next)
+            .await?;
+        Ok(Some(answer))
+    }
+
+    /// Reuse of a rotated token outside the window: presumed stolen, so the whole grant ends.
+    async fn reused(&self, grant: &LiveGrant, client: &Client) -> Result<TokenResponse> {
+        let store = &self.services.store;
         let mut tx = store.begin().await?;
-        // Reuse of a rotated token outside the window: presumed stolen, so the whole grant ends.
         self.end_grant(&mut tx, &grant.grant_id, "refresh_reuse")
             .await?;
         let rec = AuditRecord {
@@ -325,7 +380,9 @@ impl AuthServer {
             target_id: grant.grant_id.as_str(),
             detail: json!({ "client_id": client.id }).to_string(),
         };
-        store.insert_audit(&mut tx, &rec, now).await?;
+        store
+            .insert_audit(&mut tx, &rec, self.services.clock.now())
+            .await?;
         tx.commit().await.map_err(StoreError::from)?;
         metrics::oauth(OAuthEvent::RefreshReuse);
         Err(invalid_grant("the refresh token was already used"))
@@ -337,7 +394,7 @@ impl AuthServer {
     /// the token was not claimed; a failed check after the claim rolls it back.
     async fn rotate(
         &self,
-        req: &TokenRequest,
+        req: &RefreshGrant,
         client: &Client,
         old: &str,
         old_hash: &str,
@@ -355,17 +412,10 @@ impl AuthServer {
         let Some(grant) = store.live_grant(&grant_id, now).await? else {
             return Ok(Some(Err(invalid_grant("the authorization was revoked"))));
         };
-        let requested = ScopeSet::parse_known(req.scope.as_deref().unwrap_or_default());
-        let scopes = if requested.is_empty() {
-            granted.clone()
-        } else {
-            requested
+        let scopes = match narrowed(req.scope.as_deref(), &granted) {
+            Ok(s) => s,
+            Err(e) => return Ok(Some(Err(e))),
         };
-        if !scopes.is_subset_of(&granted) {
-            return Ok(Some(Err(OAuthError::InvalidScope(
-                "a refresh may narrow the scope, never widen it".into(),
-            ))));
-        }
         self.store_refresh(&mut tx, &successor, &grant_id, &client.id, &scopes)
             .await?;
         tx.commit().await.map_err(StoreError::from)?;
