@@ -12,11 +12,13 @@
 
 pub mod authorize;
 pub mod cimd;
+mod client_metadata;
 pub mod clients;
 mod console;
 pub mod keys;
 
 pub mod redirect;
+mod refresh;
 pub mod registration;
 pub mod revoke;
 pub use crate::domain::scope;
