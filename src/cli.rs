@@ -1,6 +1,5 @@
 //! The `statusgate` command line. Bad input prints one line and exits 2; a failure at run time exits 1.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,9 +7,8 @@ use clap::{Parser, Subcommand};
 
 use crate::app::App;
 use crate::config::Config;
-use crate::domain::Role;
-use crate::service::{ServiceError, Services};
 
+mod create;
 mod database;
 
 #[derive(Parser, Debug)]
@@ -199,10 +197,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Backup { to } => database::backup(&config, &to).await,
         Command::Restore { from } => database::restore(&config, &from).await,
         Command::Check => database::check(&config).await,
-        Command::Org { command } => org_command(&config, command).await,
-        Command::Page { command } => page_command(&config, command).await,
-        Command::Key { command } => key_command(&config, command).await,
-        Command::User { command } => user_command(&config, command).await,
+        Command::Org { command } => create::org(&config, command).await,
+        Command::Page { command } => create::page(&config, command).await,
+        Command::Key { command } => create::key(&config, command).await,
+        Command::User { command } => create::user(&config, command).await,
     }
 }
 
@@ -216,156 +214,6 @@ async fn migrate(config: &Config) -> Result<(), Failure> {
         .map_err(|e| runtime(format!("migration failed: {e}")))?;
     println!("applied {n} migration(s)");
     Ok(())
-}
-
-async fn org_command(config: &Config, command: OrgCommand) -> Result<(), Failure> {
-    let OrgCommand::Create { slug, name } = command;
-    let services = offline_services(config).await?;
-    let org = services
-        .create_org(&slug, &name)
-        .await
-        .map_err(service_failure)?;
-    println!("created organisation {} ({})", org.slug, org.name);
-    Ok(())
-}
-
-async fn page_command(config: &Config, command: PageCommand) -> Result<(), Failure> {
-    let PageCommand::Create {
-        org,
-        name,
-        slug,
-        public_slug,
-    } = command;
-    let services = offline_services(config).await?;
-    let org = services.org_by_slug(&org).await.map_err(service_failure)?;
-    let owner = services
-        .org_owner(&org.id)
-        .await
-        .map_err(|_| usage(format!("{} has no owner yet", org.slug)))?;
-    let new = crate::service::page_admin::NewPage {
-        name,
-        slug,
-        public_slug,
-        description: String::new(),
-        published: true,
-    };
-    let page = services
-        .new_page(&crate::service::Principal::user(owner), &org.id, new)
-        .await
-        .map_err(service_failure)?;
-    println!(
-        "created page {} at {}/status/{}",
-        page.slug, config.public_url, page.public_slug
-    );
-    Ok(())
-}
-
-async fn key_command(config: &Config, command: KeyCommand) -> Result<(), Failure> {
-    let KeyCommand::Create {
-        org,
-        name,
-        scope,
-        page,
-        expires,
-        user,
-    } = command;
-    let write = match scope.as_str() {
-        "read" => false,
-        "write" => true,
-        _ => return Err(usage("--scope must be read or write")),
-    };
-    let services = offline_services(config).await?;
-    let org = services.org_by_slug(&org).await.map_err(service_failure)?;
-    let user = match user {
-        Some(email) => services.member_by_email(&org.id, &email).await,
-        None => services.org_owner(&org.id).await,
-    }
-    .map_err(|_| usage(format!("no such member of {}", org.slug)))?;
-    let page = match page {
-        Some(slug) => Some(
-            services
-                .page_id_by_slug(&org.id, &slug)
-                .await
-                .map_err(|_| usage(format!("no page `{slug}` in {}", org.slug)))?,
-        ),
-        None => None,
-    };
-    let new = crate::service::api_keys::NewKey {
-        name,
-        write,
-        page,
-        expires_in_days: expires,
-    };
-    let (_, secret) = services
-        .create_api_key(&crate::service::Principal::user(user), &org.id, new)
-        .await
-        .map_err(service_failure)?;
-    println!("{secret}");
-    Ok(())
-}
-
-async fn user_command(config: &Config, command: UserCommand) -> Result<(), Failure> {
-    let UserCommand::Create {
-        email,
-        password_stdin: _,
-        org,
-        role,
-        create_org,
-    } = command;
-    let role = Role::parse(&role).map_err(|e| usage(e.to_string()))?;
-    let mut password = String::new();
-    std::io::stdin()
-        .read_to_string(&mut password)
-        .map_err(|e| usage(format!("cannot read password: {e}")))?;
-    let password = password.trim_end_matches(['\n', '\r']);
-    let services = offline_services(config).await?;
-    let org = match services.org_by_slug(&org).await {
-        Ok(o) => o,
-        Err(ServiceError::NotFound(_)) if create_org => services
-            .create_org(&org, &org)
-            .await
-            .map_err(service_failure)?,
-        Err(ServiceError::NotFound(_)) => {
-            return Err(usage(format!(
-                "no organisation `{org}` (add --create-org to create it)"
-            )))
-        }
-        Err(e) => return Err(service_failure(e)),
-    };
-    let user = services
-        .create_user(&email, password, &org, role)
-        .await
-        .map_err(service_failure)?;
-    println!(
-        "created {} as {} of {}",
-        user.email,
-        role.as_str(),
-        org.slug
-    );
-    Ok(())
-}
-
-/// The services over a migrated database, for commands that run without the server.
-async fn offline_services(config: &Config) -> Result<Services, Failure> {
-    let store = crate::app::connect(config)
-        .await
-        .map_err(|e| runtime(e.to_string()))?;
-    store
-        .migrate()
-        .await
-        .map_err(|e| runtime(format!("migration failed: {e}")))?;
-    Ok(Services::new(
-        store,
-        std::sync::Arc::new(crate::clock::SystemClock),
-        config.security.clone(),
-    ))
-}
-
-fn service_failure(e: ServiceError) -> Failure {
-    match e {
-        ServiceError::Internal(inner) => runtime(format!("internal error: {inner}")),
-        other => usage(other.to_string()),
-    }
 }
 
 async fn serve(config: Config) -> Result<(), Failure> {
