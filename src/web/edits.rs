@@ -7,8 +7,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::Router;
 
-use super::admin::{incident_view, local_value, maintenance_view, parse_id, parse_local};
+use super::admin::{incident_view, parse_id};
 use super::form::{Fields, SignedForm};
+use super::maintenance_admin::{local_value, maintenance_view, parse_local};
 use super::pages_admin::{unprocessable, FormState};
 use super::WebError;
 use crate::domain::DomainError;

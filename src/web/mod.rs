@@ -16,6 +16,7 @@ mod form;
 mod history;
 mod invite;
 mod login;
+mod maintenance_admin;
 mod members;
 mod monitors;
 mod orgs;
