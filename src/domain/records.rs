@@ -214,3 +214,26 @@ pub enum MaintenanceFilter {
     /// Every scheduled one, whatever its window.
     Scheduled,
 }
+
+/// One member of an organisation, as the members page lists them.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub user_id: UserId,
+    pub email: String,
+    pub role: Role,
+    pub since: OffsetDateTime,
+}
+
+/// An invitation to join an organisation. The token itself is never stored, only its hash.
+#[derive(Clone, Debug)]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub org_id: OrgId,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: UserId,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub accepted_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+}

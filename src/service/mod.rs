@@ -13,6 +13,7 @@ pub mod drafts;
 pub mod edits;
 mod history;
 pub mod incidents;
+mod invitations;
 pub mod maintenance_edits;
 pub mod maintenances;
 pub mod members;

@@ -5,30 +5,8 @@ use time::OffsetDateTime;
 use super::{row, AnyRow, Result, Store, Tx};
 use crate::clock::to_millis;
 use crate::domain::Role;
+use crate::domain::{Invitation, Member};
 use crate::ids::{InvitationId, OrgId, UserId};
-
-/// One member of an organisation, as the members page lists them.
-#[derive(Clone, Debug)]
-pub struct Member {
-    pub user_id: UserId,
-    pub email: String,
-    pub role: Role,
-    pub since: OffsetDateTime,
-}
-
-/// An invitation to join an organisation. The token itself is never stored, only its hash.
-#[derive(Clone, Debug)]
-pub struct Invitation {
-    pub id: InvitationId,
-    pub org_id: OrgId,
-    pub email: String,
-    pub role: Role,
-    pub invited_by: UserId,
-    pub created_at: OffsetDateTime,
-    pub expires_at: OffsetDateTime,
-    pub accepted_at: Option<OffsetDateTime>,
-    pub revoked_at: Option<OffsetDateTime>,
-}
 
 const INVITATION_COLUMNS: &str =
     "invitation_id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at";
