@@ -1,7 +1,6 @@
 //! The Hosted MCP surface: tools, resources and prompts over the permission-checked services.
 //! Transport-free: the HTTP adapter authenticates the caller and hands an `McpCaller` in.
 
-pub mod args;
 pub mod caller;
 pub mod catalog;
 pub mod credentials;
@@ -12,7 +11,9 @@ pub mod prompts;
 pub mod resources;
 pub mod revision;
 pub mod scope;
+pub mod tool_args;
 pub mod tools;
+mod write_tools;
 
 pub use caller::McpCaller;
 pub use scope::McpScope;

@@ -3,9 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::args::{Args, InvalidParams};
 use super::caller::McpCaller;
 use super::scope::McpScope;
+use super::tool_args::InvalidParams;
 use super::tools::{self, ToolError};
 
 pub struct PromptArg {
@@ -218,6 +218,26 @@ pub async fn get(
         _ => return Err(InvalidParams(format!("unknown prompt `{name}`")).into()),
     };
     Ok((spec.description.to_owned(), text))
+}
+
+/// A prompt's arguments: strings, by name.
+struct Args<'a>(&'a Map<String, Value>);
+
+impl<'a> Args<'a> {
+    fn str(&self, name: &str) -> Result<&'a str, InvalidParams> {
+        match self.0.get(name) {
+            Some(Value::String(s)) => Ok(s),
+            Some(_) => Err(InvalidParams(format!("`{name}` must be a string"))),
+            None => Err(InvalidParams(format!("`{name}` is required"))),
+        }
+    }
+
+    fn opt_str(&self, name: &str) -> Result<Option<&'a str>, InvalidParams> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => self.str(name).map(Some),
+        }
+    }
 }
 
 fn as_map(v: &Value) -> &Map<String, Value> {

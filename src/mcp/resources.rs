@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::args::InvalidParams;
+use super::tool_args::InvalidParams;
 use super::caller::McpCaller;
 use super::scope::McpScope;
 use super::tools::ToolError;
