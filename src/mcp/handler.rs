@@ -15,9 +15,9 @@ use rmcp::{RoleServer, ServerHandler};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
+use super::catalog::ToolSpec;
 use super::resources::{self, ResourceError};
 use super::tools::ToolError;
-use super::catalog::ToolSpec;
 use super::{catalog, prompts, McpCaller};
 use crate::service::{ServiceError, Services};
 use crate::telemetry::metrics::{self, ToolOutcome};
@@ -50,8 +50,12 @@ impl StatusgateMcp {
 }
 
 /// Every tool as `tools/list` shows it, built once: a listing filters and clones these.
-static LISTED: LazyLock<Result<Vec<Tool>, ErrorData>> =
-    LazyLock::new(|| catalog::TOOLS.iter().map(|t| from_json(t.to_json())).collect());
+static LISTED: LazyLock<Result<Vec<Tool>, ErrorData>> = LazyLock::new(|| {
+    catalog::TOOLS
+        .iter()
+        .map(|t| from_json(t.to_json()))
+        .collect()
+});
 
 impl StatusgateMcp {
     /// `tools/list` for `c`: only the tools its scopes and ticked tool set allow. Shared by the SDK's
@@ -176,6 +180,20 @@ fn content_error(e: ResourceError, uri: &str) -> ErrorData {
     }
 }
 
+/// Every prompt failure is the arguments' fault as far as the client is told; an internal one is
+/// logged here, the one place it becomes an answer.
+fn prompt_error(e: ToolError) -> ErrorData {
+    match e {
+        ToolError::InvalidParams(p) => ErrorData::invalid_params(p.0, None),
+        ToolError::Service(e) => {
+            if let ServiceError::Internal(cause) = &e {
+                tracing::error!(error = ?cause, "prompt failed");
+            }
+            ErrorData::invalid_params(e.to_string(), None)
+        }
+    }
+}
+
 impl ServerHandler for StatusgateMcp {
     fn get_info(&self) -> ServerConfig {
         (*self.info).clone()
@@ -262,15 +280,9 @@ impl ServerHandler for StatusgateMcp {
         let c = caller(&ctx)?;
         let args = req.arguments.unwrap_or_default();
         let (description, text) =
-            match prompts::get(&self.services, &c, &self.base_url, &req.name, &args).await {
-                Ok(v) => v,
-                Err(ToolError::InvalidParams(p)) => {
-                    return Err(ErrorData::invalid_params(p.0, None))
-                }
-                Err(ToolError::Service(e)) => {
-                    return Err(ErrorData::invalid_params(e.to_string(), None))
-                }
-            };
+            prompts::get(&self.services, &c, &self.base_url, &req.name, &args)
+                .await
+                .map_err(prompt_error)?;
         let r: GetPromptResult = from_json(json!({
             "description": description,
             "messages": [{ "role": "user", "content": { "type": "text", "text": text } }],

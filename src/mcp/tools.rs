@@ -114,13 +114,18 @@ async fn list_incidents(cx: &Cx<'_>, a: args::ListIncidents) -> Result<Value, To
         args::Incidents::Draft => drafts_only(s.draft_incidents(who, page_id).await?),
         args::Incidents::Resolved => s.resolved_incidents(who, page_id, Some(limit)).await?,
     };
-    let shown = list.iter().take(usize::try_from(limit).unwrap_or(usize::MAX));
+    let shown = list
+        .iter()
+        .take(usize::try_from(limit).unwrap_or(usize::MAX));
     Ok(json!({ "incidents": shown.map(views::incident).collect::<Vec<_>>() }))
 }
 
 async fn get_incident(cx: &Cx<'_>, a: args::GetIncident) -> Result<Value, ToolError> {
     let limit = Count::or_default(a.limit);
-    let (incident, updates) = cx.services.incident(cx.who, &a.incident_id.0, Some(limit)).await?;
+    let (incident, updates) = cx
+        .services
+        .incident(cx.who, &a.incident_id.0, Some(limit))
+        .await?;
     if incident.page_id != a.page_id.0 {
         return Err(ServiceError::NotFound("incident").into());
     }
@@ -138,7 +143,9 @@ async fn list_maintenances(cx: &Cx<'_>, a: args::ListMaintenances) -> Result<Val
         args::Maintenances::Scheduled => MaintenanceFilter::Scheduled,
         args::Maintenances::Draft => {
             let list = drafts_only(s.draft_maintenances(who, page_id).await?);
-            return Ok(json!({ "maintenances": list.iter().map(views::maintenance).collect::<Vec<_>>() }));
+            return Ok(
+                json!({ "maintenances": list.iter().map(views::maintenance).collect::<Vec<_>>() }),
+            );
         }
     };
     let limit = Count::or_default(a.limit);

@@ -71,7 +71,8 @@ pub(crate) async fn schedule_maintenance(
     a: args::ScheduleMaintenance,
 ) -> Result<Value, ToolError> {
     let (s, who, page_id) = (cx.services, cx.who, &a.page_id.0);
-    let window = MaintenanceWindow::new(a.starts_at.0, a.ends_at.0, s.clock.now()).map_err(invalid)?;
+    let window =
+        MaintenanceWindow::new(a.starts_at.0, a.ends_at.0, s.clock.now()).map_err(invalid)?;
     let new = NewMaintenance {
         title: &a.title,
         window,

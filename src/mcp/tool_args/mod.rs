@@ -60,7 +60,10 @@ impl<'a> MapAccess<'a> for Fields<'a> {
             .map(Some)
     }
 
-    fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value, Self::Error> {
+    fn next_value_seed<V: DeserializeSeed<'a>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
         let (key, value) = self
             .pending
             .take()
@@ -82,7 +85,8 @@ pub fn schema<T: JsonSchema>() -> Value {
         top.remove("title");
         top.remove("description");
         // A tool without arguments still names its (empty) properties: some clients insist on them.
-        top.entry("properties").or_insert_with(|| Value::Object(Map::new()));
+        top.entry("properties")
+            .or_insert_with(|| Value::Object(Map::new()));
     }
     root.to_value()
 }
@@ -91,4 +95,3 @@ pub fn schema<T: JsonSchema>() -> Value {
 pub(crate) fn property<T: JsonSchema>(name: &str) -> Value {
     schema::<T>()["properties"][name].take()
 }
-

@@ -50,7 +50,11 @@ fn valid(schema: &Value, v: &Value) -> bool {
             None => schema["additionalProperties"] != json!(false),
         });
         let required = schema["required"].as_array().map_or(&[][..], Vec::as_slice);
-        known && required.iter().filter_map(Value::as_str).all(|r| o.contains_key(r))
+        known
+            && required
+                .iter()
+                .filter_map(Value::as_str)
+                .all(|r| o.contains_key(r))
     });
     type_ok && enum_ok && size_ok && object_ok
 }
@@ -69,8 +73,14 @@ fn check<T: ToolArgs>(example: Value) {
 
     let mut extra = args.clone();
     extra.insert("page".into(), json!(PAGE));
-    assert!(!valid(&served, &Value::Object(extra.clone())), "{}", T::TOOL);
-    let err = parse::<T>(&extra).err().expect("an unknown field is refused");
+    assert!(
+        !valid(&served, &Value::Object(extra.clone())),
+        "{}",
+        T::TOOL
+    );
+    let err = parse::<T>(&extra)
+        .err()
+        .expect("an unknown field is refused");
     assert!(err.0.contains("unknown field `page`"), "{}: {err}", T::TOOL);
 
     if tool.scope.is_write() {
@@ -79,7 +89,11 @@ fn check<T: ToolArgs>(example: Value) {
         assert!(served["properties"]["notify"].get("default").is_none());
         let mut silent = args.clone();
         silent.remove("notify");
-        assert!(!valid(&served, &Value::Object(silent.clone())), "{}", T::TOOL);
+        assert!(
+            !valid(&served, &Value::Object(silent.clone())),
+            "{}",
+            T::TOOL
+        );
         let err = parse::<T>(&silent).err().expect("notify is required");
         assert!(err.0.contains("`notify`"), "{}: {err}", T::TOOL);
     }
@@ -107,12 +121,16 @@ fn every_served_schema_is_its_parser() {
         "title": "Slow API", "stage": "identified", "draft": true,
         "affected_components": [{ "component_id": "cmp_1f", "status": "partial_outage" }],
     })));
-    check::<AddIncidentUpdate>(with(json!({ "incident_id": "inc_0a", "stage": "resolved" })));
+    check::<AddIncidentUpdate>(with(
+        json!({ "incident_id": "inc_0a", "stage": "resolved" }),
+    ));
     check::<ScheduleMaintenance>(with(json!({
         "title": "Upgrade", "starts_at": "2026-11-22T14:00:00Z", "ends_at": "2026-11-22T15:00:00+01:00",
         "component_ids": ["cmp_1f"],
     })));
-    check::<AddMaintenanceUpdate>(with(json!({ "maintenance_id": "mnt_2b", "state": "in_progress" })));
+    check::<AddMaintenanceUpdate>(with(
+        json!({ "maintenance_id": "mnt_2b", "state": "in_progress" }),
+    ));
 }
 
 #[test]
@@ -131,20 +149,31 @@ fn wrong_values_are_refused_naming_their_field() {
         ("notify", json!("yes")),
         ("draft", json!(1)),
         ("affected_components", json!(null)),
-        ("affected_components", json!([{ "component_id": "cmp_1", "status": "fine" }])),
+        (
+            "affected_components",
+            json!([{ "component_id": "cmp_1", "status": "fine" }]),
+        ),
     ] {
         let mut args = ok.clone();
         args[field] = bad;
         refused(args, field);
     }
     let limit = |v: Value| {
-        parse::<ListIncidents>(json!({ "page_id": PAGE, "limit": v }).as_object().expect("an object"))
-            .map(|a| Count::or_default(a.limit))
+        parse::<ListIncidents>(
+            json!({ "page_id": PAGE, "limit": v })
+                .as_object()
+                .expect("an object"),
+        )
+        .map(|a| Count::or_default(a.limit))
     };
-    assert_eq!(limit(json!(100_000)).ok(), Some(200), "clamped, not refused");
+    assert_eq!(
+        limit(json!(100_000)).ok(),
+        Some(200),
+        "clamped, not refused"
+    );
     assert_eq!(limit(json!(0)).ok(), Some(1));
     assert_eq!(limit(json!(null)).ok(), Some(20));
-    let err = limit(json!("ten")).err().expect("refused");
+    let err = limit(json!("ten")).expect_err("refused");
     assert_eq!(err.0, "`limit`: must be a whole number from 1 to 200");
     assert!(limit(json!(1.5)).is_err());
 }

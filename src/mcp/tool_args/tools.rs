@@ -161,4 +161,3 @@ tool! {
     ScheduleMaintenance => "schedule_maintenance",
     AddMaintenanceUpdate => "add_maintenance_update",
 }
-

@@ -244,4 +244,3 @@ pub enum Maintenances {
     Scheduled,
     Draft,
 }
-
