@@ -73,29 +73,33 @@ impl Direct {
                 .map(ServerResult::ListToolsResult),
             _ => return None,
         };
-        let message: ServerJsonRpcMessage = match result {
-            Ok(mut r) => {
-                // What rmcp does for a peer older than 2026-07-28.
-                r.strip_result_type_for_legacy_peer();
-                JsonRpcMessage::response(r, id.clone())
-            }
-            Err(e) => JsonRpcMessage::error(e, Some(id.clone())),
-        };
         // The call has run: from here on it is answered here, never handed to rmcp to run again.
-        let body = serde_json::to_vec(&message).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "serialising a direct answer failed");
-            let fail = ErrorData::internal_error("could not encode the answer", None);
-            let fail: ServerJsonRpcMessage = JsonRpcMessage::error(fail, Some(id));
-            serde_json::to_vec(&fail).unwrap_or_default()
-        });
-        let mut resp = Response::new(Body::from(body));
-        *resp.status_mut() = StatusCode::OK;
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        Some(resp)
+        Some(respond(result, id))
     }
+}
+
+/// The JSON-RPC answer as rmcp would send it to a peer older than 2026-07-28.
+fn respond(result: Result<ServerResult, ErrorData>, id: RequestId) -> Response {
+    let message: ServerJsonRpcMessage = match result {
+        Ok(mut r) => {
+            r.strip_result_type_for_legacy_peer();
+            JsonRpcMessage::response(r, id.clone())
+        }
+        Err(e) => JsonRpcMessage::error(e, Some(id.clone())),
+    };
+    let body = serde_json::to_vec(&message).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "serialising a direct answer failed");
+        let fail = ErrorData::internal_error("could not encode the answer", None);
+        let fail: ServerJsonRpcMessage = JsonRpcMessage::error(fail, Some(id));
+        serde_json::to_vec(&fail).unwrap_or_default()
+    });
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::OK;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
 }
 
 /// The transport checks rmcp makes before dispatch.

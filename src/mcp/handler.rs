@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::catalog::ToolSpec;
+use super::incoming::Permitted;
 use super::resources::{self, ResourceError};
 use super::tools::ToolError;
 use super::{catalog, prompts, McpCaller};
@@ -78,7 +79,7 @@ impl StatusgateMcp {
         })
     }
 
-    /// `tools/call` for `c` from rmcp's dispatch. A hidden tool is answered exactly like an unknown one.
+    /// `tools/call` for `c`, looked up here. A hidden tool is answered exactly like an unknown one.
     pub async fn call_tool_for(
         &self,
         c: &McpCaller,
@@ -212,9 +213,18 @@ impl ServerHandler for StatusgateMcp {
         req: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        self.call_tool_for(&caller(&ctx)?, req)
-            .await
-            .map(Into::into)
+        let c = caller(&ctx)?;
+        // The tool the guard found and allowed for this very name, if it judged the body.
+        let judged = ctx
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Permitted>())
+            .filter(|p| p.0.name == req.name);
+        match judged {
+            Some(Permitted(spec)) => self.call_permitted(&c, spec, req).await,
+            None => self.call_tool_for(&c, req).await,
+        }
+        .map(Into::into)
     }
 
     async fn list_resources(

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use axum::body::{to_bytes, Body};
+use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -24,7 +24,7 @@ use super::admit::{authenticate, challenge, check_origin, json_rpc_error, API_KE
 pub use super::admit::{AuthFailure, AuthFuture, Authenticate};
 use super::direct::Direct;
 use super::handler::StatusgateMcp;
-use super::incoming::Incoming;
+use super::incoming::{Incoming, Permitted};
 use super::{catalog, McpCaller, McpScope};
 use crate::service::Services;
 use crate::telemetry::metrics::{self, ToolOutcome};
@@ -132,37 +132,15 @@ fn cors(origins: Arc<[String]>) -> CorsLayer {
 #[tracing::instrument(name = "mcp", skip_all, fields(rpc = Empty, tool = Empty))]
 async fn serve(State(mcp): State<Arc<Mcp>>, req: Request) -> Response {
     let state = &mcp.http;
-    if let Err(r) = check_origin(state, req.headers()) {
-        return r;
-    }
-    if req.method() != Method::POST {
-        // Stateless: no GET stream and no sessions to delete.
-        let mut r = json_rpc_error(StatusCode::METHOD_NOT_ALLOWED, -32600, "use POST");
-        r.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return r;
-    }
-    let caller = match authenticate(state, req.headers(), req.uri().query()).await {
+    let caller = match admit_post(state, req.method(), req.headers(), req.uri().query()).await {
         Ok(c) => c,
         Err(r) => return r,
     };
     let (mut parts, body) = req.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
-        return json_rpc_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            -32600,
-            "request body too large",
-        );
+    let bytes = match read_body(&parts.headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
     };
-    if declares_json(&parts.headers)
-        && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err()
-    {
-        return json_rpc_error(
-            StatusCode::BAD_REQUEST,
-            -32700,
-            "parse error: the body is not valid JSON",
-        );
-    }
     normalise_accept(&mut parts.headers);
     let incoming = Incoming::read(&bytes, &caller);
     name_in_span(&incoming);
@@ -177,6 +155,9 @@ async fn serve(State(mcp): State<Arc<Mcp>>, req: Request) -> Response {
     }
     // rmcp reads the body again: only for what the direct path leaves.
     parts.extensions.insert(caller);
+    if let Some(tool) = permitted {
+        parts.extensions.insert(Permitted(tool));
+    }
     let patch = super::revision::needs_result_type(&parts.headers);
     let resp = mcp
         .sdk
@@ -188,6 +169,43 @@ async fn serve(State(mcp): State<Arc<Mcp>>, req: Request) -> Response {
     } else {
         resp
     }
+}
+
+/// `Origin`, then the method (only POST: stateless, no GET stream and no sessions to delete), then the
+/// credential.
+async fn admit_post(
+    state: &McpHttp,
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<McpCaller, Response> {
+    check_origin(state, headers)?;
+    if method != Method::POST {
+        let mut r = json_rpc_error(StatusCode::METHOD_NOT_ALLOWED, -32600, "use POST");
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return Err(r);
+    }
+    authenticate(state, headers, query).await
+}
+
+/// The body, at most `MAX_BODY` bytes, and JSON if it says it is.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
+        return Err(json_rpc_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            -32600,
+            "request body too large",
+        ));
+    };
+    if declares_json(headers) && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
+        return Err(json_rpc_error(
+            StatusCode::BAD_REQUEST,
+            -32700,
+            "parse error: the body is not valid JSON",
+        ));
+    }
+    Ok(bytes)
 }
 
 /// The method and, for a tool call, the catalog's name of the tool: never text the client chose.

@@ -50,6 +50,11 @@ impl<'a> Incoming<'a> {
     }
 }
 
+/// The tool a `tools/call` names, found in the catalog and allowed to the caller when the body was
+/// judged: rides in the request extensions to rmcp's dispatch, so the fallback does not look again.
+#[derive(Clone, Copy)]
+pub struct Permitted(pub &'static ToolSpec);
+
 /// The tool a call names, and what the call needs beyond what the caller has.
 fn judge(
     caller: &McpCaller,

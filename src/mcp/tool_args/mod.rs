@@ -90,8 +90,3 @@ pub fn schema<T: JsonSchema>() -> Value {
     }
     root.to_value()
 }
-
-/// One property's schema from `T`'s, for schemas built around it (the page server's).
-pub(crate) fn property<T: JsonSchema>(name: &str) -> Value {
-    schema::<T>()["properties"][name].take()
-}

@@ -61,7 +61,7 @@ fn valid(schema: &Value, v: &Value) -> bool {
 
 /// The catalog serves `T`'s schema for `T::TOOL`, and `example` passes both schema and parser, while an
 /// added field and a dropped `notify` pass neither.
-fn check<T: ToolArgs>(example: Value) {
+fn check<T: ToolArgs>(example: Value) -> &'static str {
     let tool = catalog::tool(T::TOOL).expect("the tool is in the catalog");
     let served = (tool.input)();
     assert_eq!(served, schema::<T>(), "{}", T::TOOL);
@@ -97,6 +97,7 @@ fn check<T: ToolArgs>(example: Value) {
         let err = parse::<T>(&silent).err().expect("notify is required");
         assert!(err.0.contains("`notify`"), "{}: {err}", T::TOOL);
     }
+    T::TOOL
 }
 
 #[test]
@@ -109,28 +110,33 @@ fn every_served_schema_is_its_parser() {
             .extend(extra.as_object().expect("an object").clone());
         v
     };
-    check::<ListStatusPages>(json!({}));
-    check::<GetPageSummary>(json!({ "page_id": PAGE }));
-    check::<ListIncidents>(json!({ "page_id": PAGE, "status": "resolved", "limit": 5 }));
-    check::<GetIncident>(json!({ "page_id": PAGE, "incident_id": "inc_0a", "limit": null }));
-    check::<ListMaintenances>(json!({ "page_id": PAGE, "filter": "draft" }));
-    check::<GetAnalyticsSummary>(json!({ "page_id": PAGE, "window_days": 7 }));
-    check::<ListBeats>(json!({ "page_id": PAGE }));
-    check::<ListRecentBeatFailures>(json!({ "page_id": PAGE, "limit": 200 }));
-    check::<CreateIncident>(with(json!({
-        "title": "Slow API", "stage": "identified", "draft": true,
-        "affected_components": [{ "component_id": "cmp_1f", "status": "partial_outage" }],
-    })));
-    check::<AddIncidentUpdate>(with(
-        json!({ "incident_id": "inc_0a", "stage": "resolved" }),
-    ));
-    check::<ScheduleMaintenance>(with(json!({
-        "title": "Upgrade", "starts_at": "2026-11-22T14:00:00Z", "ends_at": "2026-11-22T15:00:00+01:00",
-        "component_ids": ["cmp_1f"],
-    })));
-    check::<AddMaintenanceUpdate>(with(
-        json!({ "maintenance_id": "mnt_2b", "state": "in_progress" }),
-    ));
+    let checked = [
+        check::<ListStatusPages>(json!({})),
+        check::<GetPageSummary>(json!({ "page_id": PAGE })),
+        check::<ListIncidents>(json!({ "page_id": PAGE, "status": "resolved", "limit": 5 })),
+        check::<GetIncident>(json!({ "page_id": PAGE, "incident_id": "inc_0a", "limit": null })),
+        check::<ListMaintenances>(json!({ "page_id": PAGE, "filter": "draft" })),
+        check::<GetAnalyticsSummary>(json!({ "page_id": PAGE, "window_days": 7 })),
+        check::<ListBeats>(json!({ "page_id": PAGE })),
+        check::<ListRecentBeatFailures>(json!({ "page_id": PAGE, "limit": 200 })),
+        check::<CreateIncident>(with(json!({
+            "title": "Slow API", "stage": "identified", "draft": true,
+            "affected_components": [{ "component_id": "cmp_1f", "status": "partial_outage" }],
+        }))),
+        check::<AddIncidentUpdate>(with(
+            json!({ "incident_id": "inc_0a", "stage": "resolved" }),
+        )),
+        check::<ScheduleMaintenance>(with(json!({
+            "title": "Upgrade", "starts_at": "2026-11-22T14:00:00Z",
+            "ends_at": "2026-11-22T15:00:00+01:00", "component_ids": ["cmp_1f"],
+        }))),
+        check::<AddMaintenanceUpdate>(with(
+            json!({ "maintenance_id": "mnt_2b", "state": "in_progress" }),
+        )),
+    ];
+    for t in catalog::TOOLS {
+        assert!(checked.contains(&t.name), "{} has no check", t.name);
+    }
 }
 
 #[test]
