@@ -39,12 +39,31 @@ id_kind!(IncidentId, None);
 id_kind!(MaintenanceId, None);
 id_kind!(ComponentId, None);
 
+/// Reads a string and hands it to `parse` without copying it first; `parse` says what is wrong.
+fn from_str<'de, D: Deserializer<'de>, T>(
+    d: D,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, D::Error> {
+    struct Text<F>(F);
+    impl<'de, T, F: FnOnce(&str) -> Result<T, String>> de::Visitor<'de> for Text<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+            (self.0)(v).map_err(E::custom)
+        }
+    }
+    d.deserialize_str(Text(parse))
+}
+
 impl<'de, T: IdKind> Deserialize<'de> for Id<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Cow::<'de, str>::deserialize(d)?;
-        T::parse(&raw)
-            .map(Id)
-            .ok_or_else(|| de::Error::custom(format_args!("`{raw}` is not a valid id")))
+        from_str(d, |raw| {
+            T::parse(raw)
+                .map(Id)
+                .ok_or_else(|| format!("`{raw}` is not a valid id"))
+        })
     }
 }
 
@@ -101,10 +120,11 @@ pub struct Instant(pub OffsetDateTime);
 
 impl<'de> Deserialize<'de> for Instant {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Cow::<'de, str>::deserialize(d)?;
-        OffsetDateTime::parse(&raw, &time::format_description::well_known::Rfc3339)
-            .map(Instant)
-            .map_err(|_| de::Error::custom("must be an RFC 3339 time like 2026-11-22T14:00:00Z"))
+        from_str(d, |raw| {
+            OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+                .map(Instant)
+                .map_err(|_| "must be an RFC 3339 time like 2026-11-22T14:00:00Z".to_owned())
+        })
     }
 }
 
@@ -121,8 +141,9 @@ impl JsonSchema for Instant {
 }
 
 pub(super) fn message<'de, D: Deserializer<'de>>(d: D) -> Result<Message, D::Error> {
-    let raw = Cow::<'de, str>::deserialize(d)?;
-    Message::parse("message", &raw).map_err(de::Error::custom)
+    from_str(d, |raw| {
+        Message::parse("message", raw).map_err(|e| e.to_string())
+    })
 }
 
 // The stages an incident may open in. (Plain comments on these types: a doc comment would be
