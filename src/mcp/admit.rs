@@ -68,6 +68,30 @@ fn unauthorized(state: &McpHttp, error: Option<&str>, message: &str) -> Response
     r
 }
 
+/// An API key in its own header, if one came; one credential per request.
+#[allow(clippy::result_large_err)] // The error is the response itself, built once.
+fn api_key<'a>(state: &McpHttp, headers: &'a HeaderMap) -> Option<Result<&'a str, Response>> {
+    let keys: Vec<&HeaderValue> = headers.get_all(API_KEY_HEADER).iter().collect();
+    let [key, rest @ ..] = keys.as_slice() else {
+        return None;
+    };
+    if !rest.is_empty() || headers.contains_key(header::AUTHORIZATION) {
+        return Some(Err(json_rpc_error(
+            StatusCode::BAD_REQUEST,
+            -32600,
+            "send one credential",
+        )));
+    }
+    Some(match key.to_str().map(str::trim) {
+        Ok(k) if !k.is_empty() => Ok(k),
+        _ => Err(unauthorized(
+            state,
+            Some("invalid_request"),
+            "empty API key",
+        )),
+    })
+}
+
 /// The bearer token, or the response that refuses the request.
 #[allow(clippy::result_large_err)] // The error is the response itself, built once.
 fn bearer<'a>(
@@ -83,24 +107,8 @@ fn bearer<'a>(
             "tokens are accepted only in the Authorization header",
         ));
     }
-    // An API key may come in its own header instead; one credential per request.
-    let keys: Vec<&HeaderValue> = headers.get_all(API_KEY_HEADER).iter().collect();
-    if let [key, rest @ ..] = keys.as_slice() {
-        if !rest.is_empty() || headers.contains_key(header::AUTHORIZATION) {
-            return Err(json_rpc_error(
-                StatusCode::BAD_REQUEST,
-                -32600,
-                "send one credential",
-            ));
-        }
-        return match key.to_str().map(str::trim) {
-            Ok(k) if !k.is_empty() => Ok(k),
-            _ => Err(unauthorized(
-                state,
-                Some("invalid_request"),
-                "empty API key",
-            )),
-        };
+    if let Some(key) = api_key(state, headers) {
+        return key;
     }
     let values: Vec<&HeaderValue> = headers.get_all(header::AUTHORIZATION).iter().collect();
     let value = match values.as_slice() {
