@@ -5,9 +5,12 @@
 //! is not sure about, goes to rmcp unchanged: the direct path only answers requests rmcp would accept, and
 //! answers them with the bytes rmcp would send.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
+use super::catalog::ToolSpec;
+use super::handler::{unknown_tool, StatusgateMcp};
+use super::incoming::Envelope;
+use super::McpCaller;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -15,53 +18,6 @@ use rmcp::model::{
     CallToolRequestParams, ErrorData, JsonRpcMessage, ProtocolVersion, RequestId,
     ServerJsonRpcMessage, ServerResult,
 };
-use serde::Deserialize;
-use serde_json::Value;
-
-use super::handler::StatusgateMcp;
-use super::McpCaller;
-
-/// One JSON-RPC message, read once: the guard checks its scope from this, and the direct path answers it.
-#[derive(Deserialize)]
-#[serde(remote = "Self")]
-pub struct Envelope<'a> {
-    #[serde(borrow, default)]
-    jsonrpc: Option<Cow<'a, str>>,
-    /// Checked for a number or string only on the direct path; rmcp has its own rules.
-    #[serde(default)]
-    id: Option<Value>,
-    #[serde(borrow, default)]
-    method: Option<Cow<'a, str>>,
-    #[serde(default)]
-    pub params: Value,
-}
-
-/// Only an object is a JSON-RPC message. The derived reader alone would also take an array field by
-/// field (`["2.0", 1, "tools/list"]`), which rmcp refuses: the direct path must not answer it either.
-impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Object<'a>(std::marker::PhantomData<Envelope<'a>>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Object<'a> {
-            type Value = Envelope<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON-RPC message object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<Self::Value, A::Error> {
-                Envelope::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-            }
-        }
-        d.deserialize_map(Object(std::marker::PhantomData))
-    }
-}
-
-impl Envelope<'_> {
-    pub fn method(&self) -> Option<&str> {
-        self.method.as_deref()
-    }
-}
 
 /// The `_meta` key by which a request negotiates its revision on its own (2026-07-28).
 const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
@@ -80,12 +36,14 @@ impl Direct {
     }
 
     /// The answer to `msg`, or `None` when rmcp should answer it. `headers` are the request's, with
-    /// `Accept` already normalised.
+    /// `Accept` already normalised; `permitted` is the tool a `tools/call` names when the caller may use
+    /// it, as the guard found it in the catalog.
     pub async fn answer(
         &self,
         headers: &HeaderMap,
         caller: &McpCaller,
         msg: Envelope<'_>,
+        permitted: Option<&'static ToolSpec>,
     ) -> Option<Response> {
         if !self.transport.agrees(headers) || msg.jsonrpc.as_deref() != Some("2.0") {
             return None;
@@ -103,10 +61,11 @@ impl Direct {
             "tools/call" => {
                 // Malformed params get rmcp's own error.
                 let params: CallToolRequestParams = serde_json::from_value(msg.params).ok()?;
-                self.handler
-                    .call_tool_for(caller, params)
-                    .await
-                    .map(ServerResult::CallToolResult)
+                match permitted {
+                    Some(spec) => self.handler.call_permitted(caller, spec, params).await,
+                    None => Err(unknown_tool(None, &params.name)),
+                }
+                .map(ServerResult::CallToolResult)
             }
             "tools/list" if msg.params.is_null() || msg.params.is_object() => self
                 .handler
@@ -114,29 +73,33 @@ impl Direct {
                 .map(ServerResult::ListToolsResult),
             _ => return None,
         };
-        let message: ServerJsonRpcMessage = match result {
-            Ok(mut r) => {
-                // What rmcp does for a peer older than 2026-07-28.
-                r.strip_result_type_for_legacy_peer();
-                JsonRpcMessage::response(r, id.clone())
-            }
-            Err(e) => JsonRpcMessage::error(e, Some(id.clone())),
-        };
         // The call has run: from here on it is answered here, never handed to rmcp to run again.
-        let body = serde_json::to_vec(&message).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "serialising a direct answer failed");
-            let fail = ErrorData::internal_error("could not encode the answer", None);
-            let fail: ServerJsonRpcMessage = JsonRpcMessage::error(fail, Some(id));
-            serde_json::to_vec(&fail).unwrap_or_default()
-        });
-        let mut resp = Response::new(Body::from(body));
-        *resp.status_mut() = StatusCode::OK;
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        Some(resp)
+        Some(respond(result, id))
     }
+}
+
+/// The JSON-RPC answer as rmcp would send it to a peer older than 2026-07-28.
+fn respond(result: Result<ServerResult, ErrorData>, id: RequestId) -> Response {
+    let message: ServerJsonRpcMessage = match result {
+        Ok(mut r) => {
+            r.strip_result_type_for_legacy_peer();
+            JsonRpcMessage::response(r, id.clone())
+        }
+        Err(e) => JsonRpcMessage::error(e, Some(id.clone())),
+    };
+    let body = serde_json::to_vec(&message).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "serialising a direct answer failed");
+        let fail = ErrorData::internal_error("could not encode the answer", None);
+        let fail: ServerJsonRpcMessage = JsonRpcMessage::error(fail, Some(id));
+        serde_json::to_vec(&fail).unwrap_or_default()
+    });
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::OK;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
 }
 
 /// The transport checks rmcp makes before dispatch.
@@ -217,21 +180,6 @@ mod tests {
             .collect();
         pairs.push(change);
         headers(&pairs)
-    }
-
-    #[test]
-    fn only_an_object_is_an_envelope() {
-        let msg = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#;
-        let env = serde_json::from_slice::<Envelope<'_>>(msg).expect("an object reads");
-        assert_eq!(env.method(), Some("tools/list"));
-        for not_one in [
-            &br#"["2.0",1,"tools/list"]"#[..],
-            b"[]",
-            b"\"tools/list\"",
-            br#"{"method":"tools/list","method":"tools/call"}"#,
-        ] {
-            assert!(serde_json::from_slice::<Envelope<'_>>(not_one).is_err());
-        }
     }
 
     #[test]

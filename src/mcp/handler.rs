@@ -2,19 +2,21 @@
 //! reads the authenticated `McpCaller` the HTTP layer put into the request and defers to the
 //! transport-free catalog, tools, resources and prompts.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
     GetPromptRequestParams, GetPromptResponse, GetPromptResult, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerConfig,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
+use super::catalog::ToolSpec;
+use super::incoming::Permitted;
 use super::resources::{self, ResourceError};
 use super::tools::ToolError;
 use super::{catalog, prompts, McpCaller};
@@ -48,32 +50,54 @@ impl StatusgateMcp {
     }
 }
 
+/// Every tool as `tools/list` shows it, built once: a listing filters and clones these.
+static LISTED: LazyLock<Result<Vec<Tool>, ErrorData>> = LazyLock::new(|| {
+    catalog::TOOLS
+        .iter()
+        .map(|t| from_json(t.to_json()))
+        .collect()
+});
+
 impl StatusgateMcp {
     /// `tools/list` for `c`: only the tools its scopes and ticked tool set allow. Shared by the SDK's
     /// dispatch and the direct path in `super::direct`, so both answer the same.
     pub fn tools_for(&self, c: &McpCaller) -> Result<ListToolsResult, ErrorData> {
-        let tools: Vec<Value> = catalog::TOOLS
+        let tools = catalog::TOOLS
             .iter()
-            .filter(|t| c.may_use(t))
-            .map(|t| t.to_json())
+            .zip(LISTED.as_ref().map_err(Clone::clone)?)
+            .filter(|(t, _)| c.may_use(t))
+            .map(|(_, listed)| listed.clone())
             .collect();
-        from_json(json!({ "tools": tools }))
+        // As a result read from JSON would be: no `resultType`, which only 2026-07-28 adds.
+        Ok(ListToolsResult {
+            result_type: None,
+            meta: None,
+            next_cursor: None,
+            ttl_ms: None,
+            cache_scope: None,
+            tools,
+        })
     }
 
-    /// `tools/call` for `c`. A hidden tool is answered exactly like an unknown one.
+    /// `tools/call` for `c`, looked up here. A hidden tool is answered exactly like an unknown one.
     pub async fn call_tool_for(
         &self,
         c: &McpCaller,
         req: CallToolRequestParams,
     ) -> Result<CallToolResult, ErrorData> {
-        let Some(spec) = catalog::tool(&req.name).filter(|t| c.may_use(t)) else {
-            let named = catalog::tool(&req.name).map_or("unknown", |t| t.name);
-            metrics::tool_call(named, ToolOutcome::Refused);
-            return Err(ErrorData::invalid_params(
-                format!("unknown tool `{}`", req.name),
-                None,
-            ));
-        };
+        match catalog::tool(&req.name) {
+            Some(spec) if c.may_use(spec) => self.call_permitted(c, spec, req).await,
+            found => Err(unknown_tool(found, &req.name)),
+        }
+    }
+
+    /// `tools/call` of a tool `c` was found to be allowed to use, counted for the metrics.
+    pub async fn call_permitted(
+        &self,
+        c: &McpCaller,
+        spec: &'static ToolSpec,
+        req: CallToolRequestParams,
+    ) -> Result<CallToolResult, ErrorData> {
         let args = req.arguments.unwrap_or_default();
         let result = tool_result(
             super::tools::call(&self.services, c, &self.base_url, spec.name, &args).await,
@@ -86,6 +110,14 @@ impl StatusgateMcp {
         metrics::tool_call(spec.name, outcome);
         result
     }
+}
+
+/// The answer to a call of a tool that does not exist or that the caller may not see (counted as
+/// refused): the same either way, so a hidden tool's existence is not given away.
+pub fn unknown_tool(found: Option<&'static ToolSpec>, asked: &str) -> ErrorData {
+    metrics::tool_call(found.map_or("unknown", |t| t.name), ToolOutcome::Refused);
+    tracing::debug!(tool = asked, "unknown or hidden tool");
+    ErrorData::invalid_params(format!("unknown tool `{asked}`"), None)
 }
 
 pub(crate) fn from_json<T: DeserializeOwned>(v: Value) -> Result<T, ErrorData> {
@@ -101,20 +133,27 @@ fn caller(ctx: &RequestContext<RoleServer>) -> Result<McpCaller, ErrorData> {
         .ok_or_else(|| ErrorData::invalid_request("not authenticated", None))
 }
 
-/// Domain refusals go back as tool results the model can act on; argument errors as -32602.
+/// Domain refusals go back as tool results the model can act on; argument errors as -32602. Each
+/// error is logged here, where it becomes the answer, and nowhere else.
 fn tool_result(r: Result<Value, ToolError>) -> Result<CallToolResult, ErrorData> {
     match r {
         Ok(v) => Ok(CallToolResult::structured(v)),
-        Err(ToolError::InvalidParams(e)) => Err(ErrorData::invalid_params(e.0, None)),
+        Err(ToolError::InvalidParams(e)) => {
+            tracing::debug!(error = %e, "tool arguments refused");
+            Err(ErrorData::invalid_params(e.0, None))
+        }
         Err(ToolError::Service(ServiceError::Internal(e))) => {
             tracing::error!(error = ?e, "tool failed");
             Ok(CallToolResult::error(vec![ContentBlock::text(
                 "statusgate hit an internal error; try again later",
             )]))
         }
-        Err(ToolError::Service(e)) => Ok(CallToolResult::structured_error(
-            json!({ "error": e.to_string() }),
-        )),
+        Err(ToolError::Service(e)) => {
+            tracing::debug!(error = %e, "tool refused");
+            Ok(CallToolResult::structured_error(
+                json!({ "error": e.to_string() }),
+            ))
+        }
     }
 }
 
@@ -142,6 +181,20 @@ fn content_error(e: ResourceError, uri: &str) -> ErrorData {
     }
 }
 
+/// Every prompt failure is the arguments' fault as far as the client is told; an internal one is
+/// logged here, the one place it becomes an answer.
+fn prompt_error(e: ToolError) -> ErrorData {
+    match e {
+        ToolError::InvalidParams(p) => ErrorData::invalid_params(p.0, None),
+        ToolError::Service(e) => {
+            if let ServiceError::Internal(cause) = &e {
+                tracing::error!(error = ?cause, "prompt failed");
+            }
+            ErrorData::invalid_params(e.to_string(), None)
+        }
+    }
+}
+
 impl ServerHandler for StatusgateMcp {
     fn get_info(&self) -> ServerConfig {
         (*self.info).clone()
@@ -160,9 +213,18 @@ impl ServerHandler for StatusgateMcp {
         req: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        self.call_tool_for(&caller(&ctx)?, req)
-            .await
-            .map(Into::into)
+        let c = caller(&ctx)?;
+        // The tool the guard found and allowed for this very name, if it judged the body.
+        let judged = ctx
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Permitted>())
+            .filter(|p| p.0.name == req.name);
+        match judged {
+            Some(Permitted(spec)) => self.call_permitted(&c, spec, req).await,
+            None => self.call_tool_for(&c, req).await,
+        }
+        .map(Into::into)
     }
 
     async fn list_resources(
@@ -228,15 +290,9 @@ impl ServerHandler for StatusgateMcp {
         let c = caller(&ctx)?;
         let args = req.arguments.unwrap_or_default();
         let (description, text) =
-            match prompts::get(&self.services, &c, &self.base_url, &req.name, &args).await {
-                Ok(v) => v,
-                Err(ToolError::InvalidParams(p)) => {
-                    return Err(ErrorData::invalid_params(p.0, None))
-                }
-                Err(ToolError::Service(e)) => {
-                    return Err(ErrorData::invalid_params(e.to_string(), None))
-                }
-            };
+            prompts::get(&self.services, &c, &self.base_url, &req.name, &args)
+                .await
+                .map_err(prompt_error)?;
         let r: GetPromptResult = from_json(json!({
             "description": description,
             "messages": [{ "role": "user", "content": { "type": "text", "text": text } }],

@@ -3,9 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::args::{Args, InvalidParams};
 use super::caller::McpCaller;
 use super::scope::McpScope;
+use super::tool_args::InvalidParams;
 use super::tools::{self, ToolError};
 
 pub struct PromptArg {
@@ -128,96 +128,167 @@ pub async fn get(
     for arg in spec.args.iter().filter(|a| a.required) {
         a.str(arg.name)?;
     }
-    let page = json!({ "page_id": a.str("page_id")? });
-    let summary = tools::call(
+    let live = Live {
         services,
         caller,
         base_url,
-        "get_page_summary",
-        as_map(&page),
-    )
-    .await?;
+        page: a.str("page_id")?,
+    };
+    let summary = live
+        .tool("get_page_summary", json!({ "page_id": live.page }))
+        .await?;
     let text = match name {
-        "draft_customer_incident" => format!(
-            "Draft a short, calm, customer-facing incident announcement for this status page. Say what is \
-             affected and what we are doing; no speculation about causes, no internal names. Suggest a title, \
-             a stage (investigating unless the cause is known) and which components are affected with which \
-             status. Do not post it: show it to me first, and ask whether subscribers should be notified.\n\n\
-             What we observe: {}\n\nCurrent page state:\n{summary:#}",
-            a.str("what_happened")?
-        ),
+        "draft_customer_incident" => draft_customer_incident(&a, &summary)?,
         "draft_incident_update" | "review_existing_incident_state" => {
-            let args = json!({ "page_id": a.str("page_id")?, "incident_id": a.str("incident_id")?, "limit": 50 });
-            let incident = tools::call(services, caller, base_url, "get_incident", as_map(&args)).await?;
-            if name == "draft_incident_update" {
-                format!(
-                    "Draft the next customer-facing update for this incident: what changed, what is next, when \
-                     the next update will come. Keep earlier wording consistent. Do not post it without my \
-                     confirmation, and ask whether subscribers should be notified.\n\nProgress: {}\n\n\
-                     Incident:\n{incident:#}",
-                    a.opt_str("progress")?.unwrap_or("(not given)")
-                )
-            } else {
-                format!(
-                    "Review this incident. Does its stage still match the latest update? Are the affected \
-                     components and their statuses still right, given the page state? Is an update overdue? \
-                     Answer with concrete suggestions; change nothing.\n\nIncident:\n{incident:#}\n\n\
-                     Page:\n{summary:#}"
-                )
-            }
+            incident(&live, &a, name, &summary).await?
         }
-        "plan_maintenance_window" => {
-            let args = json!({ "page_id": a.str("page_id")?, "filter": "scheduled", "limit": 50 });
-            let scheduled = tools::call(services, caller, base_url, "list_maintenances", as_map(&args)).await?;
-            format!(
-                "Plan a maintenance window for this work. Avoid overlapping scheduled maintenance and any open \
-                 incident; propose start and end times in UTC, the affected components, and a customer-facing \
-                 message. Do not schedule it without my confirmation.\n\nWork: {}\n\nScheduled maintenance:\n\
-                 {scheduled:#}\n\nPage:\n{summary:#}",
-                a.str("work")?
-            )
-        }
-        "summarize_current_beat_health" => {
-            let beats = tools::call(services, caller, base_url, "list_beats", as_map(&page)).await?;
-            let failures = tools::call(services, caller, base_url, "list_recent_beat_failures", as_map(&page)).await?;
-            format!(
-                "Summarise the health of this page's monitors in a few lines: which pass, which fail and \
-                 since when, and whether the page's component statuses still match what the monitors see. \
-                 Change nothing.\n\nMonitors:\n{beats:#}\n\nRecent failures:\n{failures:#}\n\nPage:\n{summary:#}"
-            )
-        }
-        "investigate_beat_failure" => {
-            let uri = format!(
-                "statusgate://pages/{}/beats/{}/recent-events?limit=50",
-                a.str("page_id")?,
-                a.str("monitor_id")?
-            );
-            let events = super::resources::read(services, caller, base_url, &uri).await.map_err(|e| match e {
-                super::resources::ResourceError::Tool(t) => t,
-                other => ToolError::InvalidParams(InvalidParams(other.to_string())),
-            })?;
-            format!(
-                "Investigate this monitor's failures: when they started, what the errors and status codes \
-                 say, whether latency changed first, and the most likely causes to check. Suggest whether an \
-                 incident is warranted; do not open one without my confirmation.\n\nMonitor and runs:\n\
-                 {events:#}\n\nPage:\n{summary:#}"
-            )
-        }
-        "review_pending_beat_action" => {
-            let uri = format!("statusgate://pages/{}/beats/pending-actions", a.str("page_id")?);
-            let actions = super::resources::read(services, caller, base_url, &uri).await.map_err(|e| match e {
-                super::resources::ResourceError::Tool(t) => t,
-                other => ToolError::InvalidParams(InvalidParams(other.to_string())),
-            })?;
-            format!(
-                "Review each pending action the monitors propose. For each, recommend approve or reject with \
-                 one sentence of reasoning from the page state; a person decides in statusgate.\n\n\
-                 Pending actions:\n{actions:#}\n\nPage:\n{summary:#}"
-            )
-        }
+        "plan_maintenance_window" => plan_maintenance_window(&live, &a, &summary).await?,
+        "summarize_current_beat_health" => beat_health(&live, &summary).await?,
+        "investigate_beat_failure" => beat_failure(&live, &a, &summary).await?,
+        "review_pending_beat_action" => pending_beat_actions(&live, &summary).await?,
         _ => return Err(InvalidParams(format!("unknown prompt `{name}`")).into()),
     };
     Ok((spec.description.to_owned(), text))
+}
+
+/// What a prompt reads its live state through: the caller's own tools and resources.
+struct Live<'a> {
+    services: &'a crate::service::Services,
+    caller: &'a McpCaller,
+    base_url: &'a str,
+    page: &'a str,
+}
+
+impl Live<'_> {
+    async fn tool(&self, name: &str, args: Value) -> Result<Value, ToolError> {
+        tools::call(
+            self.services,
+            self.caller,
+            self.base_url,
+            name,
+            as_map(&args),
+        )
+        .await
+    }
+
+    async fn resource(&self, uri: &str) -> Result<Value, ToolError> {
+        super::resources::read(self.services, self.caller, self.base_url, uri)
+            .await
+            .map_err(|e| match e {
+                super::resources::ResourceError::Tool(t) => t,
+                other => ToolError::InvalidParams(InvalidParams(other.to_string())),
+            })
+    }
+}
+
+fn draft_customer_incident(a: &Args<'_>, summary: &Value) -> Result<String, ToolError> {
+    Ok(format!(
+        "Draft a short, calm, customer-facing incident announcement for this status page. Say what is \
+         affected and what we are doing; no speculation about causes, no internal names. Suggest a title, \
+         a stage (investigating unless the cause is known) and which components are affected with which \
+         status. Do not post it: show it to me first, and ask whether subscribers should be notified.\n\n\
+         What we observe: {}\n\nCurrent page state:\n{summary:#}",
+        a.str("what_happened")?
+    ))
+}
+
+/// `draft_incident_update` and `review_existing_incident_state`: both read the incident.
+async fn incident(
+    live: &Live<'_>,
+    a: &Args<'_>,
+    name: &str,
+    summary: &Value,
+) -> Result<String, ToolError> {
+    let args = json!({ "page_id": live.page, "incident_id": a.str("incident_id")?, "limit": 50 });
+    let incident = live.tool("get_incident", args).await?;
+    Ok(if name == "draft_incident_update" {
+        format!(
+            "Draft the next customer-facing update for this incident: what changed, what is next, when \
+             the next update will come. Keep earlier wording consistent. Do not post it without my \
+             confirmation, and ask whether subscribers should be notified.\n\nProgress: {}\n\n\
+             Incident:\n{incident:#}",
+            a.opt_str("progress")?.unwrap_or("(not given)")
+        )
+    } else {
+        format!(
+            "Review this incident. Does its stage still match the latest update? Are the affected \
+             components and their statuses still right, given the page state? Is an update overdue? \
+             Answer with concrete suggestions; change nothing.\n\nIncident:\n{incident:#}\n\n\
+             Page:\n{summary:#}"
+        )
+    })
+}
+
+async fn plan_maintenance_window(
+    live: &Live<'_>,
+    a: &Args<'_>,
+    summary: &Value,
+) -> Result<String, ToolError> {
+    let args = json!({ "page_id": live.page, "filter": "scheduled", "limit": 50 });
+    let scheduled = live.tool("list_maintenances", args).await?;
+    Ok(format!(
+        "Plan a maintenance window for this work. Avoid overlapping scheduled maintenance and any open \
+         incident; propose start and end times in UTC, the affected components, and a customer-facing \
+         message. Do not schedule it without my confirmation.\n\nWork: {}\n\nScheduled maintenance:\n\
+         {scheduled:#}\n\nPage:\n{summary:#}",
+        a.str("work")?
+    ))
+}
+
+async fn beat_health(live: &Live<'_>, summary: &Value) -> Result<String, ToolError> {
+    let page = json!({ "page_id": live.page });
+    let beats = live.tool("list_beats", page.clone()).await?;
+    let failures = live.tool("list_recent_beat_failures", page).await?;
+    Ok(format!(
+        "Summarise the health of this page's monitors in a few lines: which pass, which fail and \
+         since when, and whether the page's component statuses still match what the monitors see. \
+         Change nothing.\n\nMonitors:\n{beats:#}\n\nRecent failures:\n{failures:#}\n\nPage:\n{summary:#}"
+    ))
+}
+
+async fn beat_failure(live: &Live<'_>, a: &Args<'_>, summary: &Value) -> Result<String, ToolError> {
+    let uri = format!(
+        "statusgate://pages/{}/beats/{}/recent-events?limit=50",
+        live.page,
+        a.str("monitor_id")?
+    );
+    let events = live.resource(&uri).await?;
+    Ok(format!(
+        "Investigate this monitor's failures: when they started, what the errors and status codes \
+         say, whether latency changed first, and the most likely causes to check. Suggest whether an \
+         incident is warranted; do not open one without my confirmation.\n\nMonitor and runs:\n\
+         {events:#}\n\nPage:\n{summary:#}"
+    ))
+}
+
+async fn pending_beat_actions(live: &Live<'_>, summary: &Value) -> Result<String, ToolError> {
+    let uri = format!("statusgate://pages/{}/beats/pending-actions", live.page);
+    let actions = live.resource(&uri).await?;
+    Ok(format!(
+        "Review each pending action the monitors propose. For each, recommend approve or reject with \
+         one sentence of reasoning from the page state; a person decides in statusgate.\n\n\
+         Pending actions:\n{actions:#}\n\nPage:\n{summary:#}"
+    ))
+}
+
+/// A prompt's arguments: strings, by name.
+struct Args<'a>(&'a Map<String, Value>);
+
+impl<'a> Args<'a> {
+    fn str(&self, name: &str) -> Result<&'a str, InvalidParams> {
+        match self.0.get(name) {
+            Some(Value::String(s)) => Ok(s),
+            Some(_) => Err(InvalidParams(format!("`{name}` must be a string"))),
+            None => Err(InvalidParams(format!("`{name}` is required"))),
+        }
+    }
+
+    fn opt_str(&self, name: &str) -> Result<Option<&'a str>, InvalidParams> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => self.str(name).map(Some),
+        }
+    }
 }
 
 fn as_map(v: &Value) -> &Map<String, Value> {

@@ -2,14 +2,14 @@
 
 use serde_json::{json, Value};
 
-use super::args::InvalidParams;
 use super::caller::McpCaller;
+use super::page_resources::{self, PageRead};
+pub use super::resource_templates::TEMPLATES;
 use super::scope::McpScope;
+use super::tool_args::InvalidParams;
 use super::tools::ToolError;
 use crate::domain::MaintenanceFilter;
-use crate::domain::{ComponentStatus, IncidentStage, MaintenanceState, Permission};
-use crate::ids::{IncidentId, MaintenanceId, PageId};
-use crate::service::pages::hierarchy;
+use crate::ids::{MaintenanceId, PageId};
 use crate::service::{ServiceError, Services};
 use crate::views;
 
@@ -19,124 +19,6 @@ pub struct Listed {
     pub name: String,
     pub description: &'static str,
 }
-
-/// Page-bound templates with the scope each needs.
-pub const TEMPLATES: &[(&str, &str, &str, McpScope)] = &[
-    (
-        "statusgate://pages/{page_id}/summary",
-        "page-summary",
-        "Overall status, components, active incidents and upcoming maintenance",
-        McpScope::PagesRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/status-definitions",
-        "status-definitions",
-        "The component statuses this page uses",
-        McpScope::PagesRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/lifecycle/stages",
-        "incident-stages",
-        "Incident lifecycle stages",
-        McpScope::PagesRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/maintenance-lifecycle/stages",
-        "maintenance-stages",
-        "Maintenance lifecycle stages",
-        McpScope::PagesRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/hierarchy/tree",
-        "hierarchy",
-        "Component groups and components",
-        McpScope::PagesRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/incidents/active",
-        "active-incidents",
-        "Open incidents",
-        McpScope::IncidentsRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/incidents/resolved?limit={limit}",
-        "resolved-incidents",
-        "Resolved incidents, newest first",
-        McpScope::IncidentsRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/incidents/{incident_id}",
-        "incident",
-        "One incident",
-        McpScope::IncidentsRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/incidents/{incident_id}/updates?limit={limit}",
-        "incident-updates",
-        "An incident's updates, newest first",
-        McpScope::IncidentsRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/maintenances/active",
-        "active-maintenances",
-        "Maintenance in progress",
-        McpScope::MaintenancesRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/maintenances/upcoming",
-        "upcoming-maintenances",
-        "Scheduled maintenance not yet started",
-        McpScope::MaintenancesRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/maintenances/{maintenance_id}",
-        "maintenance",
-        "One maintenance",
-        McpScope::MaintenancesRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/maintenances/{maintenance_id}/updates?limit={limit}",
-        "maintenance-updates",
-        "A maintenance's updates, newest first",
-        McpScope::MaintenancesRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/analytics/summary?window_days={window_days}",
-        "analytics-summary",
-        "Uptime, incidents, maintenance and page views over a window of days",
-        McpScope::AnalyticsRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/beats",
-        "beats",
-        "Synthetic HTTP monitors",
-        McpScope::BeatsRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/beat-groups",
-        "beat-groups",
-        "Monitor groups",
-        McpScope::BeatsRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/beats/pending-actions",
-        "pending-actions",
-        "Proposed actions waiting for a person (needs monitor-manage permission)",
-        McpScope::BeatsRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/beats/recent-failures?limit={limit}",
-        "recent-failures",
-        "Failed runs, newest first",
-        McpScope::BeatsRead,
-    ),
-    (
-        "statusgate://pages/{page_id}/beats/{monitor_id}/recent-events?limit={limit}",
-        "monitor-events",
-        "One monitor's latest runs",
-        McpScope::BeatsRead,
-    ),
-];
 
 /// The read tool that shows what the resource at `uri` shows, if any. A resource whose tool the person
 /// unticked on the consent page is neither listed nor read: the data stays behind the same choice.
@@ -238,12 +120,12 @@ impl From<InvalidParams> for ResourceError {
 }
 
 /// `?limit=N`: default 20, clamped to 1..=200; anything but a whole number is refused.
-fn limit_of(query: Option<&str>) -> Result<i64, InvalidParams> {
+pub(super) fn limit_of(query: Option<&str>) -> Result<i64, InvalidParams> {
     query_number(query, "limit", 20, 200)
 }
 
 /// A whole-number query parameter, clamped to `1..=max`, `default` when absent.
-fn query_number(
+pub(super) fn query_number(
     query: Option<&str>,
     name: &str,
     default: i64,
@@ -261,6 +143,11 @@ fn query_number(
         }
     }
     Ok(default)
+}
+
+/// Inside a page: not found, whatever the reason (another page's id, an unknown path).
+pub(super) fn missing() -> ResourceError {
+    ResourceError::Tool(ToolError::Service(ServiceError::NotFound("resource")))
 }
 
 pub async fn read(
@@ -329,110 +216,49 @@ async fn read_page(
     tail: &[&str],
     query: Option<&str>,
 ) -> Result<Value, ResourceError> {
-    let who = &caller.principal;
-    let need = |s: McpScope| {
-        if caller.has(s) {
-            Ok(())
-        } else {
-            Err(ResourceError::Scope(s))
-        }
+    let r = PageRead {
+        services,
+        caller,
+        who: &caller.principal,
+        page_id,
+        query,
     };
-    let nf = || ResourceError::Tool(ToolError::Service(ServiceError::NotFound("resource")));
+    // Only a path that names a resource is checked for its scope; any other is simply not found.
     match tail {
-        ["summary"] => {
-            need(McpScope::PagesRead)?;
-            let page = services
-                .page_for(who, page_id, Permission::PageRead)
-                .await?;
-            let tree = hierarchy(&services.components(who, page_id).await?);
-            let overall = ComponentStatus::overall(tree.iter().map(|n| n.shown_status));
-            Ok(
-                json!({ "page_id": page.id, "name": page.name, "overall_status": overall.as_str(), "components": views::tree(&tree) }),
-            )
+        ["summary" | "status-definitions"]
+        | ["lifecycle" | "maintenance-lifecycle", "stages"]
+        | ["hierarchy", "tree"] => page_resources::page(&r, tail).await,
+        ["incidents", _] | ["incidents", _, "updates"] => {
+            page_resources::incidents(&r, &tail[1..]).await
         }
-        ["status-definitions"] => {
-            need(McpScope::PagesRead)?;
-            services
-                .page_for(who, page_id, Permission::PageRead)
-                .await?;
-            let defs: Vec<Value> = ComponentStatus::ALL.iter()
-                .map(|s| json!({ "status": s.as_str(), "label": s.label(), "description": s.description() }))
-                .collect();
-            Ok(json!({ "status_definitions": defs }))
-        }
-        ["lifecycle", "stages"] => {
-            need(McpScope::PagesRead)?;
-            services
-                .page_for(who, page_id, Permission::IncidentRead)
-                .await?;
-            let stages: Vec<Value> = IncidentStage::ALL.iter()
-                .map(|s| json!({ "stage": s.as_str(), "label": s.label(), "description": s.description() }))
-                .collect();
-            Ok(json!({ "stages": stages }))
-        }
-        ["maintenance-lifecycle", "stages"] => {
-            need(McpScope::PagesRead)?;
-            services
-                .page_for(who, page_id, Permission::MaintenanceRead)
-                .await?;
-            let stages: Vec<Value> = MaintenanceState::ALL.iter()
-                .map(|s| json!({ "state": s.as_str(), "label": s.label(), "description": s.description() }))
-                .collect();
-            Ok(json!({ "stages": stages }))
-        }
-        ["hierarchy", "tree"] => {
-            need(McpScope::PagesRead)?;
-            let tree = hierarchy(&services.components(who, page_id).await?);
-            Ok(json!({ "tree": views::tree(&tree) }))
-        }
-        ["incidents", "active"] => {
-            need(McpScope::IncidentsRead)?;
-            let list = services.active_incidents(who, page_id).await?;
-            Ok(json!({ "incidents": list.iter().map(views::incident).collect::<Vec<_>>() }))
-        }
-        ["incidents", "resolved"] => {
-            need(McpScope::IncidentsRead)?;
-            let list = services
-                .resolved_incidents(who, page_id, Some(limit_of(query)?))
-                .await?;
-            Ok(json!({ "incidents": list.iter().map(views::incident).collect::<Vec<_>>() }))
-        }
-        ["incidents", id, rest @ ..] if rest.is_empty() || rest == ["updates"] => {
-            need(McpScope::IncidentsRead)?;
-            let id = IncidentId::parse(id).ok_or_else(nf)?;
-            let (incident, updates) = services.incident(who, &id, Some(limit_of(query)?)).await?;
-            if incident.page_id != *page_id {
-                return Err(nf());
-            }
-            let updates: Vec<Value> = updates.iter().map(views::incident_update).collect();
-            if rest.is_empty() {
-                let mut v = views::incident(&incident);
-                v["updates"] = Value::Array(updates);
-                Ok(v)
-            } else {
-                Ok(json!({ "updates": updates }))
-            }
-        }
-        ["maintenances", filter @ ("active" | "upcoming")] => {
-            need(McpScope::MaintenancesRead)?;
+        ["maintenances", _] | ["maintenances", _, "updates"] => maintenances(&r, &tail[1..]).await,
+        ["beats" | "beat-groups"]
+        | ["beats", "pending-actions" | "recent-failures"]
+        | ["beats", _, "recent-events"] => page_resources::beats(&r, tail).await,
+        ["analytics", "summary"] => page_resources::analytics(&r).await,
+        _ => Err(missing()),
+    }
+}
+
+/// `maintenances/active`, `maintenances/upcoming`, `maintenances/{id}` and its `updates`.
+async fn maintenances(r: &PageRead<'_>, tail: &[&str]) -> Result<Value, ResourceError> {
+    r.need(McpScope::MaintenancesRead)?;
+    let (s, who) = (r.services, r.who);
+    match tail {
+        [filter @ ("active" | "upcoming")] => {
             let f = if *filter == "active" {
                 MaintenanceFilter::Active
             } else {
                 MaintenanceFilter::Upcoming
             };
-            let list = services
-                .maintenances(who, page_id, f, Some(limit_of(query)?))
-                .await?;
+            let list = s.maintenances(who, r.page_id, f, Some(r.limit()?)).await?;
             Ok(json!({ "maintenances": list.iter().map(views::maintenance).collect::<Vec<_>>() }))
         }
-        ["maintenances", id, rest @ ..] if rest.is_empty() || rest == ["updates"] => {
-            need(McpScope::MaintenancesRead)?;
-            let id = MaintenanceId::parse(id).ok_or_else(nf)?;
-            let (m, updates) = services
-                .maintenance(who, &id, Some(limit_of(query)?))
-                .await?;
-            if m.page_id != *page_id {
-                return Err(nf());
+        [id, rest @ ..] if rest.is_empty() || rest == ["updates"] => {
+            let id = MaintenanceId::parse(id).ok_or_else(missing)?;
+            let (m, updates) = s.maintenance(who, &id, Some(r.limit()?)).await?;
+            if m.page_id != *r.page_id {
+                return Err(missing());
             }
             let updates: Vec<Value> = updates.iter().map(views::maintenance_update).collect();
             if rest.is_empty() {
@@ -443,62 +269,7 @@ async fn read_page(
                 Ok(json!({ "updates": updates }))
             }
         }
-        ["analytics", "summary"] => {
-            need(McpScope::AnalyticsRead)?;
-            let days = query_number(query, "window_days", 30, 90)?;
-            let summary = services.analytics_summary(who, page_id, Some(days)).await?;
-            Ok(serde_json::to_value(summary).unwrap_or_default())
-        }
-        ["beats"] => {
-            need(McpScope::BeatsRead)?;
-            let list = services.monitors(who, page_id).await?;
-            Ok(json!({ "beats": list.iter().map(views::monitor).collect::<Vec<_>>() }))
-        }
-        ["beat-groups"] => {
-            need(McpScope::BeatsRead)?;
-            let groups = services.monitor_groups(who, page_id).await?;
-            let groups: Vec<Value> = groups
-                .iter()
-                .map(|g| json!({ "group_id": g.id, "name": g.name }))
-                .collect();
-            Ok(json!({ "beat_groups": groups }))
-        }
-        ["beats", "pending-actions"] => {
-            need(McpScope::BeatsRead)?;
-            let page = services
-                .page_for(who, page_id, Permission::MonitorManage)
-                .await?;
-            let list = services
-                .pending_actions(
-                    who,
-                    &page.id,
-                    Some(crate::domain::monitor::ActionState::Pending),
-                    Some(200),
-                )
-                .await?;
-            Ok(
-                json!({ "pending_actions": list.iter().map(views::pending_action).collect::<Vec<_>>() }),
-            )
-        }
-        ["beats", "recent-failures"] => {
-            need(McpScope::BeatsRead)?;
-            let list = services
-                .recent_failures(who, page_id, Some(limit_of(query)?))
-                .await?;
-            Ok(json!({ "failures": list.iter().map(views::monitor_event).collect::<Vec<_>>() }))
-        }
-        ["beats", monitor_id, "recent-events"] => {
-            need(McpScope::BeatsRead)?;
-            let id = crate::ids::MonitorId::parse(monitor_id).ok_or_else(nf)?;
-            let (m, events) = services.monitor(who, &id, Some(limit_of(query)?)).await?;
-            if m.page_id != *page_id {
-                return Err(nf());
-            }
-            Ok(
-                json!({ "monitor": views::monitor(&m), "events": events.iter().map(views::monitor_event).collect::<Vec<_>>() }),
-            )
-        }
-        _ => Err(nf()),
+        _ => Err(missing()),
     }
 }
 

@@ -86,6 +86,19 @@ both_backends!(
         .await
         .unwrap_err();
         assert!(matches!(bad, ToolError::InvalidParams(_)), "{bad:?}");
+        // An argument the tool's schema does not name is refused, naming it.
+        let bad = call(
+            s,
+            &c,
+            "get_page_summary",
+            json!({ "page_id": page_id, "pageId": page_id }),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&bad, ToolError::InvalidParams(p) if p.0.contains("`pageId`")),
+            "{bad:?}"
+        );
         let bad = call(
             s,
             &c,

@@ -108,6 +108,17 @@ both_backends!(
                 "create_incident",
                 json!({ "page_id": page, "title": "x", "stage": "investigating", "message": "m" }),
             ),
+            // An argument the schema does not name, and a stage create_incident's schema does not list.
+            call(
+                json!(18),
+                "list_incidents",
+                json!({ "page_id": page, "verbose": true }),
+            ),
+            call(
+                json!(19),
+                "create_incident",
+                json!({ "page_id": page, "title": "x", "stage": "resolved", "message": "m", "notify": false }),
+            ),
             json!({ "jsonrpc": "2.0", "id": 12, "method": "tools/call", "params": { "arguments": {} } }),
             json!({ "jsonrpc": "2.0", "id": 13, "method": "tools/call" }),
             json!({ "jsonrpc": "2.0", "id": 16, "method": "tools/call", "params": { "name": "list_status_pages", "arguments": {}, "_meta": { "progressToken": "p1" } } }),

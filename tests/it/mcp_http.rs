@@ -265,6 +265,13 @@ both_backends!(
         assert!(tools
             .iter()
             .all(|t| t.annotations.is_some() && t.output_schema.is_some()));
+        // Every input schema is a closed object, inline (no `$ref` for a client to follow).
+        for t in &tools {
+            let schema = Value::Object((*t.input_schema).clone());
+            assert_eq!(schema["type"], "object", "{}", t.name);
+            assert_eq!(schema["additionalProperties"], false, "{}", t.name);
+            assert!(!schema.to_string().contains("$ref"), "{}: {schema}", t.name);
+        }
         let params: CallToolRequestParams =
             serde_json::from_value(json!({ "name": "list_status_pages", "arguments": {} }))
                 .unwrap();
