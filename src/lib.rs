@@ -21,6 +21,7 @@ pub mod config;
 pub mod domain;
 pub mod ids;
 pub mod mcp;
+pub mod mcp_wire;
 pub mod oauth;
 pub mod outbound;
 pub mod page_mcp;

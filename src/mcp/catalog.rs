@@ -2,8 +2,6 @@
 //! needs. Each input schema is generated from the type the call's arguments are parsed into
 //! (`super::tool_args`). Write tools need an explicit `page_id` and a `notify` choice with no default.
 
-use std::sync::LazyLock;
-
 use serde_json::{json, Value};
 
 use super::scope::McpScope;
@@ -42,33 +40,6 @@ impl ToolSpec {
 }
 
 const PAGE_FIRST: &str = " Call list_status_pages first to find the page_id; never guess it.";
-
-/// `create_incident`'s schema, whose parts the page server's schemas reuse.
-static CREATE_INCIDENT: LazyLock<Value> = LazyLock::new(schema::<CreateIncident>);
-
-fn create_incident_property(name: &str) -> Value {
-    CREATE_INCIDENT["properties"][name].clone()
-}
-
-/// `notify` as the write tools take it; the page server's write tools take the same.
-pub(crate) fn notify() -> Value {
-    create_incident_property("notify")
-}
-
-/// The stages an incident may open in.
-pub(crate) fn open_stages() -> Value {
-    create_incident_property("stage")
-}
-
-/// `[{component_id, status}]` as `create_incident` takes it.
-pub(crate) fn affected() -> Value {
-    create_incident_property("affected_components")
-}
-
-/// A closed object schema, for the page server's tools (whose arguments go on to `/api/v1` as they are).
-pub(crate) fn object(props: Value, required: &[&str]) -> Value {
-    json!({ "type": "object", "properties": props, "required": required, "additionalProperties": false })
-}
 
 fn any_object() -> Value {
     json!({ "type": "object" })

@@ -12,7 +12,6 @@ use rmcp::model::{
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
-use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::catalog::ToolSpec;
@@ -20,6 +19,7 @@ use super::incoming::Permitted;
 use super::resources::{self, ResourceError};
 use super::tools::ToolError;
 use super::{catalog, prompts, McpCaller};
+use crate::mcp_wire::from_json;
 use crate::service::{ServiceError, Services};
 use crate::telemetry::metrics::{self, ToolOutcome};
 
@@ -118,11 +118,6 @@ pub fn unknown_tool(found: Option<&'static ToolSpec>, asked: &str) -> ErrorData 
     metrics::tool_call(found.map_or("unknown", |t| t.name), ToolOutcome::Refused);
     tracing::debug!(tool = asked, "unknown or hidden tool");
     ErrorData::invalid_params(format!("unknown tool `{asked}`"), None)
-}
-
-pub(crate) fn from_json<T: DeserializeOwned>(v: Value) -> Result<T, ErrorData> {
-    serde_json::from_value(v)
-        .map_err(|e| ErrorData::internal_error(format!("building a response: {e}"), None))
 }
 
 fn caller(ctx: &RequestContext<RoleServer>) -> Result<McpCaller, ErrorData> {

@@ -7,12 +7,8 @@ use super::caller::McpCaller;
 use super::scope::McpScope;
 use super::tool_args::InvalidParams;
 use super::tools::{self, ToolError};
-
-pub struct PromptArg {
-    pub name: &'static str,
-    pub description: &'static str,
-    pub required: bool,
-}
+use crate::mcp_wire::prompt_json;
+pub use crate::mcp_wire::PromptArg;
 
 pub struct PromptSpec {
     pub name: &'static str,
@@ -93,17 +89,6 @@ impl PromptSpec {
     pub fn to_json(&self) -> Value {
         prompt_json(self.name, self.description, self.args)
     }
-}
-
-/// A prompt as `prompts/list` shows it.
-pub(crate) fn prompt_json(name: &str, description: &str, args: &[PromptArg]) -> Value {
-    json!({
-        "name": name,
-        "description": description,
-        "arguments": args.iter()
-            .map(|a| json!({ "name": a.name, "description": a.description, "required": a.required }))
-            .collect::<Vec<_>>(),
-    })
 }
 
 pub fn visible(caller: &McpCaller) -> impl Iterator<Item = &'static PromptSpec> + '_ {

@@ -5,7 +5,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::mcp::catalog::{notify, object, open_stages};
+use crate::domain::{ComponentStatus, IncidentStage};
+use crate::mcp_wire::object;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verb {
@@ -67,11 +68,34 @@ fn instant() -> Value {
     json!({ "type": "string", "format": "date-time", "description": "RFC 3339, e.g. 2026-11-22T14:00:00Z" })
 }
 
-/// The hosted schema, pointing at this server's resource for the component ids.
+/// `notify` on news: required, so posting is always a decision.
+fn notify() -> Value {
+    json!({
+        "type": "boolean",
+        "description": "true queues an email/webhook to every confirmed subscriber; false notifies nobody. Required: ask the person if unsure."
+    })
+}
+
+/// The stages an incident may open in (every stage but resolved).
+fn open_stages() -> Value {
+    let open = IncidentStage::ALL
+        .iter()
+        .filter(|s| **s != IncidentStage::Resolved)
+        .map(|s| s.as_str());
+    json!({ "type": "string", "enum": open.collect::<Vec<_>>() })
+}
+
+/// `[{component_id, status}]`, with the ids from this server's resource.
 fn affected() -> Value {
-    let mut a = crate::mcp::catalog::affected();
-    a["description"] = json!("Components this update affects and the status each is now in (ids from statusgate://page/hierarchy/tree).");
-    a
+    let statuses: Vec<&str> = ComponentStatus::ALL.iter().map(|s| s.as_str()).collect();
+    json!({
+        "type": "array", "maxItems": 50,
+        "description": "Components this update affects and the status each is now in (ids from statusgate://page/hierarchy/tree).",
+        "items": object(
+            json!({ "component_id": { "type": "string" }, "status": { "type": "string", "enum": statuses } }),
+            &["component_id", "status"],
+        ),
+    })
 }
 
 fn component_ids() -> Value {

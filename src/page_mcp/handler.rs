@@ -20,7 +20,7 @@ use super::resources::{self, ReadError};
 use super::startup::Target;
 use super::tools::{self, ToolError};
 use super::{prompts, resources::PREFIX};
-use crate::mcp::handler::from_json;
+use crate::mcp_wire::from_json;
 
 #[derive(Clone)]
 pub struct PageMcp {

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::client::ApiClient;
 use super::resources::{self, ReadError};
-pub use crate::mcp::prompts::PromptArg;
+pub use crate::mcp_wire::PromptArg;
 
 pub struct PromptSpec {
     pub name: &'static str,
@@ -77,7 +77,7 @@ pub static PROMPTS: &[PromptSpec] = &[
 
 impl PromptSpec {
     pub fn to_json(&self) -> Value {
-        crate::mcp::prompts::prompt_json(self.name, self.description, self.args)
+        crate::mcp_wire::prompt_json(self.name, self.description, self.args)
     }
 }
 
