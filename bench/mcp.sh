@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Load for `POST /mcp` (`tools/call list_status_pages` with a Bearer access token) from wrk, a separate
 # process, on loopback, against the release `statusgate` binary. Prints the time from start to ready
-# (an already-migrated database), requests/s, p50 and p99 at concurrency 1 and 64, and the server's peak
-# RSS (VmHWM).
+# (an already-migrated database), requests/s, p50 and p99 at concurrency 1 and 64, the server's CPU per
+# request (utime + stime from /proc/PID/stat over the run, divided by the requests), and the server's
+# peak RSS (VmHWM).
 #
 #   bench/mcp.sh [sqlite|postgres] [seconds]
 #
@@ -16,17 +17,8 @@ engine=${1:-sqlite}
 secs=${2:-10}
 pg=${STATUSGATE_BENCH_PG:-postgres://postgres@127.0.0.1:55433}
 
-if [ -z "${STATUSGATE_BENCH_BIN:-}" ]; then
-  cargo build --release --quiet --example mcp_bench_setup --bin statusgate
-fi
-statusgate_bin=${STATUSGATE_BENCH_BIN:-./target/release}/statusgate
-work=$(mktemp -d)
-server=
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_prepare mcp_bench_setup
 
 if [ "$engine" = postgres ]; then
   psql "$pg/postgres" -qAt -c "drop database if exists statusgate_bench" \
@@ -37,7 +29,7 @@ else
 fi
 port=$((20000 + RANDOM % 20000))
 public=http://127.0.0.1:$port
-TOKEN=$(./target/release/examples/mcp_bench_setup "$db" "$public")
+TOKEN=$(./target/release/examples/mcp_bench_setup "$db" "$public" | sed -n 1p)
 export TOKEN
 
 echo "engine $engine, nproc $(nproc), $(uptime | sed 's/.*load/load/')"
@@ -54,6 +46,19 @@ check=$(curl -s -X POST "$url" -H "Authorization: Bearer $TOKEN" -H 'Content-Typ
   -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_status_pages","arguments":{}}}')
 case $check in *overall_status*) ;; *) echo "unexpected answer: $check"; exit 1 ;; esac
 wrk -t1 -c1 -d2s -s bench/mcp_call.lua "$url" >/dev/null # warm-up
-printf 'c=1   '; wrk -t1 -c1 -d"${secs}s" -s bench/mcp_call.lua "$url" | tail -n1
-printf 'c=64  '; wrk -t2 -c64 -d"${secs}s" -s bench/mcp_call.lua "$url" | tail -n1
+
+# utime + stime of the server, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+hz=$(getconf CLK_TCK)
+# run LABEL THREADS CONNECTIONS
+run() {
+  local before after line
+  before=$(cpu_ticks)
+  line=$(wrk -t"$2" -c"$3" -d"${secs}s" -s bench/mcp_call.lua "$url" | tail -n1)
+  after=$(cpu_ticks)
+  printf '%-5s %s  server CPU %.1f us/req\n' "$1" "$line" \
+    "$(echo "($after - $before) * 1000000 / $hz / $(echo "$line" | awk '{print $NF}')" | bc -l)"
+}
+run c=1 1 1
+run c=64 2 64
 echo "peak RSS $(awk '/VmHWM/ {printf "%.1f MiB", $2 / 1024}' "/proc/$server/status")"

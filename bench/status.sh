@@ -15,17 +15,8 @@ engine=${1:-sqlite}
 secs=${2:-10}
 pg=${STATUSGATE_BENCH_PG:-postgres://postgres@127.0.0.1:55432}
 
-if [ -z "${STATUSGATE_BENCH_BIN:-}" ]; then
-  cargo build --release --quiet --example status_bench_setup --bin statusgate
-fi
-statusgate_bin=${STATUSGATE_BENCH_BIN:-./target/release}/statusgate
-work=$(mktemp -d)
-server=
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_prepare status_bench_setup
 
 if [ "$engine" = postgres ]; then
   # PostgreSQL needs the sealing key from outside; SQLite keeps one in a file beside the database.

@@ -5,7 +5,8 @@
 //! release `statusgate` binary at `public_url`, which must be the same URL given here (it is the
 //! token's issuer and audience).
 //!
-//! `./target/release/examples/mcp_bench_setup <database url> <public url>` prints the access token.
+//! `./target/release/examples/mcp_bench_setup <database url> <public url>` prints the access token on
+//! its first line and a read-only API key of the same organisation (`bench/conns.sh`) on its second.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // A benchmark fails loudly.
 
 mod common;
@@ -89,6 +90,20 @@ async fn main() {
         })
         .await
         .unwrap();
+    let (_, api_key) = services
+        .create_api_key(
+            &statusgate::service::Principal::user(user.id.clone()),
+            &org,
+            statusgate::service::api_keys::NewKey {
+                name: "mcp bench".into(),
+                write: false,
+                page: None,
+                expires_in_days: None,
+            },
+        )
+        .await
+        .unwrap();
     println!("{}", issued.access_token);
+    println!("{api_key}");
     services.close().await;
 }

@@ -1,6 +1,12 @@
-//! Load for the authorization server over loopback: consent approvals, authorization-code exchanges and
-//! refresh grants per second, against an in-process server on SQLite (default, a temp file) or on
-//! PostgreSQL (`STATUSGATE_BENCH_DATABASE_URL=postgres://...`).
+//! Load for the authorization server over loopback: registrations, consent approvals,
+//! authorization-code exchanges and refresh grants per second, each with the server's CPU per operation,
+//! and the server's peak RSS.
+//!
+//! With `STATUSGATE_BENCH_URL` and `STATUSGATE_BENCH_PID` (what `bench/oauth.sh` sets) it drives a
+//! running `statusgate serve` whose demo owner is `common::EMAIL`, and the CPU and memory figures are
+//! that process's own. Without them it starts the server in-process on SQLite (a temp file) or on
+//! PostgreSQL (`STATUSGATE_BENCH_DATABASE_URL=postgres://...`), and the figures include this load
+//! generator.
 //!
 //! `cargo run --release --example oauth_bench [codes] [refresh_seconds]`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // A benchmark fails loudly.
@@ -13,6 +19,7 @@ use statusgate::app::App;
 
 mod common;
 
+use common::proc_stats::{cpu_secs, mib};
 use common::{CALLBACK, EMAIL, PASSWORD};
 
 const WORKERS: usize = 4;
@@ -41,6 +48,15 @@ fn pkce() -> (String, String) {
 
 fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
+}
+
+/// One phase's line: operations per second and the server's CPU per operation.
+fn report(label: &str, n: usize, d: Duration, cpu: f64) {
+    println!(
+        "{label:<24} {:>8.0}/s  server CPU {:>7.1} us/op",
+        rate(n, d),
+        cpu * 1e6 / n.max(1) as f64
+    );
 }
 
 /// Runs `f(i)` for `0..n`, WORKERS at a time, each worker with its own HTTP client; returns every
@@ -79,12 +95,25 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let url = std::env::var("STATUSGATE_BENCH_DATABASE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}/bench.db", dir.path().display()));
-    let config = common::bench_config(&url);
-    let app = App::build(config).await.unwrap();
-    let base = format!("http://{}", app.local_addr().unwrap());
-    tokio::spawn(app.run_until(std::future::pending()));
+    let (base, pid) = match std::env::var("STATUSGATE_BENCH_URL") {
+        Ok(base) => {
+            let pid = std::env::var("STATUSGATE_BENCH_PID").unwrap().parse().unwrap();
+            println!("server: process {pid} at {base}");
+            (base, pid)
+        }
+        Err(_) => {
+            let app = App::build(common::bench_config(&url)).await.unwrap();
+            let base = format!("http://{}", app.local_addr().unwrap());
+            tokio::spawn(app.run_until(std::future::pending()));
+            let engine = url.split(':').next().unwrap_or_default();
+            println!("server: in-process on {engine} (CPU and RSS include the load generator)");
+            (base, std::process::id())
+        }
+    };
+    println!("RSS before sign-in {:.1} MiB", mib(pid, "VmRSS"));
 
     // Sign in once; the session cookie is shared by the approval workers.
+    let cpu = cpu_secs(pid);
     let http = client();
     let login = http
         .get(format!("{base}/login"))
@@ -104,10 +133,16 @@ async fn main() {
         .send()
         .await
         .unwrap();
+    println!(
+        "sign-in: server CPU {:.1} ms, RSS after {:.1} MiB",
+        (cpu_secs(pid) - cpu) * 1e3,
+        mib(pid, "VmRSS")
+    );
 
     // One client per code: a second consent by the same person to the same client would replace
     // the first grant.
     let b = base.clone();
+    let cpu = cpu_secs(pid);
     let (clients, reg_time) = spread(codes, move |http, i| {
         let base = b.clone();
         async move {
@@ -117,6 +152,7 @@ async fn main() {
         }
     })
     .await;
+    let reg_cpu = cpu_secs(pid) - cpu;
     let clients: Vec<String> = {
         // Back into index order.
         let mut v = vec![String::new(); codes];
@@ -136,6 +172,7 @@ async fn main() {
     // Approvals: each writes a grant, its connector key, a code and an audit row.
     let (b, cl) = (base.clone(), clients.clone());
     let session = http.clone();
+    let cpu = cpu_secs(pid);
     let (approved, approve_time) = spread(codes, move |_, i| {
         let (base, client_id, csrf, org, http) = (
             b.clone(),
@@ -182,10 +219,12 @@ async fn main() {
         }
     })
     .await;
+    let approve_cpu = cpu_secs(pid) - cpu;
     let approved: Vec<(String, String, String)> = approved.into_iter().flatten().collect();
 
     // Code exchanges at the token endpoint.
     let b = base.clone();
+    let cpu = cpu_secs(pid);
     let (issued, exchange_time) = spread(codes, move |http, i| {
         let (base, (client_id, code, verifier)) = (b.clone(), approved[i].clone());
         async move {
@@ -210,8 +249,10 @@ async fn main() {
         }
     })
     .await;
+    let exchange_cpu = cpu_secs(pid) - cpu;
 
     // Refresh grants: WORKERS independent chains, each rotating as fast as it can.
+    let cpu = cpu_secs(pid);
     let started = Instant::now();
     let deadline = started + Duration::from_secs(refresh_secs);
     let mut tasks = Vec::new();
@@ -248,23 +289,19 @@ async fn main() {
         refreshes += t.await.unwrap();
     }
     let refresh_time = started.elapsed();
-    let engine = if url.starts_with("sqlite") {
-        "sqlite"
-    } else {
-        "postgres"
-    };
-    println!("engine={engine} workers={WORKERS} codes={codes}");
-    println!("registrations/s          {:>8.0}", rate(codes, reg_time));
+    let refresh_cpu = cpu_secs(pid) - cpu;
+    println!("workers={WORKERS} codes={codes}");
+    report("registrations", codes, reg_time, reg_cpu);
+    report("consent approvals", codes, approve_time, approve_cpu);
+    report("code exchanges", codes, exchange_time, exchange_cpu);
+    report("refresh grants", refreshes, refresh_time, refresh_cpu);
     println!(
-        "consent approvals/s      {:>8.0}",
-        rate(codes, approve_time)
+        "complete flows (registration, consent, exchange): server CPU {:.1} us/flow",
+        (reg_cpu + approve_cpu + exchange_cpu) * 1e6 / codes.max(1) as f64
     );
     println!(
-        "code exchanges/s         {:>8.0}",
-        rate(codes, exchange_time)
-    );
-    println!(
-        "refresh grants/s         {:>8.0}  ({refreshes} in {refresh_secs} s, {WORKERS} chains)",
-        rate(refreshes, refresh_time)
+        "RSS at the end {:.1} MiB, peak RSS (VmHWM) {:.1} MiB",
+        mib(pid, "VmRSS"),
+        mib(pid, "VmHWM")
     );
 }

@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
+use tower::Layer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
@@ -24,6 +25,7 @@ use crate::service::Services;
 use crate::store::sessions::DbSessionStore;
 use crate::store::{ConnectOptions, Store};
 
+mod admission;
 mod scrape;
 mod upkeep;
 
@@ -198,12 +200,12 @@ impl App {
             .await
             .map_err(|e| anyhow::anyhow!("cannot prepare token signing keys: {e}"))?;
         let public = Arc::new(crate::web::public_cache::PublicCache::new(&config.public));
-        let state = AppState {
+        let state = AppState::new(crate::state::AppParts {
             public,
             services,
             config: Arc::new(config),
             oauth,
-        };
+        });
         Ok(Self {
             listener,
             router: build_router(state.clone(), store.clone()),
@@ -239,10 +241,17 @@ impl App {
             shutdown.await;
             let _ = stopping.send(());
         };
+        // Admission wraps the router instead of being one of its layers (which axum applies to each
+        // route after routing): a request waiting for a turn then holds only its head, not the
+        // per-request clones of the route's service stack.
+        let admission = admission::Admission::new(&self.state.config.server);
+        let app = axum::middleware::from_fn(move |req, next| admission.clone().admit(req, next))
+            .layer(self.router);
         let serve = axum::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                std::net::SocketAddr,
+            >(app),
         )
         .with_graceful_shutdown(signal)
         .into_future();

@@ -1,4 +1,4 @@
-//! Configuration for running statusgate in production: `[server]` (stopping) and `[retention]` (how long
+//! Configuration for running statusgate in production: `[server]` (load and stopping) and `[retention]` (how long
 //! finished rows are kept before the upkeep task deletes them).
 
 use serde::Deserialize;
@@ -12,12 +12,19 @@ pub struct ServerConfig {
     /// After SIGTERM or SIGINT, how long requests already being served may take to finish before the
     /// process stops anyway.
     pub shutdown_grace_secs: u64,
+    /// Requests worked on at once. Further requests wait, before their body is read, for one to finish:
+    /// past what the cores and the database pool can serve, more at once only costs memory.
+    pub max_concurrent_requests: u32,
+    /// Requests that may wait for a turn; one more is answered 503 with `Retry-After` at once.
+    pub request_queue: u32,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             shutdown_grace_secs: 10,
+            max_concurrent_requests: 128,
+            request_queue: 16_384,
         }
     }
 }
@@ -99,11 +106,20 @@ impl RetentionConfig {
 
 impl ServerConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        if self.shutdown_grace_secs > 3_600 {
-            return Err(key_error(
-                "server.shutdown_grace_secs",
-                "must be at most 3600",
-            ));
+        let limits = [
+            ("server.shutdown_grace_secs", self.shutdown_grace_secs, 0..=3_600),
+            (
+                "server.max_concurrent_requests",
+                u64::from(self.max_concurrent_requests),
+                1..=100_000,
+            ),
+            ("server.request_queue", u64::from(self.request_queue), 0..=1_000_000),
+        ];
+        for (key, value, range) in limits {
+            if !range.contains(&value) {
+                let (low, high) = range.into_inner();
+                return Err(key_error(key, format!("must be between {low} and {high}")));
+            }
         }
         Ok(())
     }
@@ -134,5 +150,11 @@ mod tests {
         };
         let e = r.validate().err().map(|e| e.to_string());
         assert!(e.is_some_and(|e| e.contains("`retention.max_per_run`")));
+        let s = ServerConfig {
+            max_concurrent_requests: 0,
+            ..ServerConfig::default()
+        };
+        let e = s.validate().err().map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("`server.max_concurrent_requests`")));
     }
 }

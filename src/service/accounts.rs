@@ -5,8 +5,8 @@
 
 use std::sync::LazyLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
 use serde_json::json;
 use time::Duration;
@@ -53,15 +53,75 @@ async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
     tokio::task::spawn_blocking(work).await.ok()
 }
 
+/// Capacity asked for argon2's working memory: just above glibc's largest dynamic mmap threshold
+/// (32 MiB). Such a block is always its own mapping, unmapped when freed, and freeing it does not
+/// raise the threshold. A 19 MiB block would instead raise it to 19 MiB after the first hash, so later
+/// hashes (and every other allocation below 19 MiB) come from the heap and stay resident after they
+/// are freed. Only the blocks the parameters need are ever touched.
+const MEMORY_CAPACITY: usize = 33 * 1024 * 1024 / Block::SIZE;
+
+/// argon2's working memory for `params`, zeroed.
+fn working_memory(params: &Params) -> Vec<Block> {
+    let n = params.block_count();
+    let mut blocks = Vec::with_capacity(n.max(MEMORY_CAPACITY));
+    blocks.resize(n, Block::new());
+    blocks
+}
+
+/// What `PasswordHasher::hash_password` does for `Argon2::default()`, in [`working_memory`].
+fn hash_new(password: &[u8], salt: &SaltString) -> Option<String> {
+    let argon = Argon2::default();
+    let params = argon.params().clone();
+    let mut raw_salt = [0u8; 64];
+    let salt_bytes = salt.as_salt().decode_b64(&mut raw_salt).ok()?;
+    let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let mut memory = working_memory(&params);
+    let output = Output::init_with(len, |out| {
+        argon
+            .hash_password_into_with_memory(password, salt_bytes, out, &mut memory)
+            .map_err(Into::into)
+    })
+    .ok()?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::default().ident(),
+        version: Some(Version::default().into()),
+        params: ParamsString::try_from(&params).ok()?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Some(hash.to_string())
+}
+
+/// What `PasswordVerifier::verify_password` does for an argon2 PHC string, in [`working_memory`]; the
+/// outputs are compared in constant time (`Output`'s equality).
+fn verify(password: &[u8], phc: &str) -> Option<bool> {
+    let hash = PasswordHash::new(phc).ok()?;
+    let (salt, expected) = (hash.salt?, hash.hash?);
+    let algorithm = Algorithm::try_from(hash.algorithm).ok()?;
+    let version = match hash.version {
+        Some(v) => Version::try_from(v).ok()?,
+        None => Version::default(),
+    };
+    let params = Params::try_from(&hash).ok()?;
+    let mut raw_salt = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut raw_salt).ok()?;
+    let mut memory = working_memory(&params);
+    let argon = Argon2::new(algorithm, version, params);
+    let computed = Output::init_with(expected.len(), |out| {
+        argon
+            .hash_password_into_with_memory(password, salt_bytes, out, &mut memory)
+            .map_err(Into::into)
+    })
+    .ok()?;
+    Some(computed == expected)
+}
+
 pub async fn hash_password(password: String) -> Result<String> {
     hashing(move || {
         let mut salt = [0u8; 16];
         rand::rng().fill_bytes(&mut salt);
         let salt = SaltString::encode_b64(&salt).ok()?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .ok()
+        hash_new(password.as_bytes(), &salt)
     })
     .await
     .flatten()
@@ -69,15 +129,9 @@ pub async fn hash_password(password: String) -> Result<String> {
 }
 
 pub(super) async fn verify_password(password: String, hash: String) -> bool {
-    hashing(move || {
-        PasswordHash::new(&hash).is_ok_and(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-    })
-    .await
-    .unwrap_or(false)
+    hashing(move || verify(password.as_bytes(), &hash).unwrap_or(false))
+        .await
+        .unwrap_or(false)
 }
 
 impl Services {
@@ -259,6 +313,27 @@ mod tests {
             (1..=cores).contains(&peak),
             "{peak} at once on {cores} cores"
         );
+    }
+
+    #[test]
+    fn hashes_match_the_library_both_ways() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let salt = SaltString::encode_b64(b"0123456789abcdef");
+        assert!(salt.is_ok());
+        let Ok(salt) = salt else { return };
+        let ours = hash_new(b"correct horse", &salt).unwrap_or_default();
+        let theirs = Argon2::default()
+            .hash_password(b"correct horse", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        assert!(!ours.is_empty() && ours == theirs);
+        assert_eq!(verify(b"correct horse", &theirs), Some(true));
+        assert_eq!(verify(b"wrong horse", &theirs), Some(false));
+        assert_eq!(verify(b"x", DUMMY_HASH), Some(false));
+        let parsed = PasswordHash::new(&ours).map_err(|e| e.to_string());
+        assert!(parsed.is_ok_and(|h| Argon2::default()
+            .verify_password(b"correct horse", &h)
+            .is_ok()));
     }
 
     #[test]

@@ -79,6 +79,7 @@ impl Store {
         id: &ApiKeyId,
         now: OffsetDateTime,
     ) -> Result<Option<GrantId>> {
+        tx.touches_cached();
         sqlx::query("update api_keys set revoked_at = $2, updated_at = $2 where key_id = $1 and revoked_at is null")
             .bind(id.as_str())
             .bind(to_millis(now))
@@ -107,13 +108,25 @@ impl Store {
     }
 
     /// The key whose secret hashes to `hash`, revoked or not (the caller tells the cases apart).
+    /// From the read cache when it has the key: every `/mcp` and `/api/v1` call with a key reads this,
+    /// and revoking a key is a tracked write, so a revoked key is never served from memory.
     pub async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRow>> {
+        let at = self.cache.generation();
+        if let Some(row) = self.cache.api_keys.get(hash, at) {
+            return Ok(Some(row));
+        }
         let sql = format!("select {KEY_COLUMNS} from api_keys where secret_hash = $1");
         let r = sqlx::query(&sql)
             .bind(hash)
             .fetch_optional(&self.pool)
             .await?;
-        r.as_ref().map(key_row).transpose()
+        let row = r.as_ref().map(key_row).transpose()?;
+        if let Some(row) = &row {
+            self.cache
+                .api_keys
+                .put(hash.to_owned(), row.clone(), at, &self.cache);
+        }
+        Ok(row)
     }
 
     pub async fn api_key(&self, id: &ApiKeyId) -> Result<ApiKeyRow> {

@@ -120,6 +120,8 @@ pub struct ReadCache {
     pub components: Memo<String, Vec<crate::domain::Component>>,
     pub clients: Memo<String, crate::domain::connector::Client>,
     pub org_settings: Memo<String, crate::domain::connector::OrgSettings>,
+    /// API keys by the hash of their secret (only keys that exist: a made-up key is never kept).
+    pub api_keys: Memo<String, super::api_keys::ApiKeyRow>,
     /// The number of this instance's last notice.
     sent: AtomicU64,
     /// The other listening instances, each with the last of our notices it has acknowledged.
@@ -139,6 +141,7 @@ impl ReadCache {
             components: Memo::default(),
             clients: Memo::default(),
             org_settings: Memo::default(),
+            api_keys: Memo::default(),
             sent: AtomicU64::new(0),
             peers: tokio::sync::watch::Sender::new(HashMap::new()),
         })
@@ -203,6 +206,7 @@ impl ReadCache {
             self.components.clear();
             self.clients.clear();
             self.org_settings.clear();
+            self.api_keys.clear();
         }
     }
 
