@@ -121,7 +121,7 @@ pub struct ReadCache {
     pub clients: Memo<String, crate::domain::connector::Client>,
     pub org_settings: Memo<String, crate::domain::connector::OrgSettings>,
     /// API keys by the hash of their secret (only keys that exist: a made-up key is never kept).
-    pub api_keys: Memo<String, super::api_keys::ApiKeyRow>,
+    pub api_keys: Memo<String, crate::domain::ApiKeyRow>,
     /// The number of this instance's last notice.
     sent: AtomicU64,
     /// The other listening instances, each with the last of our notices it has acknowledged.
