@@ -97,7 +97,10 @@ async fn main() {
         .unwrap_or_else(|_| format!("sqlite://{}/bench.db", dir.path().display()));
     let (base, pid) = match std::env::var("STATUSGATE_BENCH_URL") {
         Ok(base) => {
-            let pid = std::env::var("STATUSGATE_BENCH_PID").unwrap().parse().unwrap();
+            let pid = std::env::var("STATUSGATE_BENCH_PID")
+                .unwrap()
+                .parse()
+                .unwrap();
             println!("server: process {pid} at {base}");
             (base, pid)
         }

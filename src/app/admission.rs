@@ -153,7 +153,10 @@ mod tests {
         assert!(gone.is_err(), "the second request waits");
         let waiting = tokio::spawn(app.clone().oneshot(get_root()));
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        assert!(!waiting.is_finished(), "the freed place is taken, not refused");
+        assert!(
+            !waiting.is_finished(),
+            "the freed place is taken, not refused"
+        );
         gate.notify_one();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         gate.notify_one();

@@ -107,13 +107,21 @@ impl RetentionConfig {
 impl ServerConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         let limits = [
-            ("server.shutdown_grace_secs", self.shutdown_grace_secs, 0..=3_600),
+            (
+                "server.shutdown_grace_secs",
+                self.shutdown_grace_secs,
+                0..=3_600,
+            ),
             (
                 "server.max_concurrent_requests",
                 u64::from(self.max_concurrent_requests),
                 1..=100_000,
             ),
-            ("server.request_queue", u64::from(self.request_queue), 0..=1_000_000),
+            (
+                "server.request_queue",
+                u64::from(self.request_queue),
+                0..=1_000_000,
+            ),
         ];
         for (key, value, range) in limits {
             if !range.contains(&value) {

@@ -168,7 +168,12 @@ pub async fn observe(req: Request, next: Next) -> Response {
 /// request_queue`), under the route label `(queue full)`, so overload shows on the HTTP histogram.
 pub fn queue_full(req: &Request, status: u16) {
     let route = metrics::Route::Fixed("(queue full)");
-    metrics::http_request(route, method_label(req.method()), status, std::time::Duration::ZERO);
+    metrics::http_request(
+        route,
+        method_label(req.method()),
+        status,
+        std::time::Duration::ZERO,
+    );
 }
 
 #[cfg(test)]
