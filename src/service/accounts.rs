@@ -341,9 +341,7 @@ mod tests {
         assert_eq!(verify(b"wrong horse", &theirs), Some(false));
         assert_eq!(verify(b"x", DUMMY_HASH), Some(false));
         let parsed = PasswordHash::new(&ours).map_err(|e| e.to_string());
-        assert!(parsed.is_ok_and(|h| hasher()
-            .verify_password(b"correct horse", &h)
-            .is_ok()));
+        assert!(parsed.is_ok_and(|h| hasher().verify_password(b"correct horse", &h).is_ok()));
         // A password set under the earlier 19 MiB default still signs in.
         let earlier = Argon2::default()
             .hash_password(b"correct horse", &salt)
