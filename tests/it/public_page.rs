@@ -466,3 +466,70 @@ both_backends!(
         assert_eq!(app.get("/status/api").await.status(), 200, "a hit");
     }
 );
+
+// Two organisations, one person in both: a public address names one page, and another
+// organisation's incident under it is not found, on the incident page and in the feeds.
+both_backends!(
+    another_organisations_incident_is_not_found_under_this_page,
+    |db: TestDb| async move {
+        let app = still_app(db).await;
+        let s = &app.services;
+        let globex = s.create_org("globex", "Globex").await.unwrap();
+        let boss = s
+            .create_user(
+                "boss@globex.test",
+                "globex boss pw",
+                &globex,
+                statusgate::domain::Role::Owner,
+            )
+            .await
+            .unwrap();
+        let boss = Principal::user(boss.id);
+        let page = s
+            .create_page(
+                &boss,
+                &globex.id,
+                "status",
+                "globex-status",
+                "Globex Status",
+                &[],
+            )
+            .await
+            .unwrap();
+        let (theirs, _) = s
+            .create_incident(
+                &boss,
+                &page.id,
+                "Globex outage",
+                update(IncidentStage::Investigating, "Down."),
+            )
+            .await
+            .unwrap();
+        let (_, ours) = first_public_incident(&app).await;
+
+        let r = app
+            .get(&format!(
+                "/status/globex-status/incidents/{}",
+                theirs.id.as_str()
+            ))
+            .await;
+        assert_eq!(r.status(), 200);
+        assert!(r.text().await.unwrap().contains("Globex outage"));
+        for path in [
+            format!("/status/api/incidents/{}", theirs.id.as_str()),
+            format!("/status/globex-status/incidents/{}", ours.as_str()),
+        ] {
+            assert_eq!(app.get(&path).await.status(), 404, "{path}");
+        }
+        for path in [
+            "/status/api/history.atom",
+            "/status/api/api/v2/incidents.json",
+            "/status/api",
+        ] {
+            let r = app.get(path).await;
+            assert_eq!(r.status(), 200, "{path}");
+            assert!(!r.text().await.unwrap().contains("Globex outage"), "{path}");
+        }
+        app.stop().await;
+    }
+);
