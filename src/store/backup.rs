@@ -154,6 +154,16 @@ pub fn sqlite_file(url: &str) -> Option<PathBuf> {
     (!memory).then(|| PathBuf::from(path))
 }
 
+/// Creates the folder a SQLite database file lives in, when it has one and it is missing. Every
+/// command that opens the file (serve, migrate, restore) calls this first, so none of them fails on a
+/// fresh checkout for want of `data/`.
+pub fn ensure_folder(db: &Path) -> std::io::Result<()> {
+    match db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir),
+        None => Ok(()),
+    }
+}
+
 /// A lock on `<database>.lock`, held until dropped (see the module comment).
 #[derive(Debug)]
 pub struct DbLock {
@@ -182,6 +192,9 @@ impl DbLock {
     fn take(db: &Path, shared: bool) -> std::result::Result<Self, LockError> {
         let path = PathBuf::from(format!("{}.lock", db.display()));
         let shown = path.display().to_string();
+        // The lock file sits beside the database, so its folder must exist before either does: a first
+        // start with the default `data/statusgate.db` has no `data/` yet.
+        ensure_folder(db).map_err(|e| LockError::Io(shown.clone(), e))?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)

@@ -321,12 +321,8 @@ fn sqlite_url(url: &str) -> Result<String> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if !path.is_empty() && path != ":memory:" {
-        if let Some(dir) = Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(sqlx::Error::Io(e)))?;
-        }
+        backup::ensure_folder(Path::new(path))
+            .map_err(|e| StoreError::Backend(sqlx::Error::Io(e)))?;
     }
     let query = if query.contains("mode=") {
         query.to_owned()
