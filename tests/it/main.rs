@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly by design.
 
 mod accessibility;
+mod anonymous_load;
 mod api_auth;
 mod api_keys_page;
 mod api_mcp;
