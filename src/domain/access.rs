@@ -42,6 +42,25 @@ impl Permission {
             Self::PageManage => "page manage",
         }
     }
+
+    /// What the permission lets a person do, in the words a refusal uses ("cannot …").
+    pub fn action(self) -> &'static str {
+        match self {
+            Self::PageRead => "read this organisation's pages",
+            Self::IncidentRead => "read incidents",
+            Self::IncidentManage => "post or change incidents",
+            Self::MaintenanceRead => "read maintenances",
+            Self::MaintenanceManage => "schedule or change maintenances",
+            Self::AnalyticsRead => "read analytics",
+            Self::MonitorRead => "read monitors",
+            Self::MonitorManage => "set up or change monitors",
+            Self::SubscriberManage => "manage subscribers",
+            Self::SettingsManage => {
+                "change this organisation's settings, members, keys or connections"
+            }
+            Self::PageManage => "create, change or delete pages and components",
+        }
+    }
 }
 
 impl Role {
@@ -71,6 +90,14 @@ impl Role {
         })
     }
 
+    /// The least role that has `p`: what a refusal tells a person to ask for.
+    pub fn least_with(p: Permission) -> Role {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.allows(p))
+            .unwrap_or(Role::Owner)
+    }
+
     /// The permission table. Viewers read everything an org shows; editors run the page day to day;
     /// admins also manage subscribers and settings; owners are admins who cannot be demoted by an admin.
     pub fn allows(self, p: Permission) -> bool {
@@ -86,6 +113,19 @@ impl Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_least_role_named_in_a_refusal_has_the_permission_and_the_one_below_does_not() {
+        use Permission::*;
+        for p in [IncidentManage, SettingsManage, PageManage, IncidentRead] {
+            let least = Role::least_with(p);
+            assert!(least.allows(p), "{p:?}");
+            let below = Role::ALL.into_iter().take_while(|r| *r != least);
+            assert!(below.into_iter().all(|r| !r.allows(p)), "{p:?}");
+        }
+        assert_eq!(Role::least_with(IncidentManage), Role::Editor);
+        assert_eq!(Role::least_with(SettingsManage), Role::Admin);
+    }
 
     #[test]
     fn viewers_read_but_do_not_manage() {

@@ -20,14 +20,13 @@ use serde_json::{json, Value};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::field::Empty;
 
-use super::admit::{authenticate, challenge, check_origin, json_rpc_error, API_KEY_HEADER};
+use super::admit::{authenticate, check_origin, json_rpc_error, API_KEY_HEADER};
 pub use super::admit::{AuthFailure, AuthFuture, Authenticate};
 use super::direct::Direct;
 use super::handler::StatusgateMcp;
 use super::incoming::{Incoming, Permitted};
 use super::{catalog, McpCaller, McpScope};
 use crate::service::Services;
-use crate::telemetry::metrics::{self, ToolOutcome};
 
 #[derive(Clone)]
 pub struct McpHttp {
@@ -145,7 +144,7 @@ async fn serve(State(mcp): State<Arc<Mcp>>, req: Request) -> Response {
     let incoming = Incoming::read(&bytes, &caller);
     name_in_span(&incoming);
     if let Some(scopes) = &incoming.lacking {
-        return insufficient_scope(state, &incoming, scopes);
+        return super::refusal::insufficient_scope(state, &incoming, &caller, scopes).await;
     }
     let permitted = incoming.permitted();
     if let (Some(msg), Some(direct)) = (incoming.envelope, &mcp.direct) {
@@ -229,23 +228,6 @@ fn name_in_span(incoming: &Incoming<'_>) {
     if let Some(tool) = incoming.tool {
         span.record("tool", tool.name);
     }
-}
-
-/// 403 with the scopes to step up to; a refused tool call is counted as refused.
-fn insufficient_scope(state: &McpHttp, incoming: &Incoming<'_>, scopes: &[McpScope]) -> Response {
-    if let Some(tool) = incoming.tool {
-        metrics::tool_call(tool.name, ToolOutcome::Refused);
-    }
-    let mut r = json_rpc_error(
-        StatusCode::FORBIDDEN,
-        -32003,
-        "insufficient scope for this call",
-    );
-    r.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        challenge(state, Some("insufficient_scope"), scopes),
-    );
-    r
 }
 
 /// The checks in front of `/mcp/tools`: `Origin` and the credential, whose caller the listing reads.

@@ -11,6 +11,7 @@ pub mod http;
 pub mod incoming;
 mod page_resources;
 pub mod prompts;
+mod refusal;
 mod resource_templates;
 pub mod resources;
 pub mod revision;

@@ -185,17 +185,10 @@ impl Services {
             return Err(ServiceError::NotFound(thing));
         };
         if !role.allows(what) {
-            return Err(ServiceError::Forbidden(format!(
-                "your role ({}) does not include {} permission",
-                role.as_str(),
-                what.as_str()
-            )));
+            return Err(ServiceError::Forbidden(principal::role_refusal(role, what)));
         }
         if !who.actor.allows(what) {
-            return Err(ServiceError::Forbidden(format!(
-                "this credential does not include {} permission",
-                what.as_str()
-            )));
+            return Err(ServiceError::Forbidden(who.actor.refusal(what)));
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Who is acting: always a user, through a browser session, an API key or an MCP connector grant.
 //! The credential can only narrow what the user's current role allows, never widen it.
 
-use crate::domain::{ActorType, Permission};
+use crate::domain::{ActorType, Permission, Role};
 use crate::ids::{OrgId, PageId, UserId};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,6 +93,22 @@ impl Actor {
         }
     }
 
+    /// Why this credential may not do `what`, and what to do instead (its role would allow it).
+    pub fn refusal(&self, what: Permission) -> String {
+        let action = what.action();
+        match self {
+            Self::User => format!("you cannot {action} here"),
+            Self::ApiKey { .. } => format!(
+                "this API key cannot {action}: it is read-only or that is never done with a key; \
+                 create a write key under API keys, or do it from the admin pages"
+            ),
+            Self::Mcp { .. } => format!(
+                "an assistant connected through Hosted MCP cannot {action}: \
+                 a person does that from the admin pages"
+            ),
+        }
+    }
+
     /// Whether the credential reaches `org` at all: a key and a connector grant each belong to the one
     /// organisation they were made for; only a browser session follows the person's memberships.
     pub fn reaches_org(&self, org: &OrgId) -> bool {
@@ -148,5 +164,53 @@ impl Actor {
                 }
             }
         }
+    }
+}
+
+/// Why `role` may not do `what`: the role that may, and whom to ask for it.
+pub(crate) fn role_refusal(role: Role, what: Permission) -> String {
+    let needed = Role::least_with(what);
+    let grantors = if needed == Role::Owner {
+        "an owner"
+    } else {
+        "an admin or owner"
+    };
+    format!(
+        "your role ({}) cannot {}: ask {grantors} of this organisation to make you {} {}",
+        role.as_str(),
+        what.action(),
+        if needed == Role::Viewer { "a" } else { "an" },
+        needed.as_str()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_role_refusal_names_the_role_needed_and_whom_to_ask() {
+        let m = role_refusal(Role::Editor, Permission::SettingsManage);
+        assert!(m.starts_with("your role (editor) cannot change"), "{m}");
+        assert!(
+            m.ends_with("ask an admin or owner of this organisation to make you an admin"),
+            "{m}"
+        );
+        let m = role_refusal(Role::Viewer, Permission::IncidentManage);
+        assert!(m.ends_with("make you an editor"), "{m}");
+    }
+
+    #[test]
+    fn a_credential_refusal_says_what_to_use_instead() {
+        let key = Actor::ApiKey {
+            key_id: "k".into(),
+            write: false,
+            org: OrgId::generate(),
+            page: None,
+            tool: None,
+        };
+        assert!(key
+            .refusal(Permission::IncidentManage)
+            .contains("create a write key"));
     }
 }

@@ -69,17 +69,41 @@ both_backends!(mcp_accepts_read_and_write_api_keys, |db| async move {
         .to_str()
         .unwrap()
         .contains("insufficient_scope"));
+    let refused: Value = r.json().await.unwrap();
+    assert_eq!(
+        refused["error"]["data"]["step"],
+        json!("ask_admin_to_allow_writes"),
+        "{refused}"
+    );
+    assert!(refused["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("read-only"));
 
     // A write key gets no write tool while the organisation does not allow write scopes (the default).
     let names = tool_names(&app, ("authorization", &bearer)).await;
     assert!(!names.iter().any(|n| n == "create_incident"), "{names:?}");
     let r = mcp(&app, ("authorization", &bearer), open.clone()).await;
     assert_eq!(r.status(), 403);
+    let refused: Value = r.json().await.unwrap();
+    assert_eq!(
+        refused["error"]["data"]["step"],
+        json!("ask_admin_to_allow_writes"),
+        "a write key is told only about the switch: {refused}"
+    );
 
     // Once it does, the write key, as a bearer token, sees and runs the write tools.
     hosted_mcp(&app, true, true).await;
     let names = tool_names(&app, ("authorization", &bearer)).await;
     assert!(names.contains(&"create_incident".to_owned()), "{names:?}");
+    let r = mcp(&app, ("x-statusgate-key", &read), open.clone()).await;
+    assert_eq!(r.status(), 403);
+    let refused: Value = r.json().await.unwrap();
+    assert_eq!(
+        refused["error"]["data"]["step"],
+        json!("use_write_key"),
+        "{refused}"
+    );
     let r = mcp(&app, ("authorization", &bearer), open).await;
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();

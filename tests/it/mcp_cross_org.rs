@@ -376,6 +376,26 @@ both_backends!(
             .to_string();
         assert!(!tools.contains("\"list_beats\""), "{tools}");
         assert!(tools.contains("list_recent_beat_failures"), "{tools}");
+        // Calling the unticked tool anyway: the refusal names it and says to reconnect and tick it.
+        let call = rpc(
+            &app,
+            &access,
+            "tools/call",
+            json!({ "name": "list_beats", "arguments": { "page_id": page } }),
+        )
+        .await;
+        assert_eq!(
+            call["error"]["data"]["step"],
+            json!("reconnect_and_tick_tool"),
+            "{call}"
+        );
+        assert!(
+            call["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("`list_beats` was left unticked"),
+            "{call}"
+        );
 
         let prompts = rpc(&app, &access, "prompts/list", json!({}))
             .await

@@ -315,6 +315,23 @@ both_backends!(
                 && www.contains("scope=\"mcp.incidents.write\""),
             "{www}"
         );
+        // The answer itself says what is missing and what to do, for clients that drop the challenge;
+        // writes are off in this organisation, so the step is to ask an admin to allow them.
+        let refused: Value = r.json().await.unwrap();
+        let error = &refused["error"];
+        assert_eq!(error["code"], json!(-32003), "{refused}");
+        assert_eq!(refused["id"], json!(7), "the request's own id: {refused}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains("mcp.incidents.write") && message.contains("Allow write scopes"),
+            "{message}"
+        );
+        assert_eq!(error["data"]["step"], json!("ask_admin_to_allow_writes"));
+        assert_eq!(
+            error["data"]["required_scopes"],
+            json!(["mcp.incidents.write"])
+        );
+        assert_eq!(error["data"]["tool"], json!("create_incident"));
 
         let write = write_token(&app).await;
         let mut no_notify = args.clone();
@@ -529,6 +546,35 @@ both_backends!(
             www.contains("insufficient_scope") && www.contains("mcp.incidents.write"),
             "{www}"
         );
+        let refused: Value = r.json().await.unwrap();
+        assert_eq!(
+            refused["error"]["data"]["step"],
+            json!("ask_admin_to_allow_writes"),
+            "{refused}"
+        );
+
+        // With writes allowed again, a connection approved read-only is told to reconnect and tick.
+        hosted_mcp(&app, true, true).await;
+        let read_only = tokens(&app).await;
+        let r = post(
+            &app,
+            Some(&read_only.access),
+            Some("2025-06-18"),
+            open.clone(),
+        )
+        .await;
+        assert_eq!(r.status(), 403);
+        let refused: Value = r.json().await.unwrap();
+        assert_eq!(
+            refused["error"]["data"]["step"],
+            json!("reconnect_and_tick_scope"),
+            "{refused}"
+        );
+        assert!(refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("consent page"));
+        hosted_mcp(&app, true, false).await;
 
         // And back on: the grant's consented scope applies again.
         hosted_mcp(&app, true, true).await;
