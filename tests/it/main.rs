@@ -26,6 +26,7 @@ mod page_mcp;
 
 mod admin_history;
 mod cli;
+mod client_guides;
 mod domain_rules;
 mod drafts;
 mod edits;
