@@ -639,6 +639,22 @@ mod tests {
     }
 
     #[test]
+    fn the_public_cache_bound_is_checked() {
+        for bad in [0, 1024, (64 << 30) + 1] {
+            let mut c = Config::default();
+            c.public.cache_max_bytes = bad;
+            let e = c.validate().err().map(|e| e.to_string());
+            assert!(
+                e.is_some_and(|e| e.contains("`public.cache_max_bytes`")),
+                "{bad}"
+            );
+        }
+        let mut c = Config::default();
+        c.public.cache_max_bytes = 64 << 10;
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
     fn public_url_loses_its_trailing_slash() {
         let c = from_env(&[("STATUSGATE_PUBLIC_URL", "https://status.example.com/")]);
         assert!(c.is_ok_and(|c| c.public_url == "https://status.example.com" && c.is_https()));
