@@ -112,8 +112,8 @@ both_backends!(
         let held = entries(&app).await;
 
         let (ms, rest) = cursor.split_once('.').unwrap();
-        let (id, mac) = rest.split_once('.').unwrap();
-        let padded = format!("{}{ms}.{id}.{mac}", "0".repeat(64_000));
+        let (id, mac) = rest.split_once('.').unwrap_or((rest, ""));
+        let padded = format!("{}{ms}.{rest}", "0".repeat(64_000));
         let refused = [
             // The review's request: 64,000 zeros before a made-up cursor.
             format!("{}2.inc_0", "0".repeat(64_000)),
