@@ -135,9 +135,9 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
         [0x2002, hi, lo, ..] => Some(low(hi, lo)),
         // Teredo (RFC 4380): a relay delivers to the client's IPv4 address, stored in the last 32
         // bits inverted (the server's address in bits 32..64 only helps the client qualify).
-        [0x2001, 0, _, _, _, _, hi, lo] => Some(Ipv4Addr::from(
-            !((u32::from(hi) << 16) | u32::from(lo)),
-        )),
+        [0x2001, 0, _, _, _, _, hi, lo] => {
+            Some(Ipv4Addr::from(!((u32::from(hi) << 16) | u32::from(lo))))
+        }
         _ => None,
     }
 }
@@ -309,9 +309,21 @@ mod tests {
 
     #[test]
     fn siit_and_teredo_addresses_are_judged_by_their_ipv4_address() {
-        assert_eq!(judged("::ffff:0:10.0.0.1"), Reach::Private, "SIIT of 10.0.0.1");
-        assert_eq!(judged("::ffff:0:a9fe:a9fe"), Reach::Forbidden, "SIIT of metadata");
-        assert_eq!(judged("::ffff:0:7f00:1"), Reach::Private, "SIIT of loopback");
+        assert_eq!(
+            judged("::ffff:0:10.0.0.1"),
+            Reach::Private,
+            "SIIT of 10.0.0.1"
+        );
+        assert_eq!(
+            judged("::ffff:0:a9fe:a9fe"),
+            Reach::Forbidden,
+            "SIIT of metadata"
+        );
+        assert_eq!(
+            judged("::ffff:0:7f00:1"),
+            Reach::Private,
+            "SIIT of loopback"
+        );
         assert_eq!(judged("::ffff:0:808:808"), Reach::Public, "SIIT of 8.8.8.8");
         // 2001:0:4136:e378:8000:63bf:f5ff:fffe is Teredo's client 10.0.0.1 behind server 65.54.227.120.
         assert_eq!(

@@ -599,9 +599,15 @@ mod tests {
             held.attach(&key, &e, &e.brotli, brotli(&e.body), max);
             check_sum(&held, max);
         }
-        assert!(held.map.len() > 10, "it holds what fits: {}", held.map.len());
+        assert!(
+            held.map.len() > 10,
+            "it holds what fits: {}",
+            held.map.len()
+        );
         // The newest stays; the oldest went.
-        assert!(held.map.contains_key(&Key::new("acme", "history?after=1999")));
+        assert!(held
+            .map
+            .contains_key(&Key::new("acme", "history?after=1999")));
         assert!(!held.map.contains_key(&Key::new("acme", "history?after=0")));
 
         // Too big alone, or under a key no page has: not kept, and nothing else lost for it.
@@ -613,7 +619,13 @@ mod tests {
 
         // A copy of an entry no longer held is not counted (nor kept).
         let gone = entry(5_000);
-        held.attach(&Key::new("acme", "gone"), &gone, &gone.gzip, gzip(&gone.body), max);
+        held.attach(
+            &Key::new("acme", "gone"),
+            &gone,
+            &gone.gzip,
+            gzip(&gone.body),
+            max,
+        );
         assert!(gone.gzip.get().is_none());
         check_sum(&held, max);
     }
@@ -622,7 +634,11 @@ mod tests {
     fn entries_are_bounded_by_count_too() {
         let mut held = Held::default();
         for n in 0..(MAX_ENTRIES + 10) {
-            held.keep(Key::new("a", format!("incident/{n}")), entry(1), usize::MAX / 2);
+            held.keep(
+                Key::new("a", format!("incident/{n}")),
+                entry(1),
+                usize::MAX / 2,
+            );
         }
         assert!(held.map.len() <= MAX_ENTRIES);
         check_sum(&held, usize::MAX / 2);

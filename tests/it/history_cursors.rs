@@ -129,9 +129,7 @@ both_backends!(
             "nonsense".to_owned(),
         ];
         for after in &refused {
-            let r = app
-                .get(&format!("/status/api/history?after={after}"))
-                .await;
+            let r = app.get(&format!("/status/api/history?after={after}")).await;
             let short: String = after.chars().rev().take(60).collect();
             assert_eq!(r.status(), 404, "…{short}");
         }

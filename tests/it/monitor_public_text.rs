@@ -81,7 +81,9 @@ both_backends!(
         let status = app.get("/status/api").await.text().await.unwrap();
         for html in [&public, &status] {
             assert!(
-                !html.contains("10.0.0.1") && !html.contains("refused") && !html.contains("db-probe"),
+                !html.contains("10.0.0.1")
+                    && !html.contains("refused")
+                    && !html.contains("db-probe"),
                 "the check's error reached the public page"
             );
         }

@@ -39,12 +39,14 @@ both_backends!(
         .unwrap();
         for m in &before {
             pool.execute(sqlx::raw_sql(m.sql)).await.unwrap();
-            sqlx::query("insert into schema_migrations (version, name, applied_at) values ($1, $2, 1)")
-                .bind(m.version)
-                .bind(m.name)
-                .execute(pool)
-                .await
-                .unwrap();
+            sqlx::query(
+                "insert into schema_migrations (version, name, applied_at) values ($1, $2, 1)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .execute(pool)
+            .await
+            .unwrap();
         }
         pool.execute(sqlx::raw_sql(
             "insert into orgs (org_id, slug, name, created_at, updated_at) values ('org_1', 'acme', 'Acme', 1, 1);
@@ -94,7 +96,10 @@ both_backends!(
             .bind("u4")
             .execute(pool)
             .await;
-        assert!(twice.is_err(), "an email address is subscribed once per page");
+        assert!(
+            twice.is_err(),
+            "an email address is subscribed once per page"
+        );
 
         // The notification still hangs off its subscriber.
         sqlx::query("delete from subscribers where subscriber_id = 'sub_2'")

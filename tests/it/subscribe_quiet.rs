@@ -52,11 +52,10 @@ async fn settled_generation(app: &TestApp) -> statusgate::service::Freshness {
             .fetch_one(pool)
             .await
             .unwrap();
-        let ran: i64 =
-            sqlx::query_scalar("select count(distinct monitor_id) from monitor_events")
-                .fetch_one(pool)
-                .await
-                .unwrap();
+        let ran: i64 = sqlx::query_scalar("select count(distinct monitor_id) from monitor_events")
+            .fetch_one(pool)
+            .await
+            .unwrap();
         ran >= monitors
     };
     for _ in 0..100 {
@@ -106,7 +105,11 @@ both_backends!(
             .subscribers(&owner(s).await, &page_of(s).await, None)
             .await
             .unwrap();
-        assert_eq!(subs.len(), 2, "the email and the echoing webhook are stored");
+        assert_eq!(
+            subs.len(),
+            2,
+            "the email and the echoing webhook are stored"
+        );
 
         assert_eq!(
             app.services.freshness(),
@@ -156,7 +159,9 @@ both_backends!(
             .await
             .unwrap();
         assert_eq!(subs.len(), 2);
-        assert!(subs.iter().all(|sub| sub.target == echo.url && sub.confirmed));
+        assert!(subs
+            .iter()
+            .all(|sub| sub.target == echo.url && sub.confirmed));
     }
 );
 

@@ -112,7 +112,13 @@ fn siit_and_teredo_addresses_are_judged_exactly_as_the_ipv4_address_they_carry()
     check(4096, strategy, |(v4, server, flags, port)| {
         let inside = is_internal(IpAddr::V4(v4));
         let siit = siit(v4);
-        prop_assert_eq!(is_internal(IpAddr::V6(siit)), inside, "{} carries {}", siit, v4);
+        prop_assert_eq!(
+            is_internal(IpAddr::V6(siit)),
+            inside,
+            "{} carries {}",
+            siit,
+            v4
+        );
         // Whatever the Teredo server, flags and port, the client address decides.
         let t = teredo(v4, server, flags, port);
         prop_assert_eq!(is_internal(IpAddr::V6(t)), inside, "{} carries {}", t, v4);
