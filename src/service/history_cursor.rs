@@ -103,10 +103,12 @@ impl Services {
         if expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
             return Err(refused());
         }
+        // Re-serialised from what was parsed (the checks above make it the text given).
+        let text = format!("{at_ms}.{}.{expected}", id.as_str());
         Ok(HistoryCursor {
             at: crate::clock::from_millis(at_ms),
             id,
-            text: text.to_owned(),
+            text,
         })
     }
 }
