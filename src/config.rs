@@ -52,7 +52,13 @@ pub struct PublicConfig {
     /// counted; made-up addresses of pages, incidents or history pages are), and at once.
     pub misses_per_minute: u32,
     pub misses_burst: u32,
+    /// The most the rendered representations held in memory may weigh (keys, bodies and their
+    /// compressed copies); past it the oldest go.
+    pub cache_max_bytes: u64,
 }
+
+/// The bounds of `public.cache_max_bytes`: 64 KiB (a few pages) to 64 GiB.
+pub const PUBLIC_CACHE_BYTES: std::ops::RangeInclusive<u64> = (64 << 10)..=(64 << 30);
 
 impl Default for PublicConfig {
     fn default() -> Self {
@@ -61,6 +67,7 @@ impl Default for PublicConfig {
             stale_while_revalidate_secs: 30,
             misses_per_minute: 300,
             misses_burst: 100,
+            cache_max_bytes: 64 << 20,
         }
     }
 }
@@ -491,6 +498,16 @@ impl Config {
                 "and public.misses_burst must be at least 1",
             ));
         }
+        if !PUBLIC_CACHE_BYTES.contains(&self.public.cache_max_bytes) {
+            return Err(key_error(
+                "public.cache_max_bytes",
+                format!(
+                    "must be between {} (64 KiB) and {} (64 GiB)",
+                    PUBLIC_CACHE_BYTES.start(),
+                    PUBLIC_CACHE_BYTES.end()
+                ),
+            ));
+        }
         if self.public.stale_while_revalidate_secs > 86_400 {
             return Err(key_error(
                 "public.stale_while_revalidate_secs",
@@ -619,6 +636,22 @@ mod tests {
         c.oauth.private_use_redirect_uris = vec!["https://x.example/cb".into()];
         let e = c.validate().err().map(|e| e.to_string());
         assert!(e.is_some_and(|e| e.contains("`oauth.private_use_redirect_uris`")));
+    }
+
+    #[test]
+    fn the_public_cache_bound_is_checked() {
+        for bad in [0, 1024, (64 << 30) + 1] {
+            let mut c = Config::default();
+            c.public.cache_max_bytes = bad;
+            let e = c.validate().err().map(|e| e.to_string());
+            assert!(
+                e.is_some_and(|e| e.contains("`public.cache_max_bytes`")),
+                "{bad}"
+            );
+        }
+        let mut c = Config::default();
+        c.public.cache_max_bytes = 64 << 10;
+        assert!(c.validate().is_ok());
     }
 
     #[test]

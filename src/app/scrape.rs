@@ -91,6 +91,22 @@ async fn gauges(state: &AppState) -> Registry {
         "The most connections the pool opens; at this size with none idle, queries wait",
         i64::from(pool.max),
     );
+    let public = state.public.usage();
+    gauge(
+        "public_cache_entries",
+        "Rendered public representations held in memory, read at scrape time",
+        i64::try_from(public.entries).unwrap_or(i64::MAX),
+    );
+    gauge(
+        "public_cache_bytes",
+        "What the held public representations weigh (keys, bodies, compressed copies), read at scrape time",
+        i64::try_from(public.bytes).unwrap_or(i64::MAX),
+    );
+    gauge(
+        "public_cache_max_bytes",
+        "The bound on public_cache_bytes (public.cache_max_bytes)",
+        i64::try_from(public.max_bytes).unwrap_or(i64::MAX),
+    );
     match state.services.outbox_backlog(BACKLOG_CAP).await {
         Ok(n) => gauge(
             "outbox_backlog",

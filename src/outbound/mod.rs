@@ -38,8 +38,9 @@ const METADATA_V4: [Ipv4Addr; 2] = [
     Ipv4Addr::new(168, 63, 129, 16),
 ];
 
-/// Judges an address. IPv6 forms that carry an IPv4 address (mapped, compatible, NAT64 64:ff9b::/96,
-/// 6to4 2002::/16) are judged by that IPv4 address, since that is where the packets end up.
+/// Judges an address. IPv6 forms that carry an IPv4 address (mapped, compatible, SIIT ::ffff:0:0/96,
+/// NAT64 64:ff9b::/96, 6to4 2002::/16, Teredo 2001::/32) are judged by that IPv4 address, since that
+/// is where a translator or relay on the path sends the packets.
 pub fn reach(ip: IpAddr) -> Reach {
     match ip {
         IpAddr::V4(v4) => reach_v4(v4),
@@ -116,8 +117,9 @@ fn reach_v6(ip: Ipv6Addr) -> Reach {
     }
 }
 
-/// The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64
-/// (64:ff9b::a.b.c.d) or 6to4 (2002:aabb:ccdd::) address.
+/// The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), SIIT
+/// IPv4-translated (::ffff:0:a.b.c.d, RFC 2765), NAT64 (64:ff9b::a.b.c.d), 6to4 (2002:aabb:ccdd::) or
+/// Teredo (2001:0:…) address.
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = ip.segments();
     let low = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
@@ -128,16 +130,38 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
         // :: and ::1 are IPv6's own unspecified and loopback addresses, not embeddings.
         [0, 0, 0, 0, 0, 0, 0, 0 | 1] => None,
         [0, 0, 0, 0, 0, 0, hi, lo] => Some(low(hi, lo)),
+        [0, 0, 0, 0, 0xffff, 0, hi, lo] => Some(low(hi, lo)),
         [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(low(hi, lo)),
         [0x2002, hi, lo, ..] => Some(low(hi, lo)),
+        // Teredo (RFC 4380): a relay delivers to the client's IPv4 address, stored in the last 32
+        // bits inverted (the server's address in bits 32..64 only helps the client qualify).
+        [0x2001, 0, _, _, _, _, hi, lo] => {
+            Some(Ipv4Addr::from(!((u32::from(hi) << 16) | u32::from(lo))))
+        }
         _ => None,
     }
 }
 
-/// Parses a visitor-supplied webhook URL: https only unless `allow_private`, and a host.
+/// The longest webhook URL taken, as given and as normalised: a visitor's URL is stored and shown to
+/// admins, and real endpoints are far shorter.
+pub const MAX_WEBHOOK_URL_BYTES: usize = 2048;
+
+/// Parses a visitor-supplied webhook URL: at most [`MAX_WEBHOOK_URL_BYTES`], https only unless
+/// `allow_private`, and a host.
 pub fn parse_webhook_url(raw: &str, allow_private: bool) -> Result<reqwest::Url, OutboundError> {
+    let too_long = || {
+        OutboundError::Refused(format!(
+            "webhook URL must be at most {MAX_WEBHOOK_URL_BYTES} bytes"
+        ))
+    };
+    if raw.trim().len() > MAX_WEBHOOK_URL_BYTES {
+        return Err(too_long());
+    }
     let url = reqwest::Url::parse(raw.trim())
         .map_err(|_| OutboundError::Refused("webhook URL is not a valid URL".into()))?;
+    if url.as_str().len() > MAX_WEBHOOK_URL_BYTES {
+        return Err(too_long());
+    }
     match url.scheme() {
         "https" => {}
         "http" if allow_private => {}
@@ -284,6 +308,47 @@ mod tests {
     }
 
     #[test]
+    fn siit_and_teredo_addresses_are_judged_by_their_ipv4_address() {
+        assert_eq!(
+            judged("::ffff:0:10.0.0.1"),
+            Reach::Private,
+            "SIIT of 10.0.0.1"
+        );
+        assert_eq!(
+            judged("::ffff:0:a9fe:a9fe"),
+            Reach::Forbidden,
+            "SIIT of metadata"
+        );
+        assert_eq!(
+            judged("::ffff:0:7f00:1"),
+            Reach::Private,
+            "SIIT of loopback"
+        );
+        assert_eq!(judged("::ffff:0:808:808"), Reach::Public, "SIIT of 8.8.8.8");
+        // 2001:0:4136:e378:8000:63bf:f5ff:fffe is Teredo's client 10.0.0.1 behind server 65.54.227.120.
+        assert_eq!(
+            judged("2001:0:4136:e378:8000:63bf:f5ff:fffe"),
+            Reach::Private,
+            "Teredo client 10.0.0.1"
+        );
+        assert_eq!(
+            judged("2001:0:4136:e378:8000:63bf:5601:5601"),
+            Reach::Forbidden,
+            "Teredo client 169.254.169.254 (inverted a9fe:a9fe)"
+        );
+        assert_eq!(
+            judged("2001:0:4136:e378:8000:63bf:f7f7:f7f7"),
+            Reach::Public,
+            "Teredo client 8.8.8.8"
+        );
+        assert_eq!(
+            judged("2001:db8::1"),
+            Reach::Public,
+            "outside 2001::/32: not Teredo"
+        );
+    }
+
+    #[test]
     fn site_local_ipv6_is_private() {
         assert_eq!(judged("fec0::1"), Reach::Private);
         assert_eq!(judged("feff:ffff::1"), Reach::Private);
@@ -328,6 +393,18 @@ mod tests {
         assert!(parse_webhook_url("http://127.0.0.1:9/x", true).is_ok());
         assert!(parse_webhook_url("https://u:p@hooks.example.com/", false).is_err());
         assert!(parse_webhook_url("not a url", true).is_err());
+    }
+
+    #[test]
+    fn webhook_urls_are_capped_at_2_kib() {
+        let url = |path_len: usize| format!("https://hooks.example.com/{}", "a".repeat(path_len));
+        let fits = url(MAX_WEBHOOK_URL_BYTES - "https://hooks.example.com/".len());
+        assert!(parse_webhook_url(&fits, false).is_ok());
+        let e = parse_webhook_url(&url(MAX_WEBHOOK_URL_BYTES), false).unwrap_err();
+        assert!(e.to_string().contains("at most 2048 bytes"), "{e}");
+        // Percent-encoding lengthens it: the stored form is measured too.
+        let spaces = format!("https://hooks.example.com/a{}b", " ".repeat(700));
+        assert!(parse_webhook_url(&spaces, false).is_err());
     }
 
     #[tokio::test]

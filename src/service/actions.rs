@@ -147,7 +147,7 @@ impl Services {
             ActionKind::OpenIncident => {
                 let update = NewIncidentUpdate {
                     stage: IncidentStage::Investigating,
-                    message: Message::parse("message", &a.reason)?,
+                    message: Message::parse("message", &public_message(a.kind, &name))?,
                     affected: vec![(a.component_id.clone(), a.status)],
                     notify: false,
                 };
@@ -166,7 +166,7 @@ impl Services {
                 for incident in open {
                     let update = NewIncidentUpdate {
                         stage: IncidentStage::Resolved,
-                        message: Message::parse("message", &a.reason)?,
+                        message: Message::parse("message", &public_message(a.kind, &name))?,
                         affected: vec![(a.component_id.clone(), a.status)],
                         notify: false,
                     };
@@ -198,5 +198,19 @@ impl Services {
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
+    }
+}
+
+/// What the public page says for an approved proposal. The monitor's own reason stays with the action
+/// (admins read it there): it names the monitor and quotes the check's error, which can tell the world
+/// what a host resolves to inside ("refused: db.internal resolves to 10.0.0.5").
+fn public_message(kind: ActionKind, component: &str) -> String {
+    match kind {
+        ActionKind::ResolveIncident => {
+            format!("{component} is passing its checks again. This incident is resolved.")
+        }
+        ActionKind::OpenIncident | ActionKind::SetStatus => {
+            format!("Our automated checks of {component} are failing. We are investigating.")
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod dispatch;
 pub mod drafts;
 pub mod edits;
 mod history;
+pub mod history_cursor;
 pub mod incidents;
 mod invitations;
 pub mod maintenance_edits;

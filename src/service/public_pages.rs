@@ -1,8 +1,9 @@
 //! What the public may read of a status page: no sign-in, only published pages, every read bounded
 //! whatever the page's size (components aside: the page shows them all).
 
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
+use super::history_cursor::HistoryCursor;
 use super::pages::{hierarchy, ComponentNode};
 use super::{NotFoundAs, Result, ServiceError, Services};
 use crate::domain::MaintenanceFilter;
@@ -42,19 +43,7 @@ pub struct PublicHistory {
     pub page: Page,
     pub incidents: Vec<(Incident, Vec<IncidentUpdate>)>,
     /// The cursor of the following page, when there is one.
-    pub next: Option<String>,
-}
-
-/// A history cursor: `{resolved_at unix ms}.{incident id}` of the last incident already shown.
-fn parse_cursor(text: &str) -> Option<(OffsetDateTime, IncidentId)> {
-    let (ms, id) = text.split_once('.')?;
-    let ms: i64 = ms.parse().ok()?;
-    Some((crate::clock::from_millis(ms), IncidentId::parse(id)?))
-}
-
-fn cursor_of(i: &Incident) -> Option<String> {
-    i.resolved_at
-        .map(|r| format!("{}.{}", crate::clock::to_millis(r), i.id.as_str()))
+    pub next: Option<HistoryCursor>,
 }
 
 impl Services {
@@ -134,34 +123,27 @@ impl Services {
     }
 
     /// One page of a status page's resolved incidents, all time, newest first; `after` is the cursor
-    /// a previous page gave. A malformed cursor is refused rather than read as "from the start".
+    /// a previous page gave (see [`Services::history_cursor`]).
     pub async fn public_history(
         &self,
         public_slug: &str,
-        after: Option<&str>,
+        after: Option<&HistoryCursor>,
     ) -> Result<PublicHistory> {
         let page = self.published_page(public_slug).await?;
-        let after = match after {
-            None => None,
-            Some(text) => Some(parse_cursor(text).ok_or_else(|| {
-                crate::domain::DomainError::invalid("before", "the history link is malformed")
-            })?),
-        };
         let mut rows = self
             .store
             .resolved_incidents_page(
                 &page.id,
                 crate::clock::from_millis(0),
-                after.as_ref().map(|(at, id)| (*at, id)),
+                after.map(HistoryCursor::position),
                 HISTORY_PAGE as i64 + 1,
             )
             .await?;
         let more = rows.len() > HISTORY_PAGE;
         rows.truncate(HISTORY_PAGE);
-        let next = if more {
-            rows.last().and_then(cursor_of)
-        } else {
-            None
+        let next = match rows.last() {
+            Some(last) if more => self.issue_cursor(&page.public_slug, last)?,
+            _ => None,
         };
         Ok(PublicHistory {
             page,

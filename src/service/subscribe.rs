@@ -2,6 +2,10 @@
 //! then the page's caps are checked in the transaction that adds the subscriber. An email subscriber
 //! waits for its confirmation link; a webhook is stored pending, must echo a signed challenge within the
 //! delivery timeout, and is deleted again when it does not. Pending subscribers never get notifications.
+//!
+//! Subscribers are in no cache (the public pages never show them), so these anonymous writes use
+//! untracked transactions: a stranger's subscribe must not empty the read cache and the public cache
+//! on every instance.
 
 use std::time::Duration as StdDuration;
 
@@ -79,7 +83,7 @@ impl Services {
         let token = random_hex(16);
         let now = self.clock.now();
         let sub = new_subscriber(page, SubscriberKind::Email, email.as_str(), None, now);
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_untracked().await?;
         self.check_room(&mut tx, page).await?;
         match self
             .store
@@ -123,18 +127,12 @@ impl Services {
             Some(secret.clone()),
             now,
         );
-        // Stored pending first: the row holds the URL against a concurrent duplicate and counts
-        // against the pending cap while the challenge is out.
-        let mut tx = self.store.begin().await?;
+        // Stored pending first: the row counts against the pending cap while the challenge is out. A
+        // URL subscribed already gets a subscription of its own, like any other: telling the visitor
+        // "already subscribed" would tell anyone who subscribes to this page's updates.
+        let mut tx = self.store.begin_untracked().await?;
         self.check_room(&mut tx, page).await?;
-        match self.store.insert_subscriber(&mut tx, &sub, None).await {
-            Err(StoreError::Conflict) => {
-                return Err(ServiceError::Conflict(
-                    "this webhook URL is already subscribed".into(),
-                ))
-            }
-            other => other?,
-        }
+        self.store.insert_subscriber(&mut tx, &sub, None).await?;
         tx.commit().await.map_err(StoreError::from)?;
         if let Err(e) = self.challenge(&sub, &secret).await {
             self.drop_pending(&sub.id).await;
@@ -180,7 +178,7 @@ impl Services {
     /// by a later subscribe to the page.
     async fn drop_pending(&self, id: &SubscriberId) {
         let gone = async {
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.store.begin_untracked().await?;
             self.store.delete_subscriber(&mut tx, id).await?;
             tx.commit().await.map_err(StoreError::from)
         };

@@ -47,7 +47,8 @@ impl Services {
 
     pub async fn unsubscribe(&self, token: &str) -> Result<()> {
         let sub = self.subscription_by_token(token).await?;
-        let mut tx = self.store.begin().await?;
+        // Subscribers are cached nowhere: leaving touches no cache.
+        let mut tx = self.store.begin_untracked().await?;
         self.store.delete_subscriber(&mut tx, &sub.id).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())

@@ -104,6 +104,12 @@ impl Generation {
     pub fn caching(&self) -> bool {
         self.0.is_some()
     }
+
+    /// Generation `n`, for other modules' unit tests.
+    #[cfg(test)]
+    pub(crate) fn at(n: u64) -> Self {
+        Self(Some(n))
+    }
 }
 
 /// The cached reads of one store (one instance).

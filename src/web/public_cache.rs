@@ -6,6 +6,10 @@
 //! is younger than `public.max_age_secs` (uptime bars and maintenance windows move with time, not writes).
 //! Responses carry a weak ETag over the body, so a CDN or browser revalidates with a 304, and come
 //! compressed (brotli or gzip) from bytes compressed once per entry rather than once per request.
+//!
+//! What is held is bounded twice: by entries and by bytes (`public.cache_max_bytes`, counting keys,
+//! bodies and the compressed copies as they are made); past either, the oldest entries go. Keys longer
+//! than any real page's are refused outright.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,8 +30,14 @@ use crate::ids::PageId;
 use crate::ratelimit::{ClientAddr, RateLimiter};
 use crate::service::{Freshness, ServiceError, Services};
 
-/// Entries kept before the map is emptied; bounds memory whatever the number of pages or history links.
+/// Entries kept at most, whatever their size.
 const MAX_ENTRIES: usize = 4_096;
+/// The longest key served: a slug is at most 48 bytes and the longest representation (a history page
+/// after a cursor) under 150, so anything longer names nothing and is answered 404 unrendered.
+const MAX_KEY_BYTES: usize = 256;
+/// What an entry costs beyond the bytes counted one by one: the map slot, the entry itself, its key's
+/// and headers' allocations.
+const ENTRY_OVERHEAD: usize = 256;
 /// Renders of different keys proceed in parallel; renders of one key wait for the first.
 const RENDER_STRIPES: usize = 64;
 
@@ -56,6 +66,10 @@ impl Key {
             what: what.into(),
         }
     }
+
+    fn len(&self) -> usize {
+        self.slug.len() + self.what.len()
+    }
 }
 
 struct Entry {
@@ -70,8 +84,105 @@ struct Entry {
     brotli: OnceLock<Bytes>,
 }
 
+/// The entries and what they weigh; changed only under the cache's write lock, so `bytes` is always
+/// the sum of [`Held::cost`] over the map.
+#[derive(Default)]
+struct Held {
+    map: HashMap<Key, Arc<Entry>>,
+    bytes: usize,
+}
+
+impl Held {
+    fn cost(key: &Key, entry: &Entry) -> usize {
+        key.len() + entry.held_bytes() + ENTRY_OVERHEAD
+    }
+
+    fn remove(&mut self, key: &Key) {
+        if let Some(old) = self.map.remove(key) {
+            self.bytes = self.bytes.saturating_sub(Self::cost(key, &old));
+        }
+    }
+
+    /// Drops the oldest entries (never `spare`) until the map holds at most `bytes` and fewer than
+    /// `entries` entries.
+    fn shrink_to(&mut self, bytes: usize, entries: usize, spare: Option<&Key>) {
+        if self.bytes <= bytes && self.map.len() < entries {
+            return;
+        }
+        let mut by_age: Vec<(Instant, Key)> = self
+            .map
+            .iter()
+            .filter(|(k, _)| Some(*k) != spare)
+            .map(|(k, e)| (e.made, k.clone()))
+            .collect();
+        by_age.sort_unstable_by_key(|(made, _)| *made);
+        for (_, key) in by_age {
+            if self.bytes <= bytes && self.map.len() < entries {
+                break;
+            }
+            self.remove(&key);
+        }
+    }
+
+    /// Keeps `entry` under `key` when it fits the bound at all, making room by dropping the oldest
+    /// (down to three quarters of the bound, so a full cache does not sort on every insert).
+    fn keep(&mut self, key: Key, entry: Arc<Entry>, max_bytes: usize) {
+        self.remove(&key);
+        let cost = Self::cost(&key, &entry);
+        if key.len() > MAX_KEY_BYTES || cost > max_bytes {
+            return;
+        }
+        if self.bytes + cost > max_bytes || self.map.len() >= MAX_ENTRIES {
+            let room = (max_bytes / 4 * 3).min(max_bytes - cost);
+            self.shrink_to(room, MAX_ENTRIES / 4 * 3, None);
+        }
+        self.bytes += cost;
+        self.map.insert(key, entry);
+    }
+
+    /// Whether `extra` bytes more for `entry` (a compressed copy) may be kept: only while the map
+    /// holds this very entry, making room among the others if needed.
+    fn room_for(&mut self, key: &Key, entry: &Arc<Entry>, extra: usize, max_bytes: usize) -> bool {
+        if !self.map.get(key).is_some_and(|e| Arc::ptr_eq(e, entry)) {
+            return false;
+        }
+        if self.bytes + extra > max_bytes {
+            self.shrink_to(max_bytes.saturating_sub(extra), MAX_ENTRIES, Some(key));
+        }
+        self.bytes + extra <= max_bytes
+    }
+
+    /// Keeps `copy` in `slot` of the held `entry` when it fits. Copies are set only here, under the
+    /// write lock, so the byte count and the entries agree.
+    fn attach(
+        &mut self,
+        key: &Key,
+        entry: &Arc<Entry>,
+        slot: &OnceLock<Bytes>,
+        copy: Bytes,
+        max_bytes: usize,
+    ) {
+        let len = copy.len();
+        if slot.get().is_none()
+            && self.room_for(key, entry, len, max_bytes)
+            && slot.set(copy).is_ok()
+        {
+            self.bytes += len;
+        }
+    }
+}
+
+/// How much the public cache holds now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheUse {
+    pub entries: usize,
+    pub bytes: usize,
+    pub max_bytes: usize,
+}
+
 pub struct PublicCache {
-    entries: RwLock<HashMap<Key, Arc<Entry>>>,
+    held: RwLock<Held>,
+    max_bytes: usize,
     rendering: Vec<tokio::sync::Mutex<()>>,
     /// Renders (database reads) one address may cause: hits cost nothing and are not limited, but
     /// made-up slugs, incident ids or history cursors all miss.
@@ -96,7 +207,8 @@ impl PublicCache {
             config.max_age_secs, config.stale_while_revalidate_secs
         );
         Self {
-            entries: RwLock::new(HashMap::new()),
+            held: RwLock::new(Held::default()),
+            max_bytes: usize::try_from(config.cache_max_bytes).unwrap_or(usize::MAX),
             misses: RateLimiter::new(config.misses_per_minute, config.misses_burst),
             rendering: (0..RENDER_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
@@ -112,8 +224,8 @@ impl PublicCache {
         if !now.caching() {
             return Lookup::Missing;
         }
-        let map = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        match map.get(key) {
+        let held = self.held.read().unwrap_or_else(|p| p.into_inner());
+        match held.map.get(key) {
             // Built from data that has since changed: never served again.
             Some(e) if e.read_at != now => Lookup::Missing,
             Some(e) if e.made.elapsed() < self.ttl => Lookup::Fresh(e.clone()),
@@ -130,11 +242,35 @@ impl PublicCache {
     }
 
     fn keep(&self, key: Key, entry: Arc<Entry>) {
-        let mut map = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
-            map.clear();
+        let mut held = self.held.write().unwrap_or_else(|p| p.into_inner());
+        held.keep(key, entry, self.max_bytes);
+    }
+
+    /// Entries and bytes held now, and the bound on bytes.
+    pub fn usage(&self) -> CacheUse {
+        let held = self.held.read().unwrap_or_else(|p| p.into_inner());
+        CacheUse {
+            entries: held.map.len(),
+            bytes: held.bytes,
+            max_bytes: self.max_bytes,
         }
-        map.insert(key, entry);
+    }
+
+    /// The entry's body in `encoding`, compressed now if it was not yet and kept with the entry when
+    /// the entry is still held and the bytes fit (otherwise this response alone uses it).
+    fn encoded(&self, key: &Key, entry: &Arc<Entry>, encoding: &Encoding) -> Bytes {
+        let (slot, compress): (_, fn(&[u8]) -> Bytes) = match encoding {
+            Encoding::Identity => return entry.body.clone(),
+            Encoding::Gzip => (&entry.gzip, gzip),
+            Encoding::Brotli => (&entry.brotli, brotli),
+        };
+        if let Some(b) = slot.get() {
+            return b.clone();
+        }
+        let made = compress(&entry.body);
+        let mut held = self.held.write().unwrap_or_else(|p| p.into_inner());
+        held.attach(key, entry, slot, made.clone(), self.max_bytes);
+        made
     }
 
     /// Answers `headers` with the cached representation for `key`, building it with `build` when there
@@ -152,6 +288,9 @@ impl PublicCache {
         Fut: Future<Output = Result<Built, WebError>>,
     {
         let (headers, from) = request;
+        if key.len() > MAX_KEY_BYTES {
+            return Err(ServiceError::NotFound("status page").into());
+        }
         let found = self.lookup(&key, services.freshness());
         crate::telemetry::metrics::cache_lookup(
             crate::telemetry::metrics::Cache::Public,
@@ -162,15 +301,15 @@ impl PublicCache {
             // Only time has passed, not a write: one request renders again while the others keep
             // getting the aged copy, so nobody waits on a render.
             Lookup::Aged(e) => match self.stripe(&key).map(|m| m.try_lock()) {
-                Some(Ok(_rendering)) => self.render(services, key, build).await?,
+                Some(Ok(_rendering)) => self.render(services, key.clone(), build).await?,
                 _ => e,
             },
-            Lookup::Missing => self.build(services, key, from, build).await?,
+            Lookup::Missing => self.build(services, key.clone(), from, build).await?,
         };
         if count_view {
             services.count_page_view(&entry.page);
         }
-        Ok(self.respond(&entry, headers))
+        Ok(self.respond(&key, &entry, headers))
     }
 
     /// Renders what nobody has (or what a write has changed). Many visitors arriving at once wait for
@@ -218,17 +357,19 @@ impl PublicCache {
         Ok(entry)
     }
 
-    fn respond(&self, entry: &Entry, headers: &HeaderMap) -> Response {
+    fn respond(&self, key: &Key, entry: &Arc<Entry>, headers: &HeaderMap) -> Response {
         let mut resp = if matches_etag(headers, entry.etag.as_bytes()) {
             let mut r = Response::new(Body::empty());
             *r.status_mut() = StatusCode::NOT_MODIFIED;
             r
         } else {
-            let (encoding, body) = match preferred_encoding(headers) {
-                Encoding::Brotli => (Some("br"), entry.brotli()),
-                Encoding::Gzip => (Some("gzip"), entry.gzip()),
-                Encoding::Identity => (None, entry.body.clone()),
+            let preferred = preferred_encoding(headers);
+            let encoding = match preferred {
+                Encoding::Brotli => Some("br"),
+                Encoding::Gzip => Some("gzip"),
+                Encoding::Identity => None,
             };
+            let body = self.encoded(key, entry, &preferred);
             let mut r = Response::new(Body::from(body));
             if let Some(enc) = encoding {
                 r.headers_mut()
@@ -328,35 +469,35 @@ impl Entry {
         }
     }
 
-    fn gzip(&self) -> Bytes {
-        self.gzip
-            .get_or_init(|| {
-                let mut enc =
-                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-                match enc.write_all(&self.body).and_then(|()| enc.finish()) {
-                    Ok(v) => Bytes::from(v),
-                    // Writing to a Vec cannot fail; if it somehow did, an empty body would be wrong.
-                    Err(_) => Bytes::new(),
-                }
-            })
-            .clone()
+    /// What this entry holds: the body, its compressed copies made so far and its own headers.
+    fn held_bytes(&self) -> usize {
+        self.body.len()
+            + self.gzip.get().map_or(0, Bytes::len)
+            + self.brotli.get().map_or(0, Bytes::len)
+            + self.etag.len()
+            + self.policy.as_ref().map_or(0, HeaderValue::len)
     }
+}
 
-    fn brotli(&self) -> Bytes {
-        self.brotli
-            .get_or_init(|| {
-                let mut out = Vec::with_capacity(self.body.len() / 4);
-                let params = brotli::enc::BrotliEncoderParams {
-                    quality: 6,
-                    ..Default::default()
-                };
-                let mut input = &self.body[..];
-                match brotli::BrotliCompress(&mut input, &mut out, &params) {
-                    Ok(_) => Bytes::from(out),
-                    Err(_) => Bytes::new(),
-                }
-            })
-            .clone()
+fn gzip(body: &[u8]) -> Bytes {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    match enc.write_all(body).and_then(|()| enc.finish()) {
+        Ok(v) => Bytes::from(v),
+        // Writing to a Vec cannot fail; if it somehow did, an empty body would be wrong.
+        Err(_) => Bytes::new(),
+    }
+}
+
+fn brotli(body: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(body.len() / 4);
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 6,
+        ..Default::default()
+    };
+    let mut input = body;
+    match brotli::BrotliCompress(&mut input, &mut out, &params) {
+        Ok(_) => Bytes::from(out),
+        Err(_) => Bytes::new(),
     }
 }
 
@@ -425,6 +566,82 @@ mod tests {
             );
         }
         h
+    }
+
+    fn entry(body_len: usize) -> Arc<Entry> {
+        let body = (0..body_len).map(|i| (i * 7 % 251) as u8).collect();
+        Arc::new(Entry::new(
+            Freshness::at(1),
+            Built {
+                content_type: "text/html; charset=utf-8",
+                body,
+                page: PageId::generate(),
+                policy: Some("default-src 'none'".into()),
+            },
+        ))
+    }
+
+    fn check_sum(held: &Held, max: usize) {
+        let sum: usize = held.map.iter().map(|(k, e)| Held::cost(k, e)).sum();
+        assert_eq!(held.bytes, sum, "the count is what the entries weigh");
+        assert!(held.bytes <= max, "{} over {max}", held.bytes);
+    }
+
+    #[test]
+    fn held_bytes_stay_under_the_bound_as_the_cache_fills() {
+        let max = 200_000;
+        let mut held = Held::default();
+        for n in 0..2_000 {
+            let key = Key::new("acme", format!("history?after={n}"));
+            let e = entry(1_000 + (n * 37) % 9_000);
+            held.keep(key.clone(), e.clone(), max);
+            held.attach(&key, &e, &e.gzip, gzip(&e.body), max);
+            held.attach(&key, &e, &e.brotli, brotli(&e.body), max);
+            check_sum(&held, max);
+        }
+        assert!(
+            held.map.len() > 10,
+            "it holds what fits: {}",
+            held.map.len()
+        );
+        // The newest stays; the oldest went.
+        assert!(held
+            .map
+            .contains_key(&Key::new("acme", "history?after=1999")));
+        assert!(!held.map.contains_key(&Key::new("acme", "history?after=0")));
+
+        // Too big alone, or under a key no page has: not kept, and nothing else lost for it.
+        let before = held.map.len();
+        held.keep(Key::new("acme", "big"), entry(max), max);
+        held.keep(Key::new("acme", "x".repeat(MAX_KEY_BYTES)), entry(10), max);
+        assert_eq!(held.map.len(), before);
+        check_sum(&held, max);
+
+        // A copy of an entry no longer held is not counted (nor kept).
+        let gone = entry(5_000);
+        held.attach(
+            &Key::new("acme", "gone"),
+            &gone,
+            &gone.gzip,
+            gzip(&gone.body),
+            max,
+        );
+        assert!(gone.gzip.get().is_none());
+        check_sum(&held, max);
+    }
+
+    #[test]
+    fn entries_are_bounded_by_count_too() {
+        let mut held = Held::default();
+        for n in 0..(MAX_ENTRIES + 10) {
+            held.keep(
+                Key::new("a", format!("incident/{n}")),
+                entry(1),
+                usize::MAX / 2,
+            );
+        }
+        assert!(held.map.len() <= MAX_ENTRIES);
+        check_sum(&held, usize::MAX / 2);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::public_cache::{Built, Key, PublicRequest};
 use super::status_page::{page_policy, render_failed, theme_of, IncidentView, Times, HTML};
 use super::WebError;
+use crate::service::history_cursor::HistoryCursor;
 use crate::service::Services;
 use crate::state::AppState;
 
@@ -26,6 +27,7 @@ struct HistoryPage {
     name: String,
     slug: String,
     incidents: Vec<IncidentView>,
+    /// The cursor of the next page, as issued (hex, digits, dots and `inc_`: nothing to escape).
     next: Option<String>,
     theme: Option<String>,
 }
@@ -47,7 +49,7 @@ struct HistoryQuery {
 async fn build_history(
     services: &Services,
     slug: &str,
-    after: Option<&str>,
+    after: Option<&HistoryCursor>,
 ) -> Result<Built, WebError> {
     let h = services.public_history(slug, after).await?;
     let times = Times::of(&h.page);
@@ -60,7 +62,7 @@ async fn build_history(
             .iter()
             .map(|(i, u)| times.incident(&slug, i, u))
             .collect(),
-        next: h.next,
+        next: h.next.map(|c| c.as_str().to_owned()),
         theme: theme.clone(),
         slug,
     };
@@ -72,19 +74,24 @@ async fn build_history(
     })
 }
 
-/// `GET /status/{slug}/history?after=…`: resolved incidents, all time, newest first.
+/// `GET /status/{slug}/history?after=…`: resolved incidents, all time, newest first. A cursor this
+/// server did not issue for this page is refused before the cache is consulted, so it costs no render
+/// and takes no entry; an issued one is the key as issued.
 async fn history(
     req: PublicRequest,
     Path(slug): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Response, WebError> {
-    let after = q.after.filter(|a| !a.is_empty());
+    let after = match q.after.filter(|a| !a.is_empty()) {
+        Some(text) => Some(req.services.history_cursor(&slug, &text)?),
+        None => None,
+    };
     let what = match &after {
-        Some(a) => format!("history?after={a}"),
+        Some(c) => format!("history?after={}", c.as_str()),
         None => "history".to_owned(),
     };
     req.serve(Key::new(&slug, what), false, || {
-        build_history(&req.services, &slug, after.as_deref())
+        build_history(&req.services, &slug, after.as_ref())
     })
     .await
 }

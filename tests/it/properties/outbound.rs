@@ -1,6 +1,6 @@
 //! The outbound guard (`outbound`) over generated addresses and URLs: every address in a range the guard
 //! documents as internal is refused however it is written, and an IPv6 address that carries an IPv4
-//! one (mapped, compatible, NAT64, 6to4) is judged by that IPv4 address.
+//! one (mapped, compatible, SIIT, NAT64, 6to4, Teredo) is judged by that IPv4 address.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -48,16 +48,33 @@ fn internal_v6() -> BoxedStrategy<Ipv6Addr> {
         .boxed()
 }
 
-/// The IPv6 forms that carry an IPv4 address and reach it: mapped, compatible, NAT64 (RFC 6052) and
-/// 6to4 (RFC 3056).
-fn carriers(v4: Ipv4Addr) -> [Ipv6Addr; 4] {
+/// The IPv6 forms that carry an IPv4 address and reach it: mapped, compatible, SIIT (RFC 2765),
+/// NAT64 (RFC 6052), 6to4 (RFC 3056) and Teredo (RFC 4380: the client's address inverted in the last
+/// 32 bits, here behind the server 65.54.227.120 with the cone flag and port 40000).
+fn carriers(v4: Ipv4Addr) -> [Ipv6Addr; 6] {
     let bits = u128::from(u32::from(v4));
     [
         v4.to_ipv6_mapped(),
         Ipv6Addr::from(bits),
+        siit(v4),
         Ipv6Addr::from((0x0064_ff9b_u128 << 96) | bits),
         Ipv6Addr::from((0x2002_u128 << 112) | (bits << 80)),
+        teredo(v4, 0x4136_e378, 0x8000, 40000),
     ]
+}
+
+fn siit(v4: Ipv4Addr) -> Ipv6Addr {
+    Ipv6Addr::from((0xffff_u128 << 48) | u128::from(u32::from(v4)))
+}
+
+fn teredo(client: Ipv4Addr, server: u32, flags: u16, port: u16) -> Ipv6Addr {
+    Ipv6Addr::from(
+        (0x2001_u128 << 112)
+            | (u128::from(server) << 64)
+            | (u128::from(flags) << 48)
+            | (u128::from(!port) << 32)
+            | u128::from(!u32::from(client)),
+    )
 }
 
 #[test]
@@ -80,6 +97,31 @@ fn an_ipv6_address_carrying_an_ipv4_one_is_judged_by_it() {
         }
         // The mapped form reaches exactly the IPv4 address, so it is judged exactly as that address.
         prop_assert_eq!(is_internal(IpAddr::V6(v4.to_ipv6_mapped())), inside);
+        Ok(())
+    });
+}
+
+#[test]
+fn siit_and_teredo_addresses_are_judged_exactly_as_the_ipv4_address_they_carry() {
+    let strategy = (
+        prop_oneof![internal_v4(), any::<Ipv4Addr>()],
+        any::<u32>(),
+        any::<u16>(),
+        any::<u16>(),
+    );
+    check(4096, strategy, |(v4, server, flags, port)| {
+        let inside = is_internal(IpAddr::V4(v4));
+        let siit = siit(v4);
+        prop_assert_eq!(
+            is_internal(IpAddr::V6(siit)),
+            inside,
+            "{} carries {}",
+            siit,
+            v4
+        );
+        // Whatever the Teredo server, flags and port, the client address decides.
+        let t = teredo(v4, server, flags, port);
+        prop_assert_eq!(is_internal(IpAddr::V6(t)), inside, "{} carries {}", t, v4);
         Ok(())
     });
 }
