@@ -190,7 +190,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         None => (PathBuf::from("config.toml"), false),
     };
     let config = Config::load(&path, named).map_err(|e| usage(e.to_string()))?;
-    crate::telemetry::init_tracing(&config.log, config.log_format);
+    crate::telemetry::init_tracing(&config.log, config.log_format, config.telemetry.access_log);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(&config).await,

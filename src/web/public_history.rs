@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::public_cache::{Built, Key, PublicRequest};
 use super::status_page::{page_policy, render_failed, theme_of, IncidentView, Times, HTML};
-use super::WebError;
+use super::{PublicError, WebError};
 use crate::service::Services;
 use crate::state::AppState;
 
@@ -68,7 +68,7 @@ async fn build_history(
         content_type: HTML,
         body: page.render().map_err(render_failed)?.into_bytes(),
         policy: Some(page_policy(false, theme.as_deref())),
-        page: h.page.id,
+        page: Some(h.page.id),
     })
 }
 
@@ -77,7 +77,7 @@ async fn history(
     req: PublicRequest,
     Path(slug): Path<String>,
     Query(q): Query<HistoryQuery>,
-) -> Result<Response, WebError> {
+) -> Result<Response, PublicError> {
     let after = q.after.filter(|a| !a.is_empty());
     let what = match &after {
         Some(a) => format!("history?after={a}"),
@@ -107,7 +107,7 @@ async fn build_incident(
         content_type: HTML,
         body: view.render().map_err(render_failed)?.into_bytes(),
         policy: Some(page_policy(false, theme.as_deref())),
-        page: page.id,
+        page: Some(page.id),
     })
 }
 
@@ -115,7 +115,7 @@ async fn build_incident(
 async fn incident(
     req: PublicRequest,
     Path((slug, incident)): Path<(String, String)>,
-) -> Result<Response, WebError> {
+) -> Result<Response, PublicError> {
     let key = Key::new(&slug, format!("incident/{incident}"));
     req.serve(key, false, || {
         build_incident(&req.services, &slug, &incident)
