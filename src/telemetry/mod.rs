@@ -28,8 +28,11 @@ pub const ACCESS_LOG: &str = "statusgate::access";
 /// whatever the filter says.
 pub fn init_tracing(filter: &str, format: LogFormat, access_log: bool) {
     let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref(), filter, access_log);
+    // Colour only for a person at a terminal: escape codes in a journal or a file are noise.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
@@ -188,7 +191,8 @@ pub async fn observe(req: Request, next: Next) -> Response {
         tracing::info!(
             target: ACCESS_LOG,
             status,
-            duration_ms = took.as_secs_f64() * 1000.0,
+            // Whole microseconds, so the number reads 0.254 rather than 0.25441899999999995.
+            duration_ms = u64::try_from(took.as_micros()).unwrap_or(u64::MAX) as f64 / 1000.0,
             "answered"
         );
     });

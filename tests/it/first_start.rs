@@ -62,9 +62,18 @@ fn start(dir: &Path, extra: &[(&str, &str)], last_line: &str) -> Started {
         .envs(extra.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let out = child.stdout.take().unwrap();
+    let err = child.stderr.take().unwrap();
+    let logged = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = logged.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines() {
+            let Ok(line) = line else { break };
+            sink.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(out).lines() {
@@ -86,7 +95,8 @@ fn start(dir: &Path, extra: &[(&str, &str)], last_line: &str) -> Started {
             }
             Err(_) => {
                 let status = child.try_wait().unwrap();
-                panic!("no `{last_line}` line (exit {status:?}); printed: {printed:?}");
+                let logged = logged.lock().unwrap();
+                panic!("no `{last_line}` line (exit {status:?}); printed: {printed:?}; logged: {logged}");
             }
         }
     }
