@@ -91,7 +91,10 @@ fn describe(e: &sqlx::Error, target: &Target) -> String {
                     if db.message().contains("authentication failed") {
                         db.message().to_owned()
                     } else {
-                        format!("authentication failed for user \"{user}\": {}", db.message())
+                        format!(
+                            "authentication failed for user \"{user}\": {}",
+                            db.message()
+                        )
                     }
                 }
                 // SQLITE_CANTOPEN says nothing of why; the file system does.

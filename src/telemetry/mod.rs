@@ -27,7 +27,11 @@ pub const ACCESS_LOG: &str = "statusgate::access";
 /// sqlx (`debug,sqlx=debug`) sqlx is held at `info`. `access_log = false` turns the access log off
 /// whatever the filter says.
 pub fn init_tracing(filter: &str, format: LogFormat, access_log: bool) {
-    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref(), filter, access_log);
+    let filter = log_filter(
+        std::env::var("RUST_LOG").ok().as_deref(),
+        filter,
+        access_log,
+    );
     // Colour only for a person at a terminal: escape codes in a journal or a file are noise.
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()

@@ -156,11 +156,7 @@ async fn the_shipped_config_starts_in_an_empty_folder_and_the_printed_password_s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_demo_the_printed_setup_link_opens_the_setup_form() {
     let dir = fresh_folder();
-    let server = start(
-        dir.path(),
-        &[("STATUSGATE_DEMO", "false")],
-        "/setup?token=",
-    );
+    let server = start(dir.path(), &[("STATUSGATE_DEMO", "false")], "/setup?token=");
     let b = Browser {
         addr: server.addr,
         client: browser(),
@@ -171,7 +167,10 @@ async fn without_the_demo_the_printed_setup_link_opens_the_setup_form() {
     assert_eq!(r.status(), 200, "{link}");
     let html = r.text().await.unwrap();
     assert!(csrf_in(&html).is_some(), "a form: {html}");
-    assert!(html.contains("name=\"org_slug\""), "the set-up form: {html}");
+    assert!(
+        html.contains("name=\"org_slug\""),
+        "the set-up form: {html}"
+    );
     let r = b.get("/setup?token=not-the-token").await;
     assert_ne!(r.status(), 200, "only the printed token opens it");
 }
@@ -214,7 +213,10 @@ fn database_commands_agree_on_a_database_whose_folder_does_not_exist() {
         err.contains(&format!("no database at {}", db.display())),
         "{err}"
     );
-    assert!(!here.join("not").exists(), "check and backup create nothing");
+    assert!(
+        !here.join("not").exists(),
+        "check and backup create nothing"
+    );
     assert!(!to.exists());
 
     // migrate creates the folder and the database; check and backup then agree it is there.

@@ -26,6 +26,29 @@ async fn fetch(app: &TestApp, path: &str) -> (u16, reqwest::header::HeaderMap, S
     (r.status().as_u16(), headers, r.text().await.unwrap())
 }
 
+/// An app whose demo monitors run once at start and then stay still, so the page changes only when
+/// the test writes; answers once that first run has shown on `/`.
+async fn still_app(db: TestDb, tweak: impl FnOnce(&mut statusgate::config::Config)) -> TestApp {
+    let app = TestApp::spawn_with(
+        db,
+        |c| {
+            c.monitors.scheduler_tick_ms = 600_000;
+            tweak(c);
+        },
+        Arc::new(statusgate::clock::SystemClock),
+    )
+    .await;
+    let mut last = fetch(&app, "/").await.1.get("etag").cloned();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let now = fetch(&app, "/").await.1.get("etag").cloned();
+        if now == last {
+            return app;
+        }
+        last = now;
+    }
+}
+
 async fn sessions(app: &TestApp) -> i64 {
     sqlx::query_scalar("select count(*) from sessions")
         .fetch_one(app.store.pool())
@@ -57,14 +80,17 @@ async fn globex_page(app: &TestApp) -> PageId {
 both_backends!(
     the_root_shows_the_only_published_page_then_a_list_and_writes_nothing,
     |db: TestDb| async move {
-        let app = TestApp::spawn(db).await;
+        let app = still_app(db, |_| {}).await;
         let sessions_before = sessions(&app).await;
 
         // One published page: `/` is that page, not a redirect to the admin side.
         let (status, headers, root) = fetch(&app, "/").await;
         assert_eq!(status, 200, "{root}");
         assert!(headers.get("location").is_none());
-        assert!(headers.get("set-cookie").is_none(), "no session for the public");
+        assert!(
+            headers.get("set-cookie").is_none(),
+            "no session for the public"
+        );
         assert!(
             headers["cache-control"]
                 .to_str()
@@ -123,10 +149,17 @@ both_backends!(
         app.services.edit_page(&boss, &globex, hide).await.unwrap();
         let (status, _, empty) = fetch(&app, "/").await;
         assert_eq!(status, 200);
-        assert!(empty.contains("No status page is published here yet"), "{empty}");
+        assert!(
+            empty.contains("No status page is published here yet"),
+            "{empty}"
+        );
         assert!(!empty.contains("/status/"), "{empty}");
 
-        assert_eq!(sessions(&app).await, sessions_before, "no session row written");
+        assert_eq!(
+            sessions(&app).await,
+            sessions_before,
+            "no session row written"
+        );
 
         // Signing in is where it was.
         let (status, _, login) = fetch(&app, "/login").await;
@@ -138,12 +171,7 @@ both_backends!(
 both_backends!(
     the_configured_default_page_is_the_root_while_it_is_published,
     |db: TestDb| async move {
-        let app = TestApp::spawn_with(
-            db,
-            |c| c.public.default_page = Some("globex-status".into()),
-            Arc::new(statusgate::clock::SystemClock),
-        )
-        .await;
+        let app = still_app(db, |c| c.public.default_page = Some("globex-status".into())).await;
         // Not there yet: the root falls back to the only published page.
         let (status, _, root) = fetch(&app, "/").await;
         assert_eq!(status, 200);
@@ -186,13 +214,18 @@ both_backends!(
         for path in public_errors {
             let (status, _, html) = fetch(&app, path).await;
             assert_eq!(status, 404, "{path}: {html}");
-            assert!(html.contains("<a href=\"/\">Status page</a>"), "{path}: {html}");
+            assert!(
+                html.contains("<a href=\"/\">Status page</a>"),
+                "{path}: {html}"
+            );
             assert!(!html.contains("/admin"), "{path}: {html}");
             assert!(!html.contains("Dashboard"), "{path}: {html}");
         }
         // The admin side's own errors still lead to its dashboard.
         app.sign_in_as_owner().await;
-        let r = app.get("/admin/pages/page_000000000000000000000000/incidents/new").await;
+        let r = app
+            .get("/admin/pages/page_000000000000000000000000/incidents/new")
+            .await;
         assert_eq!(r.status(), 404);
         assert!(r.text().await.unwrap().contains("href=\"/admin\""));
     }

@@ -48,7 +48,11 @@ fn an_unreachable_database_is_named_with_its_cause_and_setting() {
 
     let port = free_port();
     let url = format!("postgres://u:pw-not-shown@127.0.0.1:{port}/x");
-    let r = run(dir.path(), &["migrate"], &[("STATUSGATE_DATABASE_URL", &url)]);
+    let r = run(
+        dir.path(),
+        &["migrate"],
+        &[("STATUSGATE_DATABASE_URL", &url)],
+    );
     let refused = format!("connection refused at 127.0.0.1:{port}");
     fails_with("refused", &r, &[&refused, setting]);
     assert!(!r.1.contains("pw-not-shown"), "{}", r.1);
@@ -57,8 +61,16 @@ fn an_unreachable_database_is_named_with_its_cause_and_setting() {
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let at = silent.local_addr().unwrap();
     let url = format!("postgres://u@{at}/x");
-    let r = run(dir.path(), &["migrate"], &[("STATUSGATE_DATABASE_URL", &url)]);
-    fails_with("silent", &r, &[&format!("no answer from {at} within 5 s"), setting]);
+    let r = run(
+        dir.path(),
+        &["migrate"],
+        &[("STATUSGATE_DATABASE_URL", &url)],
+    );
+    fails_with(
+        "silent",
+        &r,
+        &[&format!("no answer from {at} within 5 s"), setting],
+    );
     assert!(r.2 < Duration::from_secs(8), "gave up after {:?}", r.2);
     drop(silent);
 
@@ -238,7 +250,10 @@ fn a_bind_port_that_is_not_the_public_urls_is_warned_about() {
     assert!(!err.contains("`public_url`"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let public = format!("http://localhost:{port}");
-    let vars = [("STATUSGATE_BIND", bind.as_str()), ("STATUSGATE_PUBLIC_URL", &public)];
+    let vars = [
+        ("STATUSGATE_BIND", bind.as_str()),
+        ("STATUSGATE_PUBLIC_URL", &public),
+    ];
     let (_, err) = Serving::start(dir.path(), &vars, &[]).stop();
     assert!(!err.contains("`public_url`"), "{err}");
 }
@@ -254,7 +269,10 @@ fn access_lines(err: &str) -> Vec<&str> {
 fn each_request_gets_one_access_line_without_its_query_string_and_a_stop_is_logged() {
     let dir = tempfile::tempdir().unwrap();
     let s = Serving::start(dir.path(), &[], &[]);
-    assert_eq!(s.get("/status/nope?token=query-secret-1", "req-access-1"), 404);
+    assert_eq!(
+        s.get("/status/nope?token=query-secret-1", "req-access-1"),
+        404
+    );
     assert_eq!(s.get("/mcp/health", "req-access-2"), 200);
     let (code, err) = s.stop();
     assert_eq!(code, 0, "{err}");
@@ -366,7 +384,10 @@ fn the_config_files_header_lists_every_variable_the_server_reads() {
         .collect::<Vec<_>>()
         .join("\n");
     let listed = names_in(&header);
-    assert!(read.contains("STATUSGATE_BIND") && read.len() >= 10, "{read:?}");
+    assert!(
+        read.contains("STATUSGATE_BIND") && read.len() >= 10,
+        "{read:?}"
+    );
     assert_eq!(
         listed, read,
         "config.toml's header and the variables the server reads"
