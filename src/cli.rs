@@ -208,10 +208,12 @@ async fn migrate(config: &Config) -> Result<(), Failure> {
     let store = crate::app::connect(config)
         .await
         .map_err(|e| runtime(e.to_string()))?;
-    let n = store
-        .migrate()
-        .await
-        .map_err(|e| runtime(format!("migration failed: {e}")))?;
+    let n = store.migrate().await.map_err(|e| {
+        runtime(format!(
+            "migration failed: {}",
+            crate::outbound::error_chain(&e)
+        ))
+    })?;
     println!("applied {n} migration(s)");
     Ok(())
 }
