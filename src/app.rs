@@ -150,7 +150,7 @@ impl App {
                     crate::store::backup::LockError::Held(..) => {
                         anyhow::anyhow!("cannot start: {e}; is `statusgate restore` running?")
                     }
-                    crate::store::backup::LockError::Io(..) => anyhow::anyhow!("cannot start: {e}"),
+                    crate::store::backup::LockError::Io(..) => database_error(&config, e),
                 },
             )?),
             None => None,
@@ -159,7 +159,10 @@ impl App {
         store.migrate().await?;
         unlock_signing_keys(&config, &store).await?;
         store.listen_for_changes().await;
-        let listener = TcpListener::bind(config.bind_addr()?).await?;
+        let listener = listen(&config).await?;
+        if let Some(warning) = config.public_url_mismatch() {
+            tracing::warn!("{warning}");
+        }
         let health = self_health_url(listener.local_addr()?);
         let monitoring = crate::config::MonitoringSettings {
             own_origin: reqwest::Url::parse(&health)
@@ -244,6 +247,10 @@ impl App {
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
+            tracing::info!(
+                grace_secs = grace.as_secs(),
+                "stopping: no new connections; requests in flight may finish"
+            );
             let _ = stopping.send(());
         };
         // Admission wraps the router instead of being one of its layers (which axum applies to each
@@ -283,6 +290,7 @@ impl App {
         self.state.services.flush_page_views().await;
         self.state.services.close().await;
         drop(self.db_lock);
+        tracing::info!("stopped");
         Ok(result?)
     }
 }
@@ -300,12 +308,26 @@ pub async fn connect(config: &Config) -> anyhow::Result<Store> {
     };
     Store::connect(&config.database_url, opts)
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot open database {}: {e}",
-                crate::config::redact_url(&config.database_url)
-            )
-        })
+        .map_err(|e| database_error(config, e))
+}
+
+/// One line: which database, why it cannot be opened, and the setting that names it.
+fn database_error(config: &Config, cause: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot open database {}: {cause} (database_url / STATUSGATE_DATABASE_URL)",
+        crate::config::redact_url(&config.database_url)
+    )
+}
+
+/// Binds `bind`; a port another process holds is said in those words, with the setting to change.
+async fn listen(config: &Config) -> anyhow::Result<TcpListener> {
+    let addr = config.bind_addr()?;
+    TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            anyhow::anyhow!("{addr} is already in use (bind / STATUSGATE_BIND)")
+        }
+        _ => anyhow::anyhow!("cannot listen on {addr}: {e} (bind / STATUSGATE_BIND)"),
+    })
 }
 
 /// Unlocks the token signing keys in the database (see `store::sealed`), first encrypting any stored in

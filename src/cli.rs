@@ -190,7 +190,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         None => (PathBuf::from("config.toml"), false),
     };
     let config = Config::load(&path, named).map_err(|e| usage(e.to_string()))?;
-    crate::telemetry::init_tracing(&config.log, config.log_format);
+    crate::telemetry::init_tracing(&config.log, config.log_format, config.telemetry.access_log);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(&config).await,
@@ -208,10 +208,12 @@ async fn migrate(config: &Config) -> Result<(), Failure> {
     let store = crate::app::connect(config)
         .await
         .map_err(|e| runtime(e.to_string()))?;
-    let n = store
-        .migrate()
-        .await
-        .map_err(|e| runtime(format!("migration failed: {e}")))?;
+    let n = store.migrate().await.map_err(|e| {
+        runtime(format!(
+            "migration failed: {}",
+            crate::outbound::error_chain(&e)
+        ))
+    })?;
     println!("applied {n} migration(s)");
     Ok(())
 }

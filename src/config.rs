@@ -12,7 +12,7 @@ mod telemetry;
 pub use encryption_key::{EncryptionKey, KEY_ENV, OLD_KEY_ENV};
 pub use monitoring::{DeliveryConfig, MonitoringSettings, MonitorsConfig, SmtpConfig, SmtpTls};
 pub use operations::{RetentionConfig, ServerConfig};
-pub use telemetry::{LogFormat, MetricsConfig};
+pub use telemetry::{LogFormat, MetricsConfig, TelemetryConfig};
 
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -24,6 +24,7 @@ pub struct Config {
     pub log: String,
     pub log_format: LogFormat,
     pub metrics: MetricsConfig,
+    pub telemetry: TelemetryConfig,
     pub admin: AdminConfig,
     pub database: DatabaseConfig,
     pub security: SecurityConfig,
@@ -55,6 +56,9 @@ pub struct PublicConfig {
     /// The most the rendered representations held in memory may weigh (keys, bodies and their
     /// compressed copies); past it the oldest go.
     pub cache_max_bytes: u64,
+    /// The public address (after `/status/`) of the page `/` shows; unset, `/` shows the only
+    /// published page, or a list of them.
+    pub default_page: Option<String>,
 }
 
 /// The bounds of `public.cache_max_bytes`: 64 KiB (a few pages) to 64 GiB.
@@ -68,6 +72,7 @@ impl Default for PublicConfig {
             misses_per_minute: 300,
             misses_burst: 100,
             cache_max_bytes: 64 << 20,
+            default_page: None,
         }
     }
 }
@@ -276,6 +281,7 @@ impl Default for Config {
             log: "info".into(),
             log_format: LogFormat::Text,
             metrics: MetricsConfig::default(),
+            telemetry: TelemetryConfig::default(),
             admin: AdminConfig::default(),
             database: DatabaseConfig::default(),
             security: SecurityConfig::default(),
@@ -350,6 +356,7 @@ impl fmt::Debug for Config {
             .field("server", &self.server)
             .field("retention", &self.retention)
             .field("metrics", &self.metrics)
+            .field("telemetry", &self.telemetry)
             .finish()
     }
 }
@@ -508,6 +515,17 @@ impl Config {
                 ),
             ));
         }
+        if let Some(slug) = &mut self.public.default_page {
+            *slug = crate::domain::Slug::parse("public.default_page", slug)
+                .map_err(|_| {
+                    key_error(
+                        "public.default_page",
+                        "must be a page's public address: 2 to 48 lowercase letters, digits or single dashes",
+                    )
+                })?
+                .as_str()
+                .to_owned();
+        }
         if self.public.stale_while_revalidate_secs > 86_400 {
             return Err(key_error(
                 "public.stale_while_revalidate_secs",
@@ -583,6 +601,29 @@ impl Config {
         })
     }
 
+    /// A warning when `bind`'s port is not `public_url`'s and no proxy is said to stand between
+    /// them: the set-up link, invitations and the OAuth issuer are all built from `public_url`, so
+    /// they would point at a port nobody answers on. Port 0 (pick any, as tests do) is never warned
+    /// about: the public URL then follows the port picked (see `App::build`).
+    pub fn public_url_mismatch(&self) -> Option<String> {
+        let bind = self.bind_addr().ok()?.port();
+        if bind == 0 || self.security.trusted_proxy_hops > 0 {
+            return None;
+        }
+        let public = url::Url::parse(&self.public_url)
+            .ok()?
+            .port_or_known_default()?;
+        (bind != public).then(|| {
+            format!(
+                "`bind` listens on port {bind} but `public_url` ({}) names port {public}; the set-up \
+                 link, invitations and the OAuth issuer use public_url: set it to the address people \
+                 reach (public_url / STATUSGATE_PUBLIC_URL), or set [security] trusted_proxy_hops when \
+                 a proxy forwards that address here",
+                self.public_url
+            )
+        })
+    }
+
     /// Cookies get `Secure` only when the public URL is https.
     pub fn is_https(&self) -> bool {
         self.public_url.starts_with("https://")
@@ -651,6 +692,45 @@ mod tests {
         }
         let mut c = Config::default();
         c.public.cache_max_bytes = 64 << 10;
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn a_bind_port_other_than_the_public_urls_is_warned_about_unless_a_proxy_is_set() {
+        let warned = |pairs: &[(&str, &str)], hops: u32| {
+            let mut c = from_env(pairs).unwrap();
+            c.security.trusted_proxy_hops = hops;
+            c.public_url_mismatch()
+        };
+        assert!(warned(&[], 0).is_none(), "the defaults agree");
+        let w = warned(&[("STATUSGATE_BIND", "127.0.0.1:8081")], 0);
+        assert!(
+            w.as_deref().is_some_and(|w| w.contains("port 8081")
+                && w.contains("port 8080")
+                && w.contains("STATUSGATE_PUBLIC_URL")),
+            "{w:?}"
+        );
+        assert!(warned(&[("STATUSGATE_BIND", "127.0.0.1:8081")], 1).is_none());
+        assert!(warned(&[("STATUSGATE_BIND", "127.0.0.1:0")], 0).is_none());
+        let https = [
+            ("STATUSGATE_BIND", "0.0.0.0:443"),
+            ("STATUSGATE_PUBLIC_URL", "https://status.example.com"),
+        ];
+        assert!(warned(&https, 0).is_none(), "443 is https's port");
+        let proxied = [
+            ("STATUSGATE_BIND", "127.0.0.1:8080"),
+            ("STATUSGATE_PUBLIC_URL", "https://status.example.com"),
+        ];
+        assert!(warned(&proxied, 0).is_some());
+    }
+
+    #[test]
+    fn a_default_page_must_be_a_slug() {
+        let mut c = Config::default();
+        c.public.default_page = Some("Not a slug".into());
+        let e = c.validate().err().map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("`public.default_page`")));
+        c.public.default_page = Some("api".into());
         assert!(c.validate().is_ok());
     }
 

@@ -27,9 +27,7 @@ pub async fn backup(config: &Config, to: &Path) -> Result<(), Failure> {
             to.display()
         )));
     }
-    if !db.exists() {
-        return Err(usage(format!("no database at {}", db.display())));
-    }
+    no_database_at(&db).map_err(usage)?;
     let store = crate::app::connect(config)
         .await
         .map_err(|e| runtime(e.to_string()))?;
@@ -118,6 +116,11 @@ pub async fn restore(config: &Config, from: &Path) -> Result<(), Failure> {
 }
 
 pub async fn check(config: &Config) -> Result<(), Failure> {
+    // Connecting would create the file (and its folder), so a mistyped path would "check" an empty
+    // database it just made.
+    if let Some(db) = backup::sqlite_file(&config.database_url) {
+        no_database_at(&db).map_err(runtime)?;
+    }
     let store = crate::app::connect(config)
         .await
         .map_err(|e| runtime(e.to_string()))?;
@@ -153,6 +156,18 @@ fn print_health(config: &Config, h: &Health) {
         list(&h.pending()),
         list(&h.unknown())
     );
+}
+
+/// Refuses a SQLite path with no file: backup and check read a database, they never make one.
+fn no_database_at(db: &Path) -> Result<(), String> {
+    if db.is_file() {
+        Ok(())
+    } else {
+        Err(format!(
+            "no database at {} (database_url / STATUSGATE_DATABASE_URL; `statusgate migrate` creates one)",
+            db.display()
+        ))
+    }
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -1,5 +1,5 @@
-//! Configuration for what statusgate tells its operators: the log line format (`log_format`) and the
-//! Prometheus endpoint (`[metrics]`).
+//! Configuration for what statusgate tells its operators: the log line format (`log_format`), the
+//! access log (`[telemetry]`) and the Prometheus endpoint (`[metrics]`).
 
 use std::fmt;
 
@@ -25,6 +25,20 @@ impl LogFormat {
             "json" => Ok(Self::Json),
             _ => Err(key_error("STATUSGATE_LOG_FORMAT", "expected text or json")),
         }
+    }
+}
+
+/// `[telemetry]`: what is logged besides warnings and errors.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// One `info` line per request answered (method, route, status, duration, request id).
+    pub access_log: bool,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self { access_log: true }
     }
 }
 

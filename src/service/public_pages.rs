@@ -18,6 +18,8 @@ const OPEN_LISTED: i64 = 100;
 pub const HISTORY_DAYS: i64 = 90;
 /// Past incidents on the page, and per page of the history.
 pub const HISTORY_PAGE: usize = 25;
+/// Published pages listed at `/` when there is more than one (an instance rarely hosts more).
+const ROOT_LIST: i64 = 200;
 /// Updates shown per incident on the page; an incident's own page shows up to `UPDATES_ON_OWN_PAGE`.
 const UPDATES_ON_PAGE: i64 = 20;
 const UPDATES_ON_OWN_PAGE: i64 = 500;
@@ -58,6 +60,11 @@ impl Services {
             return Err(ServiceError::NotFound("status page"));
         }
         Ok(page)
+    }
+
+    /// The published pages `/` offers, by name (at most `ROOT_LIST`).
+    pub async fn published_pages(&self) -> Result<Vec<Page>> {
+        Ok(self.store.published_pages(ROOT_LIST).await?)
     }
 
     /// The page's component tree and the worst status it shows.

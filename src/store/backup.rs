@@ -174,7 +174,8 @@ pub struct DbLock {
 pub enum LockError {
     #[error("{0} is in use by another statusgate process (lock file {1})")]
     Held(String, String),
-    #[error("cannot open lock file {0}: {1}")]
+    /// The lock file (or its folder) named could not be made or opened.
+    #[error("{}", super::connect::io_cause(.0, .1))]
     Io(String, std::io::Error),
 }
 
@@ -194,7 +195,10 @@ impl DbLock {
         let shown = path.display().to_string();
         // The lock file sits beside the database, so its folder must exist before either does: a first
         // start with the default `data/statusgate.db` has no `data/` yet.
-        ensure_folder(db).map_err(|e| LockError::Io(shown.clone(), e))?;
+        ensure_folder(db).map_err(|e| {
+            let folder = db.parent().unwrap_or(db).display().to_string();
+            LockError::Io(folder, e)
+        })?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)

@@ -9,6 +9,7 @@ pub mod api_keys;
 mod audit;
 pub mod backup;
 pub mod cache;
+pub mod connect;
 mod connections;
 mod drafts;
 mod edits;
@@ -102,6 +103,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error")]
     Backend(#[source] sqlx::Error),
+    /// The database could not be opened; the text is the cause (see `connect.rs`).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -182,7 +186,9 @@ impl Store {
         } else {
             (Backend::Postgres, url.to_owned())
         };
-        let connect = AnyConnectOptions::from_str(&url).map_err(StoreError::Backend)?;
+        let connect =
+            AnyConnectOptions::from_str(&url).map_err(|e| connect::unavailable(&e, &url))?;
+        connect::probe(&connect, &url).await?;
         let busy_ms = opts.busy_timeout.as_millis();
         let options = |max: u32| {
             AnyPoolOptions::new()
@@ -203,9 +209,13 @@ impl Store {
         };
         let pool = options(opts.max_connections)
             .connect_with(connect.clone())
-            .await?;
+            .await
+            .map_err(|e| connect::unavailable(&e, &url))?;
         let writer = match backend {
-            Backend::Sqlite => options(1).connect_with(connect).await?,
+            Backend::Sqlite => options(1)
+                .connect_with(connect)
+                .await
+                .map_err(|e| connect::unavailable(&e, &url))?,
             Backend::Postgres => pool.clone(),
         };
         Ok(Self {
@@ -321,8 +331,10 @@ fn sqlite_url(url: &str) -> Result<String> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if !path.is_empty() && path != ":memory:" {
-        backup::ensure_folder(Path::new(path))
-            .map_err(|e| StoreError::Backend(sqlx::Error::Io(e)))?;
+        let folder = Path::new(path).parent().unwrap_or(Path::new(path));
+        backup::ensure_folder(Path::new(path)).map_err(|e| {
+            StoreError::Unavailable(connect::io_cause(&folder.display().to_string(), &e))
+        })?;
     }
     let query = if query.contains("mode=") {
         query.to_owned()

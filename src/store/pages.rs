@@ -188,6 +188,15 @@ impl Store {
         page_from(&r)
     }
 
+    /// Published pages of every organisation, by name, at most `limit`: what `/` lists.
+    pub async fn published_pages(&self, limit: i64) -> Result<Vec<Page>> {
+        let sql = format!(
+            "select {PAGE_COLS} from pages where published = 1 order by name, page_id limit $1"
+        );
+        let rows = sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?;
+        rows.iter().map(page_from).collect()
+    }
+
     pub async fn page_by_slug(&self, org: &OrgId, slug: &str) -> Result<Page> {
         let sql = format!("select {PAGE_COLS} from pages where org_id = $1 and slug = $2");
         let r = sqlx::query(&sql)

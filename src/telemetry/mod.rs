@@ -19,13 +19,24 @@ use tracing::Instrument;
 
 use crate::config::LogFormat;
 
+/// The target of the access log's lines (one per request answered), so a filter can name it alone.
+pub const ACCESS_LOG: &str = "statusgate::access";
+
 /// Installs the process's log subscriber. `RUST_LOG` wins over `filter`; a bad filter means `info`.
-pub fn init_tracing(filter: &str, format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// sqlx logs every statement at `debug`, which buries everything else, so unless the filter names
+/// sqlx (`debug,sqlx=debug`) sqlx is held at `info`. `access_log = false` turns the access log off
+/// whatever the filter says.
+pub fn init_tracing(filter: &str, format: LogFormat, access_log: bool) {
+    let filter = log_filter(
+        std::env::var("RUST_LOG").ok().as_deref(),
+        filter,
+        access_log,
+    );
+    // Colour only for a person at a terminal: escape codes in a journal or a file are noise.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
@@ -38,6 +49,32 @@ pub fn init_tracing(filter: &str, format: LogFormat) {
             .with_span_list(true)
             .try_init(),
     };
+}
+
+fn log_filter(
+    from_env: Option<&str>,
+    configured: &str,
+    access_log: bool,
+) -> tracing_subscriber::EnvFilter {
+    use tracing_subscriber::filter::{Directive, EnvFilter, LevelFilter};
+    let (text, mut filter) = from_env
+        .and_then(|t| EnvFilter::try_new(t).ok().map(|f| (t, f)))
+        .or_else(|| EnvFilter::try_new(configured).ok().map(|f| (configured, f)))
+        .unwrap_or_else(|| ("info", EnvFilter::new("info")));
+    let verbose = filter
+        .max_level_hint()
+        .is_some_and(|l| l >= LevelFilter::DEBUG);
+    if verbose && !text.contains("sqlx") {
+        if let Ok(d) = "sqlx=info".parse::<Directive>() {
+            filter = filter.add_directive(d);
+        }
+    }
+    if !access_log {
+        if let Ok(d) = format!("{ACCESS_LOG}=off").parse::<Directive>() {
+            filter = filter.add_directive(d);
+        }
+    }
+    filter
 }
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -152,10 +189,14 @@ pub async fn observe(req: Request, next: Next) -> Response {
     }
     let took = started.elapsed();
     let status = response.status().as_u16();
+    // The access log: the span adds the request id, method, route and principal; the query string
+    // and headers are never logged.
     span.in_scope(|| {
-        tracing::debug!(
+        tracing::info!(
+            target: ACCESS_LOG,
             status,
-            latency_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            // Whole microseconds, so the number reads 0.254 rather than 0.25441899999999995.
+            duration_ms = u64::try_from(took.as_micros()).unwrap_or(u64::MAX) as f64 / 1000.0,
             "answered"
         );
     });
@@ -185,6 +226,23 @@ mod tests {
             .header("x-request-id", v)
             .body(axum::body::Body::empty())
             .unwrap()
+    }
+
+    #[test]
+    fn sqlx_statements_stay_off_at_debug_unless_asked_for() {
+        use tracing::level_filters::LevelFilter;
+        let text = |f: tracing_subscriber::EnvFilter| f.to_string();
+        let debug = text(log_filter(None, "debug", true));
+        assert!(debug.contains("sqlx=info"), "{debug}");
+        let asked = text(log_filter(None, "debug,sqlx=debug", true));
+        assert!(!asked.contains("sqlx=info"), "{asked}");
+        let quiet = log_filter(None, "warn", true);
+        assert!(!text(quiet).contains("sqlx"), "no change below debug");
+        let from_env = text(log_filter(Some("trace"), "warn", true));
+        assert!(from_env.contains("sqlx=info"), "RUST_LOG wins: {from_env}");
+        let off = log_filter(None, "info", false);
+        assert_eq!(off.max_level_hint(), Some(LevelFilter::INFO));
+        assert!(text(off).contains("statusgate::access=off"));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use axum::extract::Path;
 use axum::response::Response;
 
 use super::public_cache::{Built, Key, PublicRequest};
-use super::WebError;
+use super::{PublicError, WebError};
 use crate::domain::ComponentStatus;
 use crate::service::Services;
 
@@ -35,12 +35,12 @@ async fn build(services: &Services, slug: &str) -> Result<Built, WebError> {
     Ok(Built {
         content_type: "image/svg+xml",
         body: svg.into_bytes(),
-        page,
+        page: Some(page),
         policy: None,
     })
 }
 
-pub async fn badge(req: PublicRequest, Path(slug): Path<String>) -> Result<Response, WebError> {
+pub async fn badge(req: PublicRequest, Path(slug): Path<String>) -> Result<Response, PublicError> {
     req.serve(Key::new(&slug, "badge"), false, || {
         build(&req.services, &slug)
     })

@@ -190,7 +190,7 @@ pub(super) async fn build_atom(
     Ok(Built {
         content_type: "application/atom+xml; charset=utf-8",
         body: atom.to_string().into_bytes(),
-        page: feed.page.id.clone(),
+        page: Some(feed.page.id.clone()),
         policy: None,
     })
 }
@@ -234,7 +234,7 @@ pub(super) async fn build_rss(
     Ok(Built {
         content_type: "application/rss+xml; charset=utf-8",
         body: channel.to_string().into_bytes(),
-        page: feed.page.id.clone(),
+        page: Some(feed.page.id.clone()),
         policy: None,
     })
 }
@@ -286,7 +286,7 @@ pub(super) async fn build_ics(
     Ok(Built {
         content_type: "text/calendar; charset=utf-8",
         body: calendar.done().to_string().into_bytes(),
-        page: feed.page.id.clone(),
+        page: Some(feed.page.id.clone()),
         policy: None,
     })
 }
@@ -299,7 +299,7 @@ macro_rules! public_handler {
             req: $crate::web::public_cache::PublicRequest,
             State(config): State<Arc<Config>>,
             Path(slug): Path<String>,
-        ) -> Result<axum::response::Response, WebError> {
+        ) -> Result<axum::response::Response, $crate::web::PublicError> {
             let key = $crate::web::public_cache::Key::new(&slug, stringify!($name));
             req.serve(key, false, || {
                 $build(&req.services, &config.public_url, &slug)

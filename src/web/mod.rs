@@ -25,6 +25,7 @@ mod paging;
 pub mod public_cache;
 mod public_form;
 mod public_history;
+mod public_root;
 pub mod session;
 mod setup;
 mod status_page;
@@ -33,7 +34,7 @@ mod subscribe;
 
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -42,7 +43,6 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/admin") }))
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", post(login::logout))
         .merge(admin::router())
@@ -68,6 +68,7 @@ pub fn router() -> Router<AppState> {
 /// headers (these responses are the same for everyone, so they may be cached by anyone).
 pub fn public_router() -> Router<AppState> {
     Router::new()
+        .route("/", get(public_root::show))
         .route("/status/{public_slug}", get(status_page::show))
         .route("/status/{public_slug}/badge.svg", get(badge::badge))
         .merge(public_history::router())
@@ -91,6 +92,24 @@ pub fn render<T: Template>(t: &T) -> Response {
 struct ErrorPage<'a> {
     title: &'a str,
     message: &'a str,
+    /// Where the page's one link leads, and its text.
+    home: (&'static str, &'static str),
+}
+
+/// Where an error page sends its reader on: the admin side's dashboard, or the public status page.
+#[derive(Clone, Copy)]
+enum Home {
+    Admin,
+    Public,
+}
+
+impl Home {
+    fn link(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Admin => ("/admin", "Dashboard"),
+            Self::Public => ("/", "Status page"),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +146,35 @@ impl WebError {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
+        self.respond(Home::Admin)
+    }
+}
+
+/// An error on a page the public reads (status pages, feeds, subscribing): the same error page, but
+/// it leads back to the public status page, never to the admin side.
+#[derive(Debug)]
+pub struct PublicError(WebError);
+
+impl From<WebError> for PublicError {
+    fn from(e: WebError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<ServiceError> for PublicError {
+    fn from(e: ServiceError) -> Self {
+        Self(WebError::Service(e))
+    }
+}
+
+impl IntoResponse for PublicError {
+    fn into_response(self) -> Response {
+        self.0.respond(Home::Public)
+    }
+}
+
+impl WebError {
+    fn respond(self, home: Home) -> Response {
         let status = self.status();
         // The one place a failed request is logged: where it becomes a response.
         if status.is_server_error() {
@@ -142,6 +190,7 @@ impl IntoResponse for WebError {
         let mut resp = render(&ErrorPage {
             title,
             message: &message,
+            home: home.link(),
         });
         *resp.status_mut() = status;
         if let Self::Service(ServiceError::TooManyAttempts { retry_after_secs }) = self {

@@ -24,7 +24,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 
-use super::WebError;
+use super::{PublicError, WebError};
 use crate::config::PublicConfig;
 use crate::ids::PageId;
 use crate::ratelimit::{ClientAddr, RateLimiter};
@@ -45,8 +45,8 @@ const RENDER_STRIPES: usize = 64;
 pub struct Built {
     pub content_type: &'static str,
     pub body: Vec<u8>,
-    /// The page it belongs to (a view of it is counted when asked).
-    pub page: PageId,
+    /// The page it shows (a view of it is counted when asked); `None` for the list of pages at `/`.
+    pub page: Option<PageId>,
     /// A Content-Security-Policy of its own (the status page's, which allows its logo and accent colour).
     pub policy: Option<String>,
 }
@@ -75,7 +75,7 @@ impl Key {
 struct Entry {
     read_at: Freshness,
     made: Instant,
-    page: PageId,
+    page: Option<PageId>,
     content_type: HeaderValue,
     policy: Option<HeaderValue>,
     etag: HeaderValue,
@@ -306,8 +306,8 @@ impl PublicCache {
             },
             Lookup::Missing => self.build(services, key.clone(), from, build).await?,
         };
-        if count_view {
-            services.count_page_view(&entry.page);
+        if let (true, Some(page)) = (count_view, &entry.page) {
+            services.count_page_view(page);
         }
         Ok(self.respond(&key, &entry, headers))
     }
@@ -408,7 +408,7 @@ where
     Services: FromRef<S>,
     Arc<PublicCache>: FromRef<S>,
 {
-    type Rejection = WebError;
+    type Rejection = PublicError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let from = ClientAddr::from_request_parts(parts, state)
@@ -431,12 +431,13 @@ impl PublicRequest {
         key: Key,
         count_view: bool,
         build: F,
-    ) -> Result<Response, WebError>
+    ) -> Result<Response, PublicError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Built, WebError>>,
     {
-        self.cache
+        Ok(self
+            .cache
             .serve(
                 &self.services,
                 (&self.headers, &self.from),
@@ -444,7 +445,7 @@ impl PublicRequest {
                 count_view,
                 build,
             )
-            .await
+            .await?)
     }
 }
 
@@ -575,7 +576,7 @@ mod tests {
             Built {
                 content_type: "text/html; charset=utf-8",
                 body,
-                page: PageId::generate(),
+                page: Some(PageId::generate()),
                 policy: Some("default-src 'none'".into()),
             },
         ))

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::public_cache::{Built, Key, PublicRequest};
 use super::status_page::{page_policy, render_failed, theme_of, IncidentView, Times, HTML};
-use super::WebError;
+use super::{PublicError, WebError};
 use crate::service::history_cursor::HistoryCursor;
 use crate::service::Services;
 use crate::state::AppState;
@@ -70,7 +70,7 @@ async fn build_history(
         content_type: HTML,
         body: page.render().map_err(render_failed)?.into_bytes(),
         policy: Some(page_policy(false, theme.as_deref())),
-        page: h.page.id,
+        page: Some(h.page.id),
     })
 }
 
@@ -81,7 +81,7 @@ async fn history(
     req: PublicRequest,
     Path(slug): Path<String>,
     Query(q): Query<HistoryQuery>,
-) -> Result<Response, WebError> {
+) -> Result<Response, PublicError> {
     let after = match q.after.filter(|a| !a.is_empty()) {
         Some(text) => Some(req.services.history_cursor(&slug, &text)?),
         None => None,
@@ -114,7 +114,7 @@ async fn build_incident(
         content_type: HTML,
         body: view.render().map_err(render_failed)?.into_bytes(),
         policy: Some(page_policy(false, theme.as_deref())),
-        page: page.id,
+        page: Some(page.id),
     })
 }
 
@@ -122,7 +122,7 @@ async fn build_incident(
 async fn incident(
     req: PublicRequest,
     Path((slug, incident)): Path<(String, String)>,
-) -> Result<Response, WebError> {
+) -> Result<Response, PublicError> {
     let key = Key::new(&slug, format!("incident/{incident}"));
     req.serve(key, false, || {
         build_incident(&req.services, &slug, &incident)

@@ -7,7 +7,7 @@ use axum::extract::Path;
 use axum::response::Response;
 
 use super::public_cache::{Built, Key, PublicRequest};
-use super::WebError;
+use super::{PublicError, WebError};
 use crate::clock::rfc3339;
 use crate::domain::{ComponentStatus, Incident, IncidentUpdate, Page};
 use crate::service::analytics::DayBar;
@@ -303,7 +303,7 @@ pub async fn build_page(services: &Services, slug: &str) -> Result<Built, WebErr
         content_type: HTML,
         body: page.render().map_err(render_failed)?.into_bytes(),
         policy: Some(page_policy(!branding.logo_url.is_empty(), theme.as_deref())),
-        page: p.page.id.clone(),
+        page: Some(p.page.id.clone()),
     })
 }
 
@@ -314,7 +314,7 @@ pub fn render_failed(e: askama::Error) -> WebError {
 }
 
 /// `GET /status/{slug}`: from the public cache; a view is counted in memory.
-pub async fn show(req: PublicRequest, Path(slug): Path<String>) -> Result<Response, WebError> {
+pub async fn show(req: PublicRequest, Path(slug): Path<String>) -> Result<Response, PublicError> {
     req.serve(Key::new(&slug, "page"), true, || {
         build_page(&req.services, &slug)
     })

@@ -86,7 +86,7 @@ async fn build(
     Ok(Built {
         content_type: "application/json",
         body,
-        page: feed.page.id.clone(),
+        page: Some(feed.page.id.clone()),
         policy: None,
     })
 }

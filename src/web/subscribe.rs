@@ -13,7 +13,7 @@ use axum::{Form, Router};
 
 use super::form::Fields;
 use super::public_form;
-use super::{render, WebError};
+use super::{render, PublicError};
 use crate::config::Config;
 use crate::domain::subscriber::SubscriberKind;
 use crate::ratelimit::ClientAddr;
@@ -76,7 +76,7 @@ async fn subscribe_form(
     State(config): State<Arc<Config>>,
     headers: HeaderMap,
     Path(slug): Path<String>,
-) -> Result<Response, WebError> {
+) -> Result<Response, PublicError> {
     let page = services.published_page(&slug).await?;
     let guard = public_form::issue(
         &services,
@@ -99,7 +99,7 @@ async fn subscribe(
     from: ClientAddr,
     Path(slug): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
-) -> Result<Response, WebError> {
+) -> Result<Response, PublicError> {
     let form = Fields(form);
     public_form::check(
         &services,
@@ -135,7 +135,7 @@ async fn subscribe(
 async fn confirm(
     State(services): State<Services>,
     Path((slug, token)): Path<(String, String)>,
-) -> Result<Response, WebError> {
+) -> Result<Response, PublicError> {
     services.confirm_subscription(&token).await?;
     Ok(render(&notice(
         "Subscription confirmed",
@@ -149,7 +149,7 @@ async fn unsubscribe_form(
     State(config): State<Arc<Config>>,
     headers: HeaderMap,
     Path(token): Path<String>,
-) -> Result<Response, WebError> {
+) -> Result<Response, PublicError> {
     let sub = services.subscription_by_token(&token).await?;
     let guard = public_form::issue(
         &services,
@@ -173,7 +173,7 @@ async fn unsubscribe(
     headers: HeaderMap,
     Path(token): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
-) -> Result<Response, WebError> {
+) -> Result<Response, PublicError> {
     let form = Fields(form);
     public_form::check(
         &services,

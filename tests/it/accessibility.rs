@@ -292,6 +292,8 @@ async fn public_pages_pass_wcag_aa_in_light_and_dark() {
     let fresh = TestApp::spawn_with(db, |c| c.demo = false, Arc::new(SystemClock)).await;
     let link = fresh.setup_link.clone().expect("a set-up link");
     audit.origin = fresh.url("");
+    // The root with nothing published yet: the plain list of pages, empty.
+    audit.visit("/").await;
     audit
         .visit(&link[link.find("/setup?").expect("a set-up path")..])
         .await;
