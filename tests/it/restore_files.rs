@@ -159,11 +159,11 @@ async fn a_restore_after_kill_9_keeps_every_acknowledged_write_in_the_replaced_f
     let (code, out, err) = run(&url, &["restore", "--from", backup.to_str().unwrap()], "");
     assert_eq!(code, 0, "{out}{err}");
     let kept = dir.path().join("live.db.before-restore");
-    assert!(out.contains("live.db.before-restore"), "{out}");
     let in_kept = slugs_in(&kept).await;
     for slug in &acked {
         assert!(in_kept.contains(slug), "{slug} is not in the kept file");
     }
+    assert!(out.contains("live.db.before-restore"), "{out}");
     // The restored database is the backup's: none of the later pages.
     let restored = slugs_in(&db).await;
     assert!(restored.contains(&"before-backup".to_owned()), "{restored:?}");
