@@ -109,7 +109,7 @@ pub async fn restore(config: &Config, from: &Path) -> Result<(), Failure> {
             from.display()
         )));
     }
-    backup::restore_file(from, &db).await.map_err(|e| match e {
+    let note = backup::restore_file(from, &db).await.map_err(|e| match e {
         RestoreError::Lock(LockError::Held(..)) => runtime(format!(
             "a statusgate server is using {}; stop it first",
             db.display()
@@ -124,6 +124,9 @@ pub async fn restore(config: &Config, from: &Path) -> Result<(), Failure> {
     }
     if kept_key.exists() {
         println!("its key file is kept as {}", kept_key.display());
+    }
+    if let Some(note) = note {
+        println!("{note}");
     }
     if !health.pending().is_empty() {
         println!("the next start applies the migrations the backup lacks");

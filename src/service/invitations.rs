@@ -117,7 +117,10 @@ impl Services {
     async fn use_invitation(&self, tx: &mut Tx, inv: &Invitation) -> Result<()> {
         let now = self.clock.now();
         self.store.lock_org(tx, &inv.org_id, now).await?;
-        let sender = self.store.role_in_tx(tx, &inv.org_id, &inv.invited_by).await?;
+        let sender = self
+            .store
+            .role_in_tx(tx, &inv.org_id, &inv.invited_by)
+            .await?;
         if !may_grant(sender, inv.role) {
             return Err(ServiceError::Conflict(
                 "this invitation has expired or was already used".into(),

@@ -62,7 +62,9 @@ fn check_owner_rules(
 /// Whether someone with role `mine` (`None`: not a member) may invite someone as `role`: asked when the
 /// invitation is sent and again when it is accepted, since the link speaks for its sender.
 pub(super) fn may_grant(mine: Option<Role>, role: Role) -> bool {
-    mine.is_some_and(|m| m.allows(Permission::SettingsManage) && (role != Role::Owner || m == Role::Owner))
+    mine.is_some_and(|m| {
+        m.allows(Permission::SettingsManage) && (role != Role::Owner || m == Role::Owner)
+    })
 }
 
 impl Services {

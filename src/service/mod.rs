@@ -182,7 +182,8 @@ impl Services {
         self.require_role(who, org, what, thing).await?;
         if !what.is_read() && who.actor.limited_to_page() {
             return Err(ServiceError::Forbidden(
-                "this key is limited to one page; this needs a key for the whole organisation".into(),
+                "this key is limited to one page; this needs a key for the whole organisation"
+                    .into(),
             ));
         }
         Ok(())

@@ -234,8 +234,13 @@ pub fn kept_paths(db: &Path) -> (PathBuf, PathBuf) {
 /// and whatever side files remain move with it. It is kept as `<database>.before-restore`, its key file
 /// (see `sealed`) copied to `<database>.before-restore.key`; a restore refuses to run while either is
 /// still there from an earlier one. The backup's key file, when there is one beside it, then replaces
-/// the database's. Every file written is private.
-pub async fn restore_file(from: &Path, db: &Path) -> std::result::Result<(), RestoreError> {
+/// the database's. Every file written is private. Answers a note for the operator when the old
+/// database could not be checkpointed (a damaged file, the usual reason to restore): its log is then
+/// kept beside it, for SQLite to replay when the kept file is opened.
+pub async fn restore_file(
+    from: &Path,
+    db: &Path,
+) -> std::result::Result<Option<String>, RestoreError> {
     let _lock = DbLock::exclusive(db)?;
     let io = |what: &str, e: std::io::Error| RestoreError::Io(format!("{what}: {e}"));
     let (kept, kept_key) = kept_paths(db);
@@ -253,8 +258,14 @@ pub async fn restore_file(from: &Path, db: &Path) -> std::result::Result<(), Res
         _ => {}
     }
     super::files::copy_private(from, &staging).map_err(|e| io("cannot copy the backup", e))?;
+    let mut note = None;
     if db.exists() {
-        checkpoint(db).await?;
+        if let Err(e) = checkpoint(db).await {
+            note = Some(format!(
+                "the old database could not be checkpointed ({e}); its write-ahead log is kept beside {}",
+                kept.display()
+            ));
+        }
         std::fs::rename(db, &kept).map_err(|e| io("cannot move the old database aside", e))?;
         // Still there only if the checkpoint could not empty them: with the file they belong to,
         // SQLite finds them again when the kept file is opened (replayed onto the restored one they
@@ -285,17 +296,13 @@ pub async fn restore_file(from: &Path, db: &Path) -> std::result::Result<(), Res
             .and_then(|()| std::fs::rename(&tmp, &key))
             .map_err(|e| io("cannot copy the backup's key file", e))?;
     }
-    Ok(())
+    Ok(note)
 }
 
 /// Moves every committed transaction from the write-ahead log into the database file itself and
 /// empties the log (no server is running: the caller holds the exclusive lock).
-async fn checkpoint(db: &Path) -> std::result::Result<(), RestoreError> {
-    let fail = |e: sqlx::Error| {
-        RestoreError::Io(format!(
-            "cannot checkpoint the old database before keeping it: {e}"
-        ))
-    };
+async fn checkpoint(db: &Path) -> std::result::Result<(), String> {
+    let fail = |e: sqlx::Error| e.to_string();
     sqlx::any::install_default_drivers();
     let url = format!("sqlite://{}?mode=rw", db.display());
     let mut conn = sqlx::AnyConnection::connect(&url).await.map_err(fail)?;
@@ -307,9 +314,7 @@ async fn checkpoint(db: &Path) -> std::result::Result<(), RestoreError> {
         .map_err(fail)?;
     conn.close().await.map_err(fail)?;
     if busy != 0 {
-        return Err(RestoreError::Io(
-            "cannot checkpoint the old database before keeping it: it is busy".into(),
-        ));
+        return Err("another connection holds it".into());
     }
     Ok(())
 }
@@ -341,6 +346,26 @@ mod tests {
         let x = DbLock::exclusive(&db).unwrap();
         assert!(DbLock::shared(&db).is_err());
         drop(x);
+    }
+
+    #[tokio::test]
+    async fn a_damaged_database_is_kept_with_its_log_and_the_backup_goes_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        std::fs::write(&db, b"damaged beyond reading").unwrap();
+        let wal = dir.path().join("s.db-wal");
+        std::fs::write(&wal, b"the last writes").unwrap();
+        let backup = dir.path().join("b.db");
+        std::fs::write(&backup, b"the backup").unwrap();
+
+        let note = restore_file(&backup, &db).await.unwrap();
+        assert!(note.is_some_and(|n| n.contains("could not be checkpointed")));
+        assert_eq!(std::fs::read(&db).unwrap(), b"the backup");
+        let (kept, _) = kept_paths(&db);
+        assert_eq!(std::fs::read(&kept).unwrap(), b"damaged beyond reading");
+        let kept_wal = PathBuf::from(format!("{}-wal", kept.display()));
+        assert_eq!(std::fs::read(kept_wal).unwrap(), b"the last writes");
+        assert!(!wal.exists());
     }
 
     #[test]

@@ -47,7 +47,8 @@ pub fn copy_private(from: &Path, to: &Path) -> io::Result<()> {
     copied
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
@@ -73,9 +74,16 @@ mod tests {
 
         let b = dir.path().join("b");
         copy_private(&a, &b).unwrap();
-        assert_eq!((std::fs::read(&b).unwrap(), mode(&b)), (b"kept".to_vec(), 0o600));
+        assert_eq!(
+            (std::fs::read(&b).unwrap(), mode(&b)),
+            (b"kept".to_vec(), 0o600)
+        );
         std::fs::write(&b, b"other").unwrap();
         assert!(copy_private(&a, &b).is_err());
-        assert_eq!(std::fs::read(&b).unwrap(), b"other", "an existing copy is left alone");
+        assert_eq!(
+            std::fs::read(&b).unwrap(),
+            b"other",
+            "an existing copy is left alone"
+        );
     }
 }

@@ -76,7 +76,7 @@ fn one_line(s: &str) -> String {
 /// control character cannot make the feed unreadable; the writers escape the rest.
 fn xml_text(s: &str) -> String {
     s.chars()
-        .filter(|&c| !(c.is_control() && !matches!(c, '\n' | '\r' | '\t')))
+        .filter(|&c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
         .filter(|&c| !matches!(c, '\u{FFFE}' | '\u{FFFF}'))
         .collect()
 }

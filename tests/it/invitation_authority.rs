@@ -92,10 +92,7 @@ both_backends!(
             .unwrap();
 
         let browser = app.new_browser();
-        assert_eq!(
-            browser.sign_in("third@other.test", PW).await.status(),
-            303
-        );
+        assert_eq!(browser.sign_in("third@other.test", PW).await.status(), 303);
         let path = format!("/invite/{token}");
         assert_eq!(browser.get(&path).await.status(), 410);
         let (s, _, html) = browser.submit("/account", &path, &[]).await;

@@ -20,7 +20,10 @@ both_backends!(
             let (s, answer) = post_as(&app, &key, "/pages", Some(body)).await;
             assert_eq!(error_code(s, &answer), "unprocessable", "{name:?}");
             let message = answer["error"]["message"].as_str().unwrap();
-            assert!(message.contains("name") && message.contains("one line"), "{message}");
+            assert!(
+                message.contains("name") && message.contains("one line"),
+                "{message}"
+            );
         }
         let page = app
             .services
@@ -112,12 +115,28 @@ both_backends!(
         );
         let lines = content_lines(&ics);
         let known = [
-            "BEGIN", "END", "VERSION", "PRODID", "CALSCALE", "NAME", "X-WR-CALNAME", "UID",
-            "SUMMARY", "DTSTART", "DTEND", "DTSTAMP", "STATUS", "URL", "DESCRIPTION",
+            "BEGIN",
+            "END",
+            "VERSION",
+            "PRODID",
+            "CALSCALE",
+            "NAME",
+            "X-WR-CALNAME",
+            "UID",
+            "SUMMARY",
+            "DTSTART",
+            "DTEND",
+            "DTSTAMP",
+            "STATUS",
+            "URL",
+            "DESCRIPTION",
         ];
         for line in &lines {
             let name = line.split([':', ';']).next().unwrap();
-            assert!(known.contains(&name), "an injected property {line:?} in {ics}");
+            assert!(
+                known.contains(&name),
+                "an injected property {line:?} in {ics}"
+            );
         }
         let count = |l: &str| lines.iter().filter(|x| *x == l).count();
         assert_eq!(count("BEGIN:VEVENT"), 1, "{ics}");
@@ -137,7 +156,11 @@ both_backends!(
         // The XML feeds stay well-formed, with the stored text inside their elements.
         let atom = body(&app, "/status/api/history.atom").await;
         let feed = atom_syndication::Feed::read_from(atom.as_bytes()).unwrap();
-        assert!(feed.title().as_str().starts_with("Acme "), "{}", feed.title().as_str());
+        assert!(
+            feed.title().as_str().starts_with("Acme "),
+            "{}",
+            feed.title().as_str()
+        );
         assert!(feed
             .entries()
             .iter()

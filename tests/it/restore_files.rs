@@ -166,7 +166,10 @@ async fn a_restore_after_kill_9_keeps_every_acknowledged_write_in_the_replaced_f
     assert!(out.contains("live.db.before-restore"), "{out}");
     // The restored database is the backup's: none of the later pages.
     let restored = slugs_in(&db).await;
-    assert!(restored.contains(&"before-backup".to_owned()), "{restored:?}");
+    assert!(
+        restored.contains(&"before-backup".to_owned()),
+        "{restored:?}"
+    );
     assert!(restored.iter().all(|s| !acked.contains(s)), "{restored:?}");
     // The replaced key file is kept beside it.
     let kept_key = dir.path().join("live.db.before-restore.key");
@@ -176,7 +179,10 @@ async fn a_restore_after_kill_9_keeps_every_acknowledged_write_in_the_replaced_f
     let before = std::fs::read(&db).unwrap();
     let (code, _, err) = run(&url, &["restore", "--from", backup.to_str().unwrap()], "");
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("earlier restore") && err.lines().count() == 1, "{err}");
+    assert!(
+        err.contains("earlier restore") && err.lines().count() == 1,
+        "{err}"
+    );
     assert_eq!(std::fs::read(&db).unwrap(), before);
     assert_eq!(slugs_in(&kept).await, in_kept);
 }
@@ -225,7 +231,11 @@ async fn database_wal_backup_and_key_files_are_private_under_umask_022() {
     let (code, out, err) = run(&url, &["restore", "--from", backup.to_str().unwrap()], "");
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(mode(&db), 0o600, "the restored database");
-    assert_eq!(mode(&dir.path().join("live.key")), 0o600, "the restored key");
+    assert_eq!(
+        mode(&dir.path().join("live.key")),
+        0o600,
+        "the restored key"
+    );
     assert_eq!(
         mode(&dir.path().join("live.db.before-restore.key")),
         0o600,
