@@ -28,6 +28,14 @@ pub async fn backup(config: &Config, to: &Path) -> Result<(), Failure> {
         )));
     }
     no_database_at(&db).map_err(usage)?;
+    let key = crate::store::sealed::key_file_for(&db);
+    let key_copy = crate::store::sealed::key_file_for(to);
+    if key.exists() && key_copy.exists() {
+        return Err(usage(format!(
+            "{} already exists; a backup never overwrites a file",
+            key_copy.display()
+        )));
+    }
     let store = crate::app::connect(config)
         .await
         .map_err(|e| runtime(e.to_string()))?;
@@ -56,14 +64,12 @@ pub async fn backup(config: &Config, to: &Path) -> Result<(), Failure> {
         db.display(),
         to.display()
     );
-    let key = crate::store::sealed::key_file_for(&db);
     if key.exists() {
-        let copy = crate::store::sealed::key_file_for(to);
-        std::fs::copy(&key, &copy)
+        crate::store::files::copy_private(&key, &key_copy)
             .map_err(|e| runtime(format!("cannot copy the key file {}: {e}", key.display())))?;
         println!(
             "copied the signing-key encryption key to {} (keep it with the backup, and private)",
-            copy.display()
+            key_copy.display()
         );
     }
     Ok(())
@@ -101,14 +107,25 @@ pub async fn restore(config: &Config, from: &Path) -> Result<(), Failure> {
             from.display()
         )));
     }
-    backup::restore_file(from, &db).map_err(|e| match e {
+    let note = backup::restore_file(from, &db).await.map_err(|e| match e {
         RestoreError::Lock(LockError::Held(..)) => runtime(format!(
             "a statusgate server is using {}; stop it first",
             db.display()
         )),
+        kept @ RestoreError::Kept(_) => usage(kept.to_string()),
         other => runtime(other.to_string()),
     })?;
     println!("restored {} from {}", db.display(), from.display());
+    let (kept, kept_key) = backup::kept_paths(&db);
+    if kept.exists() {
+        println!("the replaced database is kept as {}", kept.display());
+    }
+    if kept_key.exists() {
+        println!("its key file is kept as {}", kept_key.display());
+    }
+    if let Some(note) = note {
+        println!("{note}");
+    }
     if !health.pending().is_empty() {
         println!("the next start applies the migrations the backup lacks");
     }

@@ -27,6 +27,18 @@ pub enum Permission {
 }
 
 impl Permission {
+    /// Whether the permission only reads.
+    pub fn is_read(self) -> bool {
+        matches!(
+            self,
+            Self::PageRead
+                | Self::IncidentRead
+                | Self::MaintenanceRead
+                | Self::AnalyticsRead
+                | Self::MonitorRead
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::PageRead => "page read",

@@ -18,7 +18,7 @@ pub use incident::{IncidentStage, NewIncidentUpdate};
 pub use maintenance::{MaintenanceState, MaintenanceWindow};
 pub use page::{ComponentKind, ComponentStatus};
 pub use records::*;
-pub use text::{Email, Message, Name, Slug};
+pub use text::{breaks_line, Email, Message, Name, Slug};
 
 /// A rule of the domain was broken; the message is safe to show to the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -10,6 +10,25 @@ fn bounded(field: &'static str, raw: &str, max: usize) -> Result<String, DomainE
     Ok(s)
 }
 
+/// [`bounded`] for text that must stay on one line: a line break (CR, LF, or Unicode's line and
+/// paragraph separators) or a tab in a name would start a new line, or a new property, in every
+/// line-based format it is written into (an iCalendar feed, a mail header, a log line).
+fn one_line(field: &'static str, raw: &str, max: usize) -> Result<String, DomainError> {
+    let s = bounded(field, raw, max)?;
+    if s.chars().any(breaks_line) {
+        return Err(DomainError::invalid(
+            field,
+            "must be one line, without line breaks or tabs",
+        ));
+    }
+    Ok(s)
+}
+
+/// Whether `c` is a control character or a line or paragraph separator.
+pub fn breaks_line(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
 /// Trimmed text of at most `max` characters and no control characters but line breaks and tabs;
 /// empty is allowed.
 pub fn optional(field: &'static str, raw: &str, max: usize) -> Result<String, DomainError> {
@@ -32,7 +51,7 @@ pub fn optional(field: &'static str, raw: &str, max: usize) -> Result<String, Do
 }
 
 macro_rules! text_type {
-    ($(#[$doc:meta])* $name:ident, $max:expr) => {
+    ($(#[$doc:meta])* $name:ident, $max:expr, $check:ident) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq)]
         pub struct $name(String);
@@ -41,7 +60,7 @@ macro_rules! text_type {
             pub const MAX: usize = $max;
 
             pub fn parse(field: &'static str, raw: &str) -> Result<Self, DomainError> {
-                bounded(field, raw, $max).map(Self)
+                $check(field, raw, $max).map(Self)
             }
 
             pub fn as_str(&self) -> &str {
@@ -57,11 +76,11 @@ macro_rules! text_type {
 
 text_type!(
     /// A display name or title: one line, up to 200 characters.
-    Name, 200
+    Name, 200, one_line
 );
 text_type!(
     /// A message posted to a status page: up to 5,000 characters.
-    Message, 5_000
+    Message, 5_000, bounded
 );
 
 /// A URL-safe identifier: lowercase letters, digits and single dashes, 2 to 48 characters.
@@ -140,6 +159,10 @@ mod tests {
         assert!(Name::parse("title", &"x".repeat(201)).is_err());
         assert!(Name::parse("title", "bell\u{7}").is_err());
         assert!(Message::parse("message", "line one\nline two").is_ok());
+        for bad in ["a\rb", "a\nb", "a\r\nSUMMARY:x", "a\tb", "a\u{2028}b"] {
+            let e = Name::parse("name", bad).err().map(|e| e.to_string());
+            assert!(e.is_some_and(|e| e.contains("one line")), "{bad:?}");
+        }
     }
 
     #[test]

@@ -42,9 +42,10 @@ impl Services {
             .page_for(who, &action.page_id, Permission::MonitorManage)
             .await?;
         // Both kinds change what the public page says, as an incident editor would.
-        self.require(
+        self.require_page(
             who,
             &page.org_id,
+            &page.id,
             Permission::IncidentManage,
             "pending action",
         )

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::accounts::{check_password_shape, hash_password};
-use super::members::{InvitationLookup, OpenInvitation};
+use super::members::{may_grant, InvitationLookup, OpenInvitation};
 use super::{NotFoundAs, Principal, Result, ServiceError, Services};
 use crate::domain::{Invitation, User};
 use crate::ids::{sha256_hex, OrgId, UserId};
@@ -21,6 +21,11 @@ impl Services {
             return Ok(InvitationLookup::Used);
         }
         if inv.revoked_at.is_some() || inv.expires_at <= self.clock.now() {
+            return Ok(InvitationLookup::Expired);
+        }
+        // A sender since removed or demoted no longer vouches for the link.
+        let sender = self.store.role_of(&inv.org_id, &inv.invited_by).await?;
+        if !may_grant(sender, inv.role) {
             return Ok(InvitationLookup::Expired);
         }
         let org = self
@@ -107,12 +112,21 @@ impl Services {
         Ok(inv.org_id)
     }
 
+    /// Marks the invitation used, in the transaction that adds the member, once more checking its
+    /// sender: under the organisation's lock a removal or demotion cannot slip in between.
     async fn use_invitation(&self, tx: &mut Tx, inv: &Invitation) -> Result<()> {
-        if self
+        let now = self.clock.now();
+        self.store.lock_org(tx, &inv.org_id, now).await?;
+        let sender = self
             .store
-            .use_invitation(tx, &inv.id, self.clock.now())
-            .await?
-        {
+            .role_in_tx(tx, &inv.org_id, &inv.invited_by)
+            .await?;
+        if !may_grant(sender, inv.role) {
+            return Err(ServiceError::Conflict(
+                "this invitation has expired or was already used".into(),
+            ));
+        }
+        if self.store.use_invitation(tx, &inv.id, now).await? {
             Ok(())
         } else {
             Err(ServiceError::Conflict(

@@ -59,6 +59,14 @@ fn check_owner_rules(
     Ok(())
 }
 
+/// Whether someone with role `mine` (`None`: not a member) may invite someone as `role`: asked when the
+/// invitation is sent and again when it is accepted, since the link speaks for its sender.
+pub(super) fn may_grant(mine: Option<Role>, role: Role) -> bool {
+    mine.is_some_and(|m| {
+        m.allows(Permission::SettingsManage) && (role != Role::Owner || m == Role::Owner)
+    })
+}
+
 impl Services {
     /// Everyone in `org`, for its admins.
     pub async fn members(&self, who: &Principal, org: &OrgId) -> Result<Vec<Member>> {
@@ -94,7 +102,7 @@ impl Services {
         let email = Email::parse(email)?;
         let role = Role::parse(role.trim())?;
         let mine = self.store.role_of(org, &who.user_id).await?;
-        if role == Role::Owner && mine != Some(Role::Owner) {
+        if !may_grant(mine, role) {
             return Err(DomainError::invalid("role", "only an owner can invite an owner").into());
         }
         let now = self.clock.now();

@@ -169,9 +169,29 @@ impl Services {
         Ok(())
     }
 
-    /// Checks that `who` may do `what` in `org`, by their current role and, for keys and connectors,
-    /// by what the credential itself allows. Someone outside the org is told the thing does not exist.
+    /// Checks that `who` may do `what` in `org` as a whole, by their current role and, for keys and
+    /// connectors, by what the credential itself allows. Someone outside the org is told the thing does
+    /// not exist. A key limited to one page may read here but change nothing (creating a page, say):
+    /// its changes go through [`Services::require_page`].
     pub async fn require(
+        &self,
+        who: &Principal,
+        org: &OrgId,
+        what: Permission,
+        thing: &'static str,
+    ) -> Result<()> {
+        self.require_role(who, org, what, thing).await?;
+        if !what.is_read() && who.actor.limited_to_page() {
+            return Err(ServiceError::Forbidden(
+                "this key is limited to one page; this needs a key for the whole organisation"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The role and credential half of [`Services::require`], for callers that check the page too.
+    async fn require_role(
         &self,
         who: &Principal,
         org: &OrgId,
@@ -203,7 +223,7 @@ impl Services {
         what: Permission,
         thing: &'static str,
     ) -> Result<()> {
-        self.require(who, org, what, thing).await?;
+        self.require_role(who, org, what, thing).await?;
         if !who.actor.reaches_page(page) {
             return Err(ServiceError::Forbidden(
                 "this key is limited to another page".into(),

@@ -126,6 +126,11 @@ impl Actor {
         }
     }
 
+    /// Whether the credential is a key limited to one page.
+    pub fn limited_to_page(&self) -> bool {
+        matches!(self, Self::ApiKey { page: Some(_), .. })
+    }
+
     /// Whether the credential reaches `page`: a page-scoped key reaches only its page.
     pub fn reaches_page(&self, page: &PageId) -> bool {
         match self {

@@ -95,9 +95,15 @@ impl Store {
         let target = to
             .to_str()
             .ok_or_else(|| StoreError::Corrupt(format!("{} is not a UTF-8 path", to.display())))?;
+        // VACUUM INTO writes into an empty file as into a missing one; made here first, the backup is
+        // private (SQLite would make it 0644) and a file that appeared meanwhile is never written over.
+        super::files::create_private(to).map_err(|e| StoreError::Backend(sqlx::Error::Io(e)))?;
         // VACUUM INTO takes a file name, not a bound parameter: quote it as an SQL string literal.
         let sql = format!("vacuum into '{}'", target.replace('\'', "''"));
-        sqlx::query(&sql).execute(&self.pool).await?;
+        if let Err(e) = sqlx::query(&sql).execute(&self.pool).await {
+            let _ = std::fs::remove_file(to);
+            return Err(e.into());
+        }
         Ok(())
     }
 }
@@ -199,9 +205,8 @@ impl DbLock {
             let folder = db.parent().unwrap_or(db).display().to_string();
             LockError::Io(folder, e)
         })?;
+        super::files::ensure_private(&path).map_err(|e| LockError::Io(shown.clone(), e))?;
         let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
             .write(true)
             .open(&path)
             .map_err(|e| LockError::Io(shown.clone(), e))?;
@@ -218,36 +223,102 @@ impl DbLock {
     }
 }
 
-/// Replaces the SQLite database at `db` with the checked backup `from`, under the exclusive lock. The
-/// replaced file is kept as `<database>.before-restore`; the backup's key file (see `sealed`), when
-/// there is one beside it, replaces the database's.
-pub fn restore_file(from: &Path, db: &Path) -> std::result::Result<(), RestoreError> {
+/// Where a restore keeps what it replaced: `<database>.before-restore` and
+/// `<database>.before-restore.key`.
+pub fn kept_paths(db: &Path) -> (PathBuf, PathBuf) {
+    let kept = PathBuf::from(format!("{}.before-restore", db.display()));
+    let key = PathBuf::from(format!("{}.key", kept.display()));
+    (kept, key)
+}
+
+/// Replaces the SQLite database at `db` with the checked backup `from`, under the exclusive lock.
+///
+/// Nothing of the replaced database is lost: after an unclean stop the transactions committed since the
+/// last checkpoint live only in its write-ahead log, so that log is checkpointed into the file first,
+/// and whatever side files remain move with it. It is kept as `<database>.before-restore`, its key file
+/// (see `sealed`) copied to `<database>.before-restore.key`; a restore refuses to run while either is
+/// still there from an earlier one. The backup's key file, when there is one beside it, then replaces
+/// the database's. Every file written is private. Answers a note for the operator when the old
+/// database could not be checkpointed (a damaged file, the usual reason to restore): its log is then
+/// kept beside it, for SQLite to replay when the kept file is opened.
+pub async fn restore_file(
+    from: &Path,
+    db: &Path,
+) -> std::result::Result<Option<String>, RestoreError> {
     let _lock = DbLock::exclusive(db)?;
     let io = |what: &str, e: std::io::Error| RestoreError::Io(format!("{what}: {e}"));
-    let staging = PathBuf::from(format!("{}.restoring", db.display()));
-    std::fs::copy(from, &staging).map_err(|e| io("cannot copy the backup", e))?;
-    File::open(&staging)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| io("cannot sync the copy", e))?;
-    if db.exists() {
-        let kept = PathBuf::from(format!("{}.before-restore", db.display()));
-        std::fs::rename(db, &kept).map_err(|e| io("cannot move the old database aside", e))?;
+    let (kept, kept_key) = kept_paths(db);
+    for earlier in [&kept, &kept_key] {
+        if earlier.exists() {
+            return Err(RestoreError::Kept(earlier.display().to_string()));
+        }
     }
-    // The old database's write-ahead log belongs to the old file; replayed onto the restored one it
-    // would corrupt it.
-    for suffix in ["-wal", "-shm"] {
-        let side = PathBuf::from(format!("{}{suffix}", db.display()));
-        match std::fs::remove_file(&side) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io("cannot remove the old write-ahead log", e)),
+    let staging = PathBuf::from(format!("{}.restoring", db.display()));
+    // A staging copy left by a restore that died half-way is ours to replace.
+    match std::fs::remove_file(&staging) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(io("cannot remove an old staging copy", e))
+        }
+        _ => {}
+    }
+    super::files::copy_private(from, &staging).map_err(|e| io("cannot copy the backup", e))?;
+    let mut note = None;
+    if db.exists() {
+        if let Err(e) = checkpoint(db).await {
+            note = Some(format!(
+                "the old database could not be checkpointed ({e}); its write-ahead log is kept beside {}",
+                kept.display()
+            ));
+        }
+        std::fs::rename(db, &kept).map_err(|e| io("cannot move the old database aside", e))?;
+        // Still there only if the checkpoint could not empty them: with the file they belong to,
+        // SQLite finds them again when the kept file is opened (replayed onto the restored one they
+        // would corrupt it).
+        for suffix in ["-wal", "-shm"] {
+            let side = PathBuf::from(format!("{}{suffix}", db.display()));
+            match std::fs::rename(&side, format!("{}{suffix}", kept.display())) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io("cannot move the old write-ahead log aside", e))
+                }
+                _ => {}
+            }
         }
     }
     std::fs::rename(&staging, db).map_err(|e| io("cannot move the restored database in", e))?;
-    let key = super::sealed::key_file_for(from);
+    let key = super::sealed::key_file_for(db);
     if key.exists() {
-        std::fs::copy(&key, super::sealed::key_file_for(db))
+        super::files::copy_private(&key, &kept_key)
+            .map_err(|e| io("cannot keep the replaced key file", e))?;
+    }
+    let backup_key = super::sealed::key_file_for(from);
+    if backup_key.exists() {
+        // Copied under a temporary name and renamed over the old one (already kept), so the key file
+        // is never half-written.
+        let tmp = PathBuf::from(format!("{}.restoring", key.display()));
+        let _ = std::fs::remove_file(&tmp);
+        super::files::copy_private(&backup_key, &tmp)
+            .and_then(|()| std::fs::rename(&tmp, &key))
             .map_err(|e| io("cannot copy the backup's key file", e))?;
+    }
+    Ok(note)
+}
+
+/// Moves every committed transaction from the write-ahead log into the database file itself and
+/// empties the log (no server is running: the caller holds the exclusive lock).
+async fn checkpoint(db: &Path) -> std::result::Result<(), String> {
+    let fail = |e: sqlx::Error| e.to_string();
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}?mode=rw", db.display());
+    let mut conn = sqlx::AnyConnection::connect(&url).await.map_err(fail)?;
+    // One row: busy (1 if the checkpoint could not finish), log frames, frames checkpointed.
+    let busy: i64 = sqlx::query("pragma wal_checkpoint(truncate)")
+        .fetch_one(&mut conn)
+        .await
+        .and_then(|r| r.try_get(0))
+        .map_err(fail)?;
+    conn.close().await.map_err(fail)?;
+    if busy != 0 {
+        return Err("another connection holds it".into());
     }
     Ok(())
 }
@@ -258,6 +329,8 @@ pub enum RestoreError {
     Lock(#[from] LockError),
     #[error("{0}")]
     Io(String),
+    #[error("{0} is kept from an earlier restore; move it somewhere safe first")]
+    Kept(String),
 }
 
 #[cfg(test)]
@@ -277,6 +350,26 @@ mod tests {
         let x = DbLock::exclusive(&db).unwrap();
         assert!(DbLock::shared(&db).is_err());
         drop(x);
+    }
+
+    #[tokio::test]
+    async fn a_damaged_database_is_kept_with_its_log_and_the_backup_goes_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        std::fs::write(&db, b"damaged beyond reading").unwrap();
+        let wal = dir.path().join("s.db-wal");
+        std::fs::write(&wal, b"the last writes").unwrap();
+        let backup = dir.path().join("b.db");
+        std::fs::write(&backup, b"the backup").unwrap();
+
+        let note = restore_file(&backup, &db).await.unwrap();
+        assert!(note.is_some_and(|n| n.contains("could not be checkpointed")));
+        assert_eq!(std::fs::read(&db).unwrap(), b"the backup");
+        let (kept, _) = kept_paths(&db);
+        assert_eq!(std::fs::read(&kept).unwrap(), b"damaged beyond reading");
+        let kept_wal = PathBuf::from(format!("{}-wal", kept.display()));
+        assert_eq!(std::fs::read(kept_wal).unwrap(), b"the last writes");
+        assert!(!wal.exists());
     }
 
     #[test]

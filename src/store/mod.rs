@@ -13,6 +13,7 @@ pub mod connect;
 mod connections;
 mod drafts;
 mod edits;
+pub mod files;
 mod incidents;
 mod maintenances;
 pub mod members;
@@ -335,6 +336,13 @@ fn sqlite_url(url: &str) -> Result<String> {
         backup::ensure_folder(Path::new(path)).map_err(|e| {
             StoreError::Unavailable(connect::io_cause(&folder.display().to_string(), &e))
         })?;
+        // SQLite would create the file 0644 (less the umask); made here first, it is private, and the
+        // WAL and shared-memory files SQLite adds beside it take the database file's mode.
+        let creates = !query.contains("mode=") || query.contains("mode=rwc");
+        if creates && !query.contains("mode=memory") {
+            files::ensure_private(Path::new(path))
+                .map_err(|e| StoreError::Unavailable(connect::io_cause(&path.to_string(), &e)))?;
+        }
     }
     let query = if query.contains("mode=") {
         query.to_owned()

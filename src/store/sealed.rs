@@ -236,11 +236,7 @@ pub fn create_key_file(path: &Path) -> Result<EncryptionKey, SealError> {
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path)?;
+    let mut f = super::files::create_private(path)?;
     f.write_all(text.as_bytes())?;
     f.sync_all()
 }

@@ -14,7 +14,7 @@ use super::public_cache::Built;
 use super::status_page::human_time;
 use super::WebError;
 use crate::config::Config;
-use crate::domain::MaintenanceState;
+use crate::domain::{breaks_line, MaintenanceState};
 use crate::service::public_feed::{FeedIncident, FeedMaintenance, PublicFeed};
 use crate::service::Services;
 use crate::state::AppState;
@@ -63,6 +63,42 @@ fn escape(s: &str) -> String {
     out
 }
 
+/// A one-line value (a title, a page name) as a feed writes it. Names are refused with a line break
+/// or control character since they are parsed as one line, but a row stored before that, or written
+/// by hand, may still hold one: it becomes a space, so it can start no new line or property.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if breaks_line(c) { ' ' } else { c })
+        .collect()
+}
+
+/// Multi-line text for XML (Atom, RSS): the characters XML 1.0 cannot carry are dropped, so a stored
+/// control character cannot make the feed unreadable; the writers escape the rest.
+fn xml_text(s: &str) -> String {
+    s.chars()
+        .filter(|&c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        .filter(|&c| !matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+        .collect()
+}
+
+/// Multi-line text for iCalendar: CR LF and a lone CR become LF, the one line break the `icalendar`
+/// crate escapes (as `\n`) in a TEXT value; other control characters but tab are dropped.
+fn ics_text(s: &str) -> String {
+    s.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .chars()
+        .filter(|&c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .collect()
+}
+
+/// A property whose value the `icalendar` crate escapes as TEXT (it does so only for the property
+/// names it knows as TEXT; `NAME` and `X-WR-CALNAME` are not among them).
+fn ics_text_property(key: &str, value: &str) -> icalendar::Property {
+    icalendar::Property::new(key, one_line(value))
+        .add_parameter("VALUE", "TEXT")
+        .done()
+}
+
 /// One incident or maintenance as a feed entry: its updates as HTML, newest first.
 struct Entry {
     title: String,
@@ -77,7 +113,7 @@ fn update_html(label: &str, message: &str, at: OffsetDateTime) -> String {
         "<p><small>{}</small><br><strong>{}</strong> - {}</p>",
         escape(&human_time(at)),
         escape(label),
-        escape(message)
+        escape(&xml_text(message))
     )
 }
 
@@ -89,7 +125,7 @@ fn incident_entry(public_url: &str, slug: &str, i: &FeedIncident) -> Entry {
         .map(|(u, _)| update_html(u.stage.label(), &u.message, u.created_at))
         .collect();
     Entry {
-        title: i.incident.title.clone(),
+        title: one_line(&i.incident.title),
         link: incident_link(public_url, slug, i.incident.id.as_str()),
         published: i.created_at,
         updated: i
@@ -113,7 +149,7 @@ fn maintenance_entry(public_url: &str, slug: &str, m: &FeedMaintenance) -> Entry
         html.push_str(&update_html(u.state.label(), &u.message, u.created_at));
     }
     Entry {
-        title: format!("Maintenance: {}", mm.title),
+        title: format!("Maintenance: {}", one_line(&mm.title)),
         link: maintenance_link(public_url, slug, mm.id.as_str()),
         published: m.created_at,
         updated: m
@@ -175,10 +211,11 @@ pub(super) async fn build_atom(
             entry
         })
         .collect::<Vec<_>>();
+    let page_name = one_line(&feed.page.name);
     let mut author = Person::default();
-    author.set_name(feed.page.name.clone());
+    author.set_name(page_name.clone());
     let mut atom = Feed::default();
-    atom.set_title(Text::plain(format!("{} status history", feed.page.name)));
+    atom.set_title(Text::plain(format!("{page_name} status history")));
     atom.set_id(self_url.clone());
     atom.set_updated(utc(feed.updated_at).fixed_offset());
     atom.set_authors(vec![author]);
@@ -222,12 +259,12 @@ pub(super) async fn build_rss(
             item
         })
         .collect::<Vec<_>>();
+    let page_name = one_line(&feed.page.name);
     let mut channel = Channel::default();
-    channel.set_title(format!("{} status history", feed.page.name));
+    channel.set_title(format!("{page_name} status history"));
     channel.set_link(page_link(public_url, &feed.page.public_slug));
     channel.set_description(format!(
-        "Incidents and maintenance for {}, most recent first",
-        feed.page.name
+        "Incidents and maintenance for {page_name}, most recent first"
     ));
     channel.set_last_build_date(Some(rfc2822(feed.updated_at)));
     channel.set_items(items);
@@ -253,7 +290,9 @@ pub(super) async fn build_ics(
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_else(|| "statusgate".to_owned());
     let mut calendar = Calendar::new();
-    calendar.name(&format!("{} maintenance", feed.page.name));
+    let name = format!("{} maintenance", feed.page.name);
+    calendar.append_property(ics_text_property("NAME", &name));
+    calendar.append_property(ics_text_property("X-WR-CALNAME", &name));
     for m in &feed.maintenances {
         let mm = &m.maintenance;
         if !matches!(
@@ -272,14 +311,14 @@ pub(super) async fn build_ics(
         let mut event = Event::new();
         event
             .uid(&format!("{}@{host}", mm.id))
-            .summary(&mm.title)
+            .summary(&one_line(&mm.title))
             .starts(utc(mm.starts_at))
             .ends(utc(mm.ends_at))
             .timestamp(utc(changed))
             .status(EventStatus::Confirmed)
             .add_property("URL", &link);
         if let Some(text) = latest {
-            event.description(text);
+            event.description(&ics_text(text));
         }
         calendar.push(event.done());
     }
