@@ -141,7 +141,7 @@ both_backends!(
         };
         assert_eq!(app.get(&path).await.status(), 200);
         assert_eq!(stored().await, 0, "not stored before an approval");
-        super::consent(&app, &path, "approve", |_| {}).await;
+        crate::oauth::consent(&app, &path, "approve", |_| {}).await;
         assert_eq!(stored().await, 1, "stored by the approval");
         // Approved, a day later: the reaper keeps it.
         clock.advance(time::Duration::hours(25));
