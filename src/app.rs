@@ -145,12 +145,14 @@ impl App {
 
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db_lock = match crate::store::backup::sqlite_file(&config.database_url) {
-            Some(file) => Some(crate::store::backup::DbLock::shared(&file).map_err(|e| match e {
-                crate::store::backup::LockError::Held(..) => {
-                    anyhow::anyhow!("cannot start: {e}; is `statusgate restore` running?")
-                }
-                crate::store::backup::LockError::Io(..) => anyhow::anyhow!("cannot start: {e}"),
-            })?),
+            Some(file) => Some(crate::store::backup::DbLock::shared(&file).map_err(
+                |e| match e {
+                    crate::store::backup::LockError::Held(..) => {
+                        anyhow::anyhow!("cannot start: {e}; is `statusgate restore` running?")
+                    }
+                    crate::store::backup::LockError::Io(..) => anyhow::anyhow!("cannot start: {e}"),
+                },
+            )?),
             None => None,
         };
         let store = connect(&config).await?;

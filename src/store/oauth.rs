@@ -87,7 +87,8 @@ impl Store {
         new: &NewClient<'_>,
         now: OffsetDateTime,
     ) -> Result<()> {
-        const UPDATE: &str = "update oauth_clients set client_name = $2, client_uri = $3, logo_uri = $4,
+        const UPDATE: &str =
+            "update oauth_clients set client_name = $2, client_uri = $3, logo_uri = $4,
             redirect_uris = $5, fingerprint = $6, metadata = $7, updated_at = $8
             where client_id = $1 and kind = 'cimd' and disabled = 0";
         const INSERT: &str = "insert into oauth_clients (client_id, kind, client_name, client_uri, logo_uri, redirect_uris, auth_method, secret_hash, fingerprint, metadata, owner_org_id, disabled, created_at, updated_at)

@@ -15,8 +15,8 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use super::{redirect, AuthServer, OAuthError};
-use crate::domain::connector::{AuthMethod, Client, ClientKind};
 use crate::config::OAuthConfig;
+use crate::domain::connector::{AuthMethod, Client, ClientKind};
 use crate::outbound::{parse_webhook_url, resolve_checked};
 use crate::ratelimit::RateLimiter;
 
@@ -178,7 +178,9 @@ fn freshness(cache_control: Option<&str>) -> Duration {
     cc.split(',')
         .filter_map(|d| d.trim().strip_prefix("max-age="))
         .find_map(|v| v.trim().parse::<i64>().ok())
-        .map_or(DEFAULT_TTL, |s| Duration::seconds(s).clamp(MIN_TTL, MAX_TTL))
+        .map_or(DEFAULT_TTL, |s| {
+            Duration::seconds(s).clamp(MIN_TTL, MAX_TTL)
+        })
 }
 
 /// Checks a fetched document against the URL it came from.
@@ -269,13 +271,14 @@ impl AuthServer {
 
     /// A client id URL the guard lets through: checked before any budget is spent on it.
     fn document_url(&self, url: &str) -> Result<reqwest::Url, OAuthError> {
-        let refuse = |why: String| {
-            OAuthError::InvalidClient(format!("client metadata document: {why}"))
-        };
+        let refuse =
+            |why: String| OAuthError::InvalidClient(format!("client metadata document: {why}"));
         let parsed = parse_webhook_url(url, self.config.cimd_allow_private_targets)
             .map_err(|e| refuse(e.to_string()))?;
         if parsed.path() == "/" || parsed.fragment().is_some() {
-            return Err(refuse("a URL client id needs a path and no fragment".into()));
+            return Err(refuse(
+                "a URL client id needs a path and no fragment".into(),
+            ));
         }
         Ok(parsed)
     }
@@ -352,12 +355,22 @@ mod tests {
             let uris: Vec<String> = (0..10)
                 .map(|i| format!("https://a{i}.example/{}", "x".repeat(uri_len)))
                 .collect();
-            validate(url, &json!({ "client_id": url, "redirect_uris": uris }), &[], now)
+            validate(
+                url,
+                &json!({ "client_id": url, "redirect_uris": uris }),
+                &[],
+                now,
+            )
         };
         let cache = DocumentCache::default();
         for n in 0..(MAX_ENTRIES * 3) {
             let url = format!("https://a.example/{n}");
-            cache.put(&url, doc(&url, 10), now + Duration::seconds(n as i64 + 1), now);
+            cache.put(
+                &url,
+                doc(&url, 10),
+                now + Duration::seconds(n as i64 + 1),
+                now,
+            );
         }
         let (entries, bytes) = cache.size();
         assert_eq!(entries, MAX_ENTRIES);
@@ -373,7 +386,10 @@ mod tests {
             big.put(&url, doc(&url, 2_000), now + Duration::hours(1), now);
         }
         let (entries, bytes) = big.size();
-        assert!(bytes <= MAX_CACHED_BYTES && entries < 200, "{entries} entries, {bytes} bytes");
+        assert!(
+            bytes <= MAX_CACHED_BYTES && entries < 200,
+            "{entries} entries, {bytes} bytes"
+        );
         // A refetch replaces its own entry only.
         let url = "https://b.example/199";
         big.put(url, doc(url, 5), now + Duration::hours(2), now);

@@ -112,7 +112,11 @@ both_backends!(made_up_document_urls_store_nothing, |db| async move {
         assert!(r.text().await.unwrap().contains("Docs Client"));
     }
     assert_eq!(docs.hits(), 45);
-    assert_eq!(clients(&app).await, before, "no client row before an approval");
+    assert_eq!(
+        clients(&app).await,
+        before,
+        "no client row before an approval"
+    );
 });
 
 both_backends!(
@@ -242,7 +246,10 @@ both_backends!(
         for fetch in 2..5 {
             clock.advance(time::Duration::minutes(2));
             let html = app.get(&path).await.text().await.unwrap();
-            assert!(html.contains(&format!("Docs {fetch}")), "the new document is shown");
+            assert!(
+                html.contains(&format!("Docs {fetch}")),
+                "the new document is shown"
+            );
         }
         assert_eq!(docs.hits(), 4);
         assert_eq!(

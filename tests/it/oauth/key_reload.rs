@@ -130,7 +130,11 @@ both_backends!(
         let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" });
         let first = forged(KeyId::generate().as_str());
         let r = crate::mcp_http::post(&app, Some(&first), None, list.clone()).await;
-        assert_eq!(r.status(), 401, "the first unknown kid reads the keys again");
+        assert_eq!(
+            r.status(),
+            401,
+            "the first unknown kid reads the keys again"
+        );
 
         // Within the second after that read: 64 tokens with made-up key ids, and a valid call.
         let burst: Vec<_> = (0..64)

@@ -43,13 +43,54 @@ both_backends!(
 
         let for_acme = approve_for(&app, &client, acme.id.as_str()).await;
         let for_globex = approve_for(&app, &client, globex.id.as_str()).await;
-        assert!(accepted(&app, &for_acme).await, "A's connection survives B's approval");
+        assert!(
+            accepted(&app, &for_acme).await,
+            "A's connection survives B's approval"
+        );
         assert!(accepted(&app, &for_globex).await);
 
         // A new approval for A supersedes A's grant only.
         let again = approve_for(&app, &client, acme.id.as_str()).await;
-        assert!(!accepted(&app, &for_acme).await, "A's earlier grant is replaced");
+        assert!(
+            !accepted(&app, &for_acme).await,
+            "A's earlier grant is replaced"
+        );
         assert!(accepted(&app, &again).await);
         assert!(accepted(&app, &for_globex).await, "B's connection survives");
+    }
+);
+
+both_backends!(
+    a_connector_key_is_revoked_only_from_its_own_organisation,
+    |db| async move {
+        let app = TestApp::spawn(db).await;
+        let t = tokens(&app).await;
+        let oauth =
+            statusgate::oauth::AuthServer::new(app.services.clone(), Default::default(), &app.base);
+        let live = oauth.verify_access(&t.access).await.unwrap();
+        // The owner of another organisation names this organisation's connector key.
+        let globex = app.services.create_org("globex", "Globex").await.unwrap();
+        let boss = app
+            .services
+            .create_user(
+                "boss@globex.test",
+                "correct horse battery",
+                &globex,
+                Role::Owner,
+            )
+            .await
+            .unwrap();
+        let r = app
+            .services
+            .revoke_api_key(&statusgate::service::Principal::user(boss.id), &live.key_id)
+            .await;
+        assert!(
+            matches!(r, Err(statusgate::service::ServiceError::NotFound(_))),
+            "{r:?}"
+        );
+        assert!(
+            accepted(&app, &t.access).await,
+            "the connection is untouched"
+        );
     }
 );
