@@ -59,7 +59,7 @@ async fn main() {
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
-    let Ok(request) = oauth.check_authorize(&params).await else {
+    let Ok(request) = oauth.check_authorize(&params, "bench").await else {
         panic!("authorization request refused");
     };
     let scopes = ScopeSet::parse_known("mcp.pages.read mcp.incidents.read");

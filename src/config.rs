@@ -167,6 +167,13 @@ pub struct OAuthConfig {
     pub registrations_per_minute: u32,
     /// ...and how many of them one address may make at once.
     pub registration_burst: u32,
+    /// Metadata-document fetches (URL client ids not in this instance's cache), per client address and
+    /// minute (a token bucket)...
+    pub document_fetches_per_minute: u32,
+    /// ...how many of them one address may make at once...
+    pub document_fetch_burst: u32,
+    /// ...and per minute for the whole instance, all addresses together.
+    pub document_fetches_total_per_minute: u32,
     /// Dynamic client registration at `/mcp/oauth/register`.
     pub dcr_enabled: bool,
     /// URL client ids (Client ID Metadata Documents).
@@ -196,6 +203,9 @@ impl Default for OAuthConfig {
             identical_registrations_per_minute: 20,
             registrations_per_minute: 60,
             registration_burst: 120,
+            document_fetches_per_minute: 10,
+            document_fetch_burst: 20,
+            document_fetches_total_per_minute: 120,
             dcr_enabled: true,
             cimd_enabled: true,
             cimd_allow_private_targets: false,
@@ -251,6 +261,15 @@ impl OAuthConfig {
                 self.registrations_per_minute,
             ),
             ("oauth.registration_burst", self.registration_burst),
+            (
+                "oauth.document_fetches_per_minute",
+                self.document_fetches_per_minute,
+            ),
+            ("oauth.document_fetch_burst", self.document_fetch_burst),
+            (
+                "oauth.document_fetches_total_per_minute",
+                self.document_fetches_total_per_minute,
+            ),
         ] {
             if value == 0 {
                 return Err(key_error(key, "must be at least 1"));

@@ -251,6 +251,12 @@ impl Store {
         }
     }
 
+    /// The read cache's current generation: it moves whenever every cached entry is dropped (tests and
+    /// diagnostics compare two readings).
+    pub fn cache_generation(&self) -> cache::Generation {
+        self.cache.generation()
+    }
+
     /// Something cached was changed outside a transaction: invalidate here and tell other instances.
     pub(crate) async fn changed(&self) -> Result<()> {
         self.cache.invalidate();

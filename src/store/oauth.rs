@@ -78,28 +78,42 @@ impl Store {
         Ok(())
     }
 
-    /// Brings a stored metadata-document client in line with its document. This changes a row that
-    /// may be cached, so the read cache is invalidated everywhere.
-    pub async fn update_document_client(
+    /// Stores a metadata-document client as its document reads now, inside the approval that makes it
+    /// known: updates its row, or inserts it on first approval. A disabled row is left alone and is
+    /// `Conflict`. The transaction's commit invalidates the read cache like any approval's does.
+    pub async fn put_document_client(
         &self,
+        tx: &mut Tx,
         new: &NewClient<'_>,
         now: OffsetDateTime,
     ) -> Result<()> {
-        const SQL: &str = "update oauth_clients set client_name = $2, client_uri = $3, logo_uri = $4,
-            redirect_uris = $5, fingerprint = $6, metadata = $7, updated_at = $8 where client_id = $1";
+        const UPDATE: &str =
+            "update oauth_clients set client_name = $2, client_uri = $3, logo_uri = $4,
+            redirect_uris = $5, fingerprint = $6, metadata = $7, updated_at = $8
+            where client_id = $1 and kind = 'cimd' and disabled = 0";
+        const INSERT: &str = "insert into oauth_clients (client_id, kind, client_name, client_uri, logo_uri, redirect_uris, auth_method, secret_hash, fingerprint, metadata, owner_org_id, disabled, created_at, updated_at)
+            values ($1, 'cimd', $2, $3, $4, $5, 'none', null, $6, $7, null, 0, $8, $8)";
+        tx.touches_cached();
         let c = new.client;
-        sqlx::query(SQL)
-            .bind(&c.id)
-            .bind(&c.name)
-            .bind(c.client_uri.clone())
-            .bind(c.logo_uri.clone())
-            .bind(serde_json::to_string(&c.redirect_uris).unwrap_or_else(|_| "[]".into()))
-            .bind(new.fingerprint)
-            .bind(new.metadata)
-            .bind(to_millis(now))
-            .execute(&self.pool)
-            .await?;
-        self.changed().await
+        let uris = serde_json::to_string(&c.redirect_uris).unwrap_or_else(|_| "[]".into());
+        for sql in [UPDATE, INSERT] {
+            let stored = sqlx::query(sql)
+                .bind(&c.id)
+                .bind(&c.name)
+                .bind(c.client_uri.clone())
+                .bind(c.logo_uri.clone())
+                .bind(&uris)
+                .bind(new.fingerprint)
+                .bind(new.metadata)
+                .bind(to_millis(now))
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            if stored > 0 {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// A live public self-registered client with exactly this metadata (fingerprint and logo) that an

@@ -18,6 +18,7 @@ use crate::domain::scope::{Scope, ScopeSet};
 use crate::ids::OrgId;
 use crate::oauth::authorize::{AuthRequest, AuthorizeError};
 use crate::oauth::{redirect, AuthServer, OAuthError};
+use crate::ratelimit::ClientAddr;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -50,6 +51,13 @@ fn failure(e: AuthorizeError) -> Response {
     match e {
         AuthorizeError::Page(msg) => WebError::BadRequest(msg).into_response(),
         AuthorizeError::Redirect(to) => Redirect::to(&to).into_response(),
+        AuthorizeError::Busy(secs) => WebError::TooManyRequests {
+            message: format!(
+                "temporarily_unavailable: too many application lookups from here; retry in {secs} seconds"
+            ),
+            retry_after_secs: secs,
+        }
+        .into_response(),
         AuthorizeError::Server(e) => {
             WebError::Internal(format!("authorization failed: {e:?}")).into_response()
         }
@@ -102,11 +110,12 @@ fn form_action_source(redirect_uri: &str) -> String {
 
 async fn show(
     State(oauth): State<AuthServer>,
+    from: ClientAddr,
     session: WebSession,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let params = query_pairs(raw.as_deref());
-    let req = match oauth.check_authorize(&params).await {
+    let req = match oauth.check_authorize(&params, &from.key()).await {
         Ok(r) => r,
         Err(e) => return failure(e),
     };
@@ -198,6 +207,7 @@ fn oauth_internal(e: OAuthError) -> WebError {
 
 async fn decide(
     State(oauth): State<AuthServer>,
+    from: ClientAddr,
     me: SignedIn,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -205,7 +215,7 @@ async fn decide(
     if let Err(e) = me.session.check_csrf(form.get("csrf")).await {
         return e.into_response();
     }
-    let req = match oauth.check_authorize(&form.0).await {
+    let req = match oauth.check_authorize(&form.0, &from.key()).await {
         Ok(r) => r,
         Err(e) => return failure(e),
     };

@@ -123,6 +123,12 @@ pub enum WebError {
     /// A failure that is ours, with its cause for the log (the person sees a generic page).
     #[error("internal error: {0}")]
     Internal(String),
+    /// Over a budget: 429 with `Retry-After`.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
 }
 
 impl WebError {
@@ -140,6 +146,7 @@ impl WebError {
             Self::Csrf => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -193,7 +200,11 @@ impl WebError {
             home: home.link(),
         });
         *resp.status_mut() = status;
-        if let Self::Service(ServiceError::TooManyAttempts { retry_after_secs }) = self {
+        if let Self::Service(ServiceError::TooManyAttempts { retry_after_secs })
+        | Self::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }

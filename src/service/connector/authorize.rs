@@ -13,7 +13,7 @@ use time::Duration;
 
 use super::scope::ScopeSet;
 use super::{redirect, AuthServer, OAuthError, Result};
-use crate::domain::connector::{Client, CodeRow, Grant};
+use crate::domain::connector::{Client, ClientKind, CodeRow, Grant};
 use crate::domain::KeyKind;
 use crate::domain::Permission;
 use crate::ids::{ApiKeyId, GrantId, OrgId, UserId};
@@ -41,6 +41,9 @@ pub enum AuthorizeError {
     Page(String),
     /// Sent back to the client's registered redirect URI, with `state` and `iss`.
     Redirect(String),
+    /// The client's metadata document may not be fetched now (over a fetch budget): a 429 page with
+    /// `Retry-After` set to the seconds inside, never redirected.
+    Busy(u64),
     Server(OAuthError),
 }
 
@@ -108,10 +111,12 @@ impl AuthServer {
         AuthorizeError::Redirect(self.redirect_with(redirect_uri, &pairs))
     }
 
-    /// Checks an authorization request given as its raw parameters (query or consent form).
+    /// Checks an authorization request given as its raw parameters (query or consent form), sent
+    /// from the client address whose bucket key is `from`.
     pub async fn check_authorize(
         &self,
         raw: &[(String, String)],
+        from: &str,
     ) -> Result<AuthRequest, AuthorizeError> {
         let get = |name: &str| raw.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let repeated = |name: &str| raw.iter().filter(|(k, _)| k == name).count() > 1;
@@ -122,9 +127,10 @@ impl AuthServer {
         }
         let client_id =
             get("client_id").ok_or_else(|| AuthorizeError::Page("client_id is missing".into()))?;
-        let client = match self.find_client(client_id).await {
+        let client = match self.authorizing_client(client_id, from).await {
             Ok(c) => c,
             Err(OAuthError::Server(e)) => return Err(AuthorizeError::Server(e.into())),
+            Err(OAuthError::TooManyRequests(secs)) => return Err(AuthorizeError::Busy(secs)),
             Err(e) => {
                 return Err(AuthorizeError::Page(format!(
                     "This application is not registered here: {}",
@@ -275,13 +281,20 @@ impl AuthServer {
         let key_secret = super::new_secret("sgk_");
         let key_id = ApiKeyId::generate();
         // Re-consent replaces this user's earlier grants to the same client, or to an identical
-        // registration of it (a client that lost its registration and made a new one). They are read before the
+        // registration of it (a client that lost its registration and made a new one), in the same
+        // organisation only: a grant is per (person, client, organisation), so approving a client for
+        // another organisation leaves this one's connection alone. They are read before the
         // transaction so that it starts with a write: a SQLite transaction that reads first cannot
         // wait for the write lock, it fails when another writer got there in between.
         let earlier = store
-            .live_grant_ids_like(&req.client.id, None, Some(user))
+            .live_grant_ids_like(&req.client.id, Some(org), Some(user))
             .await?;
         let mut tx = store.begin().await?;
+        if req.client.kind == ClientKind::Document {
+            // A metadata-document client is stored only now that a person approved it, as its
+            // document reads at this moment (grants refer to the row).
+            self.store_document(&mut tx, &req.client, now).await?;
+        }
         for old in earlier {
             store.revoke_grant(&mut tx, &old, "reconsent", now).await?;
         }

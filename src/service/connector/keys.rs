@@ -29,15 +29,30 @@ struct SigningKey {
 #[derive(Default)]
 pub struct KeyRing {
     keys: RwLock<Vec<Arc<SigningKey>>>,
-    /// Held while a reload for an unknown `kid` waits its turn and runs; holds when the last one began.
-    reload: tokio::sync::Mutex<Option<Instant>>,
+    /// When the last reload for an unknown `kid` began, and whether one is running now.
+    reload: std::sync::Mutex<ReloadState>,
     /// Reloads begun for unknown key ids.
     reloads: AtomicU64,
+}
+
+#[derive(Default)]
+struct ReloadState {
+    last: Option<Instant>,
+    running: bool,
 }
 
 /// The shortest time between two reloads for unknown key ids. A token naming a made-up `kid` would
 /// otherwise cost a database read each; this way a flood of them costs one read a second.
 const RELOAD_GAP: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Marks the reload finished however its future ends (done, failed, or dropped with its request).
+struct Running<'a>(&'a std::sync::Mutex<ReloadState>);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).running = false;
+    }
+}
 
 impl KeyRing {
     fn newest(&self) -> Option<Arc<SigningKey>> {
@@ -75,31 +90,30 @@ impl KeyRing {
         self.reloads.load(Ordering::SeqCst)
     }
 
-    /// Finds `kid` after reloading the keys with `load`, unless a reload that began after this call
-    /// arrived has already run. Reloads are serialised and begin at least [`RELOAD_GAP`] apart, so
-    /// concurrent callers share one read; a caller waits for the next one rather than being refused,
-    /// so a key another instance has just made is always found.
+    /// Finds `kid`, reading the keys again with `load` when no reload ran in the last [`RELOAD_GAP`]
+    /// and none is running. Nobody waits for a reload another request began: while one runs, or within
+    /// the gap after one began, an unknown `kid` is refused at once. A flood of made-up key ids so costs
+    /// one read a second and holds no request, and a key another instance has just made is found by
+    /// the first request that names it outside the gap (or by its retry a second later).
     async fn reload_for<F, Fut>(&self, kid: &str, load: F) -> Result<Arc<SigningKey>, AccessError>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<KeyRows, crate::store::StoreError>>,
     {
-        let arrived_after = self.reloads.load(Ordering::SeqCst);
-        let mut last = self.reload.lock().await;
-        // Loaded meanwhile (by a reload or by a rotation here): no read needed.
-        if let Some(k) = self.find(kid) {
-            return Ok(k);
-        }
-        if self.reloads.load(Ordering::SeqCst) == arrived_after {
-            if let Some(at) = *last {
-                tokio::time::sleep_until(at + RELOAD_GAP).await;
+        {
+            let mut state = self.reload.lock().unwrap_or_else(|p| p.into_inner());
+            let recent = state.last.is_some_and(|at| at.elapsed() < RELOAD_GAP);
+            if state.running || recent {
+                drop(state);
+                return self.find(kid).ok_or(AccessError::Invalid);
             }
-            *last = Some(Instant::now());
-            self.reloads.fetch_add(1, Ordering::SeqCst);
-            let rows = load().await.map_err(|_| AccessError::Unavailable)?;
-            self.replace(rows);
+            state.running = true;
+            state.last = Some(Instant::now());
         }
-        drop(last);
+        let _running = Running(&self.reload);
+        self.reloads.fetch_add(1, Ordering::SeqCst);
+        let rows = load().await.map_err(|_| AccessError::Unavailable)?;
+        self.replace(rows);
         self.find(kid).ok_or(AccessError::Invalid)
     }
 }

@@ -80,7 +80,7 @@ impl OAuthError {
             Self::UnsupportedResponseType => "response_type must be code".into(),
             Self::InvalidTarget => "resource must be this server's MCP endpoint".into(),
             Self::TooManyRequests(secs) => {
-                format!("too many registrations; retry in {secs} seconds")
+                format!("too many requests; retry in {secs} seconds")
             }
             Self::Server(_) => "the server could not complete the request".into(),
         }
@@ -103,6 +103,8 @@ pub struct AuthServer {
     pub verified: Arc<keys::VerifiedTokens>,
     /// Client ID Metadata Documents fetched by this instance.
     pub documents: Arc<cimd::DocumentCache>,
+    /// What fetching those documents may cost, per client address and for the instance.
+    pub document_fetches: Arc<cimd::FetchBudget>,
     /// Registrations that store a new client, per client address (`[oauth] registrations_per_minute`).
     pub registrations: crate::ratelimit::RateLimiter,
 }
@@ -116,6 +118,7 @@ impl AuthServer {
         );
         Self {
             registrations,
+            document_fetches: Arc::new(cimd::FetchBudget::new(&config)),
             services,
             config: Arc::new(config),
             resource: format!("{issuer}/mcp"),

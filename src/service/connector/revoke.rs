@@ -7,7 +7,7 @@ use serde_json::json;
 use super::token::ClientCredentials;
 use super::{hash_secret, AuthServer, OAuthError, Result};
 use crate::domain::Permission;
-use crate::ids::{ApiKeyId, GrantId};
+use crate::ids::GrantId;
 use crate::service::{Principal, ServiceError};
 use crate::store::StoreError;
 
@@ -84,38 +84,6 @@ impl AuthServer {
             .live_grant_ids_like(client, Some(org), None)
             .await?;
         self.revoke_grants(who, org, &ids).await
-    }
-
-    /// Deleting a connector key ends its grant too.
-    pub async fn revoke_key(
-        &self,
-        who: &Principal,
-        org: &crate::ids::OrgId,
-        key: &ApiKeyId,
-    ) -> Result<(), ServiceError> {
-        self.services
-            .require(who, org, Permission::SettingsManage, "key")
-            .await?;
-        let store = &self.services.store;
-        let now = self.services.clock.now();
-        let mut tx = store.begin().await?;
-        if let Some(grant) = store.revoke_api_key(&mut tx, key, now).await? {
-            store
-                .revoke_grant(&mut tx, &grant, who.user_id.as_str(), now)
-                .await?;
-        }
-        self.services
-            .audit(
-                &mut tx,
-                who,
-                org,
-                "api_key.revoked",
-                ("api_key", key.as_str()),
-                json!({}),
-            )
-            .await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(())
     }
 
     async fn revoke_grants(

@@ -117,7 +117,7 @@ both_backends!(
 );
 
 both_backends!(
-    unused_document_clients_are_reaped_and_return_on_their_next_use,
+    document_clients_are_stored_when_approved_and_kept_by_the_reaper,
     |db: TestDb| async move {
         let clock = statusgate::clock::FixedClock::new(time::OffsetDateTime::now_utc());
         let app = TestApp::spawn_with(
@@ -140,15 +140,14 @@ both_backends!(
                 .unwrap()
         };
         assert_eq!(app.get(&path).await.status(), 200);
-        assert_eq!(stored().await, 1, "stored on first use");
-        // Never approved, a day later: reaped like an abandoned registration.
+        assert_eq!(stored().await, 0, "not stored before an approval");
+        crate::oauth::consent(&app, &path, "approve", |_| {}).await;
+        assert_eq!(stored().await, 1, "stored by the approval");
+        // Approved, a day later: the reaper keeps it.
         clock.advance(time::Duration::hours(25));
         let oauth =
             statusgate::oauth::AuthServer::new(app.services.clone(), Default::default(), &app.base);
-        assert_eq!(oauth.reap_registrations().await.unwrap(), 1);
-        assert_eq!(stored().await, 0);
-        // Its next use reads the document and stores it again.
-        assert_eq!(app.get(&path).await.status(), 200);
+        assert_eq!(oauth.reap_registrations().await.unwrap(), 0);
         assert_eq!(stored().await, 1);
     }
 );

@@ -3,6 +3,7 @@
 mod cache_instances;
 mod consent;
 mod console;
+mod document_budget;
 mod documents;
 mod flow;
 mod in_browser;
@@ -10,6 +11,7 @@ mod key_reload;
 mod key_storage;
 mod metadata;
 mod multi;
+mod per_org_grants;
 mod registration;
 mod rollout;
 mod tokens;

@@ -341,10 +341,9 @@ both_backends!(deleting_the_connector_key_ends_the_grant, |db| async move {
     assert!(keys
         .iter()
         .any(|(id, name, write)| *id == live.key_id && name == "MCP — Test client" && !write));
-    oauth
-        .revoke_key(
+    app.services
+        .revoke_api_key(
             &statusgate::service::Principal::user(live.user_id.clone()),
-            &live.org_id,
             &live.key_id,
         )
         .await
