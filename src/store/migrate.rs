@@ -35,6 +35,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     12 "0012_page_settings",
     13 "0013_members",
     14 "0014_setup_token",
+    15 "0015_password_resets",
 );
 #[rustfmt::skip]
 pub const POSTGRES: &[Migration] = migrations!("postgres":
@@ -49,6 +50,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     12 "0012_page_settings",
     13 "0013_members",
     14 "0014_setup_token",
+    15 "0015_password_resets",
 );
 
 const LOCK_KEY: i64 = 0x0053_4741_5445; // "SGATE"
