@@ -45,16 +45,18 @@ impl Services {
     }
 
     /// Asks for a link for `email`. The answer is `Ok` whether or not an account has that email; only
-    /// the client address's bucket can refuse it. The link is made and mailed after the answer.
+    /// a malformed address or the client address's empty bucket is refused. The link is made and mailed after the answer.
     #[tracing::instrument(skip(self, email))]
     pub async fn request_password_reset(&self, from: &ClientAddr, email: &str) -> Result<()> {
         if !self.reset_by_email() {
             return Err(ServiceError::NotFound("password reset by email"));
         }
+        // A malformed address is the visitor's typo, said as such: it tells nothing about accounts.
+        let email = Email::parse(email)?;
         self.reset_limiter
             .take(&from.key())
             .map_err(|retry_after_secs| ServiceError::TooManyAttempts { retry_after_secs })?;
-        let (this, email) = (self.clone(), email.to_owned());
+        let this = self.clone();
         tokio::spawn(async move {
             if let Err(e) = this.send_reset_link(&email).await {
                 tracing::warn!(error = %e, "password reset link not sent");
@@ -64,10 +66,7 @@ impl Services {
     }
 
     /// Stores and mails a link when `email` has an account whose hourly allowance is not used up.
-    async fn send_reset_link(&self, email: &str) -> Result<(), String> {
-        let Ok(email) = Email::parse(email) else {
-            return Ok(());
-        };
+    async fn send_reset_link(&self, email: &Email) -> Result<(), String> {
         let user = match self.store.user_id_by_email(email.as_str()).await {
             Ok(u) => u,
             Err(StoreError::NotFound) => return Ok(()),

@@ -38,6 +38,7 @@ mod notifications;
 mod oauth;
 mod pages_admin;
 mod pages_in_browser;
+mod password_reset;
 mod properties;
 mod public_page;
 mod retention;
