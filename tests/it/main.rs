@@ -28,6 +28,7 @@ mod cli;
 mod domain_rules;
 mod drafts;
 mod edits;
+mod login_form;
 mod loopback;
 mod monitor_guard;
 mod monitor_instances;
