@@ -25,6 +25,7 @@ mod page_mcp;
 
 mod admin_history;
 mod cli;
+mod cli_users;
 mod domain_rules;
 mod drafts;
 mod edits;
