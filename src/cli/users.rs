@@ -33,7 +33,11 @@ pub(super) async fn list(config: &Config, org: &str) -> Result<(), Failure> {
         ServiceError::NotFound(_) => usage(format!("no organisation `{org}`")),
         other => service_failure(other),
     })?;
-    for m in services.org_members(&org.id).await.map_err(service_failure)? {
+    for m in services
+        .org_members(&org.id)
+        .await
+        .map_err(service_failure)?
+    {
         println!("{}\t{}", m.email, m.role.as_str());
     }
     Ok(())

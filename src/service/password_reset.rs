@@ -35,7 +35,10 @@ pub(super) fn request_limiter() -> RateLimiter {
 
 /// A link's token is 64 lowercase hex digits; anything else is refused before the database is asked.
 fn well_formed(token: &str) -> bool {
-    token.len() == 64 && token.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    token.len() == 64
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl Services {

@@ -57,7 +57,11 @@ impl Store {
     }
 
     /// The person an unused, unexpired link belongs to.
-    pub async fn open_reset(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<UserId>> {
+    pub async fn open_reset(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>> {
         let id: Option<String> = sqlx::query_scalar(
             "select user_id from password_resets
             where token_hash = $1 and used_at is null and expires_at > $2",

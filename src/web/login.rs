@@ -98,8 +98,14 @@ pub async fn submit(
                 }
                 _ => (StatusCode::UNAUTHORIZED, None),
             };
-            let mut resp =
-                login_page(&services, &config, &headers, next, email, Some(e.to_string()))?;
+            let mut resp = login_page(
+                &services,
+                &config,
+                &headers,
+                next,
+                email,
+                Some(e.to_string()),
+            )?;
             *resp.status_mut() = status;
             if let Some(secs) = retry {
                 if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {

@@ -73,8 +73,16 @@ both_backends!(
                 "no user with email nobody@acme.test",
             ),
             (set_password("not-an-email"), "long enough pw", "email"),
-            (set_password(ADMIN_EMAIL), "short\n", "at least 8 characters"),
-            (set_password(ADMIN_EMAIL), "", "no password on standard input"),
+            (
+                set_password(ADMIN_EMAIL),
+                "short\n",
+                "at least 8 characters",
+            ),
+            (
+                set_password(ADMIN_EMAIL),
+                "",
+                "no password on standard input",
+            ),
             (
                 vec!["user", "set-password", "--email", ADMIN_EMAIL],
                 "long enough pw",
@@ -88,7 +96,11 @@ both_backends!(
             assert!(err.contains(word), "{word}: {err}");
             assert!(out.is_empty(), "{out}");
         }
-        assert_eq!(signed_in.get("/admin").await.status(), 200, "still signed in");
+        assert_eq!(
+            signed_in.get("/admin").await.status(),
+            200,
+            "still signed in"
+        );
         let b = app.new_browser();
         assert_eq!(b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), 303);
         let audited: i64 = sqlx::query_scalar(
@@ -101,37 +113,40 @@ both_backends!(
     }
 );
 
-both_backends!(user_list_names_each_member_and_role, |db: TestDb| async move {
-    let app = TestApp::spawn(db).await;
-    let create = [
-        "user",
-        "create",
-        "--email",
-        "ed@acme.test",
-        "--password-stdin",
-        "--org",
-        "acme",
-        "--role",
-        "editor",
-    ];
-    let (code, _, err) = run(&app.db.url, &create, "long enough pw").await;
-    assert_eq!(code, 0, "{err}");
+both_backends!(
+    user_list_names_each_member_and_role,
+    |db: TestDb| async move {
+        let app = TestApp::spawn(db).await;
+        let create = [
+            "user",
+            "create",
+            "--email",
+            "ed@acme.test",
+            "--password-stdin",
+            "--org",
+            "acme",
+            "--role",
+            "editor",
+        ];
+        let (code, _, err) = run(&app.db.url, &create, "long enough pw").await;
+        assert_eq!(code, 0, "{err}");
 
-    let (code, out, err) = run(&app.db.url, &["user", "list", "--org", "acme"], "").await;
-    assert_eq!(code, 0, "{err}");
-    let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(
-        lines,
-        [
-            format!("{ADMIN_EMAIL}\towner").as_str(),
-            "ed@acme.test\teditor"
-        ],
-        "{out}"
-    );
+        let (code, out, err) = run(&app.db.url, &["user", "list", "--org", "acme"], "").await;
+        assert_eq!(code, 0, "{err}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                format!("{ADMIN_EMAIL}\towner").as_str(),
+                "ed@acme.test\teditor"
+            ],
+            "{out}"
+        );
 
-    let (code, out, err) = run(&app.db.url, &["user", "list", "--org", "nope"], "").await;
-    assert_ne!(code, 0);
-    assert!(out.is_empty());
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("no organisation `nope`"), "{err}");
-});
+        let (code, out, err) = run(&app.db.url, &["user", "list", "--org", "nope"], "").await;
+        assert_ne!(code, 0);
+        assert!(out.is_empty());
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains("no organisation `nope`"), "{err}");
+    }
+);

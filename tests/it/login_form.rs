@@ -26,13 +26,20 @@ both_backends!(
             assert_eq!(app.get("/login?next=/admin/members").await.status(), 200);
             assert_eq!(app.new_browser().get("/login/forgot").await.status(), 200);
         }
-        assert_eq!(sessions(&app).await, before, "showing the forms wrote nothing");
+        assert_eq!(
+            sessions(&app).await,
+            before,
+            "showing the forms wrote nothing"
+        );
 
         // A wrong password is answered from the form token as well.
         let r = app.sign_in(ADMIN_EMAIL, "not the password").await;
         assert_eq!(r.status(), 401);
         assert!(r.headers().get("set-cookie").is_none(), "no session cookie");
-        assert!(csrf_in(&r.text().await.unwrap()).is_some(), "the form again");
+        assert!(
+            csrf_in(&r.text().await.unwrap()).is_some(),
+            "the form again"
+        );
         assert_eq!(sessions(&app).await, before);
 
         // Signing in writes the one row and still goes where `next` said.

@@ -169,7 +169,10 @@ both_backends!(
 
         // The person signs in normally, with the new password only.
         let fresh = app.new_browser();
-        assert_eq!(fresh.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), 401);
+        assert_eq!(
+            fresh.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.status(),
+            401
+        );
         assert_eq!(fresh.sign_in(ADMIN_EMAIL, NEW_PASSWORD).await.status(), 303);
         assert!(signed_in(&fresh).await);
         assert_eq!(count(&app, "select count(*) from password_resets").await, 0);
@@ -249,7 +252,10 @@ both_backends!(
             let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
             who.post_form(&path, &f).await.status().as_u16()
         };
-        assert_eq!(post(app.new_browser(), link.clone(), token.clone()).await, 403);
+        assert_eq!(
+            post(app.new_browser(), link.clone(), token.clone()).await,
+            403
+        );
         let forgot_token =
             form_token_in(&b.get("/login/forgot").await.text().await.unwrap()).unwrap();
         assert_eq!(post(b.clone(), link.clone(), forgot_token).await, 403);
@@ -294,7 +300,9 @@ both_backends!(
         tokio::time::sleep(Duration::from_millis(500)).await;
         let msgs = sink.messages.lock().unwrap().clone();
         assert_eq!(msgs.len(), 1, "only the account's mail");
-        assert!(msgs[0].to_lowercase().contains(&format!("to: {ADMIN_EMAIL}")));
+        assert!(msgs[0]
+            .to_lowercase()
+            .contains(&format!("to: {ADMIN_EMAIL}")));
         assert_eq!(count(&app, "select count(*) from password_resets").await, 1);
 
         // A malformed address is a field error, and changes nothing.
@@ -375,7 +383,11 @@ both_backends!(
         assert!(forgot.contains("statusgate user set-password"));
         assert!(form_token_in(&forgot).is_none(), "no form to fill in");
 
-        let (mailing, _sink) = mailing(TestDb::new(app.db.backend).await.unwrap(), Arc::new(SystemClock)).await;
+        let (mailing, _sink) = mailing(
+            TestDb::new(app.db.backend).await.unwrap(),
+            Arc::new(SystemClock),
+        )
+        .await;
         let login = mailing.get("/login").await.text().await.unwrap();
         assert!(login.contains("href=\"/login/forgot\""));
         assert!(!login.contains("statusgate user set-password"));
