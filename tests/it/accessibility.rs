@@ -247,11 +247,13 @@ async fn forgot_password(audit: &mut Audit<'_>, chrome: &Chrome, sink: &SmtpSink
             .find_map(|m| m.find("/login/reset/").map(|at| m[at..at + 77].to_owned()))
     };
     let mut link = None;
-    assert!(eventually(10, || {
-        link = mailed();
-        link.is_some()
-    })
-    .await);
+    assert!(
+        eventually(10, || {
+            link = mailed();
+            link.is_some()
+        })
+        .await
+    );
     let link = link.unwrap_or_default();
     audit.visit(&link).await;
     chrome.fill("#password", "long enough pw").await;

@@ -393,3 +393,31 @@ both_backends!(
         assert!(!login.contains("statusgate user set-password"));
     }
 );
+
+both_backends!(
+    changing_the_password_withdraws_open_links,
+    |db: TestDb| async move {
+        let (app, sink) = mailing(db, Arc::new(SystemClock)).await;
+        ask(&app.new_browser(), ADMIN_EMAIL, "198.51.100.1").await;
+        let link = link_in_mail(&sink, 0).await;
+        assert_eq!(app.new_browser().get(&link).await.status(), 200);
+        app.sign_in_as_owner().await;
+        let (status, _, _) = app
+            .submit(
+                "/account",
+                "/account/password",
+                &[
+                    ("current", ADMIN_PASSWORD),
+                    ("new", NEW_PASSWORD),
+                    ("repeat", NEW_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(status, 303);
+        assert_eq!(
+            app.new_browser().get(&link).await.status(),
+            404,
+            "a link sent before the change cannot undo it"
+        );
+    }
+);
