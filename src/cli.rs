@@ -10,6 +10,7 @@ use crate::config::Config;
 
 mod create;
 mod database;
+mod users;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -132,6 +133,19 @@ enum UserCommand {
         #[arg(long)]
         create_org: bool,
     },
+    /// Set a person's password (read from standard input) and end their browser sessions.
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List the members of an organisation: email and role, one a line.
+    List {
+        #[arg(long, value_name = "SLUG")]
+        org: String,
+    },
 }
 
 /// An error for the one line the user sees, with the exit code it earns.
@@ -200,7 +214,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Org { command } => create::org(&config, command).await,
         Command::Page { command } => create::page(&config, command).await,
         Command::Key { command } => create::key(&config, command).await,
-        Command::User { command } => create::user(&config, command).await,
+        Command::User { command } => match command {
+            UserCommand::SetPassword { email, .. } => users::set_password(&config, &email).await,
+            UserCommand::List { org } => users::list(&config, &org).await,
+            UserCommand::Create {
+                email,
+                password_stdin: _,
+                org,
+                role,
+                create_org,
+            } => create::user(&config, &email, &org, &role, create_org).await,
+        },
     }
 }
 

@@ -46,6 +46,9 @@ pub(super) async fn run(
         if let Err(e) = services.prune_login_attempts().await {
             tracing::warn!(error = %e, "sign-in attempt clean-up failed");
         }
+        if let Err(e) = services.prune_password_resets().await {
+            tracing::warn!(error = %e, "password reset link clean-up failed");
+        }
         if let Err(e) = oauth.reap_registrations().await {
             tracing::warn!(error = %e, "registration clean-up failed");
         }

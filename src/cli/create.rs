@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use super::{runtime, usage, Failure, KeyCommand, OrgCommand, PageCommand, UserCommand};
+use super::{runtime, usage, Failure, KeyCommand, OrgCommand, PageCommand};
 use crate::config::Config;
 use crate::domain::Role;
 use crate::service::{ServiceError, Services};
@@ -95,25 +95,21 @@ pub(super) async fn key(config: &Config, command: KeyCommand) -> Result<(), Fail
     Ok(())
 }
 
-pub(super) async fn user(config: &Config, command: UserCommand) -> Result<(), Failure> {
-    let UserCommand::Create {
-        email,
-        password_stdin: _,
-        org,
-        role,
-        create_org,
-    } = command;
-    let role = Role::parse(&role).map_err(|e| usage(e.to_string()))?;
-    let mut password = String::new();
-    std::io::stdin()
-        .read_to_string(&mut password)
-        .map_err(|e| usage(format!("cannot read password: {e}")))?;
-    let password = password.trim_end_matches(['\n', '\r']);
+/// `user create`: `create_org` makes the organisation when it does not exist yet.
+pub(super) async fn user(
+    config: &Config,
+    email: &str,
+    org: &str,
+    role: &str,
+    create_org: bool,
+) -> Result<(), Failure> {
+    let role = Role::parse(role).map_err(|e| usage(e.to_string()))?;
+    let password = read_password()?;
     let services = offline_services(config).await?;
-    let org = match services.org_by_slug(&org).await {
+    let org = match services.org_by_slug(org).await {
         Ok(o) => o,
         Err(ServiceError::NotFound(_)) if create_org => services
-            .create_org(&org, &org)
+            .create_org(org, org)
             .await
             .map_err(service_failure)?,
         Err(ServiceError::NotFound(_)) => {
@@ -124,7 +120,7 @@ pub(super) async fn user(config: &Config, command: UserCommand) -> Result<(), Fa
         Err(e) => return Err(service_failure(e)),
     };
     let user = services
-        .create_user(&email, password, &org, role)
+        .create_user(email, &password, &org, role)
         .await
         .map_err(service_failure)?;
     println!(
@@ -136,8 +132,17 @@ pub(super) async fn user(config: &Config, command: UserCommand) -> Result<(), Fa
     Ok(())
 }
 
+/// The password on standard input, without its line end.
+pub(super) fn read_password() -> Result<String, Failure> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .map_err(|e| usage(format!("cannot read password: {e}")))?;
+    Ok(password.trim_end_matches(['\n', '\r']).to_owned())
+}
+
 /// The services over a migrated database, for commands that run without the server.
-async fn offline_services(config: &Config) -> Result<Services, Failure> {
+pub(super) async fn offline_services(config: &Config) -> Result<Services, Failure> {
     let store = crate::app::connect(config)
         .await
         .map_err(|e| runtime(e.to_string()))?;
@@ -152,7 +157,7 @@ async fn offline_services(config: &Config) -> Result<Services, Failure> {
     ))
 }
 
-fn service_failure(e: ServiceError) -> Failure {
+pub(super) fn service_failure(e: ServiceError) -> Failure {
     match e {
         ServiceError::Internal(inner) => runtime(format!("internal error: {inner}")),
         other => usage(other.to_string()),

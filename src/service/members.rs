@@ -351,6 +351,8 @@ impl Services {
             .set_password_hash(&mut tx, &me.id, &hash, now)
             .await?;
         let ended = self.store.end_other_sessions(&mut tx, &me.id, keep).await?;
+        // A reset link sent before this change must not undo it.
+        self.store.delete_resets_of(&mut tx, &me.id).await?;
         for m in &orgs {
             let detail = json!({ "sessions_ended": ended });
             self.audit(

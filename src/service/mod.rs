@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod page_admin;
 pub mod page_views;
 pub mod pages;
+pub mod password_reset;
 mod principal;
 pub mod public_feed;
 pub mod public_pages;
@@ -101,6 +102,8 @@ pub struct Services {
     pub login_limiter: crate::ratelimit::RateLimiter,
     /// Subscribe requests per client address (`[delivery]` subscribe_per_hour / subscribe_burst).
     pub subscribe_limiter: crate::ratelimit::RateLimiter,
+    /// "Forgot your password?" requests per client address (this instance's memory).
+    pub reset_limiter: crate::ratelimit::RateLimiter,
 }
 
 impl Services {
@@ -122,6 +125,7 @@ impl Services {
             ),
             security,
             subscribe_limiter: subscribe_limiter(&crate::config::DeliveryConfig::default()),
+            reset_limiter: password_reset::request_limiter(),
         }
     }
 

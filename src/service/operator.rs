@@ -32,6 +32,11 @@ impl Services {
         }
     }
 
+    /// Everyone in `org`, owners first, for the operator's `user list`.
+    pub async fn org_members(&self, org: &OrgId) -> Result<Vec<crate::domain::Member>> {
+        Ok(self.store.members(org).await?)
+    }
+
     /// The page of `org` with this (admin) slug.
     pub async fn page_id_by_slug(&self, org: &OrgId, slug: &str) -> Result<PageId> {
         Ok(self

@@ -35,6 +35,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     12 "0012_page_settings",
     13 "0013_members",
     14 "0014_setup_token",
+    15 "0015_password_resets",
     18 "0018_webhook_resubscribe",
 );
 #[rustfmt::skip]
@@ -50,6 +51,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     12 "0012_page_settings",
     13 "0013_members",
     14 "0014_setup_token",
+    15 "0015_password_resets",
     18 "0018_webhook_resubscribe",
 );
 

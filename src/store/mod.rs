@@ -23,6 +23,7 @@ pub mod oauth;
 mod oauth_tokens;
 mod outbox;
 mod pages;
+mod password_resets;
 pub mod retention;
 pub mod sealed;
 pub mod sessions;

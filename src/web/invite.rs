@@ -155,11 +155,12 @@ async fn accept(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let form = Fields(form);
-    session.check_csrf(form.get("csrf")).await?;
+    // A used or expired link is gone whatever session the post comes with (the lookup only reads).
     let open = match lookup(&services, &token).await? {
         Ok(open) => open,
         Err(page) => return Ok(page),
     };
+    session.check_csrf(form.get("csrf")).await?;
     let done = match session.user_id().await? {
         Some(me) => services
             .accept_as_member(&Principal::user(me), &token)

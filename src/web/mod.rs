@@ -22,6 +22,7 @@ mod monitors;
 mod orgs;
 mod pages_admin;
 mod paging;
+mod password_reset;
 pub mod public_cache;
 mod public_form;
 mod public_history;
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", post(login::logout))
+        .merge(password_reset::router())
         .merge(admin::router())
         .merge(edits::router())
         .merge(drafts::router())

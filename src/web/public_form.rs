@@ -1,9 +1,10 @@
-//! Cross-site posting refused on the forms the public fills in (subscribe, unsubscribe) without a
-//! server session, so showing such a form writes nothing. The form's page puts a random nonce in a
-//! `SameSite=Strict`, `HttpOnly` cookie and, in the form, an expiring HMAC over the form's purpose, the
-//! nonce and the expiry, under a key every instance derives from the sealing key. A post must bring
-//! both, agreeing and unexpired: another site can make a browser post the form but cannot read or set
-//! the cookie, and a token lifted from one visitor's form is useless without that visitor's cookie.
+//! Cross-site posting refused on the forms anyone may fill in (subscribe, unsubscribe, sign-in, forgot
+//! and reset password) without a server session, so showing such a form writes nothing. The form's
+//! page puts a random nonce in a `SameSite=Strict`, `HttpOnly` cookie and, in the form, an expiring
+//! HMAC over the form's purpose, the nonce and the expiry, under a key every instance derives from the
+//! sealing key. A post must bring both, agreeing and unexpired: another site can make a browser post
+//! the form but cannot read or set the cookie, and a token lifted from one visitor's form is useless
+//! without that visitor's cookie.
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use subtle::ConstantTimeEq;
@@ -20,6 +21,16 @@ const PURPOSE: &str = "statusgate public form tokens v1";
 pub struct FormGuard {
     pub token: String,
     pub set_cookie: Option<HeaderValue>,
+}
+
+impl FormGuard {
+    /// `resp` with the form cookie, when the visitor has none yet.
+    pub fn set_on(self, mut resp: axum::response::Response) -> axum::response::Response {
+        if let Some(c) = self.set_cookie {
+            resp.headers_mut().append(header::SET_COOKIE, c);
+        }
+        resp
+    }
 }
 
 fn key(services: &Services) -> Result<[u8; 32], WebError> {

@@ -54,8 +54,10 @@ async fn submit(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let form = Fields(pairs);
-    session.check_csrf(form.get("csrf")).await?;
     let token = form.get("token").unwrap_or_default();
+    // A used or wrong link is gone for every form, whatever session it comes with (a read only).
+    services.check_setup_token(token).await?;
+    session.check_csrf(form.get("csrf")).await?;
     let field = |name| form.get(name).unwrap_or_default();
     let input = SetupInput {
         org_name: field("org_name"),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
@@ -63,14 +63,6 @@ struct SubscribeForm {
     email_enabled: bool,
 }
 
-/// The response with the form cookie when the visitor has none yet.
-fn with_cookie(mut resp: Response, guard: public_form::FormGuard) -> Response {
-    if let Some(c) = guard.set_cookie {
-        resp.headers_mut().append(header::SET_COOKIE, c);
-    }
-    resp
-}
-
 async fn subscribe_form(
     State(services): State<Services>,
     State(config): State<Arc<Config>>,
@@ -90,7 +82,7 @@ async fn subscribe_form(
         token: guard.token.clone(),
         email_enabled: services.monitoring.smtp.enabled(),
     };
-    Ok(with_cookie(render(&form), guard))
+    Ok(guard.set_on(render(&form)))
 }
 
 async fn subscribe(
@@ -165,7 +157,7 @@ async fn unsubscribe_form(
             "/".into(),
         )
     });
-    Ok(with_cookie(page, guard))
+    Ok(guard.set_on(page))
 }
 
 async fn unsubscribe(

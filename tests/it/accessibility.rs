@@ -232,6 +232,40 @@ async fn subscription_notices(audit: &mut Audit<'_>, app: &TestApp, sink: &SmtpS
         .await;
 }
 
+/// The forgot-password form and its answer, the emailed link's form refused, and a link not valid.
+async fn forgot_password(audit: &mut Audit<'_>, chrome: &Chrome, sink: &SmtpSink) {
+    audit.visit("/login/forgot").await;
+    chrome.fill("#email", ADMIN_EMAIL).await;
+    chrome.click("form button[type=submit]").await;
+    assert!(wait_for(chrome, "on its way").await);
+    audit.check(" (sent)").await;
+    let msgs = sink.messages.clone();
+    let mailed = || {
+        msgs.lock()
+            .unwrap()
+            .iter()
+            .find_map(|m| m.find("/login/reset/").map(|at| m[at..at + 77].to_owned()))
+    };
+    let mut link = None;
+    assert!(
+        eventually(10, || {
+            link = mailed();
+            link.is_some()
+        })
+        .await
+    );
+    let link = link.unwrap_or_default();
+    audit.visit(&link).await;
+    chrome.fill("#password", "long enough pw").await;
+    chrome.fill("#repeat", "another long pw").await;
+    chrome.click("form button[type=submit]").await;
+    assert!(wait_for(chrome, "class=\"error\"").await);
+    audit.check(" (refused)").await;
+    audit
+        .visit(&format!("/login/reset/{}", "0".repeat(64)))
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_pages_pass_wcag_aa_in_light_and_dark() {
     let Some((chrome, axe)) = tools().await else {
@@ -275,6 +309,7 @@ async fn public_pages_pass_wcag_aa_in_light_and_dark() {
     audit.check(" (refused)").await;
 
     subscription_notices(&mut audit, &app, &sink).await;
+    forgot_password(&mut audit, &chrome, &sink).await;
 
     // An invitation opened by the invited person, then refused for mismatched passwords.
     app.sign_in_as_owner().await;
@@ -312,6 +347,8 @@ async fn public_pages_pass_wcag_aa_in_light_and_dark() {
         "/status/api/confirm/{id}",
         "/unsubscribe/{id}",
         "/invite/{id}",
+        "/login/forgot",
+        "/login/reset/{id}",
         "/setup",
     ]);
     fresh.stop().await;

@@ -396,9 +396,21 @@ both_backends!(
             .unwrap()
             .contains("frame-ancestors 'none'"));
         assert_eq!(r.headers()["cache-control"], "no-store");
+        // The sign-in form sets only its form cookie; the session cookie comes with signing in.
         let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
         assert!(
-            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+            cookie.starts_with("statusgate_form=")
+                && cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        assert!(!cookie.contains("Secure"), "plain-http public URL");
+        let r = app.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            cookie.starts_with("statusgate_session=")
+                && cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Lax"),
             "{cookie}"
         );
         assert!(!cookie.contains("Secure"), "plain-http public URL");
