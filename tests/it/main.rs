@@ -28,8 +28,8 @@ mod page_mcp;
 
 mod admin_history;
 mod cli;
-mod client_guides;
 mod cli_users;
+mod client_guides;
 mod domain_rules;
 mod drafts;
 mod edits;
