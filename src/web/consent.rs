@@ -28,7 +28,6 @@ pub fn router() -> Router<AppState> {
 struct ScopeRow {
     name: &'static str,
     label: &'static str,
-    write: bool,
     checked: bool,
     tools: &'static [&'static str],
 }
@@ -44,7 +43,11 @@ struct ConsentPage {
     loopback_only: bool,
     params: Vec<(String, String)>,
     orgs: Vec<(String, String)>,
+    /// Read scopes, each ticked or not with its tools.
     scopes: Vec<ScopeRow>,
+    /// Write scopes this person may grant here: shown under an explicit "read and write" choice, of
+    /// which neither side is preselected. Empty: the page says who can turn writing on.
+    writes: Vec<ScopeRow>,
 }
 
 fn failure(e: AuthorizeError) -> Response {
@@ -166,18 +169,15 @@ async fn consent_page(
     }
     // Requested reads are pre-ticked; a request naming no read scope gets every read scope pre-ticked.
     let no_reads_asked = !req.scopes.iter().any(|s| !s.is_write());
-    let scopes = Scope::ALL
-        .into_iter()
-        .filter(|s| grantable.contains(*s))
-        .map(|s| ScopeRow {
-            name: s.as_str(),
-            label: s.label(),
-            write: s.is_write(),
-            // Writes are never pre-ticked, even when asked for.
-            checked: !s.is_write() && (no_reads_asked || req.scopes.contains(s)),
-            tools: s.tools(),
-        })
-        .collect();
+    let row = |s: Scope| ScopeRow {
+        name: s.as_str(),
+        label: s.label(),
+        checked: !s.is_write() && (no_reads_asked || req.scopes.contains(s)),
+        tools: s.tools(),
+    };
+    let offered = || Scope::ALL.into_iter().filter(|s| grantable.contains(*s));
+    let scopes = offered().filter(|s| !s.is_write()).map(row).collect();
+    let writes = offered().filter(|s| s.is_write()).map(row).collect();
     let page = ConsentPage {
         email: me.email,
         csrf: session.csrf_token().await?,
@@ -188,6 +188,7 @@ async fn consent_page(
         params: req.params.clone(),
         orgs,
         scopes,
+        writes,
     };
     let mut resp = render(&page);
     let csp = format!(
@@ -199,6 +200,25 @@ async fn consent_page(
             .insert(header::CONTENT_SECURITY_POLICY, v);
     }
     Ok(resp)
+}
+
+/// The ticked scopes, with the write scopes decided by the "read only" / "read and write" choice:
+/// "write" adds every write scope (the service keeps only those this person may grant here), "read"
+/// removes any, and no choice leaves only write scopes ticked one by one (older forms), so approving
+/// without choosing never grants more than reading.
+fn chosen_scopes(form: &Fields) -> ScopeSet {
+    let ticked = form
+        .0
+        .iter()
+        .filter(|(k, _)| k == "grant_scope")
+        .filter_map(|(_, v)| Scope::parse(v));
+    match form.get("access") {
+        Some("write") => {
+            ScopeSet::of(ticked.chain(Scope::ALL.into_iter().filter(|s| s.is_write())))
+        }
+        Some("read") => ScopeSet::of(ticked.filter(|s| !s.is_write())),
+        _ => ScopeSet::of(ticked),
+    }
 }
 
 fn oauth_internal(e: OAuthError) -> WebError {
@@ -225,12 +245,7 @@ async fn decide(
         let Some(org) = org else {
             return WebError::BadRequest("choose an organisation".into()).into_response();
         };
-        let scopes = ScopeSet::of(
-            form.0
-                .iter()
-                .filter(|(k, _)| k == "grant_scope")
-                .filter_map(|(_, v)| Scope::parse(v)),
-        );
+        let scopes = chosen_scopes(&form);
         let tools: Vec<String> = form
             .0
             .iter()

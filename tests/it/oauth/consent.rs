@@ -272,13 +272,13 @@ both_backends!(scopes_and_tools_on_the_consent_page, |db| async move {
     assert_eq!(r.status(), 403, "JSON route needs the CSRF token");
     let html = app.get(&path).await.text().await.unwrap();
     assert!(
-        html.contains("value=\"mcp.incidents.write\" >")
-            || html.contains("value=\"mcp.incidents.write\">"),
-        "offered unchecked"
+        html.contains("name=\"access\" value=\"write\" required>")
+            && html.contains("name=\"access\" value=\"read\" required>"),
+        "read only or read and write, neither chosen: {html}"
     );
-    // Tick the write scope, untick one tool: the grant remembers exactly that.
+    // Choose read and write, untick one tool: the grant remembers exactly that.
     let to = consent(&app, &path, "approve", |f| {
-        f.push(("grant_scope".into(), "mcp.incidents.write".into()));
+        f.push(("access".into(), "write".into()));
         f.retain(|(k, v)| {
             !(k == "grant_tool" && (v == "get_incident" || v == "add_incident_update"))
         });

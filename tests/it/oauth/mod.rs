@@ -2,6 +2,7 @@
 
 mod cache_instances;
 mod consent;
+mod consent_choices;
 mod console;
 mod document_budget;
 mod documents;
