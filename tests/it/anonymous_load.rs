@@ -19,10 +19,30 @@ const TOTAL: usize = 10_000;
 const WORKERS: usize = 8;
 const PASSWORD: &str = "anonymous load owner pw";
 
-crate::both_backends!(
-    ten_thousand_anonymous_requests_store_nothing_undocumented,
-    |db: TestDb| async move { storm(db).await }
-);
+// It times an admin's requests, so it runs alone: `.ci/run` and the README's "Tests" run it after the
+// suite with `cargo test --test it anonymous_load -- --ignored`.
+mod ten_thousand_anonymous_requests_store_nothing_undocumented {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a load test: run alone, after the suite"]
+    async fn sqlite() {
+        let db = TestDb::new(Backend::Sqlite)
+            .await
+            .expect("sqlite test database");
+        storm(db).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a load test: run alone, after the suite"]
+    async fn postgres() {
+        let Some(db) = TestDb::new(Backend::Postgres).await else {
+            eprintln!("skipped: STATUSGATE_TEST_PG_URL is not set");
+            return;
+        };
+        storm(db).await;
+    }
+}
 
 struct Server {
     child: Child,

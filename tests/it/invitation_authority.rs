@@ -59,7 +59,7 @@ both_backends!(
         let path = format!("/invite/{kept}");
         let (s, _, html) = app
             .new_browser()
-            .submit("/login", &path, &[("password", PW), ("repeat", PW)])
+            .submit(&path, &path, &[("password", PW), ("repeat", PW)])
             .await;
         assert_eq!(s, 303, "{html}");
         let user = app.store.user_id_by_email("kept@acme.test").await.unwrap();
