@@ -22,6 +22,7 @@ mod monitors;
 mod orgs;
 mod pages_admin;
 mod paging;
+mod public_brand;
 pub mod public_cache;
 mod public_form;
 mod public_history;
