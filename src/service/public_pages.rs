@@ -139,7 +139,12 @@ impl Services {
             .await?;
         windows.extend(
             self.store
-                .maintenances(&page.id, MaintenanceFilter::Upcoming, now, MAINTENANCES_SHOWN)
+                .maintenances(
+                    &page.id,
+                    MaintenanceFilter::Upcoming,
+                    now,
+                    MAINTENANCES_SHOWN,
+                )
                 .await?,
         );
         let mut maintenances = Vec::with_capacity(windows.len());

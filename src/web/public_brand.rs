@@ -26,7 +26,13 @@ pub struct Brand {
 
 impl Brand {
     /// `path` is this document's path on the public side (`/status/{slug}/…`).
-    pub fn new(page: &Page, public_url: &str, path: &str, title: String, status: PageStatus) -> Self {
+    pub fn new(
+        page: &Page,
+        public_url: &str,
+        path: &str,
+        title: String,
+        status: PageStatus,
+    ) -> Self {
         let b = &page.branding;
         let home = if b.support_url.is_empty() {
             format!("/status/{}", page.public_slug)

@@ -207,7 +207,9 @@ impl Times {
 
     /// The names of `ids`, in the order given.
     pub fn names(&self, ids: &[ComponentId]) -> Vec<String> {
-        ids.iter().filter_map(|id| self.names.get(id).cloned()).collect()
+        ids.iter()
+            .filter_map(|id| self.names.get(id).cloned())
+            .collect()
     }
 
     fn updates(&self, updates: &[IncidentUpdate]) -> Vec<UpdateView> {
