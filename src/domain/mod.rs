@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod connector;
+pub mod impact;
 pub mod incident;
 pub mod maintenance;
 pub mod monitor;
@@ -14,6 +15,7 @@ pub mod subscriber;
 pub mod text;
 
 pub use access::{Permission, Role};
+pub use impact::{Impact, PageStatus};
 pub use incident::{IncidentStage, NewIncidentUpdate};
 pub use maintenance::{MaintenanceState, MaintenanceWindow};
 pub use page::{ComponentKind, ComponentStatus};

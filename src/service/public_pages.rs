@@ -7,7 +7,9 @@ use super::history_cursor::HistoryCursor;
 use super::pages::{hierarchy, ComponentNode};
 use super::{NotFoundAs, Result, ServiceError, Services};
 use crate::domain::MaintenanceFilter;
-use crate::domain::{ComponentStatus, Incident, IncidentUpdate, Maintenance, Page};
+use crate::domain::{
+    Component, ComponentStatus, Impact, Incident, IncidentUpdate, Maintenance, Page, PageStatus,
+};
 use crate::ids::{IncidentId, PageId};
 
 /// Open incidents shown in full on the page; the rest are listed as links.
@@ -23,18 +25,23 @@ const ROOT_LIST: i64 = 200;
 /// Updates shown per incident on the page; an incident's own page shows up to `UPDATES_ON_OWN_PAGE`.
 const UPDATES_ON_PAGE: i64 = 20;
 const UPDATES_ON_OWN_PAGE: i64 = 500;
+/// Active maintenances shown, and again upcoming ones.
+const MAINTENANCES_SHOWN: i64 = 20;
 
 /// Everything the public status page shows.
 #[derive(Clone, Debug)]
 pub struct PublicPage {
     pub page: Page,
     pub overall: ComponentStatus,
+    /// The banner's indicator and sentence, the same as the Statuspage JSON's `status`.
+    pub status: PageStatus,
     pub tree: Vec<ComponentNode>,
     /// The newest open incidents, with their updates.
     pub active: Vec<(Incident, Vec<IncidentUpdate>)>,
     /// Further open incidents, shown as links.
     pub more_active: Vec<Incident>,
-    pub maintenances: Vec<Maintenance>,
+    /// Active then upcoming maintenances, each with its latest message (empty when it has none).
+    pub maintenances: Vec<(Maintenance, String)>,
     /// Incidents resolved in the last `HISTORY_DAYS`, newest first, at most `HISTORY_PAGE`.
     pub history: Vec<(Incident, Vec<IncidentUpdate>)>,
 }
@@ -43,9 +50,22 @@ pub struct PublicPage {
 #[derive(Clone, Debug)]
 pub struct PublicHistory {
     pub page: Page,
+    pub status: PageStatus,
+    /// The page's components, to name what each incident affected.
+    pub components: Vec<Component>,
     pub incidents: Vec<(Incident, Vec<IncidentUpdate>)>,
     /// The cursor of the following page, when there is one.
     pub next: Option<HistoryCursor>,
+}
+
+/// One incident for its own page, with the page's components to name what it affected.
+#[derive(Clone, Debug)]
+pub struct PublicIncident {
+    pub page: Page,
+    pub status: PageStatus,
+    pub components: Vec<Component>,
+    pub incident: Incident,
+    pub updates: Vec<IncidentUpdate>,
 }
 
 impl Services {
@@ -73,6 +93,22 @@ impl Services {
         let tree = hierarchy(&components);
         let overall = ComponentStatus::overall(tree.iter().map(|n| n.shown_status));
         Ok((tree, overall))
+    }
+
+    /// The page's indicator and sentence: its components' worst status weighed with what its open
+    /// incidents have said (the same rule as the Statuspage JSON).
+    async fn public_status(&self, page: &Page, overall: ComponentStatus) -> Result<PageStatus> {
+        let impacts = self.store.open_incident_statuses(&page.id).await?;
+        Ok(PageStatus::of(overall, impacts.into_iter().map(Impact::of)))
+    }
+
+    /// What a history or incident page needs besides its incidents: names, and the status sentence
+    /// for its description.
+    async fn components_and_status(&self, page: &Page) -> Result<(Vec<Component>, PageStatus)> {
+        let components = self.store.components(&page.id).await?;
+        let tree = hierarchy(&components);
+        let overall = ComponentStatus::overall(tree.iter().map(|n| n.shown_status));
+        Ok((components, self.public_status(page, overall).await?))
     }
 
     async fn with_updates(
@@ -103,15 +139,27 @@ impl Services {
         let mut open = self.store.open_incidents(&page.id, OPEN_LISTED).await?;
         let more_active = open.split_off(open.len().min(OPEN_IN_FULL));
         let active = self.with_updates(open, UPDATES_ON_PAGE).await?;
-        let mut maintenances = self
+        let status = self.public_status(&page, overall).await?;
+        let mut windows = self
             .store
-            .maintenances(&page.id, MaintenanceFilter::Active, now, 20)
+            .maintenances(&page.id, MaintenanceFilter::Active, now, MAINTENANCES_SHOWN)
             .await?;
-        maintenances.extend(
+        windows.extend(
             self.store
-                .maintenances(&page.id, MaintenanceFilter::Upcoming, now, 20)
+                .maintenances(
+                    &page.id,
+                    MaintenanceFilter::Upcoming,
+                    now,
+                    MAINTENANCES_SHOWN,
+                )
                 .await?,
         );
+        let mut maintenances = Vec::with_capacity(windows.len());
+        for m in windows {
+            let latest = self.store.maintenance_updates(&m.id, 1).await?;
+            let message = latest.into_iter().next().map(|u| u.message);
+            maintenances.push((m, message.unwrap_or_default()));
+        }
         let since = now - Duration::days(HISTORY_DAYS);
         let recent = self
             .store
@@ -121,6 +169,7 @@ impl Services {
         Ok(PublicPage {
             page,
             overall,
+            status,
             tree,
             active,
             more_active,
@@ -152,7 +201,10 @@ impl Services {
             Some(last) if more => self.issue_cursor(&page.public_slug, last)?,
             _ => None,
         };
+        let (components, status) = self.components_and_status(&page).await?;
         Ok(PublicHistory {
+            components,
+            status,
             page,
             incidents: self.with_updates(rows, UPDATES_ON_PAGE).await?,
             next,
@@ -164,7 +216,7 @@ impl Services {
         &self,
         public_slug: &str,
         incident: &str,
-    ) -> Result<(Page, Incident, Vec<IncidentUpdate>)> {
+    ) -> Result<PublicIncident> {
         let page = self.published_page(public_slug).await?;
         let id = IncidentId::parse(incident).ok_or(ServiceError::NotFound("incident"))?;
         let i = self.store.incident(&id).await.or_not_found("incident")?;
@@ -175,6 +227,13 @@ impl Services {
             .store
             .incident_updates(&i.id, UPDATES_ON_OWN_PAGE)
             .await?;
-        Ok((page, i, updates))
+        let (components, status) = self.components_and_status(&page).await?;
+        Ok(PublicIncident {
+            components,
+            status,
+            page,
+            incident: i,
+            updates,
+        })
     }
 }

@@ -140,6 +140,22 @@ impl Store {
         rows.iter().map(incident_from).collect()
     }
 
+    /// Every status the page's open published incidents have given a component, each once (at most
+    /// five rows): what the page's indicator weighs besides the components themselves.
+    pub async fn open_incident_statuses(&self, page: &PageId) -> Result<Vec<ComponentStatus>> {
+        const SQL: &str = "select distinct c.status from incident_update_components c
+            join incident_updates u on u.update_id = c.update_id
+            join incidents i on i.incident_id = u.incident_id
+            where i.page_id = $1 and i.draft = 0 and i.resolved_at is null";
+        let rows = sqlx::query(SQL)
+            .bind(page.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| row::parsed(r, "status", ComponentStatus::parse))
+            .collect()
+    }
+
     /// Published incidents resolved at or after `since`, most recently resolved first, starting after
     /// the cursor `after` (the last one of a previous page: its resolution time and id).
     pub async fn resolved_incidents_page(

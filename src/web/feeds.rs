@@ -3,6 +3,7 @@
 //! every time in them comes from the data, never from the clock, so the same data gives the same
 //! bytes (a cache may derive an ETag from them).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -14,7 +15,8 @@ use super::public_cache::Built;
 use super::status_page::human_time;
 use super::WebError;
 use crate::config::Config;
-use crate::domain::{breaks_line, MaintenanceState};
+use crate::domain::{breaks_line, ComponentStatus, MaintenanceState};
+use crate::ids::ComponentId;
 use crate::service::public_feed::{FeedIncident, FeedMaintenance, PublicFeed};
 use crate::service::Services;
 use crate::state::AppState;
@@ -117,13 +119,47 @@ fn update_html(label: &str, message: &str, at: OffsetDateTime) -> String {
     )
 }
 
-fn incident_entry(public_url: &str, slug: &str, i: &FeedIncident) -> Entry {
-    let html = i
-        .updates
+/// The name of each component of the feed's page, by id.
+fn names(feed: &PublicFeed) -> HashMap<&ComponentId, &str> {
+    feed.components
         .iter()
-        .rev()
-        .map(|(u, _)| update_html(u.stage.label(), &u.message, u.created_at))
+        .map(|c| (&c.component.id, c.component.name.as_str()))
+        .collect()
+}
+
+/// "Affected: REST API (Partial outage), Webhooks (Degraded performance)", the words the page uses.
+fn affected_html<'a>(
+    names: &HashMap<&ComponentId, &str>,
+    pairs: impl IntoIterator<Item = &'a (ComponentId, ComponentStatus)>,
+) -> String {
+    let named: Vec<String> = pairs
+        .into_iter()
+        .filter_map(|(id, s)| Some(format!("{} ({})", escape(names.get(id)?), s.label())))
         .collect();
+    if named.is_empty() {
+        return String::new();
+    }
+    format!("<p>Affected: {}</p>", named.join(", "))
+}
+
+fn incident_entry(
+    public_url: &str,
+    slug: &str,
+    names: &HashMap<&ComponentId, &str>,
+    i: &FeedIncident,
+) -> Entry {
+    // Newest first, so the first mention of a component is its latest status.
+    let mut latest: Vec<(ComponentId, ComponentStatus)> = Vec::new();
+    for (id, s) in i.updates.iter().rev().flat_map(|(u, _)| &u.affected) {
+        if !latest.iter().any(|(seen, _)| seen == id) {
+            latest.push((id.clone(), *s));
+        }
+    }
+    let mut html = affected_html(names, &latest);
+    for (u, _) in i.updates.iter().rev() {
+        html.push_str(&update_html(u.stage.label(), &u.message, u.created_at));
+        html.push_str(&affected_html(names, &u.affected));
+    }
     Entry {
         title: one_line(&i.incident.title),
         link: incident_link(public_url, slug, i.incident.id.as_str()),
@@ -137,7 +173,12 @@ fn incident_entry(public_url: &str, slug: &str, i: &FeedIncident) -> Entry {
     }
 }
 
-fn maintenance_entry(public_url: &str, slug: &str, m: &FeedMaintenance) -> Entry {
+fn maintenance_entry(
+    public_url: &str,
+    slug: &str,
+    names: &HashMap<&ComponentId, &str>,
+    m: &FeedMaintenance,
+) -> Entry {
     let mm = &m.maintenance;
     let mut html = format!(
         "<p><strong>{}</strong>: {} to {}</p>",
@@ -145,6 +186,14 @@ fn maintenance_entry(public_url: &str, slug: &str, m: &FeedMaintenance) -> Entry
         escape(&human_time(mm.starts_at)),
         escape(&human_time(mm.ends_at))
     );
+    let covered: Vec<String> = mm
+        .components
+        .iter()
+        .filter_map(|id| names.get(id).map(|n| escape(n)))
+        .collect();
+    if !covered.is_empty() {
+        html.push_str(&format!("<p>Components: {}</p>", covered.join(", ")));
+    }
     for (u, _) in m.updates.iter().rev() {
         html.push_str(&update_html(u.state.label(), &u.message, u.created_at));
     }
@@ -164,14 +213,15 @@ fn maintenance_entry(public_url: &str, slug: &str, m: &FeedMaintenance) -> Entry
 /// Incidents and maintenances together, most recently changed first, at most [`FEED_ENTRIES`].
 fn entries(public_url: &str, feed: &PublicFeed) -> Vec<Entry> {
     let slug = &feed.page.public_slug;
+    let names = names(feed);
     let mut all: Vec<Entry> = feed
         .incidents
         .iter()
-        .map(|i| incident_entry(public_url, slug, i))
+        .map(|i| incident_entry(public_url, slug, &names, i))
         .chain(
             feed.maintenances
                 .iter()
-                .map(|m| maintenance_entry(public_url, slug, m)),
+                .map(|m| maintenance_entry(public_url, slug, &names, m)),
         )
         .collect();
     all.sort_by(|a, b| b.updated.cmp(&a.updated).then_with(|| a.link.cmp(&b.link)));

@@ -23,6 +23,7 @@ mod orgs;
 mod pages_admin;
 mod paging;
 mod password_reset;
+mod public_brand;
 pub mod public_cache;
 mod public_form;
 mod public_history;

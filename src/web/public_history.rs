@@ -1,16 +1,20 @@
 //! The public history of a status page, a page at a time, and each incident's own page. Both come from
 //! the public cache like the status page.
 
+use std::sync::Arc;
+
 use askama::Template;
-use axum::extract::{Path, Query};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
+use super::public_brand::Brand;
 use super::public_cache::{Built, Key, PublicRequest};
-use super::status_page::{page_policy, render_failed, theme_of, IncidentView, Times, HTML};
+use super::status_page::{render_failed, IncidentView, Times, HTML};
 use super::{PublicError, WebError};
+use crate::config::Config;
 use crate::service::history_cursor::HistoryCursor;
 use crate::service::Services;
 use crate::state::AppState;
@@ -29,7 +33,7 @@ struct HistoryPage {
     incidents: Vec<IncidentView>,
     /// The cursor of the next page, as issued (hex, digits, dots and `inc_`: nothing to escape).
     next: Option<String>,
-    theme: Option<String>,
+    brand: Brand,
 }
 
 #[derive(Template)]
@@ -38,7 +42,7 @@ struct IncidentPage {
     name: String,
     slug: String,
     incident: IncidentView,
-    theme: Option<String>,
+    brand: Brand,
 }
 
 #[derive(Deserialize)]
@@ -48,13 +52,20 @@ struct HistoryQuery {
 
 async fn build_history(
     services: &Services,
+    public_url: &str,
     slug: &str,
     after: Option<&HistoryCursor>,
 ) -> Result<Built, WebError> {
     let h = services.public_history(slug, after).await?;
-    let times = Times::of(&h.page);
+    let times = Times::of(&h.page, &h.components);
     let slug = h.page.public_slug.clone();
-    let theme = theme_of(&h.page);
+    let brand = Brand::new(
+        &h.page,
+        public_url,
+        &format!("/status/{slug}/history"),
+        format!("{}: incident history", h.page.name),
+        h.status,
+    );
     let page = HistoryPage {
         name: h.page.name.clone(),
         incidents: h
@@ -63,13 +74,13 @@ async fn build_history(
             .map(|(i, u)| times.incident(&slug, i, u))
             .collect(),
         next: h.next.map(|c| c.as_str().to_owned()),
-        theme: theme.clone(),
+        brand,
         slug,
     };
     Ok(Built {
         content_type: HTML,
         body: page.render().map_err(render_failed)?.into_bytes(),
-        policy: Some(page_policy(false, theme.as_deref())),
+        policy: Some(page.brand.policy()),
         page: Some(h.page.id),
     })
 }
@@ -79,6 +90,7 @@ async fn build_history(
 /// and takes no entry; an issued one is the key as issued.
 async fn history(
     req: PublicRequest,
+    State(config): State<Arc<Config>>,
     Path(slug): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Response, PublicError> {
@@ -91,41 +103,50 @@ async fn history(
         None => "history".to_owned(),
     };
     req.serve(Key::new(&slug, what), false, || {
-        build_history(&req.services, &slug, after.as_ref())
+        build_history(&req.services, &config.public_url, &slug, after.as_ref())
     })
     .await
 }
 
 async fn build_incident(
     services: &Services,
+    public_url: &str,
     slug: &str,
     incident: &str,
 ) -> Result<Built, WebError> {
-    let (page, i, updates) = services.public_incident(slug, incident).await?;
-    let times = Times::of(&page);
-    let theme = theme_of(&page);
+    let p = services.public_incident(slug, incident).await?;
+    let times = Times::of(&p.page, &p.components);
+    let view = times.incident(&p.page.public_slug, &p.incident, &p.updates);
+    let brand = Brand::new(
+        &p.page,
+        public_url,
+        &view.link,
+        format!("{} · {}", p.incident.title, p.page.name),
+        p.status,
+    );
     let view = IncidentPage {
-        name: page.name.clone(),
-        incident: times.incident(&page.public_slug, &i, &updates),
-        slug: page.public_slug.clone(),
-        theme: theme.clone(),
+        name: p.page.name.clone(),
+        incident: view,
+        slug: p.page.public_slug.clone(),
+        brand,
     };
     Ok(Built {
         content_type: HTML,
         body: view.render().map_err(render_failed)?.into_bytes(),
-        policy: Some(page_policy(false, theme.as_deref())),
-        page: Some(page.id),
+        policy: Some(view.brand.policy()),
+        page: Some(p.page.id),
     })
 }
 
 /// `GET /status/{slug}/incidents/{id}`: one incident with every update.
 async fn incident(
     req: PublicRequest,
+    State(config): State<Arc<Config>>,
     Path((slug, incident)): Path<(String, String)>,
 ) -> Result<Response, PublicError> {
     let key = Key::new(&slug, format!("incident/{incident}"));
     req.serve(key, false, || {
-        build_incident(&req.services, &slug, &incident)
+        build_incident(&req.services, &config.public_url, &slug, &incident)
     })
     .await
 }

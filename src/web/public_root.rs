@@ -35,13 +35,19 @@ pub async fn show(
     // a new page, a renamed address), and every write makes the entry stale anyway.
     let key = Key::new("", "root");
     let default_page = config.public.default_page.as_deref();
-    req.serve(key, true, || build(&req.services, default_page))
-        .await
+    req.serve(key, true, || {
+        build(&req.services, &config.public_url, default_page)
+    })
+    .await
 }
 
-async fn build(services: &Services, default_page: Option<&str>) -> Result<Built, WebError> {
+async fn build(
+    services: &Services,
+    public_url: &str,
+    default_page: Option<&str>,
+) -> Result<Built, WebError> {
     if let Some(slug) = default_page {
-        match build_page(services, slug).await {
+        match build_page(services, public_url, slug).await {
             // Unpublished or renamed since the setting was written: the root still shows what is
             // published rather than a 404.
             Err(WebError::Service(ServiceError::NotFound(_))) => {}
@@ -50,7 +56,7 @@ async fn build(services: &Services, default_page: Option<&str>) -> Result<Built,
     }
     let pages = services.published_pages().await?;
     if let [only] = pages.as_slice() {
-        return build_page(services, &only.public_slug).await;
+        return build_page(services, public_url, &only.public_slug).await;
     }
     let view = Index {
         pages: pages

@@ -2,20 +2,27 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
 use askama::Template;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::response::Response;
 
+use super::public_brand::Brand;
 use super::public_cache::{Built, Key, PublicRequest};
 use super::{PublicError, WebError};
 use crate::clock::rfc3339;
-use crate::domain::{ComponentStatus, Incident, IncidentUpdate, Page};
+use crate::config::Config;
+use crate::domain::{Component, ComponentStatus, Incident, IncidentUpdate, Page};
+use crate::ids::ComponentId;
 use crate::service::analytics::DayBar;
 use crate::service::public_pages::{PublicPage, HISTORY_DAYS};
 use crate::service::Services;
 
 pub struct ComponentView {
     pub name: String,
+    /// Shown behind a `<details>` disclosure when set.
+    pub description: String,
     pub status_class: &'static str,
     pub status_label: &'static str,
     pub children: Vec<ComponentView>,
@@ -77,6 +84,15 @@ pub struct UpdateView {
     pub stage: &'static str,
     pub message: String,
     pub at: Stamp,
+    /// The components this update set, with the status it gave each.
+    pub affected: Vec<AffectedView>,
+}
+
+/// A component an incident touched and the status it had, in the component status names.
+pub struct AffectedView {
+    pub name: String,
+    pub status_class: &'static str,
+    pub status_label: &'static str,
 }
 
 /// An instant as the page shows it (in the page's time zone) and as a machine reads it (`datetime`).
@@ -91,6 +107,8 @@ pub struct IncidentView {
     pub stage: &'static str,
     pub started: Stamp,
     pub resolved: Option<Stamp>,
+    /// Every component any shown update named, with the latest status stated for it.
+    pub affected: Vec<AffectedView>,
     pub updates: Vec<UpdateView>,
 }
 
@@ -100,12 +118,18 @@ pub struct MaintenanceView {
     pub state: &'static str,
     pub starts: Stamp,
     pub ends: Stamp,
+    /// The latest message posted about it.
+    pub message: String,
+    /// The names of the components it covers.
+    pub components: Vec<String>,
 }
 
 #[derive(Template)]
 #[template(path = "status/page.html")]
 struct StatusPage {
+    brand: Brand,
     name: String,
+    description: String,
     overall_class: &'static str,
     overall_label: &'static str,
     components: Vec<ComponentView>,
@@ -115,9 +139,7 @@ struct StatusPage {
     history: Vec<IncidentView>,
     history_days: i64,
     slug: String,
-    logo_url: String,
     support_url: String,
-    theme: Option<String>,
 }
 
 pub fn status_class(s: ComponentStatus) -> &'static str {
@@ -141,19 +163,53 @@ pub fn zoned_time(t: time::OffsetDateTime, tz: &jiff::tz::TimeZone) -> String {
         .to_string()
 }
 
-/// Times for one page: absolute, so a cached page never says "5 minutes ago" for an hour.
-pub struct Times(jiff::tz::TimeZone);
+/// How one page shows its incidents: times absolute (so a cached page never says "5 minutes ago" for
+/// an hour) in the page's zone, and components by name.
+pub struct Times {
+    tz: jiff::tz::TimeZone,
+    names: HashMap<ComponentId, String>,
+}
 
 impl Times {
-    pub fn of(page: &Page) -> Self {
-        Self(jiff::tz::TimeZone::get(&page.time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
+    pub fn of<'a>(page: &Page, components: impl IntoIterator<Item = &'a Component>) -> Self {
+        Self {
+            tz: jiff::tz::TimeZone::get(&page.time_zone).unwrap_or(jiff::tz::TimeZone::UTC),
+            names: components
+                .into_iter()
+                .map(|c| (c.id.clone(), c.name.clone()))
+                .collect(),
+        }
     }
 
     pub fn stamp(&self, t: time::OffsetDateTime) -> Stamp {
         Stamp {
-            shown: zoned_time(t, &self.0),
+            shown: zoned_time(t, &self.tz),
             iso: rfc3339(t),
         }
+    }
+
+    /// A component no longer on the page is left out: the public never sees an id.
+    fn affected<'a>(
+        &self,
+        pairs: impl IntoIterator<Item = &'a (ComponentId, ComponentStatus)>,
+    ) -> Vec<AffectedView> {
+        pairs
+            .into_iter()
+            .filter_map(|(id, s)| {
+                Some(AffectedView {
+                    name: self.names.get(id)?.clone(),
+                    status_class: status_class(*s),
+                    status_label: s.label(),
+                })
+            })
+            .collect()
+    }
+
+    /// The names of `ids`, in the order given.
+    pub fn names(&self, ids: &[ComponentId]) -> Vec<String> {
+        ids.iter()
+            .filter_map(|id| self.names.get(id).cloned())
+            .collect()
     }
 
     fn updates(&self, updates: &[IncidentUpdate]) -> Vec<UpdateView> {
@@ -163,6 +219,7 @@ impl Times {
                 stage: u.stage.label(),
                 message: u.message.clone(),
                 at: self.stamp(u.created_at),
+                affected: self.affected(&u.affected),
             })
             .collect()
     }
@@ -174,9 +231,22 @@ impl Times {
             stage: i.stage.label(),
             started: self.stamp(i.started_at),
             resolved: i.resolved_at.map(|r| self.stamp(r)),
+            affected: self.affected(&latest_statuses(updates)),
             updates: self.updates(updates),
         }
     }
+}
+
+/// Each component the updates named once, with the status the newest of them gave it (`updates` come
+/// newest first).
+fn latest_statuses(updates: &[IncidentUpdate]) -> Vec<(ComponentId, ComponentStatus)> {
+    let mut out: Vec<(ComponentId, ComponentStatus)> = Vec::new();
+    for (id, s) in updates.iter().flat_map(|u| &u.affected) {
+        if !out.iter().any(|(seen, _)| seen == id) {
+            out.push((id.clone(), *s));
+        }
+    }
+    out
 }
 
 pub fn incident_link(slug: &str, i: &Incident) -> String {
@@ -210,16 +280,6 @@ pub fn theme_of(page: &Page) -> Option<String> {
         .map(|accent| format!(":root{{--accent:{accent}}}"))
 }
 
-fn overall_label(s: ComponentStatus) -> &'static str {
-    match s {
-        ComponentStatus::Operational => "All systems operational",
-        ComponentStatus::UnderMaintenance => "Maintenance in progress",
-        ComponentStatus::DegradedPerformance => "Degraded performance",
-        ComponentStatus::PartialOutage => "Partial outage",
-        ComponentStatus::MajorOutage => "Major outage",
-    }
-}
-
 fn components_view(
     p: &PublicPage,
     bars: &HashMap<crate::ids::ComponentId, Vec<DayBar>>,
@@ -230,6 +290,7 @@ fn components_view(
             let (own_bars, uptime) = bars_view(bars.get(&n.component.id));
             ComponentView {
                 name: n.component.name.clone(),
+                description: n.component.description.clone(),
                 status_class: status_class(n.shown_status),
                 status_label: n.shown_status.label(),
                 children: n
@@ -239,6 +300,7 @@ fn components_view(
                         let (bars, uptime) = bars_view(bars.get(&c.id));
                         ComponentView {
                             name: c.name.clone(),
+                            description: c.description.clone(),
                             status_class: status_class(c.status),
                             status_label: c.status.label(),
                             children: Vec::new(),
@@ -255,17 +317,32 @@ fn components_view(
 }
 
 /// Renders the public status page of `slug` (served through the public cache).
-pub async fn build_page(services: &Services, slug: &str) -> Result<Built, WebError> {
+pub async fn build_page(
+    services: &Services,
+    public_url: &str,
+    slug: &str,
+) -> Result<Built, WebError> {
     let p = services.public_page(slug).await?;
     let bars = services.uptime_bars(&p.page.id).await?;
-    let times = Times::of(&p.page);
+    let times = Times::of(
+        &p.page,
+        p.tree
+            .iter()
+            .flat_map(|n| std::iter::once(&n.component).chain(&n.children)),
+    );
     let slug = p.page.public_slug.clone();
-    let theme = theme_of(&p.page);
-    let branding = &p.page.branding;
+    let brand = Brand::new(
+        &p.page,
+        public_url,
+        &format!("/status/{slug}"),
+        format!("{} status", p.page.name),
+        p.status,
+    );
     let page = StatusPage {
         name: p.page.name.clone(),
-        overall_class: status_class(p.overall),
-        overall_label: overall_label(p.overall),
+        description: p.page.description.clone(),
+        overall_class: p.status.class(),
+        overall_label: p.status.description,
         components: components_view(&p, &bars),
         active: p
             .active
@@ -280,12 +357,14 @@ pub async fn build_page(services: &Services, slug: &str) -> Result<Built, WebErr
         maintenances: p
             .maintenances
             .iter()
-            .map(|m| MaintenanceView {
+            .map(|(m, message)| MaintenanceView {
                 id: m.id.as_str().to_owned(),
                 title: m.title.clone(),
                 state: m.state.label(),
                 starts: times.stamp(m.starts_at),
                 ends: times.stamp(m.ends_at),
+                message: message.clone(),
+                components: times.names(&m.components),
             })
             .collect(),
         history: p
@@ -294,15 +373,14 @@ pub async fn build_page(services: &Services, slug: &str) -> Result<Built, WebErr
             .map(|(i, u)| times.incident(&slug, i, u))
             .collect(),
         history_days: HISTORY_DAYS,
-        logo_url: branding.logo_url.clone(),
-        support_url: branding.support_url.clone(),
-        theme: theme.clone(),
+        support_url: p.page.branding.support_url.clone(),
         slug,
+        brand,
     };
     Ok(Built {
         content_type: HTML,
         body: page.render().map_err(render_failed)?.into_bytes(),
-        policy: Some(page_policy(!branding.logo_url.is_empty(), theme.as_deref())),
+        policy: Some(page.brand.policy()),
         page: Some(p.page.id.clone()),
     })
 }
@@ -314,9 +392,13 @@ pub fn render_failed(e: askama::Error) -> WebError {
 }
 
 /// `GET /status/{slug}`: from the public cache; a view is counted in memory.
-pub async fn show(req: PublicRequest, Path(slug): Path<String>) -> Result<Response, PublicError> {
+pub async fn show(
+    req: PublicRequest,
+    State(config): State<Arc<Config>>,
+    Path(slug): Path<String>,
+) -> Result<Response, PublicError> {
     req.serve(Key::new(&slug, "page"), true, || {
-        build_page(&req.services, &slug)
+        build_page(&req.services, &config.public_url, &slug)
     })
     .await
 }

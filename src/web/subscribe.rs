@@ -40,11 +40,13 @@ struct Notice {
     title: String,
     message: String,
     secret: Option<String>,
-    back: String,
+    /// The status page to go back to; none where the page is not known (unsubscribing by token),
+    /// as a public page never links to the admin side.
+    back: Option<String>,
     form: Option<(String, String)>,
 }
 
-fn notice(title: &str, message: String, back: String) -> Notice {
+fn notice(title: &str, message: String, back: Option<String>) -> Notice {
     Notice {
         title: title.into(),
         message,
@@ -102,7 +104,7 @@ async fn subscribe(
     let kind = SubscriberKind::parse(form.get("kind").unwrap_or("email"))
         .map_err(crate::service::ServiceError::from)?;
     let target = form.required("target")?;
-    let back = format!("/status/{slug}");
+    let back = Some(format!("/status/{slug}"));
     let page = match services.subscribe(&from, &slug, kind, target).await? {
         Subscribed::ConfirmationSent => notice(
             "Check your inbox",
@@ -132,7 +134,7 @@ async fn confirm(
     Ok(render(&notice(
         "Subscription confirmed",
         "You will receive updates from this status page.".into(),
-        format!("/status/{slug}"),
+        Some(format!("/status/{slug}")),
     )))
 }
 
@@ -154,7 +156,7 @@ async fn unsubscribe_form(
         ..notice(
             "Unsubscribe",
             format!("Stop sending status updates to {}?", sub.target),
-            "/".into(),
+            None,
         )
     });
     Ok(guard.set_on(page))
@@ -177,6 +179,6 @@ async fn unsubscribe(
     Ok(render(&notice(
         "Unsubscribed",
         "You will not receive further updates.".into(),
-        "/".into(),
+        None,
     )))
 }

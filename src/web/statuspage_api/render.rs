@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{ComponentStatus, IncidentStage, MaintenanceState};
+use crate::domain::{ComponentStatus, Impact, IncidentStage, MaintenanceState, PageStatus};
 use crate::service::public_feed::{
     FeedComponent, FeedIncident, FeedMaintenance, Phase, PublicFeed,
 };
@@ -92,68 +92,26 @@ pub(super) struct StatusV2 {
     description: &'static str,
 }
 
-/// Statuspage's incident impact and page indicator, in rising order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Impact {
-    None,
-    Minor,
-    Major,
-    Critical,
-}
-
-impl Impact {
-    fn of(s: ComponentStatus) -> Self {
-        match s {
-            ComponentStatus::Operational | ComponentStatus::UnderMaintenance => Self::None,
-            ComponentStatus::DegradedPerformance => Self::Minor,
-            ComponentStatus::PartialOutage => Self::Major,
-            ComponentStatus::MajorOutage => Self::Critical,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Minor => "minor",
-            Self::Major => "major",
-            Self::Critical => "critical",
-        }
-    }
-}
-
-/// An incident's impact is the worst status any of its updates gave a component (it stays after
-/// the incident resolves, as Statuspage's does).
+/// An incident's impact is the worst status any of its updates gave a component.
 fn incident_impact(i: &FeedIncident) -> Impact {
-    i.updates
-        .iter()
-        .flat_map(|(u, _)| u.affected.iter().map(|(_, s)| Impact::of(*s)))
-        .max()
-        .unwrap_or(Impact::None)
+    Impact::of_incident(
+        i.updates
+            .iter()
+            .flat_map(|(u, _)| u.affected.iter().map(|(_, s)| *s)),
+    )
 }
 
-/// The page indicator: the worst of the components' shown statuses and the open incidents' impacts.
+/// The page indicator and its sentence, as the HTML banner says it (`PageStatus::of`).
 pub(super) fn status(feed: &PublicFeed) -> StatusV2 {
     let open = feed
         .incidents
         .iter()
         .filter(|i| i.incident.stage.is_open())
         .map(incident_impact);
-    let indicator = open
-        .chain(std::iter::once(Impact::of(feed.overall)))
-        .max()
-        .unwrap_or(Impact::None);
-    let description = match indicator {
-        Impact::None if feed.overall == ComponentStatus::UnderMaintenance => {
-            "Service Under Maintenance"
-        }
-        Impact::None => "All Systems Operational",
-        Impact::Minor => "Minor Service Outage",
-        Impact::Major => "Partial System Outage",
-        Impact::Critical => "Major System Outage",
-    };
+    let s = PageStatus::of(feed.overall, open);
     StatusV2 {
-        indicator: indicator.as_str(),
-        description,
+        indicator: s.indicator.as_str(),
+        description: s.description,
     }
 }
 
