@@ -10,6 +10,7 @@ mod audit;
 pub mod backup;
 pub mod cache;
 pub mod connect;
+mod confirmations;
 mod connections;
 mod drafts;
 mod edits;
