@@ -51,9 +51,7 @@ pub fn engaged(spec: &ToolSpec, req: &CallToolRequestParams, meta: &RequestMetaO
 /// Form elicitation declared in this request's own capabilities (an empty `elicitation` object
 /// means forms), on a revision without `initialize`.
 fn can_elicit_forms(meta: &RequestMetaObject) -> bool {
-    let per_request = meta
-        .protocol_version()
-        .is_some_and(|v| !v.has_initialize());
+    let per_request = meta.protocol_version().is_some_and(|v| !v.has_initialize());
     per_request
         && meta
             .client_capabilities()

@@ -70,7 +70,11 @@ impl Services {
     }
 
     /// What posting `a` with `notify` would send now, if `who` may post it.
-    pub async fn notify_preview(&self, who: &Principal, a: &Announcement<'_>) -> Result<NotifyPreview> {
+    pub async fn notify_preview(
+        &self,
+        who: &Principal,
+        a: &Announcement<'_>,
+    ) -> Result<NotifyPreview> {
         let page = self.page_for(who, a.page_id, a.permission).await?;
         let event = json!({
             "page": page.name,
@@ -152,7 +156,10 @@ impl Services {
     }
 
     /// Uses `c` up, on every instance at once: `Used` when it was answered before.
-    pub async fn use_confirmation(&self, c: &Confirmation) -> Result<Result<(), ConfirmationRefusal>> {
+    pub async fn use_confirmation(
+        &self,
+        c: &Confirmation,
+    ) -> Result<Result<(), ConfirmationRefusal>> {
         let fresh = self
             .store
             .use_confirmation(&c.id, from_millis(c.expires_at))

@@ -99,7 +99,10 @@ async fn setup(db: TestDb) -> Setup {
 async fn incidents(app: &TestApp) -> usize {
     let s = &app.services;
     let me = owner(s).await;
-    s.active_incidents(&me, &page_of(s).await).await.unwrap().len()
+    s.active_incidents(&me, &page_of(s).await)
+        .await
+        .unwrap()
+        .len()
 }
 
 /// The first round: asked, nothing written.
@@ -130,9 +133,11 @@ async fn asked(t: &Setup) -> String {
         json!(["confirm"])
     );
     assert_eq!(incidents(&t.app).await, before, "asking publishes nothing");
-    assert!(update_notifications(&t.app.services, &page_of(&t.app.services).await)
-        .await
-        .is_empty());
+    assert!(
+        update_notifications(&t.app.services, &page_of(&t.app.services).await)
+            .await
+            .is_empty()
+    );
     r["requestState"].as_str().unwrap().to_owned()
 }
 
