@@ -149,10 +149,7 @@ impl Services {
         } else {
             Ok(c)
         };
-        Ok(verdict.map_err(|e| {
-            tracing::info!(refusal = %e, "notify confirmation refused");
-            e
-        }))
+        Ok(verdict.inspect_err(|e| tracing::info!(refusal = %e, "notify confirmation refused")))
     }
 
     /// Uses `c` up, on every instance at once: `Used` when it was answered before.

@@ -349,7 +349,7 @@ fn sqlite_url(url: &str) -> Result<String> {
         let creates = !query.contains("mode=") || query.contains("mode=rwc");
         if creates && !query.contains("mode=memory") {
             files::ensure_private(Path::new(path))
-                .map_err(|e| StoreError::Unavailable(connect::io_cause(&path.to_string(), &e)))?;
+                .map_err(|e| StoreError::Unavailable(connect::io_cause(path, &e)))?;
         }
     }
     let query = if query.contains("mode=") {
