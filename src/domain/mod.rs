@@ -2,6 +2,7 @@
 //! time take `now` as an argument.
 
 pub mod access;
+pub mod confirmation;
 pub mod connector;
 pub mod impact;
 pub mod incident;

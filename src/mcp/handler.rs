@@ -130,7 +130,7 @@ fn caller(ctx: &RequestContext<RoleServer>) -> Result<McpCaller, ErrorData> {
 
 /// Domain refusals go back as tool results the model can act on; argument errors as -32602. Each
 /// error is logged here, where it becomes the answer, and nowhere else.
-fn tool_result(r: Result<Value, ToolError>) -> Result<CallToolResult, ErrorData> {
+pub(super) fn tool_result(r: Result<Value, ToolError>) -> Result<CallToolResult, ErrorData> {
     match r {
         Ok(v) => Ok(CallToolResult::structured(v)),
         Err(ToolError::InvalidParams(e)) => {
@@ -215,11 +215,17 @@ impl ServerHandler for StatusgateMcp {
             .get::<axum::http::request::Parts>()
             .and_then(|p| p.extensions.get::<Permitted>())
             .filter(|p| p.0.name == req.name);
-        match judged {
-            Some(Permitted(spec)) => self.call_permitted(&c, spec, req).await,
-            None => self.call_tool_for(&c, req).await,
+        let spec = match judged {
+            Some(Permitted(spec)) => *spec,
+            None => match catalog::tool(&req.name) {
+                Some(spec) if c.may_use(spec) => spec,
+                found => return Err(unknown_tool(found, &req.name)),
+            },
+        };
+        if super::confirm::engaged(spec, &req, &ctx.meta) {
+            return super::confirm::call(self, &c, spec, req).await;
         }
-        .map(Into::into)
+        self.call_permitted(&c, spec, req).await.map(Into::into)
     }
 
     async fn list_resources(

@@ -4,6 +4,7 @@
 mod admit;
 pub mod caller;
 pub mod catalog;
+mod confirm;
 pub mod credentials;
 pub mod direct;
 pub mod handler;

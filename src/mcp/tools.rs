@@ -42,9 +42,28 @@ pub async fn call(
     name: &str,
     raw: &Map<String, Value>,
 ) -> Result<ToolOutput, ToolError> {
+    call_confirmed(services, caller, base_url, name, raw, None).await
+}
+
+/// [`call`], naming in the audit rows the notify confirmation the person gave (`super::confirm`).
+pub(crate) async fn call_confirmed(
+    services: &Services,
+    caller: &McpCaller,
+    base_url: &str,
+    name: &str,
+    raw: &Map<String, Value>,
+    confirmed: Option<String>,
+) -> Result<ToolOutput, ToolError> {
     let mut who = caller.principal.clone();
-    if let Actor::Mcp { tool, .. } | Actor::ApiKey { tool, .. } = &mut who.actor {
+    if let Actor::Mcp {
+        tool, confirmation, ..
+    }
+    | Actor::ApiKey {
+        tool, confirmation, ..
+    } = &mut who.actor
+    {
         *tool = Some(name.to_owned());
+        *confirmation = confirmed;
     }
     let cx = Cx {
         services,

@@ -168,6 +168,7 @@ impl Services {
                 org: row.org_id.clone(),
                 page: row.page_id.clone(),
                 tool: None,
+                confirmation: None,
             },
         };
         Ok((principal, row))

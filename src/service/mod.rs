@@ -6,6 +6,7 @@ pub mod actions;
 pub mod analytics;
 pub mod api_keys;
 pub mod audit;
+pub mod confirmations;
 pub mod connector;
 pub mod demo;
 pub mod dispatch;

@@ -159,7 +159,7 @@ fn text(v: &Value, key: &str) -> String {
 }
 
 /// Subject and plain-text body for an email subscriber.
-fn render_email(event: &Value, unsubscribe: &str) -> (String, String) {
+pub(super) fn render_email(event: &Value, unsubscribe: &str) -> (String, String) {
     let page = text(event, "page");
     if text(event, "type") == "subscription.confirm" {
         let subject = format!("Confirm your subscription to {page}");

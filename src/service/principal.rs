@@ -16,6 +16,8 @@ pub enum Actor {
         org: OrgId,
         page: Option<PageId>,
         tool: Option<String>,
+        /// The notify confirmation a person gave for this call, named in its audit row.
+        confirmation: Option<String>,
     },
     /// An assistant through the Hosted MCP connector: the grant's connector key, the organisation the
     /// person approved it for (it reaches no other, whatever else the person belongs to), the client,
@@ -26,6 +28,8 @@ pub enum Actor {
         org: OrgId,
         client_name: String,
         tool: Option<String>,
+        /// The notify confirmation a person gave for this call, named in its audit row.
+        confirmation: Option<String>,
     },
 }
 
@@ -63,6 +67,7 @@ impl crate::domain::connector::LiveGrant {
                 org: self.org_id.clone(),
                 client_name: self.client_name.clone(),
                 tool,
+                confirmation: None,
             },
         }
     }
@@ -148,10 +153,18 @@ impl Actor {
         };
         match self {
             Self::User => {}
-            Self::ApiKey { key_id, tool, .. } => {
+            Self::ApiKey {
+                key_id,
+                tool,
+                confirmation,
+                ..
+            } => {
                 obj.insert("api_key".into(), key_id.clone().into());
                 if let Some(t) = tool {
                     obj.insert("tool".into(), t.clone().into());
+                }
+                if let Some(c) = confirmation {
+                    obj.insert("confirmation".into(), c.clone().into());
                 }
             }
             Self::Mcp {
@@ -159,6 +172,7 @@ impl Actor {
                 grant_id,
                 client_name,
                 tool,
+                confirmation,
                 ..
             } => {
                 obj.insert("connector_key".into(), key_id.clone().into());
@@ -166,6 +180,9 @@ impl Actor {
                 obj.insert("client".into(), client_name.clone().into());
                 if let Some(t) = tool {
                     obj.insert("tool".into(), t.clone().into());
+                }
+                if let Some(c) = confirmation {
+                    obj.insert("confirmation".into(), c.clone().into());
                 }
             }
         }
@@ -213,6 +230,7 @@ mod tests {
             org: OrgId::generate(),
             page: None,
             tool: None,
+            confirmation: None,
         };
         assert!(key
             .refusal(Permission::IncidentManage)

@@ -19,6 +19,7 @@ impl Services {
             refresh_tokens: ago(cfg.refresh_token_days),
             sessions: ago(cfg.session_days),
             invitations: ago(cfg.invitation_days),
+            confirmations: now,
             audit: cfg.audit_days.map(ago),
         };
         Ok(self

@@ -9,6 +9,7 @@ pub mod api_keys;
 mod audit;
 pub mod backup;
 pub mod cache;
+mod confirmations;
 pub mod connect;
 mod connections;
 mod drafts;

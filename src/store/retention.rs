@@ -19,6 +19,8 @@ pub struct Cutoffs {
     pub refresh_tokens: OffsetDateTime,
     pub sessions: OffsetDateTime,
     pub invitations: OffsetDateTime,
+    /// Used notify confirmations whose sealed state expired before this: a replay fails on expiry.
+    pub confirmations: OffsetDateTime,
     pub audit: Option<OffsetDateTime>,
 }
 
@@ -31,6 +33,7 @@ pub struct Pruned {
     pub refresh_tokens: u64,
     pub sessions: u64,
     pub invitations: u64,
+    pub confirmations: u64,
     pub audit: u64,
 }
 
@@ -42,6 +45,7 @@ impl Pruned {
             + self.refresh_tokens
             + self.sessions
             + self.invitations
+            + self.confirmations
             + self.audit
     }
 }
@@ -63,6 +67,8 @@ const SESSIONS: &str = "delete from sessions where session_id in
 const INVITATIONS: &str = "delete from invitations where invitation_id in
     (select invitation_id from invitations
      where expires_at < $1 or accepted_at < $1 or revoked_at < $1 limit $2)";
+const CONFIRMATIONS: &str = "delete from used_confirmations where confirmation_id in
+    (select confirmation_id from used_confirmations where expires_at < $1 limit $2)";
 const AUDIT: &str = "delete from audit_log where audit_id in
     (select audit_id from audit_log where created_at < $1 limit $2)";
 
@@ -100,6 +106,9 @@ impl Store {
             .await?;
         out.invitations = self
             .prune_batches(INVITATIONS, ms(cut.invitations), batch, max_per_kind)
+            .await?;
+        out.confirmations = self
+            .prune_batches(CONFIRMATIONS, ms(cut.confirmations), batch, max_per_kind)
             .await?;
         if let Some(audit) = cut.audit {
             out.audit = self

@@ -389,5 +389,6 @@ pub async fn mcp_actor(
         org,
         client_name: "Test client".into(),
         tool: None,
+        confirmation: None,
     }
 }

@@ -17,6 +17,7 @@ mod history_cursors;
 mod invitation_authority;
 mod layers;
 mod log_secrets;
+mod mcp_confirm;
 mod mcp_core;
 mod mcp_cross_org;
 mod mcp_direct;
