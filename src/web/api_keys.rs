@@ -43,6 +43,7 @@ struct KeyRow {
 struct KeysPage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     org: Org,
     orgs: Vec<Org>,
     pages: Vec<(String, String)>,
@@ -104,6 +105,7 @@ async fn page_for(
     Ok(render(&KeysPage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         org,
         orgs,
         pages,

@@ -132,6 +132,7 @@ fn grouped(connections: Vec<Connection>) -> Vec<Group> {
 struct ConnectionsPage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     groups: Vec<Group>,
     admin: bool,
     revoke_base: &'static str,
@@ -150,6 +151,7 @@ async fn mine(State(oauth): State<AuthServer>, me: SignedIn) -> Result<Response,
     Ok(render(&ConnectionsPage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         groups: grouped(rows),
         admin: false,
         revoke_base: "/account/connections",
@@ -223,6 +225,7 @@ async fn console(
     Ok(render(&ConnectionsPage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         groups: grouped(rows),
         admin: true,
         revoke_base: "/admin/hosted-mcp/connections",

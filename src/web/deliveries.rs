@@ -45,6 +45,7 @@ pub struct DeliveryRow {
 struct DeliveriesPage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     page: Page,
     subscribers: Vec<SubscriberRow>,
     confirmed: usize,
@@ -94,6 +95,7 @@ async fn list(
     Ok(render(&DeliveriesPage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         page,
         confirmed: subscribers.iter().filter(|s| s.confirmed).count(),
         subscribers,

@@ -45,6 +45,7 @@ pub(super) fn router() -> Router<AppState> {
 struct NewMaintenancePage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     page: Page,
     components: Vec<Component>,
 }
@@ -62,6 +63,7 @@ async fn new_maintenance(
     Ok(render(&NewMaintenancePage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         page,
         components,
     }))
@@ -123,6 +125,7 @@ async fn create_maintenance(
 struct MaintenancePage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     page: Page,
     maintenance: Maintenance,
     state_label: &'static str,
@@ -208,6 +211,7 @@ pub(super) async fn maintenance_view(
     Ok(render(&MaintenancePage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         draft,
         state_label: m.state.label(),
         window: format!("{} to {}", human_time(m.starts_at), human_time(m.ends_at)),

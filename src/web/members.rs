@@ -53,6 +53,7 @@ struct InvitationRow {
 struct MembersPage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     org: Org,
     /// Other organisations the person administers, to switch between.
     orgs: Vec<Org>,
@@ -129,6 +130,7 @@ async fn page(
         roles: Role::ALL.iter().rev().map(|r| r.as_str()).collect(),
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         org,
         orgs,
         invited,

@@ -6,6 +6,7 @@ mod admin;
 mod api_keys;
 mod audit;
 mod badge;
+pub mod chrome;
 mod connections;
 mod consent;
 mod deliveries;
@@ -86,6 +87,14 @@ pub fn render<T: Template>(t: &T) -> Response {
     }
 }
 
+/// What an error page said, left on the response so `chrome::errors_in_layout` can show it again
+/// inside the admin layout.
+#[derive(Clone, Debug)]
+pub struct ErrorShown {
+    pub title: String,
+    pub message: String,
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
@@ -144,6 +153,10 @@ impl IntoResponse for WebError {
             message: &message,
         });
         *resp.status_mut() = status;
+        resp.extensions_mut().insert(ErrorShown {
+            title: title.to_owned(),
+            message,
+        });
         if let Self::Service(ServiceError::TooManyAttempts { retry_after_secs }) = self {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

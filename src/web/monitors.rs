@@ -55,6 +55,7 @@ pub struct ActionRow {
 struct MonitorsPage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     page: Page,
     monitors: Vec<MonitorRow>,
     groups: Vec<(String, String)>,
@@ -164,6 +165,7 @@ async fn list(
     Ok(render(&MonitorsPage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         page,
         monitors,
         groups,
@@ -262,6 +264,7 @@ pub struct EventRow {
 struct MonitorPage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     page: Page,
     id: String,
     row: MonitorRow,
@@ -320,6 +323,7 @@ async fn show(
     Ok(render(&MonitorPage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         id: m.id.to_string(),
         method: m.spec.method.as_str(),
         expect: format!("{}–{}", m.spec.expect_min, m.spec.expect_max),

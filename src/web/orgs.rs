@@ -45,6 +45,7 @@ pub(super) async fn current_org(
 struct OrgsView {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     current: Option<Org>,
     memberships: Vec<Membership>,
     /// The organisation whose rename came back refused.
@@ -77,6 +78,7 @@ async fn view(
     Ok(render(&OrgsView {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         current,
         memberships,
         refused,

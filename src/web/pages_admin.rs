@@ -88,6 +88,7 @@ pub(super) fn unprocessable(mut r: Response) -> Response {
 struct NewPageView {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     orgs: Vec<Org>,
     form: FormState,
 }
@@ -117,6 +118,7 @@ async fn new_page_form(
     Ok(render(&NewPageView {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         orgs,
         form: FormState::default(),
     }))
@@ -149,6 +151,7 @@ async fn create_page(
             Ok(unprocessable(render(&NewPageView {
                 email: me.email,
                 csrf: me.csrf,
+                chrome: me.chrome,
                 orgs,
                 form: state,
             })))
@@ -167,6 +170,7 @@ struct ComponentRow {
 struct SettingsView {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     page: Page,
     rows: Vec<ComponentRow>,
     groups: Vec<Component>,
@@ -216,6 +220,7 @@ async fn settings_view(
     Ok(render(&SettingsView {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         page,
         rows,
         groups,
