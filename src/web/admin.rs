@@ -256,7 +256,8 @@ async fn create_incident(
     let (incident, _) = services
         .create_incident(&me.principal, &page_id, title, update)
         .await?;
-    Ok(Redirect::to(&format!("/admin/incidents/{}", incident.id)).into_response())
+    let to = format!("/admin/incidents/{}", incident.id);
+    super::chrome::saved(&me.session, "Incident posted.", &to).await
 }
 
 struct UpdateRow {
@@ -386,7 +387,8 @@ async fn add_incident_update(
     services
         .add_incident_update(&me.principal, &id, update_from_form(&form)?)
         .await?;
-    Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
+    let to = format!("/admin/incidents/{id}");
+    super::chrome::saved(&me.session, "Update posted.", &to).await
 }
 
 async fn reopen_incident(
@@ -398,5 +400,6 @@ async fn reopen_incident(
     services
         .reopen_incident(&me.principal, &id, update_from_form(&form)?)
         .await?;
-    Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
+    let to = format!("/admin/incidents/{id}");
+    super::chrome::saved(&me.session, "Incident reopened.", &to).await
 }

@@ -5,7 +5,7 @@
 use super::form::SignedForm;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -48,8 +48,6 @@ struct KeysPage {
     orgs: Vec<Org>,
     pages: Vec<(String, String)>,
     keys: Vec<KeyRow>,
-    /// The key just made: shown this once.
-    created: Option<String>,
     can_write: bool,
 }
 
@@ -78,7 +76,6 @@ async fn page_for(
     services: &Services,
     me: SignedIn,
     org: Org,
-    created: Option<String>,
 ) -> Result<Response, WebError> {
     let pages: Vec<(String, String)> = services
         .list_pages(&me.principal)
@@ -110,7 +107,6 @@ async fn page_for(
         orgs,
         pages,
         keys,
-        created,
         can_write,
     }))
 }
@@ -141,7 +137,7 @@ async fn show(
     Query(q): Query<OrgQuery>,
 ) -> Result<Response, WebError> {
     let org = pick_org(&services, &me, q.org.as_deref()).await?;
-    page_for(&services, me, org, None).await
+    page_for(&services, me, org).await
 }
 
 async fn create(
@@ -168,7 +164,12 @@ async fn create(
     };
     let org_id: OrgId = org.id.clone();
     let (_, secret) = services.create_api_key(&me.principal, &org_id, new).await?;
-    page_for(&services, me, org, Some(secret)).await
+    // The secret goes through the flash, read once, so a reload neither shows it again nor makes a key.
+    let flash = super::chrome::Flash::with_secret(
+        "Key created. Copy it now: it cannot be read again.",
+        secret,
+    );
+    super::chrome::done(&me.session, flash, &format!("/admin/api-keys?org={}", org.id)).await
 }
 
 async fn revoke(
@@ -182,5 +183,5 @@ async fn revoke(
         Some(o) => format!("/admin/api-keys?org={o}"),
         None => "/admin/api-keys".into(),
     };
-    Ok(Redirect::to(&back).into_response())
+    super::chrome::saved(&me.session, "Key revoked.", &back).await
 }

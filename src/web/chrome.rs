@@ -134,3 +134,25 @@ pub async fn errors_in_layout(State(state): State<AppState>, req: Request, next:
     *page.status_mut() = resp.status();
     page
 }
+
+/// A successful action's answer: the flash for the next page and a 303 to it, so a reload of that
+/// page posts nothing.
+pub async fn done(
+    session: &WebSession,
+    flash: Flash,
+    to: &str,
+) -> Result<Response, super::WebError> {
+    session.set_flash(&flash).await?;
+    Ok(axum::response::IntoResponse::into_response(
+        axum::response::Redirect::to(to),
+    ))
+}
+
+/// [`done`] with a plain message.
+pub async fn saved(
+    session: &WebSession,
+    message: &str,
+    to: &str,
+) -> Result<Response, super::WebError> {
+    done(session, Flash::new(message), to).await
+}

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -145,7 +145,10 @@ async fn create_page(
         published: true,
     };
     match services.new_page(&me.principal, &org.id, new).await {
-        Ok(page) => Ok(Redirect::to(&format!("/admin/pages/{}/settings", page.id)).into_response()),
+        Ok(page) => {
+            let to = format!("/admin/pages/{}/settings", page.id);
+            super::chrome::saved(&me.session, "Page created.", &to).await
+        }
         Err(e) => {
             let state = FormState::refused(e, &form)?;
             Ok(unprocessable(render(&NewPageView {
@@ -248,9 +251,13 @@ async fn settle<T>(
     form: &Fields,
     refused_in: &str,
     outcome: Result<T, ServiceError>,
+    done: &str,
 ) -> Result<Response, WebError> {
     match outcome {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/pages/{page_id}/settings")).into_response()),
+        Ok(_) => {
+            let to = format!("/admin/pages/{page_id}/settings");
+            super::chrome::saved(&me.session, done, &to).await
+        }
         Err(e) => {
             let state = FormState::refused(e, form)?;
             let r = settings_view(services, me, page_id, state, refused_in).await?;
@@ -277,7 +284,7 @@ async fn save_settings(
         published: Some(form.checked("published")),
     };
     let outcome = services.edit_page(&me.principal, &page_id, edit).await;
-    settle(&services, me, &page_id, &form, "page", outcome).await
+    settle(&services, me, &page_id, &form, "page", outcome, "Settings saved.").await
 }
 
 async fn delete_page(
@@ -291,8 +298,8 @@ async fn delete_page(
         .delete_page(&me.principal, &page_id, Some(typed))
         .await
     {
-        Ok(()) => Ok(Redirect::to("/admin").into_response()),
-        Err(e) => settle::<()>(&services, me, &page_id, &form, "delete", Err(e)).await,
+        Ok(()) => super::chrome::saved(&me.session, "Page deleted.", "/admin").await,
+        Err(e) => settle::<()>(&services, me, &page_id, &form, "delete", Err(e), "").await,
     }
 }
 
@@ -309,7 +316,7 @@ async fn add_component(
         group: form.get("kind") == Some("group"),
     };
     let outcome = services.add_component(&me.principal, &page_id, new).await;
-    settle(&services, me, &page_id, &form, "add", outcome).await
+    settle(&services, me, &page_id, &form, "add", outcome, "Component added.").await
 }
 
 /// The `parent_id` select: empty is "no group".
@@ -364,7 +371,8 @@ async fn edit_component(
             services.edit_component(&me.principal, &id, edit).await
         }
     };
-    settle(&services, me, &page_id, &form, id.as_str(), outcome).await
+    let done = "Component saved.";
+    settle(&services, me, &page_id, &form, id.as_str(), outcome, done).await
 }
 
 async fn set_status(
@@ -381,7 +389,8 @@ async fn set_status(
         }
         Err(e) => Err(e.into()),
     };
-    settle(&services, me, &page_id, &form, id.as_str(), outcome).await
+    let done = "Status set.";
+    settle(&services, me, &page_id, &form, id.as_str(), outcome, done).await
 }
 
 async fn delete_component(
@@ -391,5 +400,6 @@ async fn delete_component(
 ) -> Result<Response, WebError> {
     let (id, page_id) = component_page(&services, &me, &id).await?;
     let outcome = services.delete_component(&me.principal, &id).await;
-    settle(&services, me, &page_id, &form, id.as_str(), outcome).await
+    let done = "Component deleted.";
+    settle(&services, me, &page_id, &form, id.as_str(), outcome, done).await
 }
