@@ -3,7 +3,7 @@
 use super::form::SignedForm;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 
@@ -111,7 +111,7 @@ async fn remove(
     let id = parse_id(&id, SubscriberId::parse, "subscriber")?;
     let page_id = services.subscriber_page(&me.principal, &id).await?;
     services.remove_subscriber(&me.principal, &id).await?;
-    Ok(Redirect::to(&format!("/admin/pages/{page_id}/deliveries")).into_response())
+    super::chrome::saved(&me.session, "Subscriber removed.", &format!("/admin/pages/{page_id}/deliveries")).await
 }
 
 async fn retry(
@@ -123,5 +123,5 @@ async fn retry(
     me.session.check_csrf(Fields(form).get("csrf")).await?;
     let id = parse_id(&id, NotificationId::parse, "delivery")?;
     let page_id = services.retry_delivery(&me.principal, &id).await?;
-    Ok(Redirect::to(&format!("/admin/pages/{page_id}/deliveries")).into_response())
+    super::chrome::saved(&me.session, "Delivery queued again.", &format!("/admin/pages/{page_id}/deliveries")).await
 }

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -117,7 +117,7 @@ async fn create_maintenance(
     let (m, _) = services
         .schedule_maintenance(&me.principal, &page_id, new)
         .await?;
-    Ok(Redirect::to(&format!("/admin/maintenances/{}", m.id)).into_response())
+    super::chrome::saved(&me.session, "Maintenance scheduled.", &format!("/admin/maintenances/{}", m.id)).await
 }
 
 #[derive(Template)]
@@ -245,5 +245,5 @@ async fn add_maintenance_update(
     services
         .add_maintenance_update(&me.principal, &id, state, message, form.checked("notify"))
         .await?;
-    Ok(Redirect::to(&format!("/admin/maintenances/{id}")).into_response())
+    super::chrome::saved(&me.session, "Update posted.", &format!("/admin/maintenances/{id}")).await
 }

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -107,7 +107,7 @@ async fn switch(
         }
     };
     me.session.set_current_org(chosen.as_ref()).await?;
-    Ok(Redirect::to("/admin").into_response())
+    super::chrome::saved(&me.session, "Organisation switched.", "/admin").await
 }
 
 async fn rename(
@@ -118,7 +118,7 @@ async fn rename(
     let id = parse_id(&id, OrgId::parse, "organisation")?;
     let name = form.get("name").unwrap_or_default();
     match services.rename_org(&me.principal, &id, name).await {
-        Ok(_) => Ok(Redirect::to("/admin/orgs").into_response()),
+        Ok(_) => super::chrome::saved(&me.session, "Organisation renamed.", "/admin/orgs").await,
         Err(e) => {
             let state = FormState::refused(e, &form)?;
             Ok(unprocessable(view(&services, me, Some(id), state).await?))
