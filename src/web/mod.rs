@@ -8,6 +8,7 @@ mod audit;
 mod badge;
 pub mod chrome;
 mod connections;
+mod confirm;
 mod consent;
 mod deliveries;
 mod drafts;
@@ -63,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .merge(members::router())
         .merge(account::router())
         .merge(invite::router())
+        .merge(confirm::router())
 }
 
 /// What the public reads: served from the public cache, outside the session layer and the private
