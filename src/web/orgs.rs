@@ -18,7 +18,7 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/admin/orgs", get(list))
+        .route("/admin/orgs", get(list).post(create))
         .route("/admin/orgs/switch", post(switch))
         .route("/admin/orgs/{id}/rename", post(rename))
 }
@@ -50,6 +50,8 @@ struct OrgsView {
     memberships: Vec<Membership>,
     /// The organisation whose rename came back refused.
     refused: Option<OrgId>,
+    /// The new-organisation form, as typed when it came back refused.
+    new_org: FormState,
     form: FormState,
 }
 
@@ -62,8 +64,13 @@ impl OrgsView {
         m.role == Role::Owner
     }
 
+    /// The organisation the person is working in: the chosen one, or their only one. It is not
+    /// offered as a switch.
     fn is_current(&self, org: &OrgId) -> bool {
-        self.current.as_ref().is_some_and(|c| c.id == *org)
+        match &self.current {
+            Some(c) => c.id == *org,
+            None => self.memberships.len() == 1,
+        }
     }
 }
 
@@ -72,6 +79,7 @@ async fn view(
     me: SignedIn,
     refused: Option<OrgId>,
     form: FormState,
+    new_org: FormState,
 ) -> Result<Response, WebError> {
     let current = current_org(services, &me).await?;
     let memberships = services.memberships(&me.principal.user_id).await?;
@@ -83,11 +91,12 @@ async fn view(
         memberships,
         refused,
         form,
+        new_org,
     }))
 }
 
 async fn list(State(services): State<Services>, me: SignedIn) -> Result<Response, WebError> {
-    view(&services, me, None, FormState::default()).await
+    view(&services, me, None, FormState::default(), FormState::default()).await
 }
 
 /// Chooses the organisation the admin pages show; `all` goes back to every one of the person's.
@@ -121,7 +130,30 @@ async fn rename(
         Ok(_) => super::chrome::saved(&me.session, "Organisation renamed.", "/admin/orgs").await,
         Err(e) => {
             let state = FormState::refused(e, &form)?;
-            Ok(unprocessable(view(&services, me, Some(id), state).await?))
+            let fresh = FormState::default();
+            Ok(unprocessable(view(&services, me, Some(id), state, fresh).await?))
+        }
+    }
+}
+
+/// Creates an organisation with the person as its owner and switches to it; a refusal comes back
+/// with what was typed and the reason beside its field, and nothing is made.
+async fn create(
+    State(services): State<Services>,
+    SignedForm { me, form }: SignedForm,
+) -> Result<Response, WebError> {
+    let slug = form.get("slug").unwrap_or_default();
+    let name = form.get("name").unwrap_or_default();
+    match services.create_org_as(&me.principal, slug, name).await {
+        Ok(org) => {
+            me.session.set_current_org(Some(&org.id)).await?;
+            let message = format!("Organisation {} created: you are its owner.", org.name);
+            super::chrome::saved(&me.session, &message, "/admin/orgs").await
+        }
+        Err(e) => {
+            let state = FormState::refused(e, &form)?;
+            let fresh = FormState::default();
+            Ok(unprocessable(view(&services, me, None, fresh, state).await?))
         }
     }
 }

@@ -62,6 +62,11 @@ impl FormState {
         Ok(s)
     }
 
+    /// The refusal that names no field, if any.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
     pub fn error(&self, field: &str) -> Option<&str> {
         self.errors
             .iter()
