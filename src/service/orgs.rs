@@ -60,8 +60,15 @@ impl Services {
             .upsert_membership(&mut tx, &org.id, &who.user_id, Role::Owner, now)
             .await?;
         let detail = json!({ "name": org.name, "slug": org.slug });
-        self.audit(&mut tx, who, &org.id, "org.created", ("org", org.id.as_str()), detail)
-            .await?;
+        self.audit(
+            &mut tx,
+            who,
+            &org.id,
+            "org.created",
+            ("org", org.id.as_str()),
+            detail,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(org)
     }

@@ -72,11 +72,7 @@ async fn pick_org(
         .ok_or(WebError::Service(ServiceError::NotFound("organisation")))
 }
 
-async fn page_for(
-    services: &Services,
-    me: SignedIn,
-    org: Org,
-) -> Result<Response, WebError> {
+async fn page_for(services: &Services, me: SignedIn, org: Org) -> Result<Response, WebError> {
     let pages: Vec<(String, String)> = services
         .list_pages(&me.principal)
         .await?
@@ -169,7 +165,12 @@ async fn create(
         "Key created. Copy it now: it cannot be read again.",
         secret,
     );
-    super::chrome::done(&me.session, flash, &format!("/admin/api-keys?org={}", org.id)).await
+    super::chrome::done(
+        &me.session,
+        flash,
+        &format!("/admin/api-keys?org={}", org.id),
+    )
+    .await
 }
 
 async fn revoke(

@@ -73,7 +73,9 @@ impl Chrome {
             nav.admin |= services
                 .can(&who, &m.org.id, Permission::SettingsManage)
                 .await?;
-            nav.new_page |= services.can(&who, &m.org.id, Permission::PageManage).await?;
+            nav.new_page |= services
+                .can(&who, &m.org.id, Permission::PageManage)
+                .await?;
         }
         let flash = if method == Method::GET {
             session.take_flash().await?

@@ -91,7 +91,8 @@ async fn component(
         me,
         Ask {
             what: format!("Delete {}", c.name),
-            consequence: "it leaves the status page and its status history with it; this cannot be undone",
+            consequence:
+                "it leaves the status page and its status history with it; this cannot be undone",
             action: format!("/admin/components/{id}/delete"),
             hidden: Vec::new(),
             back: format!("/admin/pages/{}/settings", c.page_id),

@@ -287,7 +287,12 @@ async fn revoke_client_form(
             form.get("client_id").unwrap_or_default(),
         )
         .await?;
-    super::chrome::saved(&me.session, "Every connection of that client revoked.", "/admin/hosted-mcp").await
+    super::chrome::saved(
+        &me.session,
+        "Every connection of that client revoked.",
+        "/admin/hosted-mcp",
+    )
+    .await
 }
 
 async fn add_client_form(
@@ -314,7 +319,12 @@ async fn add_client_form(
             logo,
         )
         .await?;
-    super::chrome::saved(&me.session, "Client added.", &format!("/admin/hosted-mcp?created={}", client.id)).await
+    super::chrome::saved(
+        &me.session,
+        "Client added.",
+        &format!("/admin/hosted-mcp?created={}", client.id),
+    )
+    .await
 }
 
 async fn save_settings(

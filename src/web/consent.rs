@@ -174,7 +174,8 @@ async fn consent_page(
         email: me.email.clone(),
         csrf: session.csrf_token().await?,
         // The nav only: a flash waits for an admin page.
-        chrome: super::chrome::Chrome::load(services, session, user, &axum::http::Method::HEAD).await?,
+        chrome: super::chrome::Chrome::load(services, session, user, &axum::http::Method::HEAD)
+            .await?,
         client_name: req.client.name.clone(),
         identity: identity(&req.client, &orgs),
         redirect_host: redirect::host_of(&req.redirect_uri),

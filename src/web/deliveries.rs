@@ -111,7 +111,12 @@ async fn remove(
     let id = parse_id(&id, SubscriberId::parse, "subscriber")?;
     let page_id = services.subscriber_page(&me.principal, &id).await?;
     services.remove_subscriber(&me.principal, &id).await?;
-    super::chrome::saved(&me.session, "Subscriber removed.", &format!("/admin/pages/{page_id}/deliveries")).await
+    super::chrome::saved(
+        &me.session,
+        "Subscriber removed.",
+        &format!("/admin/pages/{page_id}/deliveries"),
+    )
+    .await
 }
 
 async fn retry(
@@ -123,5 +128,10 @@ async fn retry(
     me.session.check_csrf(Fields(form).get("csrf")).await?;
     let id = parse_id(&id, NotificationId::parse, "delivery")?;
     let page_id = services.retry_delivery(&me.principal, &id).await?;
-    super::chrome::saved(&me.session, "Delivery queued again.", &format!("/admin/pages/{page_id}/deliveries")).await
+    super::chrome::saved(
+        &me.session,
+        "Delivery queued again.",
+        &format!("/admin/pages/{page_id}/deliveries"),
+    )
+    .await
 }

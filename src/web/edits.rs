@@ -65,7 +65,14 @@ async fn edit_incident(
         notify: form.checked("notify"),
     };
     match services.edit_incident(&me.principal, &id, edit).await {
-        Ok(_) => super::chrome::saved(&me.session, "Correction saved.", &format!("/admin/incidents/{id}")).await,
+        Ok(_) => {
+            super::chrome::saved(
+                &me.session,
+                "Correction saved.",
+                &format!("/admin/incidents/{id}"),
+            )
+            .await
+        }
         Err(e) => {
             let state = refused(e, &form)?;
             Ok(unprocessable(
@@ -114,7 +121,14 @@ async fn edit_maintenance(
 ) -> Result<Response, WebError> {
     let id = parse_id(&id, MaintenanceId::parse, "maintenance")?;
     match maintenance_edit(&services, &me, &id, &form).await {
-        Ok(()) => super::chrome::saved(&me.session, "Correction saved.", &format!("/admin/maintenances/{id}")).await,
+        Ok(()) => {
+            super::chrome::saved(
+                &me.session,
+                "Correction saved.",
+                &format!("/admin/maintenances/{id}"),
+            )
+            .await
+        }
         Err(e) => {
             let state = refused(e, &form)?;
             Ok(unprocessable(

@@ -117,7 +117,12 @@ async fn create_maintenance(
     let (m, _) = services
         .schedule_maintenance(&me.principal, &page_id, new)
         .await?;
-    super::chrome::saved(&me.session, "Maintenance scheduled.", &format!("/admin/maintenances/{}", m.id)).await
+    super::chrome::saved(
+        &me.session,
+        "Maintenance scheduled.",
+        &format!("/admin/maintenances/{}", m.id),
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -245,5 +250,10 @@ async fn add_maintenance_update(
     services
         .add_maintenance_update(&me.principal, &id, state, message, form.checked("notify"))
         .await?;
-    super::chrome::saved(&me.session, "Update posted.", &format!("/admin/maintenances/{id}")).await
+    super::chrome::saved(
+        &me.session,
+        "Update posted.",
+        &format!("/admin/maintenances/{id}"),
+    )
+    .await
 }

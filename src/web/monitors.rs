@@ -220,7 +220,12 @@ async fn create(
     let m = services
         .create_monitor(&me.principal, &page_id, monitor_input(&form, true)?)
         .await?;
-    super::chrome::saved(&me.session, "Monitor created.", &format!("/admin/monitors/{}", m.id)).await
+    super::chrome::saved(
+        &me.session,
+        "Monitor created.",
+        &format!("/admin/monitors/{}", m.id),
+    )
+    .await
 }
 
 /// The edit form on a monitor's page: every field is replaced, pausing stays as it was.
@@ -234,7 +239,12 @@ async fn update(
     services
         .update_monitor(&me.principal, &id, monitor_input(&form, m.spec.enabled)?)
         .await?;
-    super::chrome::saved(&me.session, "Monitor saved.", &format!("/admin/monitors/{id}")).await
+    super::chrome::saved(
+        &me.session,
+        "Monitor saved.",
+        &format!("/admin/monitors/{id}"),
+    )
+    .await
 }
 
 async fn create_group(
@@ -247,7 +257,12 @@ async fn create_group(
     services
         .create_monitor_group(&me.principal, &page_id, name)
         .await?;
-    super::chrome::saved(&me.session, "Monitor group created.", &format!("/admin/pages/{page_id}/monitors")).await
+    super::chrome::saved(
+        &me.session,
+        "Monitor group created.",
+        &format!("/admin/pages/{page_id}/monitors"),
+    )
+    .await
 }
 
 pub struct EventRow {
@@ -377,7 +392,12 @@ async fn set_enabled(
     services
         .set_monitor_enabled(&me.principal, &id, form.checked("enabled"))
         .await?;
-    super::chrome::saved(&me.session, "Monitor saved.", &format!("/admin/monitors/{id}")).await
+    super::chrome::saved(
+        &me.session,
+        "Monitor saved.",
+        &format!("/admin/monitors/{id}"),
+    )
+    .await
 }
 
 async fn delete(
@@ -388,7 +408,12 @@ async fn delete(
     let id = parse_id(&id, MonitorId::parse, "monitor")?;
     let (m, _) = services.monitor(&me.principal, &id, Some(1)).await?;
     services.delete_monitor(&me.principal, &id).await?;
-    super::chrome::saved(&me.session, "Monitor deleted.", &format!("/admin/pages/{}/monitors", m.page_id)).await
+    super::chrome::saved(
+        &me.session,
+        "Monitor deleted.",
+        &format!("/admin/pages/{}/monitors", m.page_id),
+    )
+    .await
 }
 
 async fn decide(
@@ -405,7 +430,12 @@ async fn decide(
         let note = form.get("note").unwrap_or_default();
         services.reject_action(&me.principal, &id, note).await?
     };
-    super::chrome::saved(&me.session, "Action answered.", &format!("/admin/pages/{}/monitors", a.page_id)).await
+    super::chrome::saved(
+        &me.session,
+        "Action answered.",
+        &format!("/admin/pages/{}/monitors", a.page_id),
+    )
+    .await
 }
 
 async fn approve(

@@ -96,7 +96,14 @@ async fn view(
 }
 
 async fn list(State(services): State<Services>, me: SignedIn) -> Result<Response, WebError> {
-    view(&services, me, None, FormState::default(), FormState::default()).await
+    view(
+        &services,
+        me,
+        None,
+        FormState::default(),
+        FormState::default(),
+    )
+    .await
 }
 
 /// Chooses the organisation the admin pages show; `all` goes back to every one of the person's.
@@ -131,7 +138,9 @@ async fn rename(
         Err(e) => {
             let state = FormState::refused(e, &form)?;
             let fresh = FormState::default();
-            Ok(unprocessable(view(&services, me, Some(id), state, fresh).await?))
+            Ok(unprocessable(
+                view(&services, me, Some(id), state, fresh).await?,
+            ))
         }
     }
 }
@@ -153,7 +162,9 @@ async fn create(
         Err(e) => {
             let state = FormState::refused(e, &form)?;
             let fresh = FormState::default();
-            Ok(unprocessable(view(&services, me, None, fresh, state).await?))
+            Ok(unprocessable(
+                view(&services, me, None, fresh, state).await?,
+            ))
         }
     }
 }

@@ -289,7 +289,16 @@ async fn save_settings(
         published: Some(form.checked("published")),
     };
     let outcome = services.edit_page(&me.principal, &page_id, edit).await;
-    settle(&services, me, &page_id, &form, "page", outcome, "Settings saved.").await
+    settle(
+        &services,
+        me,
+        &page_id,
+        &form,
+        "page",
+        outcome,
+        "Settings saved.",
+    )
+    .await
 }
 
 async fn delete_page(
@@ -321,7 +330,16 @@ async fn add_component(
         group: form.get("kind") == Some("group"),
     };
     let outcome = services.add_component(&me.principal, &page_id, new).await;
-    settle(&services, me, &page_id, &form, "add", outcome, "Component added.").await
+    settle(
+        &services,
+        me,
+        &page_id,
+        &form,
+        "add",
+        outcome,
+        "Component added.",
+    )
+    .await
 }
 
 /// The `parent_id` select: empty is "no group".
