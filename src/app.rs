@@ -45,6 +45,10 @@ pub fn build_router(state: AppState, store: Store) -> Router {
             state.config.security.session_idle_minutes,
         ))));
     let web = crate::web::router()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::web::chrome::errors_in_layout,
+        ))
         .layer(axum::middleware::from_fn(crate::web::private_headers))
         .layer(sessions)
         .layer(CompressionLayer::new());

@@ -219,23 +219,32 @@ impl Services {
 
     /// Creates an organisation (no caller: this is for set-up and the CLI).
     pub async fn create_org(&self, slug: &str, name: &str) -> Result<Org> {
-        let org = Org {
-            id: OrgId::generate(),
-            slug: Slug::parse("org", slug)?.as_str().to_owned(),
-            name: Name::parse("name", name)?.into_inner(),
-        };
+        let org = Self::new_org("org", slug, name)?;
         let mut tx = self.store.begin().await?;
-        match self.store.insert_org(&mut tx, &org, self.clock.now()).await {
-            Err(StoreError::Conflict) => {
-                return Err(ServiceError::Conflict(format!(
-                    "organisation {} already exists",
-                    org.slug
-                )))
-            }
-            other => other?,
-        }
+        self.insert_new_org(&mut tx, &org).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(org)
+    }
+
+    /// The organisation `slug` and `name` describe, by the one set of field rules (the CLI's and the
+    /// web form's); `slug_field` names the slug as the caller's form does.
+    pub(super) fn new_org(slug_field: &'static str, slug: &str, name: &str) -> Result<Org> {
+        Ok(Org {
+            id: OrgId::generate(),
+            slug: Slug::parse(slug_field, slug)?.as_str().to_owned(),
+            name: Name::parse("name", name)?.into_inner(),
+        })
+    }
+
+    /// Inserts `org`; a slug already taken is a conflict that names it.
+    pub(super) async fn insert_new_org(&self, tx: &mut crate::store::Tx, org: &Org) -> Result<()> {
+        match self.store.insert_org(tx, org, self.clock.now()).await {
+            Err(StoreError::Conflict) => Err(ServiceError::Conflict(format!(
+                "organisation {} already exists",
+                org.slug
+            ))),
+            other => Ok(other?),
+        }
     }
 
     pub async fn org_by_slug(&self, slug: &str) -> Result<Org> {

@@ -42,4 +42,34 @@ impl Services {
         tx.commit().await.map_err(StoreError::from)?;
         Ok(Org { name, ..before })
     }
+
+    /// Creates an organisation from the Organisations page; the person creating it becomes its owner,
+    /// in the same transaction, so it is never left without one.
+    #[tracing::instrument(skip(self))]
+    pub async fn create_org_as(&self, who: &Principal, slug: &str, name: &str) -> Result<Org> {
+        if who.actor != super::principal::Actor::User {
+            return Err(ServiceError::Forbidden(
+                "organisations are created by people signed in, not by keys or connections".into(),
+            ));
+        }
+        let org = Self::new_org("slug", slug, name)?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        self.insert_new_org(&mut tx, &org).await?;
+        self.store
+            .upsert_membership(&mut tx, &org.id, &who.user_id, Role::Owner, now)
+            .await?;
+        let detail = json!({ "name": org.name, "slug": org.slug });
+        self.audit(
+            &mut tx,
+            who,
+            &org.id,
+            "org.created",
+            ("org", org.id.as_str()),
+            detail,
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(org)
+    }
 }

@@ -34,6 +34,7 @@ struct KeyRow {
 struct AccountPage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     orgs: Vec<(String, &'static str)>,
     keys: Vec<KeyRow>,
     form: FormState,
@@ -69,6 +70,7 @@ async fn page(
     Ok(render(&AccountPage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         orgs,
         keys,
         form,

@@ -41,6 +41,8 @@ pub struct SignedIn {
     pub session: WebSession,
     pub email: String,
     pub csrf: String,
+    /// The layout's links by role and the waiting flash (taken on a GET).
+    pub chrome: super::chrome::Chrome,
 }
 
 impl FromRequestParts<AppState> for SignedIn {
@@ -77,11 +79,16 @@ impl FromRequestParts<AppState> for SignedIn {
             .csrf_token()
             .await
             .map_err(IntoResponse::into_response)?;
+        let chrome =
+            super::chrome::Chrome::load(&state.services, &session, &user.id, &parts.method)
+                .await
+                .map_err(IntoResponse::into_response)?;
         Ok(Self {
             principal: Principal::user(user.id),
             session,
             email: user.email,
             csrf,
+            chrome,
         })
     }
 }
@@ -122,6 +129,7 @@ struct PageSummary {
 struct Dashboard {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     pages: Vec<PageSummary>,
     /// The organisation chosen on /admin/orgs; `None` shows every one of the person's.
     current_org: Option<crate::domain::Org>,
@@ -163,6 +171,7 @@ async fn dashboard(State(services): State<Services>, me: SignedIn) -> Result<Res
     Ok(render(&Dashboard {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         pages,
         current_org,
     }))
@@ -173,6 +182,7 @@ async fn dashboard(State(services): State<Services>, me: SignedIn) -> Result<Res
 struct NewIncidentPage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     page: Page,
     components: Vec<Component>,
     stages: Vec<IncidentStage>,
@@ -197,6 +207,7 @@ async fn new_incident(
     Ok(render(&NewIncidentPage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         page,
         components,
         stages,
@@ -245,7 +256,8 @@ async fn create_incident(
     let (incident, _) = services
         .create_incident(&me.principal, &page_id, title, update)
         .await?;
-    Ok(Redirect::to(&format!("/admin/incidents/{}", incident.id)).into_response())
+    let to = format!("/admin/incidents/{}", incident.id);
+    super::chrome::saved(&me.session, "Incident posted.", &to).await
 }
 
 struct UpdateRow {
@@ -261,6 +273,7 @@ struct UpdateRow {
 struct IncidentPage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     page: Page,
     incident: Incident,
     stage_label: &'static str,
@@ -346,6 +359,7 @@ pub(super) async fn incident_view(
     Ok(render(&IncidentPage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         draft,
         stage_label: incident.stage.label(),
         updates: update_rows(&updates, &components),
@@ -373,7 +387,8 @@ async fn add_incident_update(
     services
         .add_incident_update(&me.principal, &id, update_from_form(&form)?)
         .await?;
-    Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
+    let to = format!("/admin/incidents/{id}");
+    super::chrome::saved(&me.session, "Update posted.", &to).await
 }
 
 async fn reopen_incident(
@@ -385,5 +400,6 @@ async fn reopen_incident(
     services
         .reopen_incident(&me.principal, &id, update_from_form(&form)?)
         .await?;
-    Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
+    let to = format!("/admin/incidents/{id}");
+    super::chrome::saved(&me.session, "Incident reopened.", &to).await
 }

@@ -5,7 +5,7 @@
 use super::form::SignedForm;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -43,12 +43,11 @@ struct KeyRow {
 struct KeysPage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     org: Org,
     orgs: Vec<Org>,
     pages: Vec<(String, String)>,
     keys: Vec<KeyRow>,
-    /// The key just made: shown this once.
-    created: Option<String>,
     can_write: bool,
 }
 
@@ -73,12 +72,7 @@ async fn pick_org(
         .ok_or(WebError::Service(ServiceError::NotFound("organisation")))
 }
 
-async fn page_for(
-    services: &Services,
-    me: SignedIn,
-    org: Org,
-    created: Option<String>,
-) -> Result<Response, WebError> {
+async fn page_for(services: &Services, me: SignedIn, org: Org) -> Result<Response, WebError> {
     let pages: Vec<(String, String)> = services
         .list_pages(&me.principal)
         .await?
@@ -104,11 +98,11 @@ async fn page_for(
     Ok(render(&KeysPage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         org,
         orgs,
         pages,
         keys,
-        created,
         can_write,
     }))
 }
@@ -139,7 +133,7 @@ async fn show(
     Query(q): Query<OrgQuery>,
 ) -> Result<Response, WebError> {
     let org = pick_org(&services, &me, q.org.as_deref()).await?;
-    page_for(&services, me, org, None).await
+    page_for(&services, me, org).await
 }
 
 async fn create(
@@ -166,7 +160,17 @@ async fn create(
     };
     let org_id: OrgId = org.id.clone();
     let (_, secret) = services.create_api_key(&me.principal, &org_id, new).await?;
-    page_for(&services, me, org, Some(secret)).await
+    // The secret goes through the flash, read once, so a reload neither shows it again nor makes a key.
+    let flash = super::chrome::Flash::with_secret(
+        "Key created. Copy it now: it cannot be read again.",
+        secret,
+    );
+    super::chrome::done(
+        &me.session,
+        flash,
+        &format!("/admin/api-keys?org={}", org.id),
+    )
+    .await
 }
 
 async fn revoke(
@@ -180,5 +184,5 @@ async fn revoke(
         Some(o) => format!("/admin/api-keys?org={o}"),
         None => "/admin/api-keys".into(),
     };
-    Ok(Redirect::to(&back).into_response())
+    super::chrome::saved(&me.session, "Key revoked.", &back).await
 }

@@ -50,6 +50,7 @@ struct Row {
 struct AuditView {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     org: Org,
     actor: String,
     from: String,
@@ -174,6 +175,7 @@ async fn show(
     let view = AuditView {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         pager: Pager::new(&base, filter.1, PER_PAGE, more),
         rows: rows(&services, entries).await,
         actors: ACTORS.iter().map(|(n, _)| *n).collect(),

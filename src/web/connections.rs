@@ -6,7 +6,7 @@ use super::form::SignedForm;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::Deserialize;
@@ -132,6 +132,7 @@ fn grouped(connections: Vec<Connection>) -> Vec<Group> {
 struct ConnectionsPage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     groups: Vec<Group>,
     admin: bool,
     revoke_base: &'static str,
@@ -150,6 +151,7 @@ async fn mine(State(oauth): State<AuthServer>, me: SignedIn) -> Result<Response,
     Ok(render(&ConnectionsPage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         groups: grouped(rows),
         admin: false,
         revoke_base: "/account/connections",
@@ -223,6 +225,7 @@ async fn console(
     Ok(render(&ConnectionsPage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         groups: grouped(rows),
         admin: true,
         revoke_base: "/admin/hosted-mcp/connections",
@@ -269,7 +272,7 @@ async fn revoke_form(
         .and_then(|v| v.to_str().ok())
         .filter(|r| r.contains("/admin/hosted-mcp"))
         .map_or("/account/connections", |_| "/admin/hosted-mcp");
-    Ok(Redirect::to(back).into_response())
+    super::chrome::saved(&me.session, "Connection revoked.", back).await
 }
 
 async fn revoke_client_form(
@@ -284,7 +287,12 @@ async fn revoke_client_form(
             form.get("client_id").unwrap_or_default(),
         )
         .await?;
-    Ok(Redirect::to("/admin/hosted-mcp").into_response())
+    super::chrome::saved(
+        &me.session,
+        "Every connection of that client revoked.",
+        "/admin/hosted-mcp",
+    )
+    .await
 }
 
 async fn add_client_form(
@@ -311,7 +319,12 @@ async fn add_client_form(
             logo,
         )
         .await?;
-    Ok(Redirect::to(&format!("/admin/hosted-mcp?created={}", client.id)).into_response())
+    super::chrome::saved(
+        &me.session,
+        "Client added.",
+        &format!("/admin/hosted-mcp?created={}", client.id),
+    )
+    .await
 }
 
 async fn save_settings(
@@ -355,7 +368,7 @@ async fn settings_form(
         ),
     };
     save_settings(&oauth, &me, &org, s).await?;
-    Ok(Redirect::to("/admin/hosted-mcp").into_response())
+    super::chrome::saved(&me.session, "Settings saved.", "/admin/hosted-mcp").await
 }
 
 /// JSON routes carry the session's CSRF token in `X-CSRF-Token`.

@@ -37,6 +37,7 @@ struct ScopeRow {
 struct ConsentPage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     client_name: String,
     identity: String,
     redirect_host: String,
@@ -179,8 +180,11 @@ async fn consent_page(
     let scopes = offered().filter(|s| !s.is_write()).map(row).collect();
     let writes = offered().filter(|s| s.is_write()).map(row).collect();
     let page = ConsentPage {
-        email: me.email,
+        email: me.email.clone(),
         csrf: session.csrf_token().await?,
+        // The nav only: a flash waits for an admin page.
+        chrome: super::chrome::Chrome::load(services, session, user, &axum::http::Method::HEAD)
+            .await?,
         client_name: req.client.name.clone(),
         identity: identity(&req.client, &orgs),
         redirect_host: redirect::host_of(&req.redirect_uri),

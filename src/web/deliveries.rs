@@ -3,7 +3,7 @@
 use super::form::SignedForm;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 
@@ -45,6 +45,7 @@ pub struct DeliveryRow {
 struct DeliveriesPage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     page: Page,
     subscribers: Vec<SubscriberRow>,
     confirmed: usize,
@@ -94,6 +95,7 @@ async fn list(
     Ok(render(&DeliveriesPage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         page,
         confirmed: subscribers.iter().filter(|s| s.confirmed).count(),
         subscribers,
@@ -109,7 +111,12 @@ async fn remove(
     let id = parse_id(&id, SubscriberId::parse, "subscriber")?;
     let page_id = services.subscriber_page(&me.principal, &id).await?;
     services.remove_subscriber(&me.principal, &id).await?;
-    Ok(Redirect::to(&format!("/admin/pages/{page_id}/deliveries")).into_response())
+    super::chrome::saved(
+        &me.session,
+        "Subscriber removed.",
+        &format!("/admin/pages/{page_id}/deliveries"),
+    )
+    .await
 }
 
 async fn retry(
@@ -121,5 +128,10 @@ async fn retry(
     me.session.check_csrf(Fields(form).get("csrf")).await?;
     let id = parse_id(&id, NotificationId::parse, "delivery")?;
     let page_id = services.retry_delivery(&me.principal, &id).await?;
-    Ok(Redirect::to(&format!("/admin/pages/{page_id}/deliveries")).into_response())
+    super::chrome::saved(
+        &me.session,
+        "Delivery queued again.",
+        &format!("/admin/pages/{page_id}/deliveries"),
+    )
+    .await
 }

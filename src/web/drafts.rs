@@ -3,7 +3,7 @@
 
 use super::form::SignedForm;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{post, MethodRouter};
 use axum::Router;
 
@@ -138,7 +138,7 @@ async fn decide(
             let id = parse_id(raw_id, IncidentId::parse, "incident")?;
             if !publish {
                 services.discard_incident(who, &id).await?;
-                return Ok(Redirect::to("/admin").into_response());
+                return super::chrome::saved(&me.session, "Draft discarded.", "/admin").await;
             }
             services
                 .publish_incident(who, &id, notify_choice(form)?)
@@ -149,7 +149,7 @@ async fn decide(
             let id = parse_id(raw_id, MaintenanceId::parse, "maintenance")?;
             if !publish {
                 services.discard_maintenance(who, &id).await?;
-                return Ok(Redirect::to("/admin").into_response());
+                return super::chrome::saved(&me.session, "Draft discarded.", "/admin").await;
             }
             services
                 .publish_maintenance(who, &id, notify_choice(form)?)
@@ -157,5 +157,5 @@ async fn decide(
             format!("/admin/maintenances/{id}")
         }
     };
-    Ok(Redirect::to(&shown).into_response())
+    super::chrome::saved(&me.session, "Published.", &shown).await
 }

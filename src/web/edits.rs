@@ -3,7 +3,7 @@
 //! refusal comes back as the same page (422) with the reason beside the field and the input kept.
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 
@@ -65,7 +65,14 @@ async fn edit_incident(
         notify: form.checked("notify"),
     };
     match services.edit_incident(&me.principal, &id, edit).await {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response()),
+        Ok(_) => {
+            super::chrome::saved(
+                &me.session,
+                "Correction saved.",
+                &format!("/admin/incidents/{id}"),
+            )
+            .await
+        }
         Err(e) => {
             let state = refused(e, &form)?;
             Ok(unprocessable(
@@ -114,7 +121,14 @@ async fn edit_maintenance(
 ) -> Result<Response, WebError> {
     let id = parse_id(&id, MaintenanceId::parse, "maintenance")?;
     match maintenance_edit(&services, &me, &id, &form).await {
-        Ok(()) => Ok(Redirect::to(&format!("/admin/maintenances/{id}")).into_response()),
+        Ok(()) => {
+            super::chrome::saved(
+                &me.session,
+                "Correction saved.",
+                &format!("/admin/maintenances/{id}"),
+            )
+            .await
+        }
         Err(e) => {
             let state = refused(e, &form)?;
             Ok(unprocessable(

@@ -61,6 +61,7 @@ struct Row {
 struct HistoryView {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     page: Page,
     kind: &'static str,
     /// The state shown; the select keeps it chosen.
@@ -177,6 +178,7 @@ async fn show(
     let view = HistoryView {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         kind,
         state: filter.state,
         states: state_names(filter.kind),

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -45,6 +45,7 @@ pub(super) fn router() -> Router<AppState> {
 struct NewMaintenancePage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     page: Page,
     components: Vec<Component>,
 }
@@ -62,6 +63,7 @@ async fn new_maintenance(
     Ok(render(&NewMaintenancePage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         page,
         components,
     }))
@@ -115,7 +117,12 @@ async fn create_maintenance(
     let (m, _) = services
         .schedule_maintenance(&me.principal, &page_id, new)
         .await?;
-    Ok(Redirect::to(&format!("/admin/maintenances/{}", m.id)).into_response())
+    super::chrome::saved(
+        &me.session,
+        "Maintenance scheduled.",
+        &format!("/admin/maintenances/{}", m.id),
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -123,6 +130,7 @@ async fn create_maintenance(
 struct MaintenancePage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     page: Page,
     maintenance: Maintenance,
     state_label: &'static str,
@@ -208,6 +216,7 @@ pub(super) async fn maintenance_view(
     Ok(render(&MaintenancePage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         draft,
         state_label: m.state.label(),
         window: format!("{} to {}", human_time(m.starts_at), human_time(m.ends_at)),
@@ -241,5 +250,10 @@ async fn add_maintenance_update(
     services
         .add_maintenance_update(&me.principal, &id, state, message, form.checked("notify"))
         .await?;
-    Ok(Redirect::to(&format!("/admin/maintenances/{id}")).into_response())
+    super::chrome::saved(
+        &me.session,
+        "Update posted.",
+        &format!("/admin/maintenances/{id}"),
+    )
+    .await
 }

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -53,14 +53,13 @@ struct InvitationRow {
 struct MembersPage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     org: Org,
     /// Other organisations the person administers, to switch between.
     orgs: Vec<Org>,
     members: Vec<MemberRow>,
     invitations: Vec<InvitationRow>,
     roles: Vec<&'static str>,
-    /// The invitation just made: its link is shown this once.
-    invited: Option<Invited>,
     form: FormState,
     /// A refusal naming no field (the last owner, a conflict), shown above the lists.
     notice: Option<String>,
@@ -89,7 +88,6 @@ async fn page(
     services: &Services,
     me: SignedIn,
     org: &OrgId,
-    invited: Option<Invited>,
     form: FormState,
     notice: Option<String>,
 ) -> Result<Response, WebError> {
@@ -129,9 +127,9 @@ async fn page(
         roles: Role::ALL.iter().rev().map(|r| r.as_str()).collect(),
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         org,
         orgs,
-        invited,
         form,
         notice,
     }))
@@ -144,11 +142,11 @@ async fn show(
 ) -> Result<Response, WebError> {
     let refusal = "only organisation admins manage members";
     let org = org_to_manage(&services, &me, q.org.as_deref(), refusal).await?;
-    page(&services, me, &org, None, FormState::default(), None).await
+    page(&services, me, &org, FormState::default(), None).await
 }
 
-fn back(org: &OrgId) -> Response {
-    Redirect::to(&format!("/admin/members?org={org}")).into_response()
+fn back(org: &OrgId) -> String {
+    format!("/admin/members?org={org}")
 }
 
 /// The organisation a form acts in: its `org` field, which must be one the person administers.
@@ -163,13 +161,14 @@ async fn answer(
     s: SignedForm,
     org: &OrgId,
     done: Result<(), ServiceError>,
+    message: &str,
 ) -> Result<Response, WebError> {
     match done {
-        Ok(()) => Ok(back(org)),
+        Ok(()) => super::chrome::saved(&s.me.session, message, &back(org)).await,
         Err(e) => {
             let (state, notice) = refusal(e, &s.form)?;
             Ok(unprocessable(
-                page(services, s.me, org, None, state, notice).await?,
+                page(services, s.me, org, state, notice).await?,
             ))
         }
     }
@@ -181,17 +180,10 @@ async fn invite(State(services): State<Services>, s: SignedForm) -> Result<Respo
     let role = s.form.get("role").unwrap_or_default();
     match services.invite(&s.me.principal, &org, email, role).await {
         Ok(invited) => {
-            page(
-                &services,
-                s.me,
-                &org,
-                Some(invited),
-                FormState::default(),
-                None,
-            )
-            .await
+            let flash = invitation_flash(&invited);
+            super::chrome::done(&s.me.session, flash, &back(&org)).await
         }
-        Err(e) => answer(&services, s, &org, Err(e)).await,
+        Err(e) => answer(&services, s, &org, Err(e), "").await,
     }
 }
 
@@ -210,7 +202,7 @@ async fn change_role(
         Ok(role) => services.set_role(&s.me.principal, &org, &user, role).await,
         Err(e) => Err(e.into()),
     };
-    answer(&services, s, &org, done).await
+    answer(&services, s, &org, done, "Role changed.").await
 }
 
 async fn remove(
@@ -221,7 +213,7 @@ async fn remove(
     let user = member_id(&user)?;
     let org = form_org(&services, &s).await?;
     let done = services.remove_member(&s.me.principal, &org, &user).await;
-    answer(&services, s, &org, done).await
+    answer(&services, s, &org, done, "Member removed.").await
 }
 
 async fn revoke_invitation(
@@ -232,5 +224,21 @@ async fn revoke_invitation(
     let id = parse_id(&id, InvitationId::parse, "invitation")?;
     let org = form_org(&services, &s).await?;
     let done = services.revoke_invitation(&s.me.principal, &org, &id).await;
-    answer(&services, s, &org, done).await
+    answer(&services, s, &org, done, "Invitation revoked.").await
+}
+
+/// The invitation's link, shown once through the flash (never in a URL), so a reload invites no one.
+fn invitation_flash(invited: &Invited) -> super::chrome::Flash {
+    let emailed = if invited.emailed {
+        " It has also been emailed."
+    } else {
+        ""
+    };
+    super::chrome::Flash::with_secret(
+        format!(
+            "Invited {0}. Send this link to {0}: it works once and expires in 7 days.{emailed}",
+            invited.email
+        ),
+        invited.link.clone(),
+    )
 }

@@ -6,6 +6,8 @@ mod admin;
 mod api_keys;
 mod audit;
 mod badge;
+pub mod chrome;
+mod confirm;
 mod connections;
 mod consent;
 mod deliveries;
@@ -65,6 +67,7 @@ pub fn router() -> Router<AppState> {
         .merge(members::router())
         .merge(account::router())
         .merge(invite::router())
+        .merge(confirm::router())
 }
 
 /// What the public reads: served from the public cache, outside the session layer and the private
@@ -88,6 +91,14 @@ pub fn render<T: Template>(t: &T) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// What an error page said, left on the response so `chrome::errors_in_layout` can show it again
+/// inside the admin layout.
+#[derive(Clone, Debug)]
+pub struct ErrorShown {
+    pub title: String,
+    pub message: String,
 }
 
 #[derive(Template)]
@@ -203,6 +214,10 @@ impl WebError {
             home: home.link(),
         });
         *resp.status_mut() = status;
+        resp.extensions_mut().insert(ErrorShown {
+            title: title.to_owned(),
+            message,
+        });
         if let Self::Service(ServiceError::TooManyAttempts { retry_after_secs })
         | Self::TooManyRequests {
             retry_after_secs, ..

@@ -4,7 +4,7 @@
 use super::form::SignedForm;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -55,6 +55,7 @@ pub struct ActionRow {
 struct MonitorsPage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     page: Page,
     monitors: Vec<MonitorRow>,
     groups: Vec<(String, String)>,
@@ -164,6 +165,7 @@ async fn list(
     Ok(render(&MonitorsPage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         page,
         monitors,
         groups,
@@ -218,7 +220,12 @@ async fn create(
     let m = services
         .create_monitor(&me.principal, &page_id, monitor_input(&form, true)?)
         .await?;
-    Ok(Redirect::to(&format!("/admin/monitors/{}", m.id)).into_response())
+    super::chrome::saved(
+        &me.session,
+        "Monitor created.",
+        &format!("/admin/monitors/{}", m.id),
+    )
+    .await
 }
 
 /// The edit form on a monitor's page: every field is replaced, pausing stays as it was.
@@ -232,7 +239,12 @@ async fn update(
     services
         .update_monitor(&me.principal, &id, monitor_input(&form, m.spec.enabled)?)
         .await?;
-    Ok(Redirect::to(&format!("/admin/monitors/{id}")).into_response())
+    super::chrome::saved(
+        &me.session,
+        "Monitor saved.",
+        &format!("/admin/monitors/{id}"),
+    )
+    .await
 }
 
 async fn create_group(
@@ -245,7 +257,12 @@ async fn create_group(
     services
         .create_monitor_group(&me.principal, &page_id, name)
         .await?;
-    Ok(Redirect::to(&format!("/admin/pages/{page_id}/monitors")).into_response())
+    super::chrome::saved(
+        &me.session,
+        "Monitor group created.",
+        &format!("/admin/pages/{page_id}/monitors"),
+    )
+    .await
 }
 
 pub struct EventRow {
@@ -262,6 +279,7 @@ pub struct EventRow {
 struct MonitorPage {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     page: Page,
     id: String,
     row: MonitorRow,
@@ -320,6 +338,7 @@ async fn show(
     Ok(render(&MonitorPage {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         id: m.id.to_string(),
         method: m.spec.method.as_str(),
         expect: format!("{}–{}", m.spec.expect_min, m.spec.expect_max),
@@ -361,7 +380,7 @@ async fn run_now(
 ) -> Result<Response, WebError> {
     let id = parse_id(&id, MonitorId::parse, "monitor")?;
     services.run_monitor_now(&me.principal, &id).await?;
-    Ok(Redirect::to(&format!("/admin/monitors/{id}")).into_response())
+    super::chrome::saved(&me.session, "Check run.", &format!("/admin/monitors/{id}")).await
 }
 
 async fn set_enabled(
@@ -373,7 +392,12 @@ async fn set_enabled(
     services
         .set_monitor_enabled(&me.principal, &id, form.checked("enabled"))
         .await?;
-    Ok(Redirect::to(&format!("/admin/monitors/{id}")).into_response())
+    super::chrome::saved(
+        &me.session,
+        "Monitor saved.",
+        &format!("/admin/monitors/{id}"),
+    )
+    .await
 }
 
 async fn delete(
@@ -384,7 +408,12 @@ async fn delete(
     let id = parse_id(&id, MonitorId::parse, "monitor")?;
     let (m, _) = services.monitor(&me.principal, &id, Some(1)).await?;
     services.delete_monitor(&me.principal, &id).await?;
-    Ok(Redirect::to(&format!("/admin/pages/{}/monitors", m.page_id)).into_response())
+    super::chrome::saved(
+        &me.session,
+        "Monitor deleted.",
+        &format!("/admin/pages/{}/monitors", m.page_id),
+    )
+    .await
 }
 
 async fn decide(
@@ -401,7 +430,12 @@ async fn decide(
         let note = form.get("note").unwrap_or_default();
         services.reject_action(&me.principal, &id, note).await?
     };
-    Ok(Redirect::to(&format!("/admin/pages/{}/monitors", a.page_id)).into_response())
+    super::chrome::saved(
+        &me.session,
+        "Action answered.",
+        &format!("/admin/pages/{}/monitors", a.page_id),
+    )
+    .await
 }
 
 async fn approve(

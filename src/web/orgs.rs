@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -18,7 +18,7 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/admin/orgs", get(list))
+        .route("/admin/orgs", get(list).post(create))
         .route("/admin/orgs/switch", post(switch))
         .route("/admin/orgs/{id}/rename", post(rename))
 }
@@ -45,10 +45,13 @@ pub(super) async fn current_org(
 struct OrgsView {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     current: Option<Org>,
     memberships: Vec<Membership>,
     /// The organisation whose rename came back refused.
     refused: Option<OrgId>,
+    /// The new-organisation form, as typed when it came back refused.
+    new_org: FormState,
     form: FormState,
 }
 
@@ -61,8 +64,13 @@ impl OrgsView {
         m.role == Role::Owner
     }
 
+    /// The organisation the person is working in: the chosen one, or their only one. It is not
+    /// offered as a switch.
     fn is_current(&self, org: &OrgId) -> bool {
-        self.current.as_ref().is_some_and(|c| c.id == *org)
+        match &self.current {
+            Some(c) => c.id == *org,
+            None => self.memberships.len() == 1,
+        }
     }
 }
 
@@ -71,21 +79,31 @@ async fn view(
     me: SignedIn,
     refused: Option<OrgId>,
     form: FormState,
+    new_org: FormState,
 ) -> Result<Response, WebError> {
     let current = current_org(services, &me).await?;
     let memberships = services.memberships(&me.principal.user_id).await?;
     Ok(render(&OrgsView {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         current,
         memberships,
         refused,
         form,
+        new_org,
     }))
 }
 
 async fn list(State(services): State<Services>, me: SignedIn) -> Result<Response, WebError> {
-    view(&services, me, None, FormState::default()).await
+    view(
+        &services,
+        me,
+        None,
+        FormState::default(),
+        FormState::default(),
+    )
+    .await
 }
 
 /// Chooses the organisation the admin pages show; `all` goes back to every one of the person's.
@@ -105,7 +123,7 @@ async fn switch(
         }
     };
     me.session.set_current_org(chosen.as_ref()).await?;
-    Ok(Redirect::to("/admin").into_response())
+    super::chrome::saved(&me.session, "Organisation switched.", "/admin").await
 }
 
 async fn rename(
@@ -116,10 +134,37 @@ async fn rename(
     let id = parse_id(&id, OrgId::parse, "organisation")?;
     let name = form.get("name").unwrap_or_default();
     match services.rename_org(&me.principal, &id, name).await {
-        Ok(_) => Ok(Redirect::to("/admin/orgs").into_response()),
+        Ok(_) => super::chrome::saved(&me.session, "Organisation renamed.", "/admin/orgs").await,
         Err(e) => {
             let state = FormState::refused(e, &form)?;
-            Ok(unprocessable(view(&services, me, Some(id), state).await?))
+            let fresh = FormState::default();
+            Ok(unprocessable(
+                view(&services, me, Some(id), state, fresh).await?,
+            ))
+        }
+    }
+}
+
+/// Creates an organisation with the person as its owner and switches to it; a refusal comes back
+/// with what was typed and the reason beside its field, and nothing is made.
+async fn create(
+    State(services): State<Services>,
+    SignedForm { me, form }: SignedForm,
+) -> Result<Response, WebError> {
+    let slug = form.get("slug").unwrap_or_default();
+    let name = form.get("name").unwrap_or_default();
+    match services.create_org_as(&me.principal, slug, name).await {
+        Ok(org) => {
+            me.session.set_current_org(Some(&org.id)).await?;
+            let message = format!("Organisation {} created: you are its owner.", org.name);
+            super::chrome::saved(&me.session, &message, "/admin/orgs").await
+        }
+        Err(e) => {
+            let state = FormState::refused(e, &form)?;
+            let fresh = FormState::default();
+            Ok(unprocessable(
+                view(&services, me, None, fresh, state).await?,
+            ))
         }
     }
 }

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -62,6 +62,11 @@ impl FormState {
         Ok(s)
     }
 
+    /// The refusal that names no field, if any.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
     pub fn error(&self, field: &str) -> Option<&str> {
         self.errors
             .iter()
@@ -88,6 +93,7 @@ pub(super) fn unprocessable(mut r: Response) -> Response {
 struct NewPageView {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     orgs: Vec<Org>,
     form: FormState,
 }
@@ -117,6 +123,7 @@ async fn new_page_form(
     Ok(render(&NewPageView {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         orgs,
         form: FormState::default(),
     }))
@@ -143,12 +150,16 @@ async fn create_page(
         published: true,
     };
     match services.new_page(&me.principal, &org.id, new).await {
-        Ok(page) => Ok(Redirect::to(&format!("/admin/pages/{}/settings", page.id)).into_response()),
+        Ok(page) => {
+            let to = format!("/admin/pages/{}/settings", page.id);
+            super::chrome::saved(&me.session, "Page created.", &to).await
+        }
         Err(e) => {
             let state = FormState::refused(e, &form)?;
             Ok(unprocessable(render(&NewPageView {
                 email: me.email,
                 csrf: me.csrf,
+                chrome: me.chrome,
                 orgs,
                 form: state,
             })))
@@ -167,6 +178,7 @@ struct ComponentRow {
 struct SettingsView {
     email: String,
     csrf: String,
+    chrome: super::chrome::Chrome,
     page: Page,
     rows: Vec<ComponentRow>,
     groups: Vec<Component>,
@@ -216,6 +228,7 @@ async fn settings_view(
     Ok(render(&SettingsView {
         email: me.email,
         csrf: me.csrf,
+        chrome: me.chrome,
         page,
         rows,
         groups,
@@ -243,9 +256,13 @@ async fn settle<T>(
     form: &Fields,
     refused_in: &str,
     outcome: Result<T, ServiceError>,
+    done: &str,
 ) -> Result<Response, WebError> {
     match outcome {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/pages/{page_id}/settings")).into_response()),
+        Ok(_) => {
+            let to = format!("/admin/pages/{page_id}/settings");
+            super::chrome::saved(&me.session, done, &to).await
+        }
         Err(e) => {
             let state = FormState::refused(e, form)?;
             let r = settings_view(services, me, page_id, state, refused_in).await?;
@@ -272,7 +289,16 @@ async fn save_settings(
         published: Some(form.checked("published")),
     };
     let outcome = services.edit_page(&me.principal, &page_id, edit).await;
-    settle(&services, me, &page_id, &form, "page", outcome).await
+    settle(
+        &services,
+        me,
+        &page_id,
+        &form,
+        "page",
+        outcome,
+        "Settings saved.",
+    )
+    .await
 }
 
 async fn delete_page(
@@ -286,8 +312,8 @@ async fn delete_page(
         .delete_page(&me.principal, &page_id, Some(typed))
         .await
     {
-        Ok(()) => Ok(Redirect::to("/admin").into_response()),
-        Err(e) => settle::<()>(&services, me, &page_id, &form, "delete", Err(e)).await,
+        Ok(()) => super::chrome::saved(&me.session, "Page deleted.", "/admin").await,
+        Err(e) => settle::<()>(&services, me, &page_id, &form, "delete", Err(e), "").await,
     }
 }
 
@@ -304,7 +330,16 @@ async fn add_component(
         group: form.get("kind") == Some("group"),
     };
     let outcome = services.add_component(&me.principal, &page_id, new).await;
-    settle(&services, me, &page_id, &form, "add", outcome).await
+    settle(
+        &services,
+        me,
+        &page_id,
+        &form,
+        "add",
+        outcome,
+        "Component added.",
+    )
+    .await
 }
 
 /// The `parent_id` select: empty is "no group".
@@ -359,7 +394,8 @@ async fn edit_component(
             services.edit_component(&me.principal, &id, edit).await
         }
     };
-    settle(&services, me, &page_id, &form, id.as_str(), outcome).await
+    let done = "Component saved.";
+    settle(&services, me, &page_id, &form, id.as_str(), outcome, done).await
 }
 
 async fn set_status(
@@ -376,7 +412,8 @@ async fn set_status(
         }
         Err(e) => Err(e.into()),
     };
-    settle(&services, me, &page_id, &form, id.as_str(), outcome).await
+    let done = "Status set.";
+    settle(&services, me, &page_id, &form, id.as_str(), outcome, done).await
 }
 
 async fn delete_component(
@@ -386,5 +423,6 @@ async fn delete_component(
 ) -> Result<Response, WebError> {
     let (id, page_id) = component_page(&services, &me, &id).await?;
     let outcome = services.delete_component(&me.principal, &id).await;
-    settle(&services, me, &page_id, &form, id.as_str(), outcome).await
+    let done = "Component deleted.";
+    settle(&services, me, &page_id, &form, id.as_str(), outcome, done).await
 }

@@ -11,6 +11,7 @@ use crate::ids::{OrgId, UserId};
 const USER_KEY: &str = "user_id";
 const CSRF_KEY: &str = "csrf";
 const ORG_KEY: &str = "current_org";
+const FLASH_KEY: &str = "flash";
 
 pub struct WebSession(Session);
 
@@ -30,6 +31,20 @@ fn internal<E: std::fmt::Display>(e: E) -> WebError {
 }
 
 impl WebSession {
+    pub fn new(session: Session) -> Self {
+        Self(session)
+    }
+
+    /// Leaves a message for the next page shown; it is read once (taken) and never put in a URL.
+    pub async fn set_flash(&self, flash: &super::chrome::Flash) -> Result<(), WebError> {
+        self.0.insert(FLASH_KEY, flash).await.map_err(internal)
+    }
+
+    /// The waiting message, removed as it is read, so a reload does not show it again.
+    pub async fn take_flash(&self) -> Result<Option<super::chrome::Flash>, WebError> {
+        self.0.remove(FLASH_KEY).await.map_err(internal)
+    }
+
     pub async fn user_id(&self) -> Result<Option<UserId>, WebError> {
         let raw: Option<String> = self.0.get(USER_KEY).await.map_err(internal)?;
         let user = raw.and_then(|s| UserId::parse(&s));

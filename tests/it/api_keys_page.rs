@@ -38,9 +38,10 @@ both_backends!(
                 ],
             )
             .await;
-        assert_eq!(r.status(), 200);
-        let html = r.text().await.unwrap();
-        let tag = "<code class=\"secret\">";
+        assert_eq!(r.status(), 303);
+        let to = r.headers()["location"].to_str().unwrap().to_owned();
+        let html = app.get(&to).await.text().await.unwrap();
+        let tag = "<code class=\"secret\" id=\"flash-secret\">";
         let at = html.find(tag).expect("key shown") + tag.len();
         let secret = html[at..html[at..].find('<').unwrap() + at].to_owned();
         assert!(secret.starts_with("sg_"), "{secret}");

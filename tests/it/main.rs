@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly by design.
 
 mod accessibility;
+mod admin_feedback;
 mod anonymous_load;
 mod api_auth;
 mod api_keys_page;
