@@ -19,6 +19,8 @@ impl Services {
             refresh_tokens: ago(cfg.refresh_token_days),
             sessions: ago(cfg.session_days),
             invitations: ago(cfg.invitation_days),
+            // An assertion past its `exp` (and the leeway) is refused before its id is looked at.
+            used_assertions: now - Duration::minutes(5),
             audit: cfg.audit_days.map(ago),
         };
         Ok(self

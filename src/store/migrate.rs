@@ -37,6 +37,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     14 "0014_setup_token",
     15 "0015_password_resets",
     18 "0018_webhook_resubscribe",
+    23 "0023_id_jag",
 );
 #[rustfmt::skip]
 pub const POSTGRES: &[Migration] = migrations!("postgres":
@@ -53,6 +54,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     14 "0014_setup_token",
     15 "0015_password_resets",
     18 "0018_webhook_resubscribe",
+    23 "0023_id_jag",
 );
 
 const LOCK_KEY: i64 = 0x0053_4741_5445; // "SGATE"

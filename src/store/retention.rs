@@ -19,6 +19,8 @@ pub struct Cutoffs {
     pub refresh_tokens: OffsetDateTime,
     pub sessions: OffsetDateTime,
     pub invitations: OffsetDateTime,
+    /// Redeemed ID-JAG ids whose assertion expired before this (replays are refused as expired then).
+    pub used_assertions: OffsetDateTime,
     pub audit: Option<OffsetDateTime>,
 }
 
@@ -31,6 +33,7 @@ pub struct Pruned {
     pub refresh_tokens: u64,
     pub sessions: u64,
     pub invitations: u64,
+    pub used_assertions: u64,
     pub audit: u64,
 }
 
@@ -42,6 +45,7 @@ impl Pruned {
             + self.refresh_tokens
             + self.sessions
             + self.invitations
+            + self.used_assertions
             + self.audit
     }
 }
@@ -63,6 +67,8 @@ const SESSIONS: &str = "delete from sessions where session_id in
 const INVITATIONS: &str = "delete from invitations where invitation_id in
     (select invitation_id from invitations
      where expires_at < $1 or accepted_at < $1 or revoked_at < $1 limit $2)";
+const USED_ASSERTIONS: &str = "delete from used_assertions where (issuer, jti) in
+    (select issuer, jti from used_assertions where expires_at < $1 limit $2)";
 const AUDIT: &str = "delete from audit_log where audit_id in
     (select audit_id from audit_log where created_at < $1 limit $2)";
 
@@ -100,6 +106,14 @@ impl Store {
             .await?;
         out.invitations = self
             .prune_batches(INVITATIONS, ms(cut.invitations), batch, max_per_kind)
+            .await?;
+        out.used_assertions = self
+            .prune_batches(
+                USED_ASSERTIONS,
+                ms(cut.used_assertions),
+                batch,
+                max_per_kind,
+            )
             .await?;
         if let Some(audit) = cut.audit {
             out.audit = self
