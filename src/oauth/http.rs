@@ -12,7 +12,8 @@ use base64::Engine;
 use serde_json::json;
 
 use super::token::{
-    AssertionGrant, ClientCredentials, CodeGrant, GrantRequest, RefreshGrant, TokenRequest, JWT_BEARER,
+    AssertionGrant, ClientCredentials, CodeGrant, GrantRequest, RefreshGrant, TokenRequest,
+    JWT_BEARER,
 };
 use super::{AuthServer, OAuthError};
 use crate::ratelimit::ClientAddr;

@@ -24,7 +24,9 @@ fn issuer_from(r: &AnyRow) -> Result<TrustedIssuer> {
 impl Store {
     /// The issuers `org` trusts, oldest first.
     pub async fn trusted_issuers(&self, org: &OrgId) -> Result<Vec<TrustedIssuer>> {
-        let sql = format!("select {COLS} from trusted_issuers where org_id = $1 order by created_at, issuer");
+        let sql = format!(
+            "select {COLS} from trusted_issuers where org_id = $1 order by created_at, issuer"
+        );
         let rows = sqlx::query(&sql)
             .bind(org.as_str())
             .fetch_all(&self.pool)
@@ -54,7 +56,12 @@ impl Store {
     }
 
     /// Removes one; `NotFound` when `org` did not trust it.
-    pub async fn delete_trusted_issuer(&self, tx: &mut Tx, org: &OrgId, issuer: &str) -> Result<()> {
+    pub async fn delete_trusted_issuer(
+        &self,
+        tx: &mut Tx,
+        org: &OrgId,
+        issuer: &str,
+    ) -> Result<()> {
         const SQL: &str = "delete from trusted_issuers where org_id = $1 and issuer = $2";
         let done = sqlx::query(SQL)
             .bind(org.as_str())
@@ -77,7 +84,8 @@ impl Store {
         jti: &str,
         expires_at: OffsetDateTime,
     ) -> Result<bool> {
-        const SQL: &str = "insert into used_assertions (issuer, jti, expires_at) values ($1, $2, $3)
+        const SQL: &str =
+            "insert into used_assertions (issuer, jti, expires_at) values ($1, $2, $3)
             on conflict (issuer, jti) do nothing";
         let done = sqlx::query(SQL)
             .bind(issuer)

@@ -152,7 +152,9 @@ impl AuthServer {
             self.store_document(&mut tx, &client, now).await?;
         }
         for old in earlier {
-            store.revoke_grant(&mut tx, &old, "reassertion", now).await?;
+            store
+                .revoke_grant(&mut tx, &old, "reassertion", now)
+                .await?;
         }
         let key_expires = now + Duration::seconds(ttl as i64);
         self.insert_grant_with_key(&mut tx, &grant, &client.name, Some(key_expires))
@@ -193,10 +195,14 @@ impl AuthServer {
             t == TYP || t.strip_prefix("application/") == Some(TYP)
         });
         if !typ_ok {
-            return Err(invalid_grant("the assertion's typ must be oauth-id-jag+jwt"));
+            return Err(invalid_grant(
+                "the assertion's typ must be oauth-id-jag+jwt",
+            ));
         }
         if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
-            return Err(invalid_grant("the assertion must be signed with RS256 or ES256"));
+            return Err(invalid_grant(
+                "the assertion must be signed with RS256 or ES256",
+            ));
         }
         let iss = unverified_issuer(assertion)
             .ok_or_else(|| invalid_grant("the assertion has no iss"))?;
@@ -213,8 +219,12 @@ impl AuthServer {
         let mut trusted = Vec::new();
         let mut last_error = String::new();
         for entry in entries {
-            let key = match self.issuer_key(&entry.jwks_uri, header.kid.as_deref()).await {
-                Ok(jwk) => DecodingKey::from_jwk(&jwk).map_err(|_| "the issuer's key is unusable".to_owned()),
+            let key = match self
+                .issuer_key(&entry.jwks_uri, header.kid.as_deref())
+                .await
+            {
+                Ok(jwk) => DecodingKey::from_jwk(&jwk)
+                    .map_err(|_| "the issuer's key is unusable".to_owned()),
                 Err(why) => Err(why),
             };
             match key.and_then(|k| {
@@ -236,10 +246,18 @@ impl AuthServer {
     fn check_claims(&self, c: &Assertion) -> Result<()> {
         let now = self.services.clock.now().unix_timestamp();
         if !names(&c.aud, &self.issuer) {
-            return Err(invalid_grant("the assertion's aud is not this server's issuer"));
+            return Err(invalid_grant(
+                "the assertion's aud is not this server's issuer",
+            ));
         }
-        if !c.resource.as_ref().is_some_and(|r| names(r, &self.resource)) {
-            return Err(invalid_grant("the assertion's resource is not this server's /mcp URL"));
+        if !c
+            .resource
+            .as_ref()
+            .is_some_and(|r| names(r, &self.resource))
+        {
+            return Err(invalid_grant(
+                "the assertion's resource is not this server's /mcp URL",
+            ));
         }
         if c.exp + LEEWAY_SECS <= now {
             return Err(invalid_grant("the assertion has expired"));
@@ -260,7 +278,10 @@ impl AuthServer {
         c: &Assertion,
         trusted: &[TrustedIssuer],
     ) -> Result<(TrustedIssuer, UserId, Role)> {
-        let email = c.email.as_deref().filter(|_| c.email_verified == Some(true));
+        let email = c
+            .email
+            .as_deref()
+            .filter(|_| c.email_verified == Some(true));
         let mut found = Vec::new();
         for t in trusted {
             if let Some((user, role)) = self
@@ -323,8 +344,15 @@ impl AuthServer {
             other => other?,
         }
         let detail = json!({ "issuer": entry.issuer, "jwks_uri": entry.jwks_uri, "role_cap": entry.role_cap.as_str() });
-        s.audit(&mut tx, who, org, "hosted_mcp.issuer_trusted", ("org", org.as_str()), detail)
-            .await?;
+        s.audit(
+            &mut tx,
+            who,
+            org,
+            "hosted_mcp.issuer_trusted",
+            ("org", org.as_str()),
+            detail,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
@@ -345,8 +373,15 @@ impl AuthServer {
             other => other?,
         }
         let detail = json!({ "issuer": issuer });
-        s.audit(&mut tx, who, org, "hosted_mcp.issuer_removed", ("org", org.as_str()), detail)
-            .await?;
+        s.audit(
+            &mut tx,
+            who,
+            org,
+            "hosted_mcp.issuer_removed",
+            ("org", org.as_str()),
+            detail,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }

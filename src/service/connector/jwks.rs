@@ -33,7 +33,11 @@ impl JwksCache {
     fn put(&self, url: &str, set: JwkSet, at: OffsetDateTime) {
         let Ok(mut map) = self.0.lock() else { return };
         if map.len() >= MAX_ENTRIES && !map.contains_key(url) {
-            if let Some(oldest) = map.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| k.clone()) {
+            if let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, (_, t))| *t)
+                .map(|(k, _)| k.clone())
+            {
                 map.remove(&oldest);
             }
         }
@@ -68,7 +72,8 @@ impl AuthServer {
             match pick(set, kid) {
                 Some(key) if now - *at < FRESH => return Ok(key),
                 found if now - *at < REFETCH_AFTER => {
-                    return found.ok_or_else(|| "the issuer's keys do not include that key id".into())
+                    return found
+                        .ok_or_else(|| "the issuer's keys do not include that key id".into())
                 }
                 _ => {}
             }
@@ -90,8 +95,10 @@ impl AuthServer {
         let allow_private = self.config.jwks_allow_private_targets;
         let url = crate::outbound::parse_webhook_url(jwks_uri, allow_private)
             .map_err(|e| e.to_string())?;
-        let fetched = crate::outbound::fetch::get_json(url, allow_private, TIMEOUT, MAX_BYTES).await?;
-        serde_json::from_slice(&fetched.body).map_err(|_| "the JWKS is not a JSON key set".to_owned())
+        let fetched =
+            crate::outbound::fetch::get_json(url, allow_private, TIMEOUT, MAX_BYTES).await?;
+        serde_json::from_slice(&fetched.body)
+            .map_err(|_| "the JWKS is not a JSON key set".to_owned())
     }
 }
 
@@ -105,10 +112,16 @@ mod tests {
         let t0 = OffsetDateTime::UNIX_EPOCH;
         for n in 0..(MAX_ENTRIES + 10) {
             let at = t0 + Duration::seconds(n as i64);
-            cache.put(&format!("https://idp{n}.example/jwks"), JwkSet { keys: Vec::new() }, at);
+            cache.put(
+                &format!("https://idp{n}.example/jwks"),
+                JwkSet { keys: Vec::new() },
+                at,
+            );
         }
         assert_eq!(cache.len(), MAX_ENTRIES);
         assert!(cache.get("https://idp0.example/jwks").is_none());
-        assert!(cache.get(&format!("https://idp{}.example/jwks", MAX_ENTRIES + 9)).is_some());
+        assert!(cache
+            .get(&format!("https://idp{}.example/jwks", MAX_ENTRIES + 9))
+            .is_some());
     }
 }

@@ -228,8 +228,14 @@ impl AuthServer {
         client_id: &str,
         scope: &str,
     ) -> Result<(String, u64), OAuthError> {
-        self.mint_access_for(grant, user, client_id, scope, self.config.access_token_ttl_secs)
-            .await
+        self.mint_access_for(
+            grant,
+            user,
+            client_id,
+            scope,
+            self.config.access_token_ttl_secs,
+        )
+        .await
     }
 
     /// [`Self::mint_access`] with a lifetime of `ttl` seconds.
