@@ -111,10 +111,34 @@ async fn setup(db: TestDb) -> Setup {
     let (acme_iss, globex_iss) = (format!("{idp}/acme"), format!("{idp}/globex"));
     let jwks = format!("{idp}/jwks.json");
     let who = Principal::user(owner.clone());
-    oauth
-        .add_trusted_issuer(&who, &acme, &acme_iss, &jwks, "editor")
-        .await
-        .unwrap();
+    // acme's owner trusts its issuer on the Hosted MCP page; a bad URL is refused and adds nothing.
+    app.sign_in_as_owner().await;
+    let add = |issuer: String| {
+        let (app, org, jwks) = (&app, acme.to_string(), jwks.clone());
+        async move {
+            let fields = [
+                ("org", org.as_str()),
+                ("issuer", issuer.as_str()),
+                ("jwks_uri", jwks.as_str()),
+                ("role_cap", "editor"),
+            ];
+            app.submit("/admin/hosted-mcp", "/admin/hosted-mcp/issuers", &fields)
+                .await
+                .0
+        }
+    };
+    assert_ne!(
+        add("ftp://idp.example".into()).await,
+        303,
+        "a non-https issuer is refused"
+    );
+    assert_eq!(add(acme_iss.clone()).await, 303);
+    assert_eq!(add(acme_iss.clone()).await, 409, "trusted once");
+    let page = app.get("/admin/hosted-mcp").await.text().await.unwrap();
+    assert!(
+        page.contains(&acme_iss) && !page.contains("ftp://idp.example"),
+        "listed once, alone"
+    );
     oauth
         .add_trusted_issuer(&who, &globex, &globex_iss, &jwks, "editor")
         .await
@@ -237,8 +261,7 @@ both_backends!(
         );
         let access = body["access_token"].as_str().unwrap().to_owned();
 
-        // Listed in the console, and revoked there at once.
-        s.app.sign_in_as_owner().await;
+        // Listed in the console (the owner signed in during setup), and revoked there at once.
         let grants = s
             .app
             .store
