@@ -180,6 +180,8 @@ pub struct OAuthConfig {
     pub cimd_enabled: bool,
     /// Fetch metadata documents from loopback/private addresses and over http (tests only).
     pub cimd_allow_private_targets: bool,
+    /// Fetch trusted issuers' JWKS from loopback/private addresses and over http (tests only).
+    pub jwks_allow_private_targets: bool,
     /// Private-use-scheme redirect URIs accepted, by exact match.
     pub private_use_redirect_uris: Vec<String>,
     /// Encrypts the signing keys in the database; from `STATUSGATE_KEY_ENCRYPTION_KEY` only (a
@@ -209,6 +211,7 @@ impl Default for OAuthConfig {
             dcr_enabled: true,
             cimd_enabled: true,
             cimd_allow_private_targets: false,
+            jwks_allow_private_targets: false,
             private_use_redirect_uris: vec!["cursor://anysphere.cursor-mcp/oauth/callback".into()],
             key_encryption_key: None,
             key_encryption_key_old: None,

@@ -197,23 +197,34 @@ impl OrgSettings {
     /// anyone signs in), so an organisation's narrower policy is applied here, on the consent page and
     /// at approval.
     pub fn refuses(&self, org: &OrgId, client: &Client, redirect_uri: &str) -> Option<String> {
-        if !self.enabled {
-            return Some("Hosted MCP is turned off".into());
-        }
-        match client.kind_in(org) {
-            ClientKind::Dynamic if !self.allow_dynamic => {
-                return Some("it does not accept self-registered applications".into())
-            }
-            ClientKind::Document if !self.allow_documents => {
-                return Some("it does not accept applications identified by a metadata URL".into())
-            }
-            _ => {}
+        if let Some(why) = self.refuses_client(org, client) {
+            return Some(why);
         }
         let private_use = is_private_use(redirect_uri);
         match &self.private_use_redirects {
             Some(list) if private_use && !list.iter().any(|u| u == redirect_uri) => Some(format!(
                 "it does not accept the redirect URI {redirect_uri}"
             )),
+            _ => None,
+        }
+    }
+}
+
+impl OrgSettings {
+    /// Why this organisation refuses `client` whatever its redirect URI (Hosted MCP off, or a kind of
+    /// client it does not accept); the part of [`OrgSettings::refuses`] a grant without a redirect
+    /// (an identity assertion) is held to as well.
+    pub fn refuses_client(&self, org: &OrgId, client: &Client) -> Option<String> {
+        if !self.enabled {
+            return Some("Hosted MCP is turned off".into());
+        }
+        match client.kind_in(org) {
+            ClientKind::Dynamic if !self.allow_dynamic => {
+                Some("it does not accept self-registered applications".into())
+            }
+            ClientKind::Document if !self.allow_documents => {
+                Some("it does not accept applications identified by a metadata URL".into())
+            }
             _ => None,
         }
     }
@@ -259,4 +270,16 @@ mod tests {
         assert_eq!(strict.refuses(&a, &client, cb), None);
         assert!(strict.refuses(&b, &client, cb).is_some());
     }
+}
+
+/// An identity provider an organisation trusts for enterprise-managed sign-in (an ID-JAG presented
+/// through the RFC 7523 jwt-bearer grant): its `iss`, where it publishes its signing keys, and the
+/// highest role its sign-ins may use (a viewer cap gets read scopes only, whatever the person's role).
+#[derive(Clone, Debug)]
+pub struct TrustedIssuer {
+    pub org_id: OrgId,
+    pub issuer: String,
+    pub jwks_uri: String,
+    pub role_cap: super::Role,
+    pub created_at: OffsetDateTime,
 }

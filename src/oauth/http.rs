@@ -11,7 +11,10 @@ use axum::{Json, Router};
 use base64::Engine;
 use serde_json::json;
 
-use super::token::{ClientCredentials, CodeGrant, GrantRequest, RefreshGrant, TokenRequest};
+use super::token::{
+    AssertionGrant, ClientCredentials, CodeGrant, GrantRequest, RefreshGrant, TokenRequest,
+    JWT_BEARER,
+};
 use super::{AuthServer, OAuthError};
 use crate::ratelimit::ClientAddr;
 use crate::state::AppState;
@@ -160,6 +163,8 @@ struct TokenForm {
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
     refresh_token: Option<String>,
+    /// RFC 7523's `assertion` (the jwt-bearer grant).
+    assertion: Option<String>,
     /// RFC 7009's `token` (the hint is ignored, §2.1).
     token: Option<String>,
     scope: Option<String>,
@@ -180,6 +185,11 @@ impl TokenForm {
             }),
             Some("refresh_token") => GrantRequest::RefreshToken(RefreshGrant {
                 refresh_token: self.refresh_token.ok_or_else(|| missing("refresh_token"))?,
+                scope: self.scope,
+                resource: self.resource,
+            }),
+            Some(JWT_BEARER) => GrantRequest::JwtBearer(AssertionGrant {
+                assertion: self.assertion.ok_or_else(|| missing("assertion"))?,
                 scope: self.scope,
                 resource: self.resource,
             }),
@@ -215,6 +225,7 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenForm, OAuthError>
             "redirect_uri" => &mut req.redirect_uri,
             "code_verifier" => &mut req.code_verifier,
             "refresh_token" => &mut req.refresh_token,
+            "assertion" => &mut req.assertion,
             "token" => &mut req.token,
             "scope" => &mut req.scope,
             "resource" => &mut req.resource,

@@ -20,7 +20,7 @@ impl AuthServer {
             "revocation_endpoint": self.endpoint("/mcp/oauth/revoke"),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "grant_types_supported": ["authorization_code", "refresh_token", super::token::JWT_BEARER],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": AuthMethod::SUPPORTED,
             "revocation_endpoint_auth_methods_supported": AuthMethod::SUPPORTED,

@@ -4,6 +4,7 @@
 //! forbidden (link-local, cloud metadata, reserved: never).
 
 pub mod check;
+pub mod fetch;
 pub mod smtp;
 pub mod webhook;
 

@@ -20,6 +20,8 @@ impl Services {
             sessions: ago(cfg.session_days),
             invitations: ago(cfg.invitation_days),
             confirmations: now,
+            // An assertion past its `exp` (and the leeway) is refused before its id is looked at.
+            used_assertions: now - Duration::minutes(5),
             audit: cfg.audit_days.map(ago),
         };
         Ok(self

@@ -38,6 +38,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     15 "0015_password_resets",
     18 "0018_webhook_resubscribe",
     22 "0022_used_confirmations",
+    23 "0023_id_jag",
 );
 #[rustfmt::skip]
 pub const POSTGRES: &[Migration] = migrations!("postgres":
@@ -55,6 +56,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     15 "0015_password_resets",
     18 "0018_webhook_resubscribe",
     22 "0022_used_confirmations",
+    23 "0023_id_jag",
 );
 
 const LOCK_KEY: i64 = 0x0053_4741_5445; // "SGATE"

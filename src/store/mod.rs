@@ -31,6 +31,7 @@ pub mod sessions;
 mod setup;
 mod signing_keys;
 mod subscribers;
+mod trusted_issuers;
 mod usage;
 
 use std::sync::Arc;

@@ -21,6 +21,8 @@ pub struct Cutoffs {
     pub invitations: OffsetDateTime,
     /// Used notify confirmations whose sealed state expired before this: a replay fails on expiry.
     pub confirmations: OffsetDateTime,
+    /// Redeemed ID-JAG ids whose assertion expired before this (replays are refused as expired then).
+    pub used_assertions: OffsetDateTime,
     pub audit: Option<OffsetDateTime>,
 }
 
@@ -34,6 +36,7 @@ pub struct Pruned {
     pub sessions: u64,
     pub invitations: u64,
     pub confirmations: u64,
+    pub used_assertions: u64,
     pub audit: u64,
 }
 
@@ -46,6 +49,7 @@ impl Pruned {
             + self.sessions
             + self.invitations
             + self.confirmations
+            + self.used_assertions
             + self.audit
     }
 }
@@ -69,6 +73,8 @@ const INVITATIONS: &str = "delete from invitations where invitation_id in
      where expires_at < $1 or accepted_at < $1 or revoked_at < $1 limit $2)";
 const CONFIRMATIONS: &str = "delete from used_confirmations where confirmation_id in
     (select confirmation_id from used_confirmations where expires_at < $1 limit $2)";
+const USED_ASSERTIONS: &str = "delete from used_assertions where (issuer, jti) in
+    (select issuer, jti from used_assertions where expires_at < $1 limit $2)";
 const AUDIT: &str = "delete from audit_log where audit_id in
     (select audit_id from audit_log where created_at < $1 limit $2)";
 
@@ -109,6 +115,14 @@ impl Store {
             .await?;
         out.confirmations = self
             .prune_batches(CONFIRMATIONS, ms(cut.confirmations), batch, max_per_kind)
+            .await?;
+        out.used_assertions = self
+            .prune_batches(
+                USED_ASSERTIONS,
+                ms(cut.used_assertions),
+                batch,
+                max_per_kind,
+            )
             .await?;
         if let Some(audit) = cut.audit {
             out.audit = self

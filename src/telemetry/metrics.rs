@@ -100,10 +100,12 @@ pub enum OAuthEvent {
     Refresh,
     RefreshReuse,
     Revocation,
+    /// An access token issued for an identity assertion (ID-JAG, enterprise-managed sign-in).
+    AssertionGrant,
 }
 
 impl OAuthEvent {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::Registration,
         Self::ConsentApproved,
         Self::ConsentDenied,
@@ -111,6 +113,7 @@ impl OAuthEvent {
         Self::Refresh,
         Self::RefreshReuse,
         Self::Revocation,
+        Self::AssertionGrant,
     ];
 
     fn label(self) -> &'static str {
@@ -122,6 +125,7 @@ impl OAuthEvent {
             Self::Refresh => "refresh",
             Self::RefreshReuse => "refresh_reuse",
             Self::Revocation => "revocation",
+            Self::AssertionGrant => "assertion_grant",
         }
     }
 }

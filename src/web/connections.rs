@@ -144,6 +144,8 @@ struct ConnectionsPage {
     cimd_enabled: bool,
     mcp_url: String,
     created: Option<String>,
+    /// The identity providers trusted for enterprise sign-in; `None` for people who may not see them.
+    issuers: Option<Vec<super::trusted_issuers::IssuerRow>>,
 }
 
 async fn mine(State(oauth): State<AuthServer>, me: SignedIn) -> Result<Response, WebError> {
@@ -162,6 +164,7 @@ async fn mine(State(oauth): State<AuthServer>, me: SignedIn) -> Result<Response,
         cimd_enabled: oauth.config.cimd_enabled,
         mcp_url: oauth.resource.clone(),
         created: None,
+        issuers: None,
     }))
 }
 
@@ -222,7 +225,9 @@ async fn console(
 ) -> Result<Response, WebError> {
     let org = admin_org(&oauth, &me, q.org.as_deref()).await?;
     let (settings, rows) = oauth.org_connections(&me.principal, &org).await?;
+    let issuers = super::trusted_issuers::rows(&oauth, &me.principal, &org).await?;
     Ok(render(&ConnectionsPage {
+        issuers,
         email: me.email,
         csrf: me.csrf,
         chrome: me.chrome,

@@ -35,6 +35,7 @@ mod setup;
 mod status_page;
 mod statuspage_api;
 mod subscribe;
+mod trusted_issuers;
 
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .merge(api_keys::router())
         .merge(consent::router())
         .merge(connections::router())
+        .merge(trusted_issuers::router())
         .merge(monitors::router())
         .merge(deliveries::router())
         .merge(subscribe::router())

@@ -24,13 +24,12 @@ both_backends!(
     |db: TestDb| async move {
         let store = connect(&test_config(&db.url)).await.unwrap();
         let pool = store.pool();
-        let before: Vec<_> = match db.backend {
+        let all = match db.backend {
             Backend::Sqlite => migrate::SQLITE,
             Backend::Postgres => migrate::POSTGRES,
-        }
-        .iter()
-        .filter(|m| m.version < 18)
-        .collect();
+        };
+        let before: Vec<_> = all.iter().filter(|m| m.version < 18).collect();
+        let pending = all.len() - before.len();
         pool.execute(sqlx::raw_sql(
             "create table schema_migrations (version bigint primary key, name text not null,
              applied_at bigint not null)",
@@ -76,7 +75,11 @@ both_backends!(
         .await
         .unwrap();
 
-        assert_eq!(store.migrate().await.unwrap(), 1, "only 0018 was pending");
+        assert_eq!(
+            store.migrate().await.unwrap(),
+            pending,
+            "0018 and the later ones were pending"
+        );
         assert_eq!(count(pool, "subscribers").await, 2);
         assert_eq!(count(pool, "notifications").await, 1, "notifications kept");
 

@@ -278,8 +278,6 @@ impl AuthServer {
         let (org, user, scopes) = (&grant.org_id, &grant.user_id, &grant.scopes);
         let now = grant.created_at;
         let store = &self.services.store;
-        let key_secret = super::new_secret("sgk_");
-        let key_id = ApiKeyId::generate();
         // Re-consent replaces this user's earlier grants to the same client, or to an identical
         // registration of it (a client that lost its registration and made a new one), in the same
         // organisation only: a grant is per (person, client, organisation), so approving a client for
@@ -298,25 +296,7 @@ impl AuthServer {
         for old in earlier {
             store.revoke_grant(&mut tx, &old, "reconsent", now).await?;
         }
-        store.insert_grant(&mut tx, grant).await?;
-        store
-            .insert_api_key(
-                &mut tx,
-                &NewApiKey {
-                    id: &key_id,
-                    org_id: org,
-                    user_id: user,
-                    name: &format!("MCP — {}", req.client.name),
-                    prefix: &key_secret[..12],
-                    secret_hash: &super::hash_secret(&key_secret),
-                    can_write: scopes.has_write(),
-                    page_id: None,
-                    kind: KeyKind::Connector,
-                    grant_id: Some(&grant.id),
-                    expires_at: None,
-                },
-                now,
-            )
+        self.insert_grant_with_key(&mut tx, grant, &req.client.name, None)
             .await?;
         let row = CodeRow {
             grant_id: grant.id.clone(),
@@ -345,6 +325,41 @@ impl AuthServer {
             .await
             .map_err(service_to_oauth)?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
+        Ok(())
+    }
+
+    /// Stores `grant` and its connector key ("MCP — {client}", writable only with a write scope,
+    /// expiring with `key_expires_at` if given): what every kind of grant is made of, so
+    /// `verify_access`, the console and revocation treat them alike.
+    pub(super) async fn insert_grant_with_key(
+        &self,
+        tx: &mut crate::store::Tx,
+        grant: &Grant,
+        client_name: &str,
+        key_expires_at: Option<time::OffsetDateTime>,
+    ) -> Result<()> {
+        let store = &self.services.store;
+        let key_secret = super::new_secret("sgk_");
+        store.insert_grant(tx, grant).await?;
+        store
+            .insert_api_key(
+                tx,
+                &NewApiKey {
+                    id: &ApiKeyId::generate(),
+                    org_id: &grant.org_id,
+                    user_id: &grant.user_id,
+                    name: &format!("MCP — {client_name}"),
+                    prefix: &key_secret[..12],
+                    secret_hash: &super::hash_secret(&key_secret),
+                    can_write: grant.scopes.has_write(),
+                    page_id: None,
+                    kind: KeyKind::Connector,
+                    grant_id: Some(&grant.id),
+                    expires_at: key_expires_at,
+                },
+                grant.created_at,
+            )
+            .await?;
         Ok(())
     }
 

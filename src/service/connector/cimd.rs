@@ -17,7 +17,7 @@ use time::{Duration, OffsetDateTime};
 use super::{redirect, AuthServer, OAuthError};
 use crate::config::OAuthConfig;
 use crate::domain::connector::{AuthMethod, Client, ClientKind};
-use crate::outbound::{parse_webhook_url, resolve_checked};
+use crate::outbound::parse_webhook_url;
 use crate::ratelimit::RateLimiter;
 
 const MAX_BYTES: usize = 64 * 1024;
@@ -289,41 +289,15 @@ impl AuthServer {
         parsed: reqwest::Url,
         now: OffsetDateTime,
     ) -> Result<(Client, Duration), String> {
-        let addr = resolve_checked(&parsed, self.config.cimd_allow_private_targets)
-            .await
-            .map_err(|e| e.to_string())?;
-        let host = parsed.host_str().unwrap_or_default().to_owned();
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(TIMEOUT)
-            .resolve(&host, addr)
-            .build()
-            .map_err(|e| format!("cannot build a client: {e}"))?;
-        let mut resp = client
-            .get(parsed)
-            .header("accept", "application/json")
-            .send()
-            .await
-            .map_err(|e| format!("fetch failed: {e}"))?;
-        if resp.status() != reqwest::StatusCode::OK {
-            return Err(format!("fetch answered {}", resp.status()));
-        }
-        let ttl = freshness(
-            resp.headers()
-                .get("cache-control")
-                .and_then(|v| v.to_str().ok()),
-        );
-        let mut body = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| format!("fetch failed: {e}"))?
-        {
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_BYTES {
-                return Err("the document is larger than 64 KiB".into());
-            }
-        }
+        let fetched = crate::outbound::fetch::get_json(
+            parsed,
+            self.config.cimd_allow_private_targets,
+            TIMEOUT,
+            MAX_BYTES,
+        )
+        .await?;
+        let ttl = freshness(fetched.cache_control.as_deref());
+        let body = fetched.body;
         let doc: Value =
             serde_json::from_slice(&body).map_err(|_| "the document is not JSON".to_owned())?;
         let client = validate(url, &doc, &self.config.private_use_redirect_uris, now)?;

@@ -228,9 +228,27 @@ impl AuthServer {
         client_id: &str,
         scope: &str,
     ) -> Result<(String, u64), OAuthError> {
+        self.mint_access_for(
+            grant,
+            user,
+            client_id,
+            scope,
+            self.config.access_token_ttl_secs,
+        )
+        .await
+    }
+
+    /// [`Self::mint_access`] with a lifetime of `ttl` seconds.
+    pub async fn mint_access_for(
+        &self,
+        grant: &GrantId,
+        user: &UserId,
+        client_id: &str,
+        scope: &str,
+        ttl: u64,
+    ) -> Result<(String, u64), OAuthError> {
         let key = self.signing_key().await?;
         let now = self.services.clock.now();
-        let ttl = self.config.access_token_ttl_secs;
         let claims = Claims {
             iss: self.issuer.clone(),
             sub: user.to_string(),

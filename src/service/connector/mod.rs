@@ -7,6 +7,8 @@
 //! - [`authorize`]: checks an authorization request, and turns an approved consent into a grant and a code.
 //! - [`token`]: code exchange and refresh rotation; [`keys`]: signing keys and [`AuthServer::verify_access`].
 //! - [`revoke`]: RFC 7009 and grant revocation.
+//! - `id_jag`: the RFC 7523 jwt-bearer grant for identity assertions (enterprise-managed sign-in), with
+//!   the trusted issuers an owner manages; `jwks`: their keys.
 //!
 //! Functions take the current time from the injected clock, read once per request.
 
@@ -15,6 +17,8 @@ pub mod cimd;
 mod client_metadata;
 pub mod clients;
 mod console;
+mod id_jag;
+mod jwks;
 pub mod keys;
 
 pub mod redirect;
@@ -75,7 +79,7 @@ impl OAuthError {
             | Self::InvalidRedirectUri(d)
             | Self::InvalidClientMetadata(d) => d.clone(),
             Self::UnsupportedGrantType => {
-                "grant_type must be authorization_code or refresh_token".into()
+                "grant_type must be authorization_code, refresh_token or urn:ietf:params:oauth:grant-type:jwt-bearer".into()
             }
             Self::UnsupportedResponseType => "response_type must be code".into(),
             Self::InvalidTarget => "resource must be this server's MCP endpoint".into(),
@@ -103,6 +107,8 @@ pub struct AuthServer {
     pub verified: Arc<keys::VerifiedTokens>,
     /// Client ID Metadata Documents fetched by this instance.
     pub documents: Arc<cimd::DocumentCache>,
+    /// Trusted issuers' key sets fetched by this instance (enterprise-managed sign-in).
+    pub jwks: Arc<jwks::JwksCache>,
     /// What fetching those documents may cost, per client address and for the instance.
     pub document_fetches: Arc<cimd::FetchBudget>,
     /// Registrations that store a new client, per client address (`[oauth] registrations_per_minute`).
@@ -126,6 +132,7 @@ impl AuthServer {
             keys: Arc::new(keys::KeyRing::default()),
             verified: Arc::new(keys::VerifiedTokens::default()),
             documents: Arc::new(cimd::DocumentCache::default()),
+            jwks: Arc::new(jwks::JwksCache::default()),
         }
     }
 

@@ -42,11 +42,24 @@ pub struct RefreshGrant {
     pub resource: Option<String>,
 }
 
+/// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1) carrying an identity
+/// assertion (ID-JAG) from an identity provider the organisation trusts.
+#[derive(Debug, Clone)]
+pub struct AssertionGrant {
+    pub assertion: String,
+    pub scope: Option<String>,
+    pub resource: Option<String>,
+}
+
+/// The RFC 7523 grant type's URN.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
 /// What a token request asks for: one variant per grant type this server issues.
 #[derive(Debug, Clone)]
 pub enum GrantRequest {
     AuthorizationCode(CodeGrant),
     RefreshToken(RefreshGrant),
+    JwtBearer(AssertionGrant),
 }
 
 #[derive(Debug, Clone)]
@@ -60,7 +73,9 @@ pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
-    pub refresh_token: String,
+    /// None for an assertion grant: the client presents a fresh assertion instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     pub scope: String,
 }
 
@@ -110,6 +125,10 @@ impl AuthServer {
             GrantRequest::RefreshToken(g) => {
                 (self.refresh(&req.client, g).await, OAuthEvent::Refresh)
             }
+            GrantRequest::JwtBearer(g) => (
+                self.assertion_grant(&req.client, g).await,
+                OAuthEvent::AssertionGrant,
+            ),
         };
         if result.is_ok() {
             metrics::oauth(event);
@@ -233,7 +252,7 @@ impl AuthServer {
             access_token,
             token_type: "Bearer",
             expires_in,
-            refresh_token,
+            refresh_token: Some(refresh_token),
             scope,
         })
     }

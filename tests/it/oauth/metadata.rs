@@ -53,7 +53,11 @@ both_backends!(documents_agree_and_carry_no_nulls, |db| async move {
     );
     assert_eq!(
         asm["grant_types_supported"],
-        serde_json::json!(["authorization_code", "refresh_token"])
+        serde_json::json!([
+            "authorization_code",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer"
+        ])
     );
     let methods = asm["token_endpoint_auth_methods_supported"]
         .as_array()

@@ -7,6 +7,7 @@ mod console;
 mod document_budget;
 mod documents;
 mod flow;
+mod id_jag;
 mod in_browser;
 mod key_reload;
 mod key_storage;
