@@ -29,23 +29,19 @@ async fn granted(app: &TestApp, decide: impl FnOnce(&mut Vec<(String, String)>))
     body["scope"].as_str().unwrap().to_owned()
 }
 
+/// The consent page a new client asking for `ASK` is shown, as the signed-in owner.
+async fn consent_page(app: &TestApp) -> String {
+    let client = register_public(app, CALLBACK).await;
+    let path = authorize_path(&client, CALLBACK, &pkce().challenge, &[("scope", ASK)]);
+    app.get(&path).await.text().await.unwrap()
+}
+
 both_backends!(
     approving_the_defaults_grants_reading_and_writing_is_a_plain_choice,
     |db| async move {
         let app = TestApp::spawn(db).await;
         hosted_mcp(&app, true, true).await;
-        let client = register_public(&app, CALLBACK).await;
-        let html = app
-            .get(&authorize_path(
-                &client,
-                CALLBACK,
-                &pkce().challenge,
-                &[("scope", ASK)],
-            ))
-            .await
-            .text()
-            .await
-            .unwrap();
+        let html = consent_page(&app).await;
         // Neither side of the choice is preselected, and writes are no longer lone checkboxes.
         assert!(
             html.contains("name=\"access\" value=\"read\" required>"),
@@ -91,18 +87,7 @@ both_backends!(
     |db| async move {
         let app = TestApp::spawn(db).await;
         hosted_mcp(&app, true, false).await;
-        let client = register_public(&app, CALLBACK).await;
-        let html = app
-            .get(&authorize_path(
-                &client,
-                CALLBACK,
-                &pkce().challenge,
-                &[("scope", ASK)],
-            ))
-            .await
-            .text()
-            .await
-            .unwrap();
+        let html = consent_page(&app).await;
         assert!(!html.contains("name=\"access\""), "{html}");
         assert!(html.contains("can only read here"), "{html}");
         assert!(html.contains("Allow write scopes"), "{html}");
