@@ -261,3 +261,45 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    another_organisations_ids_get_no_confirmation_page,
+    |db| async move {
+        let app = TestApp::spawn(db).await;
+        app.sign_in_as_owner().await;
+        // Globex, with its own owner and a page with one component: acme's owner reaches none of it.
+        let s = &app.services;
+        let globex = s.create_org("globex", "Globex").await.unwrap();
+        let other = s
+            .create_user(
+                "owner@globex.test",
+                "globex owner password",
+                &globex,
+                Role::Owner,
+            )
+            .await
+            .unwrap();
+        let them = statusgate::service::Principal::user(other.id);
+        let components = [statusgate::service::pages::NewComponent {
+            name: "Globex API",
+            group: None,
+        }];
+        let page = s
+            .create_page(&them, &globex.id, "gx", "gx", "Globex status", &components)
+            .await
+            .unwrap();
+        let theirs = s.components(&them, &page.id).await.unwrap();
+        let path = format!("/admin/components/{}/delete", theirs[0].id);
+        let r = app.get(&path).await;
+        assert_eq!(r.status(), 404, "{path}");
+        assert!(!r.text().await.unwrap().contains("Globex API"));
+        // Their owner does get it, naming what goes.
+        let (_, own) = demo_ids(s, "Webhooks").await;
+        assert_eq!(
+            app.get(&format!("/admin/components/{own}/delete"))
+                .await
+                .status(),
+            200
+        );
+    }
+);
