@@ -135,25 +135,6 @@ async fn row_counts(db: &TestDb) -> BTreeMap<String, i64> {
     counts
 }
 
-/// The hidden fields of the first form on a page, whatever they are named.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let attr = |tag: &str, name: &str| -> Option<String> {
-        let at = tag.find(&format!("{name}=\""))? + name.len() + 2;
-        let end = tag[at..].find('"')? + at;
-        Some(tag[at..end].replace("&#x2F;", "/").replace("&amp;", "&"))
-    };
-    let form = html.split("<form").nth(1).unwrap_or_default();
-    let form = form.split("</form>").next().unwrap_or_default();
-    form.split("<input")
-        .skip(1)
-        .filter_map(|rest| {
-            let tag = &rest[..rest.find('>')?];
-            (attr(tag, "type").as_deref() == Some("hidden"))
-                .then(|| Some((attr(tag, "name")?, attr(tag, "value").unwrap_or_default())))?
-        })
-        .collect()
-}
-
 async fn sign_in(base: &str) -> reqwest::Client {
     let admin = reqwest::Client::builder()
         .cookie_store(true)
@@ -168,7 +149,7 @@ async fn sign_in(base: &str) -> reqwest::Client {
         .text()
         .await
         .expect("body");
-    let mut form = hidden_fields(&html);
+    let mut form = crate::oauth::form_fields(&html);
     form.retain(|(k, _)| k != "next");
     form.push(("email".into(), "admin@example.com".into()));
     form.push(("password".into(), PASSWORD.into()));
